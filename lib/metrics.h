@@ -1,0 +1,51 @@
+/* metrics.h: the one metric table and op table. Predicted reports (planner) and measured
+ * reports (attnrun) use these keys; compare and report read both through report_io.h. */
+#ifndef ATTN_METRICS_H
+#define ATTN_METRICS_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    MET_PREFILL_TOKENS_PER_S = 0, /* batch*seq_len / ttft_s */
+    MET_TTFT_S,                   /* prefill time of the whole batch */
+    MET_TPOT_S,                   /* one decode step of the whole batch at context seq_len */
+    MET_DECODE_TOKENS_PER_S,      /* batch / tpot_s */
+    MET_PEAK_MEMORY_BYTES,        /* largest device: weights + KV cache + activations + comm buffers */
+    MET_COMM_FRACTION,            /* communication time / total time, prefill+decode step, critical rank */
+    MET_COUNT
+} attn_metric;
+
+typedef struct attn_metric_info {
+    const char *key;
+    const char *unit;
+    int higher_is_better;
+} attn_metric_info;
+extern const attn_metric_info attn_metric_table[MET_COUNT];
+
+typedef enum { PHASE_PREFILL = 0, PHASE_DECODE = 1, PHASE_COUNT = 2 } attn_phase;
+extern const char *const attn_phase_names[PHASE_COUNT];
+
+/* Per-device operations. Decode's scores/pv include reading the KV cache. */
+typedef enum {
+    OP_NORM1 = 0, OP_QKV_PROJ, OP_ROPE, OP_ATTN_COMM, OP_SCORES, OP_SOFTMAX, OP_PV,
+    OP_O_PROJ, OP_O_PROJ_ALLREDUCE, OP_RESIDUAL1, OP_NORM2, OP_MLP_UP, OP_MLP_ACT,
+    OP_MLP_DOWN, OP_MLP_ALLREDUCE, OP_RESIDUAL2, OP_KV_CACHE_WRITE, OP_PIPE_P2P,
+    OP_COUNT
+} attn_op;
+
+typedef enum { OPCLASS_COMPUTE = 0, OPCLASS_MEMORY = 1, OPCLASS_COMM = 2 } attn_opclass;
+typedef struct attn_op_info {
+    const char *key;
+    attn_opclass cls;
+} attn_op_info;
+extern const attn_op_info attn_op_table[OP_COUNT];
+extern const char *const attn_opclass_names[3];
+
+int metric_find(const char *key);  /* index or -1 */
+int op_find(const char *key);      /* index or -1 */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,54 @@
+/* model.h: a transformer's shape and its workload, loaded from models/*.yaml or from a
+ * Hugging Face config.json (llama family). See docs/files.md for the schema. */
+#ifndef ATTN_MODEL_H
+#define ATTN_MODEL_H
+#include "diag.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { ARCH_GPT = 0, ARCH_LLAMA = 1 } attn_arch;
+typedef enum { DTYPE_FP16 = 0, DTYPE_BF16 = 1, DTYPE_FP32 = 2, DTYPE_COUNT = 3 } attn_dtype;
+
+const char *arch_name(attn_arch a);
+const char *dtype_name(attn_dtype t);
+int dtype_bytes(attn_dtype t);
+int dtype_parse(const char *s, attn_dtype *out); /* 0 ok, -1 unknown */
+
+typedef struct attn_workload {
+    int batch;          /* sequences per batch (default 1) */
+    int seq_len;        /* prompt length L (default 2048) */
+    int decode_tokens;  /* decode steps after prefill (default 0) */
+    int microbatches;   /* pipeline microbatches for prefill; 0 = auto (default) */
+} attn_workload;
+
+typedef struct attn_model {
+    char name[128];
+    attn_arch arch;
+    int layers;
+    int heads;          /* query heads h */
+    int kv_heads;       /* key/value heads (GQA); default heads */
+    int head_dim;       /* d */
+    int hidden;         /* default heads*head_dim */
+    int ffn_hidden;
+    double norm_eps;    /* default 1e-5 */
+    double rope_theta;  /* llama only; default 10000 */
+    attn_dtype dtype;   /* default fp16 */
+    attn_workload workload;
+    char path[1024];    /* file it came from ("" if built in code) */
+    char sha256[65];    /* hex digest of that file ("" if none) */
+} attn_model;
+
+/* Loads a model file (YAML, or JSON Hugging Face config). Reports FILE:LINE:COL errors
+ * through d; returns 0 ok, -1 on any error. */
+int model_load(const char *path, attn_model *m, attn_diag *d);
+/* Checks the consistency rules on a model built in code (same rules as the loader);
+ * file may be NULL. Returns the number of problems. */
+int model_check(const attn_model *m, const char *file, attn_diag *d);
+/* Parameter count and weight bytes of one layer (all of it, unsharded). */
+double model_layer_params(const attn_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,89 @@
+/* plan.h: the plan file (plan_version: 1), the contract between attnplan and attnrun.
+ * Rank r has coordinates (replica, stage, head_group, seg) with
+ *   r = ((replica*pp + stage)*n + head_group)*m + seg
+ * and an explicit share of the work, so uneven (balanced) shares are expressible:
+ *   batch rows of its replica, layers of its stage, query heads of its head group,
+ *   the dimension ranges of every head it holds (segment seg of m), MLP columns.
+ * Dimension ranges are index ranges inside one head, [begin,end). For llama (RoPE,
+ * rotate-half: dim i pairs with i+d/2) a segment is a range of rotation pairs
+ * [b,e) with e <= d/2, so it holds the two ranges [b,e) and [b+d/2,e+d/2).
+ * Groups are the communicators the runtime creates (MPI_Comm_split / ncclCommSplit). */
+#ifndef ATTN_PLAN_H
+#define ATTN_PLAN_H
+#include "diag.h"
+#include "model.h"
+#include "report_io.h"
+#include "strategy.h"
+#include "topology.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct attn_rank_assign {
+    int rank;
+    int node, device;               /* physical placement: node index, global device index */
+    int replica, stage, head_group, seg;
+    int batch_begin, batch_end;     /* rows of the batch this replica serves */
+    int layer_begin, layer_end;     /* layers of this stage */
+    int head_begin, head_end;       /* query heads of this head group */
+    int kv_head_begin, kv_head_end; /* kv heads those query heads use */
+    int n_dim_ranges;               /* 1 (gpt) or 2 (llama pair ranges) */
+    int dim_begin[2], dim_end[2];   /* dimension ranges inside each head */
+    int a2a_head_begin, a2a_head_end; /* head-alltoall: whole heads held after the re-layout */
+    int mlp_begin, mlp_end;         /* ffn columns (up/gate rows, down columns) */
+} attn_rank_assign;
+
+typedef enum { GROUP_SEG = 0, GROUP_STAGE = 1, GROUP_PIPE = 2, GROUP_REPLICA = 3, GROUP_KIND_COUNT } attn_group_kind;
+typedef enum { COLL_ALLREDUCE = 0, COLL_ALLGATHER, COLL_REDUCESCATTER, COLL_ALLTOALL, COLL_SENDRECV, COLL_COUNT } attn_coll;
+const char *group_kind_name(attn_group_kind k);
+const char *coll_name(attn_coll c);
+
+typedef struct attn_group {
+    attn_group_kind kind;  /* SEG: the m devices of one head group (scheme collective);
+                              STAGE: the n*m devices of one stage (o_proj and MLP all-reduce);
+                              PIPE: stage s -> s+1 pairs (send/recv); REPLICA: all ranks of a replica */
+    attn_coll coll;
+    attn_link link;        /* most expensive link class crossed under the placement */
+    int n_ranks;
+    int *ranks;
+} attn_group;
+
+typedef struct attn_plan {
+    int version;                  /* 1 */
+    attn_model model;             /* the model, in full (plus its file's name and sha256) */
+    char topology_name[128];
+    char topology_path[1024];
+    char topology_sha256[65];
+    attn_strategy strategy;       /* microbatches resolved (>= 1) */
+    int world;                    /* = strategy_devices() */
+    attn_rank_assign *ranks;      /* world entries */
+    int n_groups;
+    attn_group *groups;
+    int has_predicted;
+    attn_report predicted;
+    char objective[32];           /* "throughput" or "tpot" */
+    int proven_optimal;           /* 1 when the solver proved optimality */
+} attn_plan;
+
+/* Fills ranks[] and groups[] with an even split (heads, dims, MLP columns, layers and batch
+ * divided as evenly as possible, remainders to the lowest indices) and rank r placed on
+ * device r of t (t may be NULL: node = device = rank, links LINK_SELF). Checks divisibility
+ * rules; returns 0 ok, -1 with a reason in err. */
+int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
+                    const attn_strategy *s, char *err, size_t errlen);
+/* Recomputes groups[] (and their link classes when t != NULL) from ranks[]. */
+int plan_build_groups(attn_plan *p, const attn_topology *t);
+void plan_free(attn_plan *p);
+
+/* Write atomically (temporary file + rename). 0 ok. */
+int plan_write(const char *path, const attn_plan *p, attn_diag *d);
+int plan_load(const char *path, attn_plan *p, attn_diag *d);
+/* Structural checks: ranks unique and complete, every (head, dim) element owned exactly
+ * once per (replica, stage), layers/batch/MLP columns covered exactly once, memory within
+ * capacity when predicted. Reports with file positions when file != NULL. Returns #problems. */
+int plan_check(const attn_plan *p, const char *file, attn_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

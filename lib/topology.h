@@ -1,0 +1,80 @@
+/* topology.h: a GPU cluster as a hierarchy the cost model can price:
+ * device types -> node types (devices per node, intra-node fabric, NICs) -> nodes,
+ * optional NVLink domains spanning several nodes, and the inter-node network.
+ * The loader flattens it into a device table (global device index -> node, domain).
+ * All bandwidths are bytes/s per device per direction; latencies in seconds. */
+#ifndef ATTN_TOPOLOGY_H
+#define ATTN_TOPOLOGY_H
+#include "diag.h"
+#include "model.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { FABRIC_NVSWITCH = 0, FABRIC_NVLINK_RING = 1, FABRIC_PCIE = 2, FABRIC_SHARED_MEMORY = 3 } attn_fabric;
+/* Link classes, cheapest first: what a group of devices must cross. */
+typedef enum { LINK_SELF = 0, LINK_NODE = 1, LINK_DOMAIN = 2, LINK_NETWORK = 3, LINK_COUNT = 4 } attn_link;
+const char *fabric_name(attn_fabric f);
+const char *link_name(attn_link l);
+
+typedef struct attn_device_type {
+    char name[64];
+    double peak_flops[DTYPE_COUNT]; /* dense FLOP/s per dtype */
+    double memory_bytes;            /* capacity */
+    double memory_bandwidth;        /* bytes/s */
+    double gemm_efficiency;         /* achieved fraction of peak for large GEMMs (default 0.75) */
+    double memory_efficiency;       /* achieved fraction of bandwidth (default 0.85) */
+    double launch_overhead_s;       /* fixed cost per kernel/op (default 5e-6) */
+} attn_device_type;
+
+typedef struct attn_link_spec {
+    double bandwidth;               /* bytes/s per device per direction (datasheet) */
+    double latency;                 /* seconds per message (alpha) */
+    double efficiency;              /* achieved bus bandwidth / bandwidth (default 0.8) */
+} attn_link_spec;
+
+typedef struct attn_node_type {
+    char name[64];
+    int device_type;                /* index into dev_types */
+    int devices;                    /* devices per node */
+    attn_fabric fabric;
+    attn_link_spec link;            /* intra-node fabric */
+    attn_link_spec nic;             /* per-device NIC to the network */
+} attn_node_type;
+
+typedef struct attn_device {
+    int node;                       /* node index */
+    int local;                      /* index inside its node */
+    int node_type, device_type;
+    int domain;                     /* NVLink domain index (a node is its own domain if none) */
+} attn_device;
+
+typedef struct attn_topology {
+    char name[128];
+    int n_dev_types;  attn_device_type *dev_types;
+    int n_node_types; attn_node_type *node_types;
+    int n_nodes;      int *node_type_of;      /* per node */
+    int n_devices;    attn_device *devices;   /* flattened, node-major */
+    int domain_nodes;                         /* nodes per multi-node NVLink domain; 1 = none */
+    attn_link_spec domain_link;               /* bandwidth inside such a domain across nodes */
+    attn_link_spec network;                   /* latency/efficiency of the inter-node network;
+                                                 bandwidth is the NIC's of each node type */
+    char path[1024];
+    char sha256[65];
+} attn_topology;
+
+int topology_load(const char *path, attn_topology *t, attn_diag *d);
+void topology_free(attn_topology *t);
+/* Restrict to the first n devices (attnplan --devices N); returns -1 if n is out of range. */
+int topology_truncate(attn_topology *t, int n);
+/* The most expensive link class a set of devices crosses. */
+attn_link topology_group_link(const attn_topology *t, const int *devs, int n);
+/* The link spec that applies to a pair in class l (for LINK_NETWORK: min NIC of the two nodes). */
+attn_link_spec topology_link_spec(const attn_topology *t, attn_link l, int dev_a, int dev_b);
+/* 1 if every node is of one type. */
+int topology_homogeneous(const attn_topology *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
