@@ -1,0 +1,99 @@
+/* kernels_cpu.c: the plain fp32 CPU kernels declared in kernels_cpu.h. Straight loops
+ * that read like the math: they are the CPU backend's elementwise ops and the
+ * reference the CUDA kernels are tested against. Statistics (mean, variance, softmax
+ * sums) accumulate in double so the reference is tighter than what it checks. */
+#include "kernels_cpu.h"
+#include <math.h>
+
+void layernorm_forward_cpu(float *out, const float *x, const float *w, const float *b, int N, int C, float eps) {
+    for (int i = 0; i < N; i++) {
+        const float *row = x + (size_t)i * C;
+        float *dst = out + (size_t)i * C;
+        double mean = 0.0;
+        for (int c = 0; c < C; c++) mean += row[c];
+        mean /= C;
+        double var = 0.0;
+        for (int c = 0; c < C; c++) {
+            double dev = row[c] - mean;
+            var += dev * dev;
+        }
+        var /= C;
+        double rstd = 1.0 / sqrt(var + eps);
+        for (int c = 0; c < C; c++) dst[c] = (float)((row[c] - mean) * rstd * w[c] + b[c]);
+    }
+}
+
+void rmsnorm_forward_cpu(float *out, const float *x, const float *w, int N, int C, float eps) {
+    for (int i = 0; i < N; i++) {
+        const float *row = x + (size_t)i * C;
+        float *dst = out + (size_t)i * C;
+        double sumsq = 0.0;
+        for (int c = 0; c < C; c++) sumsq += (double)row[c] * row[c];
+        double rrms = 1.0 / sqrt(sumsq / C + eps);
+        for (int c = 0; c < C; c++) dst[c] = (float)(row[c] * rrms * w[c]);
+    }
+}
+
+void rope_forward_cpu(float *x, int T, int NH, int HS, const int *pos, int pair_begin, int head_dim, float theta) {
+    int half = HS / 2;  /* local rotation pairs: local k pairs with local k + half */
+    for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+            float *v = x + ((size_t)t * NH + h) * HS;
+            for (int k = 0; k < half; k++) {
+                double freq = pow((double)theta, -2.0 * (pair_begin + k) / head_dim);
+                double angle = (double)pos[t] * freq;
+                double c = cos(angle), s = sin(angle);
+                double x1 = v[k], x2 = v[k + half];
+                v[k] = (float)(x1 * c - x2 * s);
+                v[k + half] = (float)(x2 * c + x1 * s);
+            }
+        }
+    }
+}
+
+void softmax_causal_forward_cpu(float *out, const float *s, int NH, int Tq, int Tk, int q0, float scale) {
+    for (int h = 0; h < NH; h++) {
+        for (int i = 0; i < Tq; i++) {
+            size_t off = ((size_t)h * Tq + i) * Tk;
+            const float *row = s + off;
+            float *dst = out + off;
+            int last = q0 + i;  /* last visible key (inclusive) */
+            if (last > Tk - 1) last = Tk - 1;
+            double maxv = -INFINITY;
+            for (int j = 0; j <= last; j++) {
+                double v = (double)row[j] * scale;
+                if (v > maxv) maxv = v;
+            }
+            double sum = 0.0;
+            for (int j = 0; j <= last; j++) {
+                double e = exp((double)row[j] * scale - maxv);
+                dst[j] = (float)e;
+                sum += e;
+            }
+            /* sum >= 1 whenever a key is visible (the max contributes exp(0)); a row with
+             * no visible key (q0 + i < 0) is all zeros rather than 0/0. */
+            double inv = sum > 0.0 ? 1.0 / sum : 0.0;
+            for (int j = 0; j <= last; j++) dst[j] = (float)(dst[j] * inv);
+            for (int j = last + 1; j < Tk; j++) dst[j] = 0.0f;
+        }
+    }
+}
+
+void gelu_forward_cpu(float *out, const float *x, size_t N) {
+    const double k = 0.7978845608028654; /* sqrt(2/pi) */
+    for (size_t i = 0; i < N; i++) {
+        double v = x[i];
+        out[i] = (float)(0.5 * v * (1.0 + tanh(k * (v + 0.044715 * v * v * v))));
+    }
+}
+
+void swiglu_forward_cpu(float *out, const float *gate, const float *up, size_t N) {
+    for (size_t i = 0; i < N; i++) {
+        double g = gate[i];
+        out[i] = (float)(g / (1.0 + exp(-g)) * up[i]);
+    }
+}
+
+void residual_forward_cpu(float *out, const float *a, const float *b, size_t N) {
+    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
