@@ -28,7 +28,7 @@ if [ $quick = 0 ]; then
   cmake -S "$root" -B "$asan" -DATTN_WERROR=ON -DATTN_SANITIZE=ON -DATTN_CUDA=OFF >&2
   cmake --build "$asan" -j "$jobs" >&2
   (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest --output-on-failure -j "$jobs" -L unit)
+     ctest --output-on-failure -j "$jobs" -L unit -LE "mpi|gpu")
 
   if [ -x "$root/scripts/fuzz.sh" ]; then
     step "fuzz (bounded)"
