@@ -9,7 +9,7 @@ quick=0; [ "${1:-}" = "--quick" ] && quick=1
 jobs=$(nproc)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
-"$root/scripts/deps.sh"
+ATTN_WITH_CHROMIUM=1 "$root/scripts/deps.sh"   # chromium renders the HTML report in its test
 [ -x "$root/scripts/pydeps.sh" ] && "$root/scripts/pydeps.sh"
 
 step() { printf '\n== %s ==\n' "$*" >&2; }
