@@ -1,0 +1,144 @@
+/* cost.h: the analytic cost model. Prices a plan (every rank's share of the work, so uneven
+ * shares on mixed clusters are priced per device) on a topology: per rank, per phase
+ * (prefill, one decode step), per op FLOPs, HBM bytes and time (roofline + launch overhead),
+ * every collective by alpha-beta with NCCL's bus-bandwidth factors over the links its group
+ * crosses (hierarchically when it spans nodes), the pipeline (microbatches, bubble,
+ * activation transfers), data-parallel replicas, memory per device, and the metrics of
+ * metrics.h. docs/cost-model.md has the formulas and assumptions; docs/metrics.md the
+ * metric definitions.
+ *
+ * Implementation: cost_ops.c (per-op FLOPs/bytes/roofline), cost_comm.c (collectives),
+ * cost.c (assembly per rank, pipeline, replicas, memory, metrics). */
+#ifndef ATTN_COST_H
+#define ATTN_COST_H
+#include <stddef.h>
+#include "metrics.h"
+#include "model.h"
+#include "plan.h"
+#include "report_io.h"
+#include "strategy.h"
+#include "topology.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- calibration: measured figures that override the topology's defaults ---- */
+
+/* Achieved GEMM efficiency (fraction of the dtype's peak) for one shape C[m,n] += A[m,k]B[k,n]. */
+typedef struct cost_gemm_point {
+    double m, n, k;
+    double efficiency;
+} cost_gemm_point;
+
+/* One collective measured on a group of group_size devices crossing link class `link`:
+ * time(S) = steps(p) * alpha_s + factor(p) * S / bus_bandwidth, with nccl-tests' conventions
+ * (steps and factor: all-reduce 2(p-1) and 2(p-1)/p; the others p-1 and (p-1)/p; send/recv 1). */
+typedef struct cost_coll_fit {
+    attn_coll coll;
+    attn_link link;
+    int group_size;
+    double alpha_s;
+    double bus_bandwidth;           /* bytes/s (nccl-tests busbw) */
+} cost_coll_fit;
+
+typedef struct cost_calibration {
+    int n_gemm;
+    cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency */
+    double elementwise_bandwidth;   /* bytes/s achieved by norms, activations, residuals; 0: topology default */
+    double softmax_bandwidth;       /* bytes/s achieved by the softmax kernel; 0: elementwise figure */
+    double launch_overhead_s;       /* < 0: topology default */
+    int n_coll;
+    cost_coll_fit *coll;            /* an exact (coll, link, group_size) match wins; else the same
+                                       (coll, link) with the nearest group size; else the topology */
+    char source[1024];              /* file it came from, for messages */
+} cost_calibration;
+
+/* ---- options ---- */
+
+typedef struct cost_options {
+    const cost_calibration *calibration; /* NULL: topology defaults */
+    int query_chunk;     /* query rows per attention chunk in prefill; 0: COST_DEFAULT_QUERY_CHUNK */
+    int score_bytes;     /* bytes per score element (workspace and score-allreduce); 0: 4 (fp32) */
+} cost_options;
+#define COST_DEFAULT_QUERY_CHUNK 1024
+void cost_options_default(cost_options *o);
+
+/* ---- detail: what `attnplan price` prints beside the report ---- */
+
+typedef struct cost_coll_line {
+    attn_phase phase;
+    attn_op op;                     /* OP_ATTN_COMM, OP_O_PROJ_ALLREDUCE, OP_MLP_ALLREDUCE, OP_PIPE_P2P */
+    attn_coll coll;
+    attn_group_kind group;
+    int group_size;
+    attn_link link;                 /* most expensive class crossed */
+    int hierarchical;               /* 1: priced as intra-node / inter-node / intra-node */
+    double bytes_per_call;          /* S: the buffer size in nccl-tests' convention */
+    double calls;                   /* calls in the phase on this rank */
+    double time_s;                  /* all calls */
+} cost_coll_line;
+#define COST_MAX_COLL_LINES 16
+
+typedef struct cost_detail {
+    int microbatches;               /* resolved M (largest replica's) */
+    int critical_rank[PHASE_COUNT]; /* slowest rank per phase (prefill: whole prefill) */
+    int critical_stage;             /* prefill: stage with the longest time per microbatch */
+    double stage_time_s;            /* that stage's time per (largest) microbatch */
+    double p2p_time_s;              /* one activation transfer between stages, per microbatch */
+    double bubble_s;                /* ttft minus M x the steady-state period */
+    double compute_floor_s;         /* max over devices of prefill FLOPs / peak (no efficiency) */
+    double hbm_floor_s;             /* max over devices of (weights + KV at context seq_len) / bandwidth */
+    double comm_time_s[PHASE_COUNT];/* critical rank's communication time */
+    int n_coll;
+    cost_coll_line coll[COST_MAX_COLL_LINES]; /* the critical rank's collectives, both phases */
+    char reason[256];               /* why pricing failed */
+} cost_detail;
+
+/* ---- pricing ---- */
+
+/* Prices plan p (its ranks' shares and placement) on t. Allocates out (report_alloc; the
+ * caller frees with report_free) and fills metrics, per-rank per-phase per-op costs and
+ * memory; fits/shortfall. detail may be NULL. Returns 0, or -1 with the reason in
+ * detail->reason (when detail != NULL) and out left empty. */
+int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_options *o,
+                    attn_report *out, cost_detail *detail);
+
+/* Builds the even plan for strategy s (plan_build_even) and prices it into plan->predicted
+ * (has_predicted = 1). plan is owned by the caller (plan_free). Returns 0, -1 when the
+ * strategy is invalid for the model/topology (reason in err) or pricing fails. */
+int cost_price_strategy(const attn_model *m, const attn_topology *t, const attn_strategy *s,
+                        const cost_options *o, attn_plan *plan, cost_detail *detail,
+                        char *err, size_t errlen);
+
+/* Microbatches for a replica of `rows` sequences: requested (> 0) capped at rows, or the
+ * auto rule of docs/files.md (largest divisor of rows up to 4 x pp). */
+int cost_resolve_microbatches(int requested, int rows, int pp);
+
+/* ---- building blocks (exported for the GLPK planner's linearization and the tests) ---- */
+
+/* Roofline time of one kernel on device type dt: max(flops / (peak * eff), bytes / (bw * mem_eff))
+ * + launches * launch overhead. A GEMM's eff comes from the calibration table at (gm, gn, gk)
+ * when one is given; memory-bound ops use bw_override (bytes/s) when > 0. */
+double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk,
+                      double launches, const cost_calibration *cal);
+double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
+                        double gemm_eff, double bw_override, double launches, const cost_calibration *cal);
+/* Interpolated GEMM efficiency at a shape (the calibration table), or the device default. */
+double cost_gemm_efficiency(const attn_device_type *dt, double gm, double gn, double gk,
+                            const cost_calibration *cal);
+
+/* Time of one collective of S bytes (nccl-tests' buffer size) over the n devices devs[] of t.
+ * Groups within one node or one NVLink domain are priced flat on that fabric; groups that
+ * span nodes over the network hierarchically. Sets *link and *hierarchical when non-NULL. */
+double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
+                            const cost_calibration *cal, attn_link *link, int *hierarchical);
+
+/* Prefill time of a pipeline: P stages with per-microbatch times stage_s[P], M microbatches,
+ * p2p_s per activation transfer between stages:
+ *   (M - 1) * max_s max(stage_s[s], p2p_s) + sum_s stage_s[s] + (P - 1) * p2p_s. */
+double cost_pipeline_time(int M, int P, const double *stage_s, double p2p_s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
