@@ -1,0 +1,94 @@
+/* backend.h: the compute interface attnrun's forward runs on (ggml-style: a struct of
+ * function pointers plus an opaque context). Two implementations: the CPU backend
+ * (fp32, OpenBLAS; backend_cpu.c) and the CUDA backend (runtime/cuda/). forward.c does
+ * all the control flow and only calls what is here, so both backends share it unchanged.
+ *
+ * Memory: every buffer holds elements of the backend's one storage type (fp32 on the CPU;
+ * fp16/bf16/fp32 on the GPU, as elem_bytes says). An attn_ptr is an address in backend
+ * memory (device memory on a GPU); attn_ptr_at() offsets it by whole elements, so the
+ * caller never dereferences it. Host data crosses only through upload/download, always as
+ * fp32. Layouts are row-major; every "ld" is a row stride in elements.
+ * Dimension names: N rows (tokens), C channels, NH heads, HS local head width,
+ * Tq query rows, Tk key columns, M/N/K the GEMM sizes. */
+#ifndef ATTN_BACKEND_H
+#define ATTN_BACKEND_H
+#include <stddef.h>
+#include "model.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct attn_ptr { char *addr; } attn_ptr;
+
+typedef struct attn_backend attn_backend;
+struct attn_backend {
+    const char *name;      /* "cpu", "cuda" */
+    void *ctx;             /* implementation state */
+    attn_dtype dtype;      /* storage type of every buffer */
+    size_t elem_bytes;     /* bytes per element of that type */
+
+    /* --- memory. alloc returns {NULL} on failure (after printing why). Every backend
+     * counts its live bytes and their peak (mem_stats) for the measured report. --- */
+    attn_ptr (*alloc)(void *ctx, size_t count);
+    void (*free)(void *ctx, attn_ptr p);
+    void (*mem_stats)(void *ctx, size_t *bytes_in_use, size_t *bytes_peak);
+    /* host fp32 <-> backend storage, count elements; 0 ok, -1 after printing why */
+    int (*upload)(void *ctx, attn_ptr dst, const float *src, size_t count);
+    int (*download)(void *ctx, float *dst, attn_ptr src, size_t count);
+    /* dst[i] = value (NaN fills outputs before a check; 0 clears accumulators) */
+    void (*fill)(void *ctx, attn_ptr dst, size_t count, float value);
+    /* 2-D strided copy: rows x cols elements, dst row r at dst + r*dst_ld (no overlap).
+     * KV-cache appends, gathers/scatters of head and dimension slices, packing. */
+    void (*copy2d)(void *ctx, attn_ptr dst, size_t dst_ld, attn_ptr src, size_t src_ld,
+                   size_t rows, size_t cols);
+
+    /* --- GEMM, row-major, strided-batched, fp32 accumulation:
+     * for i in [0,batch): C_i[M,N] = alpha * op(A_i) * op(B_i) + beta * C_i,
+     * op(A_i) is M x K (A_i = A + i*strideA, stored K x M when transA), op(B_i) is K x N
+     * (stored N x K when transB). A stride of 0 reuses the same matrix. --- */
+    void (*gemm)(void *ctx, int transA, int transB, int M, int N, int K, float alpha,
+                 attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB,
+                 float beta, attn_ptr C, int ldc, long long strideC, int batch);
+
+    /* --- elementwise / normalization, same semantics as kernels/kernels_cpu.h --- */
+    void (*layernorm)(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps);
+    void (*rmsnorm)(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, int C, float eps);
+    /* In-place RoPE on x[N, NH, HS] (rows contiguous, row stride NH*HS). Row r is at
+     * position pos0 + (r % T): N = sequences * T, every sequence starting at pos0.
+     * HS/2 local rotation pairs starting at global pair pair_begin (kernels_cpu.h). */
+    void (*rope)(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pos0,
+                 int pair_begin, int head_dim, float theta);
+    /* Causal scaled softmax over s[NH, Tq, Tk]; query row i is at absolute position
+     * q0 + i, key j at position j. out may alias s. */
+    void (*softmax_causal)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale);
+    void (*gelu)(void *ctx, attn_ptr out, attn_ptr x, size_t count);
+    void (*swiglu)(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count);
+    void (*residual)(void *ctx, attn_ptr out, attn_ptr a, attn_ptr b, size_t count); /* out may alias a */
+
+    /* --- timing. synchronize waits for all queued work. op_begin/op_end bracket one op
+     * (ids from metrics.h attn_op; not nested); the backend accumulates the elapsed time
+     * per op (wall clock on the CPU, events on a GPU). op_times adds the totals since the
+     * previous call into seconds[OP_COUNT] (after synchronizing) and restarts them. --- */
+    void (*synchronize)(void *ctx);
+    void (*op_begin)(void *ctx, int op);
+    void (*op_end)(void *ctx, int op);
+    void (*op_times)(void *ctx, double *seconds);
+
+    void (*destroy)(attn_backend *be);  /* frees ctx and be itself */
+};
+
+static inline attn_ptr attn_ptr_at(const attn_backend *be, attn_ptr p, size_t elems) {
+    p.addr += elems * be->elem_bytes;
+    return p;
+}
+static inline int attn_ptr_null(attn_ptr p) { return p.addr == NULL; }
+
+/* CPU backend: fp32, GEMMs through OpenBLAS with `threads` threads (0: leave as is). */
+attn_backend *attn_backend_cpu_create(int threads);
+/* CUDA backend (runtime/cuda/, when built): device index `device`, storage dtype. */
+attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
