@@ -1,4 +1,4 @@
-/* model.h: a transformer's shape and its workload, loaded from models/*.yaml or from a
+/* model.h: a transformer's shape and its workload, loaded from models/NAME.yaml or from a
  * Hugging Face config.json (llama family). See docs/files.md for the schema. */
 #ifndef ATTN_MODEL_H
 #define ATTN_MODEL_H

@@ -41,6 +41,11 @@ typedef struct yt_doc {
 int yt_load_file(const char *path, yt_doc *doc, attn_diag *d);
 int yt_load_buffer(const char *buf, size_t len, const char *name, yt_doc *doc, attn_diag *d);
 void yt_free(yt_doc *doc);
+/* Reads a whole file (at most YT_MAX_BYTES) into a malloc'd, NUL-terminated buffer the
+ * caller frees. 0 ok; -1 after reporting "FILE: error: cannot open: ..." etc. */
+int yt_read_file(const char *path, char **buf, size_t *len, attn_diag *d);
+/* Copies s for an error message: control characters become '?', long text ends in "...". */
+void yt_printable(const char *s, char *buf, size_t buflen);
 
 /* Lookup (NULL when absent or when map is not a map). */
 const yt_node *yt_get(const yt_node *map, const char *key);
@@ -55,6 +60,9 @@ int yt_int(const yt_doc *doc, const yt_node *map, const char *key, int required,
            long long lo, long long hi, long long *out, attn_diag *d);
 int yt_num(const yt_doc *doc, const yt_node *map, const char *key, int required,
            double lo, double hi, double *out, attn_diag *d);
+/* Like yt_num with the range (0, hi]: zero is refused as "must be > 0". */
+int yt_num_positive(const yt_doc *doc, const yt_node *map, const char *key, int required,
+                    double hi, double *out, attn_diag *d);
 int yt_str(const yt_doc *doc, const yt_node *map, const char *key, int required,
            char *out, size_t outlen, attn_diag *d);
 /* Conversions of a scalar node itself. */

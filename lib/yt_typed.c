@@ -1,0 +1,337 @@
+/* yt_typed.c: strict typed readers over the yt_node tree, and the YAML writer.
+ * Integers: plain decimal only ("80", "-3"); refused: quoted values, "1.5", "1e3",
+ * "0x10", "010" (YAML 1.1 would read that as octal 8), "+5", "1_000". Reals: plain
+ * decimal or exponent form ("0.8", "989e12", "-1.5E-3"); refused: inf/nan, hex floats,
+ * quoted values. Every refusal is reported at the value's own line:col.
+ * The writer never leaves a half-written file: it writes a temporary file in the
+ * target's directory, fsyncs it and renames it into place. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "ytree.h"
+
+static void node_error(const yt_doc *doc, const yt_node *n, attn_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void node_error(const yt_doc *doc, const yt_node *n, attn_diag *d, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(d, doc->file, n ? n->line : 0, n ? n->col : 0, "%s", msg);
+}
+
+static const char *kind_article(yt_kind k) {
+    return k == YT_MAP ? "a map" : k == YT_SEQ ? "a list" : "a single value";
+}
+
+/* "'heads' " or "" for messages. */
+static void label(const char *key, char *buf, size_t len) {
+    if (!key) {
+        buf[0] = '\0';
+        return;
+    }
+    char k[64];
+    yt_printable(key, k, sizeof k);
+    snprintf(buf, len, "'%s' ", k);
+}
+
+/* A plain scalar that YAML reads as null. */
+static int is_plain_null(const yt_node *n) {
+    return !n->quoted && (n->len == 0 || !strcmp(n->str, "~") || !strcmp(n->str, "null") ||
+                          !strcmp(n->str, "Null") || !strcmp(n->str, "NULL"));
+}
+
+/* Common checks for a number: a plain, non-empty scalar. */
+static int number_node(const yt_doc *doc, const yt_node *n, const char *key, const char *what, attn_diag *d) {
+    char lb[80], v[64];
+    label(key, lb, sizeof lb);
+    if (n->kind != YT_SCALAR) {
+        node_error(doc, n, d, "%sexpected %s, got %s", lb, what, kind_article(n->kind));
+        return -1;
+    }
+    yt_printable(n->str, v, sizeof v);
+    if (n->quoted) {
+        node_error(doc, n, d, "%sexpected %s, got the quoted string \"%s\" (write numbers without quotes)", lb, what, v);
+        return -1;
+    }
+    if (is_plain_null(n)) {
+        node_error(doc, n, d, "%sexpected %s, got an empty value", lb, what);
+        return -1;
+    }
+    return 0;
+}
+
+static int node_int(const yt_doc *doc, const yt_node *n, const char *key, long long lo, long long hi,
+                    long long *out, attn_diag *d) {
+    if (number_node(doc, n, key, "an integer", d)) return -1;
+    char lb[80], v[64];
+    label(key, lb, sizeof lb);
+    yt_printable(n->str, v, sizeof v);
+    const char *s = n->str;
+    const char *digits = s[0] == '-' ? s + 1 : s;
+    int ok = digits[0] != '\0';
+    for (const char *p = digits; *p; p++)
+        if (*p < '0' || *p > '9') ok = 0;
+    if (!ok) {
+        node_error(doc, n, d, "%sexpected an integer, got '%s'%s", lb, v,
+                   strpbrk(s, ".eE") ? " (integers have no decimal point or exponent)" : "");
+        return -1;
+    }
+    if (digits[0] == '0' && digits[1] != '\0') {
+        node_error(doc, n, d, "%sleading zeros are not allowed in '%s'", lb, v);
+        return -1;
+    }
+    errno = 0;
+    char *end;
+    long long val = strtoll(s, &end, 10);
+    if (errno == ERANGE || *end != '\0' || val < lo || val > hi) {
+        if (errno != ERANGE && lo >= 1 && val < lo && val <= 0)
+            node_error(doc, n, d, "%smust be at least %lld, got %s", lb, lo, v);
+        else
+            node_error(doc, n, d, "%svalue %s is out of range [%lld, %lld]", lb, v, lo, hi);
+        return -1;
+    }
+    *out = val;
+    return 0;
+}
+
+static int node_num(const yt_doc *doc, const yt_node *n, const char *key, double lo, double hi, double *out,
+                    attn_diag *d) {
+    if (number_node(doc, n, key, "a number", d)) return -1;
+    char lb[80], v[64];
+    label(key, lb, sizeof lb);
+    yt_printable(n->str, v, sizeof v);
+    const char *s = n->str;
+    int has_digit = 0, ok = 1;
+    for (const char *p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9') has_digit = 1;
+        else if (!strchr("+-.eE", *p)) ok = 0;
+    }
+    char *end;
+    errno = 0;
+    double val = ok && has_digit ? strtod(s, &end) : 0;
+    if (!ok || !has_digit || *end != '\0') {
+        node_error(doc, n, d, "%sexpected a number, got '%s'", lb, v);
+        return -1;
+    }
+    if (!isfinite(val) || (errno == ERANGE && fabs(val) > 1)) {
+        node_error(doc, n, d, "%snumber '%s' is too large", lb, v);
+        return -1;
+    }
+    if (val < lo || val > hi) {
+        node_error(doc, n, d, "%svalue %s is out of range [%g, %g]", lb, v, lo, hi);
+        return -1;
+    }
+    *out = val;
+    return 0;
+}
+
+int yt_node_int(const yt_doc *doc, const yt_node *n, long long lo, long long hi, long long *out, attn_diag *d) {
+    return node_int(doc, n, NULL, lo, hi, out, d);
+}
+
+int yt_node_num(const yt_doc *doc, const yt_node *n, double lo, double hi, double *out, attn_diag *d) {
+    return node_num(doc, n, NULL, lo, hi, out, d);
+}
+
+int yt_expect(const yt_doc *doc, const yt_node *n, yt_kind kind, const char *what, attn_diag *d) {
+    if (!n) {
+        diag_error(d, doc->file, 0, 0, "%s is missing", what ? what : "a value");
+        return -1;
+    }
+    if (n->kind == kind) return 0;
+    node_error(doc, n, d, "%s must be %s, got %s", what ? what : "this value", kind_article(kind),
+               kind_article(n->kind));
+    return -1;
+}
+
+int yt_check_keys(const yt_doc *doc, const yt_node *map, const char *const *allowed, attn_diag *d) {
+    if (yt_expect(doc, map, YT_MAP, "this section", d)) return -1;
+    char list[256];
+    size_t o = 0;
+    list[0] = '\0';
+    for (int i = 0; allowed[i] && o < sizeof list; i++) {
+        int w = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", allowed[i]);
+        if (w < 0) break;
+        o += (size_t)w;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < map->n; i++) {
+        const yt_node *k = map->keys[i];
+        int found = 0;
+        for (int j = 0; allowed[j] && !found; j++)
+            if (strlen(allowed[j]) == k->len && !memcmp(allowed[j], k->str, k->len)) found = 1;
+        if (!found) {
+            char name[64];
+            yt_printable(k->str, name, sizeof name);
+            node_error(doc, k, d, "unknown key '%s' (expected one of: %s)", name, list);
+            bad = 1;
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+/* map[key] or NULL; reports a missing required key at the map's position. */
+static const yt_node *lookup(const yt_doc *doc, const yt_node *map, const char *key, int required,
+                             int *missing_error, attn_diag *d) {
+    *missing_error = 0;
+    const yt_node *v = yt_get(map, key);
+    if (!v && required) {
+        node_error(doc, map, d, "missing required key '%s'", key);
+        *missing_error = 1;
+    }
+    return v;
+}
+
+int yt_int(const yt_doc *doc, const yt_node *map, const char *key, int required, long long lo, long long hi,
+           long long *out, attn_diag *d) {
+    int missing;
+    const yt_node *v = lookup(doc, map, key, required, &missing, d);
+    if (!v) return missing ? -1 : 0;
+    return node_int(doc, v, key, lo, hi, out, d);
+}
+
+int yt_num(const yt_doc *doc, const yt_node *map, const char *key, int required, double lo, double hi,
+           double *out, attn_diag *d) {
+    int missing;
+    const yt_node *v = lookup(doc, map, key, required, &missing, d);
+    if (!v) return missing ? -1 : 0;
+    return node_num(doc, v, key, lo, hi, out, d);
+}
+
+int yt_num_positive(const yt_doc *doc, const yt_node *map, const char *key, int required, double hi,
+                    double *out, attn_diag *d) {
+    int missing;
+    const yt_node *v = lookup(doc, map, key, required, &missing, d);
+    if (!v) return missing ? -1 : 0;
+    double val;
+    if (node_num(doc, v, key, -HUGE_VAL, hi, &val, d)) return -1;
+    if (!(val > 0)) {
+        char lb[80];
+        label(key, lb, sizeof lb);
+        node_error(doc, v, d, "%smust be greater than 0, got %s", lb, v->str);
+        return -1;
+    }
+    *out = val;
+    return 0;
+}
+
+int yt_str(const yt_doc *doc, const yt_node *map, const char *key, int required, char *out, size_t outlen,
+           attn_diag *d) {
+    int missing;
+    const yt_node *v = lookup(doc, map, key, required, &missing, d);
+    if (!v) return missing ? -1 : 0;
+    char lb[80];
+    label(key, lb, sizeof lb);
+    if (v->kind != YT_SCALAR) {
+        node_error(doc, v, d, "%sexpected a string, got %s", lb, kind_article(v->kind));
+        return -1;
+    }
+    if (is_plain_null(v)) {
+        node_error(doc, v, d, "%sexpected a string, got an empty value", lb);
+        return -1;
+    }
+    if (v->len >= outlen) {
+        node_error(doc, v, d, "%sis too long (%zu bytes; at most %zu)", lb, v->len, outlen ? outlen - 1 : 0);
+        return -1;
+    }
+    memcpy(out, v->str, v->len + 1);
+    return 0;
+}
+
+/* ---- writing ---- */
+
+void yt_write_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int yt_writer_open(yt_writer *w, const char *path) {
+    memset(w, 0, sizeof *w);
+    if (!strcmp(path, "-")) {
+        w->f = stdout;
+        return 0;
+    }
+    size_t n = strlen(path);
+    w->path = malloc(n + 1);
+    w->tmp_path = malloc(n + 16);
+    if (!w->path || !w->tmp_path) {
+        fprintf(stderr, "%s: error: out of memory\n", path);
+        yt_writer_abort(w);
+        return -1;
+    }
+    memcpy(w->path, path, n + 1);
+    snprintf(w->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(w->tmp_path);
+    if (fd < 0) {
+        fprintf(stderr, "%s: error: cannot create a temporary file next to it: %s\n", path, strerror(errno));
+        free(w->tmp_path);
+        w->tmp_path = NULL; /* nothing to unlink */
+        yt_writer_abort(w);
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || !(w->f = fdopen(fd, "w"))) {
+        fprintf(stderr, "%s: error: %s\n", w->tmp_path, strerror(errno));
+        close(fd);
+        yt_writer_abort(w);
+        return -1;
+    }
+    return 0;
+}
+
+void yt_writer_abort(yt_writer *w) {
+    if (w->f && w->f != stdout) fclose(w->f);
+    if (w->tmp_path) unlink(w->tmp_path);
+    free(w->path);
+    free(w->tmp_path);
+    memset(w, 0, sizeof *w);
+}
+
+int yt_writer_commit(yt_writer *w) {
+    if (!w->f) return -1;
+    if (w->f == stdout) {
+        int bad = w->failed || fflush(stdout) != 0 || ferror(stdout);
+        if (bad) fprintf(stderr, "error: writing to standard output failed\n");
+        memset(w, 0, sizeof *w);
+        return bad ? -1 : 0;
+    }
+    const char *step = NULL;
+    if (w->failed || ferror(w->f)) step = "write";
+    else if (fflush(w->f) != 0) step = "write";
+    else if (fsync(fileno(w->f)) != 0) step = "fsync";
+    int saved = errno;
+    FILE *f = w->f;
+    w->f = NULL;
+    if (fclose(f) != 0 && !step) {
+        step = "close";
+        saved = errno;
+    }
+    if (!step && rename(w->tmp_path, w->path) != 0) {
+        step = "rename";
+        saved = errno;
+    }
+    if (step) {
+        fprintf(stderr, "%s: error: %s failed: %s\n", w->path, step, saved ? strerror(saved) : "I/O error");
+        yt_writer_abort(w);
+        return -1;
+    }
+    free(w->path);
+    free(w->tmp_path);
+    memset(w, 0, sizeof *w);
+    return 0;
+}
