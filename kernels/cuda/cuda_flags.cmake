@@ -1,0 +1,19 @@
+# cuda_flags.cmake: included by every CUDA directory (kernels/cuda, runtime/cuda,
+# tests/gpu, bench/gpu). The top level passes -Wall -Wextra to every language through
+# add_compile_options, and nvcc rejects them; here each plain -W/-f option is kept for C
+# and C++ and handed to nvcc's host compiler through -Xcompiler. Device code gets nvcc's
+# own warnings as errors when ATTN_WERROR is on.
+get_directory_property(_attn_opts COMPILE_OPTIONS)
+set(_attn_fixed "")
+foreach(_o IN LISTS _attn_opts)
+  if(_o MATCHES "^-[Wf]")
+    list(APPEND _attn_fixed "$<$<COMPILE_LANGUAGE:C,CXX>:${_o}>" "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=${_o}>")
+  else()
+    list(APPEND _attn_fixed "${_o}")
+  endif()
+endforeach()
+set_directory_properties(PROPERTIES COMPILE_OPTIONS "${_attn_fixed}")
+if(ATTN_WERROR)
+  add_compile_options("$<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings>"
+                      "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Werror>")
+endif()
