@@ -2,6 +2,7 @@
  * Hugging Face config.json (llama family). See docs/files.md for the schema. */
 #ifndef ATTN_MODEL_H
 #define ATTN_MODEL_H
+#include <stddef.h>
 #include "diag.h"
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +43,14 @@ typedef struct attn_model {
 /* Loads a model file (YAML, or JSON Hugging Face config). Reports FILE:LINE:COL errors
  * through d; returns 0 ok, -1 on any error. */
 int model_load(const char *path, attn_model *m, attn_diag *d);
+/* The same from memory: name is used in messages and stored as m->path; m->sha256 is
+ * the buffer's digest. model_load reads the file and calls this (one code path). */
+int model_load_buffer(const char *buf, size_t len, const char *name, attn_model *m, attn_diag *d);
+/* Reads a model map in the models/NAME.yaml schema from any document (e.g. the model
+ * section of a plan file), with every check of the loader; path/sha256 are left empty. */
+struct yt_doc;
+struct yt_node;
+int model_read_yaml(const struct yt_doc *doc, const struct yt_node *map, attn_model *m, attn_diag *d);
 /* Checks the consistency rules on a model built in code (same rules as the loader);
  * file may be NULL. Returns the number of problems. */
 int model_check(const attn_model *m, const char *file, attn_diag *d);

@@ -64,6 +64,9 @@ typedef struct attn_topology {
 } attn_topology;
 
 int topology_load(const char *path, attn_topology *t, attn_diag *d);
+/* The same from memory (name in messages and t->path; t->sha256 of the buffer);
+ * topology_load reads the file and calls this. On failure t holds nothing to free. */
+int topology_load_buffer(const char *buf, size_t len, const char *name, attn_topology *t, attn_diag *d);
 void topology_free(attn_topology *t);
 /* Restrict to the first n devices (attnplan --devices N); returns -1 if n is out of range. */
 int topology_truncate(attn_topology *t, int n);

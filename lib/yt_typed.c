@@ -142,17 +142,16 @@ int yt_node_num(const yt_doc *doc, const yt_node *n, double lo, double hi, doubl
 
 int yt_expect(const yt_doc *doc, const yt_node *n, yt_kind kind, const char *what, attn_diag *d) {
     if (!n) {
-        diag_error(d, doc->file, 0, 0, "%s is missing", what ? what : "a value");
+        diag_error(d, doc->file, 0, 0, "expected %s, got nothing", what ? what : kind_article(kind));
         return -1;
     }
     if (n->kind == kind) return 0;
-    node_error(doc, n, d, "%s must be %s, got %s", what ? what : "this value", kind_article(kind),
-               kind_article(n->kind));
+    node_error(doc, n, d, "expected %s, got %s", what ? what : kind_article(kind), kind_article(n->kind));
     return -1;
 }
 
 int yt_check_keys(const yt_doc *doc, const yt_node *map, const char *const *allowed, attn_diag *d) {
-    if (yt_expect(doc, map, YT_MAP, "this section", d)) return -1;
+    if (yt_expect(doc, map, YT_MAP, NULL, d)) return -1;
     char list[256];
     size_t o = 0;
     list[0] = '\0';

@@ -1,0 +1,303 @@
+/* model.c: transformer shapes from models/NAME.yaml or a Hugging Face config.json
+ * (llama family), with every consistency rule of docs/files.md. Each problem is
+ * reported at the offending value's line:col (a missing key at its map). The rules
+ * live once, in check_rules(), which model_check() also runs on models built in code
+ * (there without positions). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "sha256.h"
+#include "ytree.h"
+
+/* Size limits (docs/files.md). */
+#define SIZE_MAX_SMALL (1LL << 20)   /* heads, head_dim, hidden, decode_tokens, ... */
+#define SIZE_MAX_LARGE (1LL << 24)   /* batch, seq_len, ffn_hidden */
+#define LAYERS_MAX 4096
+#define EXACT_DOUBLE_LIMIT 9007199254740992.0 /* 2^53 */
+
+static const char *const arch_names[] = {"gpt", "llama"};
+static const char *const dtype_names[DTYPE_COUNT] = {"fp16", "bf16", "fp32"};
+
+const char *arch_name(attn_arch a) { return (unsigned)a < 2 ? arch_names[a] : "?"; }
+const char *dtype_name(attn_dtype t) { return (unsigned)t < DTYPE_COUNT ? dtype_names[t] : "?"; }
+int dtype_bytes(attn_dtype t) { return t == DTYPE_FP32 ? 4 : 2; }
+
+int dtype_parse(const char *s, attn_dtype *out) {
+    for (int i = 0; s && i < DTYPE_COUNT; i++)
+        if (!strcmp(s, dtype_names[i])) {
+            *out = (attn_dtype)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Where each field was written (0:0 when built in code or defaulted). */
+enum {
+    F_ROOT, F_NAME, F_ARCH, F_LAYERS, F_HEADS, F_KV_HEADS, F_HEAD_DIM, F_HIDDEN, F_FFN, F_NORM_EPS,
+    F_ROPE_THETA, F_DTYPE, F_WORKLOAD, F_BATCH, F_SEQ_LEN, F_DECODE, F_MICRO, F_COUNT
+};
+typedef struct {
+    int line[F_COUNT], col[F_COUNT];
+} model_src;
+
+static void set_pos(model_src *src, int f, const yt_node *n) {
+    if (!n) return;
+    src->line[f] = n->line;
+    src->col[f] = n->col;
+}
+
+static void set_defaults(attn_model *m) {
+    memset(m, 0, sizeof *m);
+    m->norm_eps = 1e-5;
+    m->rope_theta = 10000;
+    m->dtype = DTYPE_FP16;
+    m->workload.batch = 1;
+    m->workload.seq_len = 2048;
+}
+
+/* Reports at field f's position, or the root's when f was not written. */
+#define RULE_ERROR(f, ...)                                                                              \
+    do {                                                                                                \
+        int f_ = src->line[f] ? (f) : F_ROOT;                                                           \
+        diag_error(d, file, src->line[f_], src->col[f_], __VA_ARGS__);                                  \
+        problems++;                                                                                     \
+    } while (0)
+
+static int check_rules(const attn_model *m, const char *file, const model_src *src, attn_diag *d) {
+    int problems = 0;
+    const attn_workload *w = &m->workload;
+    if (!memchr(m->name, '\0', sizeof m->name) || m->name[0] == '\0') RULE_ERROR(F_NAME, "'name' must not be empty");
+    if ((unsigned)m->arch > ARCH_LLAMA) RULE_ERROR(F_ARCH, "'arch' must be gpt or llama");
+    if ((unsigned)m->dtype >= DTYPE_COUNT) RULE_ERROR(F_DTYPE, "'dtype' must be fp16, bf16 or fp32");
+    if (m->layers < 1 || m->layers > LAYERS_MAX) RULE_ERROR(F_LAYERS, "'layers' must be in [1, %d], got %d", LAYERS_MAX, m->layers);
+    if (m->heads < 1 || m->heads > SIZE_MAX_SMALL) RULE_ERROR(F_HEADS, "'heads' must be in [1, %lld], got %d", SIZE_MAX_SMALL, m->heads);
+    if (m->kv_heads < 1 || m->kv_heads > SIZE_MAX_SMALL) RULE_ERROR(F_KV_HEADS, "'kv_heads' must be in [1, %lld], got %d", SIZE_MAX_SMALL, m->kv_heads);
+    else if (m->heads >= 1 && m->heads % m->kv_heads != 0)
+        RULE_ERROR(F_KV_HEADS, "heads (%d) must be divisible by kv_heads (%d)", m->heads, m->kv_heads);
+    if (m->head_dim < 1 || m->head_dim > SIZE_MAX_SMALL) RULE_ERROR(F_HEAD_DIM, "'head_dim' must be in [1, %lld], got %d", SIZE_MAX_SMALL, m->head_dim);
+    else if (m->arch == ARCH_LLAMA && m->head_dim % 2 != 0)
+        RULE_ERROR(F_HEAD_DIM, "'head_dim' must be even for llama (RoPE rotates pairs of dimensions), got %d", m->head_dim);
+    if (m->hidden < 1 || m->hidden > SIZE_MAX_SMALL) RULE_ERROR(F_HIDDEN, "'hidden' must be in [1, %lld], got %d", SIZE_MAX_SMALL, m->hidden);
+    else if ((long long)m->heads * m->head_dim != m->hidden)
+        RULE_ERROR(src->line[F_HIDDEN] ? F_HIDDEN : F_HEAD_DIM, "hidden (%d) must equal heads x head_dim (%d x %d = %lld)",
+                   m->hidden, m->heads, m->head_dim, (long long)m->heads * m->head_dim);
+    if (m->ffn_hidden < 1 || m->ffn_hidden > SIZE_MAX_LARGE) RULE_ERROR(F_FFN, "'ffn_hidden' must be in [1, %lld], got %d", SIZE_MAX_LARGE, m->ffn_hidden);
+    if (!(m->norm_eps > 0 && m->norm_eps <= 1)) RULE_ERROR(F_NORM_EPS, "'norm_eps' must be in (0, 1], got %g", m->norm_eps);
+    if (!(m->rope_theta > 0 && isfinite(m->rope_theta))) RULE_ERROR(F_ROPE_THETA, "'rope_theta' must be > 0, got %g", m->rope_theta);
+    if (w->batch < 1 || w->batch > SIZE_MAX_LARGE) RULE_ERROR(F_BATCH, "'batch' must be in [1, %lld], got %d", SIZE_MAX_LARGE, w->batch);
+    if (w->seq_len < 1 || w->seq_len > SIZE_MAX_LARGE) RULE_ERROR(F_SEQ_LEN, "'seq_len' must be in [1, %lld], got %d", SIZE_MAX_LARGE, w->seq_len);
+    if (w->decode_tokens < 0 || w->decode_tokens > SIZE_MAX_SMALL) RULE_ERROR(F_DECODE, "'decode_tokens' must be in [0, %lld], got %d", SIZE_MAX_SMALL, w->decode_tokens);
+    if (w->microbatches < 0 || w->microbatches > w->batch)
+        RULE_ERROR(F_MICRO, "'microbatches' must be in [0, batch = %d] (0 = auto), got %d", w->batch, w->microbatches);
+    double tokens = (double)w->batch * w->seq_len * m->hidden;
+    if (problems == 0 && tokens >= EXACT_DOUBLE_LIMIT)
+        RULE_ERROR(src->line[F_BATCH] ? F_BATCH : src->line[F_SEQ_LEN] ? F_SEQ_LEN : F_WORKLOAD,
+                   "batch x seq_len x hidden = %.4g is not below 2^53: too large to count exactly", tokens);
+    return problems;
+}
+
+int model_check(const attn_model *m, const char *file, attn_diag *d) {
+    model_src none;
+    memset(&none, 0, sizeof none);
+    return check_rules(m, file, &none, d);
+}
+
+double model_layer_params(const attn_model *m) {
+    /* Linear layers carry no biases (kernels and cost model agree on this). */
+    double h = m->hidden, hd = m->head_dim;
+    double attn = h * (m->heads + 2.0 * m->kv_heads) * hd + (double)m->heads * hd * h;
+    double mlp = (m->arch == ARCH_LLAMA ? 3.0 : 2.0) * h * m->ffn_hidden;
+    double norms = m->arch == ARCH_LLAMA ? 2.0 * h : 4.0 * h; /* LayerNorm has weight + bias */
+    return attn + mlp + norms;
+}
+
+/* Reads an int field into *dst; records its position. Returns 0 or -1. */
+static int read_int(const yt_doc *doc, const yt_node *map, const char *key, int required, long long lo,
+                    long long hi, int *dst, model_src *src, int field, attn_diag *d) {
+    long long v = *dst;
+    set_pos(src, field, yt_get(map, key));
+    if (yt_int(doc, map, key, required, lo, hi, &v, d)) return -1;
+    *dst = (int)v;
+    return 0;
+}
+
+/* An optional key whose JSON value may be null (Hugging Face writes "head_dim": null). */
+static const char *json_key(const yt_node *map, const char *key) {
+    const yt_node *v = yt_get(map, key);
+    if (v && v->kind == YT_SCALAR && !v->quoted && !strcmp(v->str, "null")) return NULL;
+    return v ? key : NULL;
+}
+
+static int read_workload(const yt_doc *doc, const yt_node *w, attn_model *m, model_src *src, attn_diag *d) {
+    static const char *const keys[] = {"batch", "seq_len", "decode_tokens", "microbatches", NULL};
+    set_pos(src, F_WORKLOAD, w);
+    if (yt_expect(doc, w, YT_MAP, "'workload' to be a map", d) || yt_check_keys(doc, w, keys, d)) return -1;
+    int bad = 0;
+    bad |= read_int(doc, w, "batch", 0, 1, SIZE_MAX_LARGE, &m->workload.batch, src, F_BATCH, d);
+    bad |= read_int(doc, w, "seq_len", 0, 1, SIZE_MAX_LARGE, &m->workload.seq_len, src, F_SEQ_LEN, d);
+    bad |= read_int(doc, w, "decode_tokens", 0, 0, SIZE_MAX_SMALL, &m->workload.decode_tokens, src, F_DECODE, d);
+    bad |= read_int(doc, w, "microbatches", 0, 0, SIZE_MAX_LARGE, &m->workload.microbatches, src, F_MICRO, d);
+    return bad ? -1 : 0;
+}
+
+static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
+    static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
+                                       "ffn_hidden", "norm_eps", "rope_theta", "dtype", "workload", NULL};
+    set_pos(src, F_ROOT, root);
+    if (yt_expect(doc, root, YT_MAP, "a model (a map of name, arch, layers, ...)", d)) return -1;
+    int bad = yt_check_keys(doc, root, keys, d) ? 1 : 0;
+    set_pos(src, F_NAME, yt_get(root, "name"));
+    if (yt_str(doc, root, "name", 1, m->name, sizeof m->name, d)) bad = 1;
+    char word[16];
+    const yt_node *arch = yt_get(root, "arch");
+    set_pos(src, F_ARCH, arch);
+    if (yt_str(doc, root, "arch", 1, word, sizeof word, d)) bad = 1;
+    else if (!strcmp(word, "gpt")) m->arch = ARCH_GPT;
+    else if (!strcmp(word, "llama")) m->arch = ARCH_LLAMA;
+    else {
+        diag_error(d, doc->file, arch->line, arch->col, "unknown arch '%s' (expected gpt or llama)", word);
+        bad = 1;
+    }
+    int have_kv = yt_get(root, "kv_heads") != NULL, have_hidden = yt_get(root, "hidden") != NULL;
+    bad |= read_int(doc, root, "layers", 1, 1, LAYERS_MAX, &m->layers, src, F_LAYERS, d) != 0;
+    bad |= read_int(doc, root, "heads", 1, 1, SIZE_MAX_SMALL, &m->heads, src, F_HEADS, d) != 0;
+    bad |= read_int(doc, root, "kv_heads", 0, 1, SIZE_MAX_SMALL, &m->kv_heads, src, F_KV_HEADS, d) != 0;
+    bad |= read_int(doc, root, "head_dim", 1, 1, SIZE_MAX_SMALL, &m->head_dim, src, F_HEAD_DIM, d) != 0;
+    bad |= read_int(doc, root, "hidden", 0, 1, SIZE_MAX_SMALL, &m->hidden, src, F_HIDDEN, d) != 0;
+    bad |= read_int(doc, root, "ffn_hidden", 1, 1, SIZE_MAX_LARGE, &m->ffn_hidden, src, F_FFN, d) != 0;
+    set_pos(src, F_NORM_EPS, yt_get(root, "norm_eps"));
+    if (yt_num_positive(doc, root, "norm_eps", 0, 1, &m->norm_eps, d)) bad = 1;
+    const yt_node *rope = yt_get(root, "rope_theta");
+    set_pos(src, F_ROPE_THETA, rope);
+    if (yt_num_positive(doc, root, "rope_theta", 0, 1e15, &m->rope_theta, d)) bad = 1;
+    const yt_node *dtype = yt_get(root, "dtype");
+    set_pos(src, F_DTYPE, dtype);
+    if (dtype) {
+        if (yt_str(doc, root, "dtype", 0, word, sizeof word, d)) bad = 1;
+        else if (dtype_parse(word, &m->dtype)) {
+            diag_error(d, doc->file, dtype->line, dtype->col, "unknown dtype '%s' (expected fp16, bf16 or fp32)", word);
+            bad = 1;
+        }
+    }
+    const yt_node *w = yt_get(root, "workload");
+    if (w && read_workload(doc, w, m, src, d)) bad = 1;
+    if (bad) return -1;
+    if (rope && m->arch == ARCH_GPT) {
+        diag_error(d, doc->file, rope->line, rope->col, "'rope_theta' is for llama models only (arch is gpt)");
+        return -1;
+    }
+    if (!have_kv) m->kv_heads = m->heads;
+    if (!have_hidden) {
+        long long h = (long long)m->heads * m->head_dim;
+        m->hidden = h > SIZE_MAX_SMALL ? 0 : (int)h; /* 0 makes check_rules report the overflow */
+        if (!m->hidden) {
+            diag_error(d, doc->file, src->line[F_HEAD_DIM], src->col[F_HEAD_DIM],
+                       "heads x head_dim = %lld is more than %lld", h, SIZE_MAX_SMALL);
+            return -1;
+        }
+    }
+    return check_rules(m, doc->file, src, d) ? -1 : 0;
+}
+
+/* Hugging Face config.json (llama family); keys not listed here are ignored. */
+static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
+    set_pos(src, F_ROOT, root);
+    if (yt_expect(doc, root, YT_MAP, "a JSON object (Hugging Face config.json)", d)) return -1;
+    m->arch = ARCH_LLAMA;
+    int bad = 0;
+    const yt_node *name = yt_get(root, "_name_or_path");
+    if (name && name->kind == YT_SCALAR && name->len > 0) {
+        set_pos(src, F_NAME, name);
+        if (yt_str(doc, root, "_name_or_path", 1, m->name, sizeof m->name, d)) bad = 1;
+    } else {
+        const char *base = strrchr(doc->file, '/');
+        base = base ? base + 1 : doc->file;
+        snprintf(m->name, sizeof m->name, "%s", base);
+    }
+    bad |= read_int(doc, root, "hidden_size", 1, 1, SIZE_MAX_SMALL, &m->hidden, src, F_HIDDEN, d) != 0;
+    bad |= read_int(doc, root, "num_attention_heads", 1, 1, SIZE_MAX_SMALL, &m->heads, src, F_HEADS, d) != 0;
+    m->kv_heads = -1;
+    m->head_dim = -1;
+    const char *k;
+    if ((k = json_key(root, "num_key_value_heads")))
+        bad |= read_int(doc, root, k, 1, 1, SIZE_MAX_SMALL, &m->kv_heads, src, F_KV_HEADS, d) != 0;
+    if ((k = json_key(root, "head_dim")))
+        bad |= read_int(doc, root, k, 1, 1, SIZE_MAX_SMALL, &m->head_dim, src, F_HEAD_DIM, d) != 0;
+    bad |= read_int(doc, root, "intermediate_size", 1, 1, SIZE_MAX_LARGE, &m->ffn_hidden, src, F_FFN, d) != 0;
+    bad |= read_int(doc, root, "num_hidden_layers", 1, 1, LAYERS_MAX, &m->layers, src, F_LAYERS, d) != 0;
+    if ((k = json_key(root, "rms_norm_eps"))) {
+        set_pos(src, F_NORM_EPS, yt_get(root, k));
+        if (yt_num_positive(doc, root, k, 1, 1, &m->norm_eps, d)) bad = 1;
+    }
+    if ((k = json_key(root, "rope_theta"))) {
+        set_pos(src, F_ROPE_THETA, yt_get(root, k));
+        if (yt_num_positive(doc, root, k, 1, 1e15, &m->rope_theta, d)) bad = 1;
+    }
+    if ((k = json_key(root, "torch_dtype"))) {
+        const yt_node *t = yt_get(root, k);
+        char word[16];
+        set_pos(src, F_DTYPE, t);
+        if (yt_str(doc, root, k, 1, word, sizeof word, d)) bad = 1;
+        else if (!strcmp(word, "float16")) m->dtype = DTYPE_FP16;
+        else if (!strcmp(word, "bfloat16")) m->dtype = DTYPE_BF16;
+        else if (!strcmp(word, "float32")) m->dtype = DTYPE_FP32;
+        else {
+            diag_error(d, doc->file, t->line, t->col, "unknown torch_dtype '%s' (expected float16, bfloat16 or float32)", word);
+            bad = 1;
+        }
+    }
+    if (bad) return -1;
+    if (m->kv_heads < 0) m->kv_heads = m->heads;
+    if (m->head_dim < 0) {
+        if (m->hidden % m->heads != 0) {
+            diag_error(d, doc->file, src->line[F_HIDDEN], src->col[F_HIDDEN],
+                       "hidden_size (%d) is not divisible by num_attention_heads (%d)", m->hidden, m->heads);
+            return -1;
+        }
+        m->head_dim = m->hidden / m->heads;
+    }
+    return check_rules(m, doc->file, src, d) ? -1 : 0;
+}
+
+int model_read_yaml(const yt_doc *doc, const yt_node *map, attn_model *m, attn_diag *d) {
+    model_src src;
+    memset(&src, 0, sizeof src);
+    set_defaults(m);
+    return read_yaml_model(doc, map, m, &src, d);
+}
+
+/* JSON when the name ends in .json or the text starts with '{'. */
+static int looks_like_json(const char *buf, size_t len, const char *name) {
+    size_t n = strlen(name);
+    if (n >= 5 && !strcmp(name + n - 5, ".json")) return 1;
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;
+    return i < len && buf[i] == '{';
+}
+
+int model_load_buffer(const char *buf, size_t len, const char *name, attn_model *m, attn_diag *d) {
+    yt_doc doc;
+    set_defaults(m);
+    if (yt_load_buffer(buf, len, name, &doc, d)) return -1;
+    model_src src;
+    memset(&src, 0, sizeof src);
+    int rc = looks_like_json(buf, len, name) ? read_hf_config(&doc, doc.root, m, &src, d)
+                                             : read_yaml_model(&doc, doc.root, m, &src, d);
+    yt_free(&doc);
+    if (rc) return -1;
+    snprintf(m->path, sizeof m->path, "%s", name);
+    sha256_buffer(buf, len, m->sha256);
+    return 0;
+}
+
+int model_load(const char *path, attn_model *m, attn_diag *d) {
+    char *buf;
+    size_t len;
+    set_defaults(m);
+    if (yt_read_file(path, &buf, &len, d)) return -1;
+    int rc = model_load_buffer(buf, len, path, m, d);
+    free(buf);
+    return rc;
+}
