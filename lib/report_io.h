@@ -43,6 +43,10 @@ void report_write_yaml(FILE *f, const char *section, const attn_report *r);
 int report_read_yaml(const yt_doc *doc, const yt_node *section, attn_report *r, attn_diag *d);
 /* Loads a measured report file (top-level `measured:`); 0 ok. */
 int report_load_measured(const char *path, attn_report *r, char *plan_sha256, attn_diag *d);
+/* Writes a whole measured file atomically: measured_version: 1, plan_sha256 (of the plan
+ * file that ran), machine (free text), then the `measured:` section. 0 ok. */
+int report_write_measured(const char *path, const attn_report *r, const char *plan_sha256,
+                          const char *machine, attn_diag *d);
 
 #ifdef __cplusplus
 }
