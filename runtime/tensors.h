@@ -1,0 +1,47 @@
+/* tensors.h: where attnrun's weights and inputs come from: a safetensors file (mapped;
+ * only the requested block of each tensor is read) or, without a file, seeded random
+ * values from a counter-based generator keyed on (seed, tensor name, element index), so
+ * every rank generates exactly its shard and all ranks agree (docs/model-contract.md).
+ * Every tensor is read as a 2-D block of its row-major [rows, cols] view, where cols is
+ * its last dimension and rows the product of the others. */
+#ifndef ATTN_TENSORS_H
+#define ATTN_TENSORS_H
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tensor_source tensor_source;
+
+/* path NULL: seeded random values. Returns NULL with a message in err on failure (a
+ * file that cannot be opened, mapped or whose header is malformed). */
+tensor_source *tensor_source_open(const char *path, uint64_t seed, char *err, size_t errlen);
+void tensor_source_close(tensor_source *ts);
+const char *tensor_source_name(const tensor_source *ts); /* file name or "seeded random" */
+int tensor_source_has(const tensor_source *ts, const char *name);
+
+/* Reads rows [r0,r1) x cols [c0,c1) of tensor `name`, whose shape must be shape[0..ndim),
+ * into dst (row-major, r1-r0 rows of c1-c0 floats). 0 ok; -1 with a message naming the
+ * file and tensor in err (missing, wrong shape, unsupported dtype, data out of the file). */
+int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long long *shape,
+                      long long r0, long long r1, long long c0, long long c1, float *dst,
+                      char *err, size_t errlen);
+
+/* The seeded random value of element `index` of tensor `name` with `cols` columns
+ * (the scale depends on the name; docs/model-contract.md). */
+double tensor_random_value(uint64_t seed, const char *name, long long cols, uint64_t index);
+
+/* Writes F32 tensors to a safetensors file atomically (temporary file + rename). */
+typedef struct tensor_out {
+    const char *name;
+    int ndim;
+    long long shape[4];
+    const float *data;
+} tensor_out;
+int safetensors_write(const char *path, const tensor_out *tensors, int count, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
