@@ -1,0 +1,81 @@
+/* report_html.h: `attnplan report` as a library: everything the HTML page shows, gathered by
+ * cmd_report.c (plan file, ranked alternatives, measured reports), and the writer that turns
+ * it into one self-contained HTML file (inline CSS and SVG; no script, font or anything else
+ * fetched). report_html.c writes the page and its summary; report_charts.c builds the charts. */
+#ifndef ATTN_REPORT_HTML_H
+#define ATTN_REPORT_HTML_H
+#include <stddef.h>
+#include "diag.h"
+#include "metrics.h"
+#include "plan.h"
+#include "report_io.h"
+#include "svg.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { REPORT_ALT_OK = 0, REPORT_ALT_NOFIT = 1, REPORT_ALT_INVALID = 2 } report_alt_status;
+
+/* One ranked strategy (from the cost model or an alternatives file). */
+typedef struct report_alternative {
+    char strategy[96];              /* "dp=1,pp=2,n=8,m=1" (strategy_format) */
+    attn_strategy parsed;           /* the same, parsed (for matching the plan) */
+    report_alt_status status;
+    double metric[MET_COUNT];       /* OK and NOFIT */
+    double shortfall_bytes;         /* NOFIT */
+    char reason[192];
+} report_alternative;
+
+typedef struct report_measured {
+    const char *path;               /* as given on the command line */
+    attn_report report;
+    int plan_matches;               /* 1: its plan sha256 is this plan file's; 0: differs; -1: unknown */
+} report_measured;
+
+typedef struct report_input {
+    const attn_plan *plan;          /* has_predicted must be set */
+    const char *plan_path;
+    attn_metric rank_key;           /* MET_PREFILL_TOKENS_PER_S or MET_TPOT_S (the plan's objective) */
+    int n_alt;
+    const report_alternative *alt;  /* ranked best first (fitting, then not fitting, then invalid) */
+    char alt_source[512];           /* where the alternatives came from, shown under the chart */
+    int top;                        /* fitting alternatives drawn (the plan's row is added if lower) */
+    int n_measured;
+    const report_measured *measured;
+} report_input;
+
+/* Writes the page to path atomically (temporary file + rename; "-" writes stdout).
+ * Returns 0, or -1 after reporting through d. */
+int report_html_write(const char *path, const report_input *in, attn_diag *d);
+/* The page into b (what report_html_write writes). 0 ok, -1 on allocation failure. */
+int report_html_render(svg_buf *b, const report_input *in);
+
+/* Charts (report_charts.c). Each appends one or more <svg> elements with stable ids:
+ *   chart-ranked-prefill, chart-ranked-tpot, chart-ops-prefill, chart-ops-decode,
+ *   chart-memory, chart-measured-metrics-K, chart-measured-prefill-K, chart-measured-decode-K
+ *   (K: the measured file's index, from 1). Each is wrapped in a <figure> with a caption. */
+int report_chart_ranked(svg_buf *b, const report_input *in);
+int report_chart_ops(svg_buf *b, const attn_plan *p, attn_phase phase);
+int report_chart_memory(svg_buf *b, const attn_plan *p);
+int report_chart_measured(svg_buf *b, const attn_plan *p, const report_measured *m, int index);
+
+/* Helpers shared by the page and the charts. */
+/* Index of the alternative with the plan's structure (dp, pp, n, m, scheme), or -1. */
+int report_find_plan_alt(const report_input *in);
+/* Sum over the ops of one class (-1: all) of a rank's phase times (unmeasured ops skipped). */
+double report_rank_time(const attn_rank_report *r, attn_phase phase, int opclass);
+/* The rank with the largest total time in a phase (-1 when there are no ranks). */
+int report_critical_rank(const attn_report *r, attn_phase phase);
+/* A metric's value in its unit, for people ("1.52 M tokens/s", "350 µs", "42.1 GB", "23.1%"). */
+void report_fmt_metric(int metric, double v, char *out, size_t n);
+/* The colour of an op in every chart (shades of blue: compute, green: memory-bound, orange: comm). */
+const char *report_op_color(attn_op op);
+/* Short display names of the metrics ("prefill throughput", "TPOT", ...). */
+extern const char *const report_metric_names[MET_COUNT];
+/* Relative error of measured against predicted, (meas - pred) / pred; NAN when undefined. */
+double report_rel_error(double predicted, double measured);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
