@@ -33,7 +33,7 @@ static const char *kind_article(yt_kind k) {
 /* "'heads' " or "" for messages. */
 static void label(const char *key, char *buf, size_t len) {
     if (!key) {
-        buf[0] = '\0';
+        snprintf(buf, len, "this value ");
         return;
     }
     char k[64];
@@ -52,16 +52,16 @@ static int number_node(const yt_doc *doc, const yt_node *n, const char *key, con
     char lb[80], v[64];
     label(key, lb, sizeof lb);
     if (n->kind != YT_SCALAR) {
-        node_error(doc, n, d, "%sexpected %s, got %s", lb, what, kind_article(n->kind));
+        node_error(doc, n, d, "%smust be %s, got %s", lb, what, kind_article(n->kind));
         return -1;
     }
     yt_printable(n->str, v, sizeof v);
     if (n->quoted) {
-        node_error(doc, n, d, "%sexpected %s, got the quoted string \"%s\" (write numbers without quotes)", lb, what, v);
+        node_error(doc, n, d, "%smust be %s, got the quoted string \"%s\" (write numbers without quotes)", lb, what, v);
         return -1;
     }
     if (is_plain_null(n)) {
-        node_error(doc, n, d, "%sexpected %s, got an empty value", lb, what);
+        node_error(doc, n, d, "%smust be %s, got an empty value", lb, what);
         return -1;
     }
     return 0;
@@ -79,7 +79,7 @@ static int node_int(const yt_doc *doc, const yt_node *n, const char *key, long l
     for (const char *p = digits; *p; p++)
         if (*p < '0' || *p > '9') ok = 0;
     if (!ok) {
-        node_error(doc, n, d, "%sexpected an integer, got '%s'%s", lb, v,
+        node_error(doc, n, d, "%smust be an integer, got '%s'%s", lb, v,
                    strpbrk(s, ".eE") ? " (integers have no decimal point or exponent)" : "");
         return -1;
     }
@@ -94,7 +94,7 @@ static int node_int(const yt_doc *doc, const yt_node *n, const char *key, long l
         if (errno != ERANGE && lo >= 1 && val < lo && val <= 0)
             node_error(doc, n, d, "%smust be at least %lld, got %s", lb, lo, v);
         else
-            node_error(doc, n, d, "%svalue %s is out of range [%lld, %lld]", lb, v, lo, hi);
+            node_error(doc, n, d, "%smust be between %lld and %lld, got %s", lb, lo, hi, v);
         return -1;
     }
     *out = val;
@@ -117,7 +117,7 @@ static int node_num(const yt_doc *doc, const yt_node *n, const char *key, double
     errno = 0;
     double val = ok && has_digit ? strtod(s, &end) : 0;
     if (!ok || !has_digit || *end != '\0') {
-        node_error(doc, n, d, "%sexpected a number, got '%s'", lb, v);
+        node_error(doc, n, d, "%smust be a number, got '%s'", lb, v);
         return -1;
     }
     if (!isfinite(val) || (errno == ERANGE && fabs(val) > 1)) {
@@ -125,7 +125,7 @@ static int node_num(const yt_doc *doc, const yt_node *n, const char *key, double
         return -1;
     }
     if (val < lo || val > hi) {
-        node_error(doc, n, d, "%svalue %s is out of range [%g, %g]", lb, v, lo, hi);
+        node_error(doc, n, d, "%smust be between %g and %g, got %s", lb, lo, hi, v);
         return -1;
     }
     *out = val;
@@ -210,11 +210,16 @@ int yt_num_positive(const yt_doc *doc, const yt_node *map, const char *key, int 
     const yt_node *v = lookup(doc, map, key, required, &missing, d);
     if (!v) return missing ? -1 : 0;
     double val;
-    if (node_num(doc, v, key, -HUGE_VAL, hi, &val, d)) return -1;
+    if (node_num(doc, v, key, -HUGE_VAL, HUGE_VAL, &val, d)) return -1;
+    char lb[80], shown[64];
+    label(key, lb, sizeof lb);
+    yt_printable(v->str, shown, sizeof shown);
     if (!(val > 0)) {
-        char lb[80];
-        label(key, lb, sizeof lb);
-        node_error(doc, v, d, "%smust be greater than 0, got %s", lb, v->str);
+        node_error(doc, v, d, "%smust be greater than 0, got %s", lb, shown);
+        return -1;
+    }
+    if (val > hi) {
+        node_error(doc, v, d, "%smust be at most %g, got %s", lb, hi, shown);
         return -1;
     }
     *out = val;
@@ -229,11 +234,11 @@ int yt_str(const yt_doc *doc, const yt_node *map, const char *key, int required,
     char lb[80];
     label(key, lb, sizeof lb);
     if (v->kind != YT_SCALAR) {
-        node_error(doc, v, d, "%sexpected a string, got %s", lb, kind_article(v->kind));
+        node_error(doc, v, d, "%smust be a string, got %s", lb, kind_article(v->kind));
         return -1;
     }
     if (is_plain_null(v)) {
-        node_error(doc, v, d, "%sexpected a string, got an empty value", lb);
+        node_error(doc, v, d, "%smust be a string, got an empty value", lb);
         return -1;
     }
     if (v->len >= outlen) {

@@ -448,6 +448,7 @@ int yt_load_buffer(const char *buf, size_t len, const char *name, yt_doc *doc, a
         offset_position(buf, len, (size_t)(nul - buf), &line, &col);
         int utf16 = len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
                                  ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF));
+        if (utf16) line = col = 1;
         diag_error(d, name, line, col, "%s", utf16 ? "UTF-16 text is not supported: save the file as UTF-8"
                                                    : "binary data (a NUL byte): not a YAML or JSON text file");
         return -1;
