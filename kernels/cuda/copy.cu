@@ -2,7 +2,7 @@
  * needs (a head's dimension segment out of a fused QKV row, a sequence's tokens into the
  * KV cache). One thread per element of the [batches, rows, cols] view; consecutive
  * threads walk cols, so both sides are read and written contiguously within a row. CPU
- * reference: the plain triple loop in tests/gpu/test_kernels.cu. */
+ * reference: the plain triple loop in tests/gpu/test_kernels.cu. fill_cuda is here too. */
 #include "kc_common.cuh"
 
 template <typename T>
@@ -44,4 +44,17 @@ extern "C" cudaError_t kv_append_cuda(void *cache, const void *new_kv, int B, in
     if (eb == 0) return cudaErrorInvalidValue;
     char *dst = (char *)cache + (size_t)pos0 * W * eb;
     return copy_strided_cuda(dst, (size_t)Tmax * W, (size_t)W, new_kv, (size_t)T * W, (size_t)W, B, T, W, dt, stream);
+}
+
+template <typename T> __global__ void fill_kernel(T *dst, float value, size_t n) {
+    T v = kc_store<T>(value);
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        dst[i] = v;
+}
+
+extern "C" cudaError_t fill_cuda(void *dst, float value, size_t N, kc_dtype dt, cudaStream_t stream) {
+    if (N == 0) return cudaSuccess;
+    const int threads = 256;
+    KC_DISPATCH(dt, T, (fill_kernel<T><<<kc_grid(N, threads), threads, 0, stream>>>((T *)dst, value, N)));
+    return cudaGetLastError();
 }

@@ -32,6 +32,10 @@ cudaError_t rope_forward_cuda(void *x, int T, int NH, int HS, const int *pos, in
 cudaError_t rope_forward_strided_cuda(void *x, size_t ld_t, size_t ld_h, int T, int NH, int HS, const int *pos,
                                       int pair_begin, int head_dim, float theta, kc_dtype dt,
                                       cudaStream_t stream);
+/* The same on contiguous x[N, NH, HS] holding sequences of T rows each: row r is at
+ * position pos0 + r % T (no position array; the CUDA backend's rope op). */
+cudaError_t rope_forward_seq_cuda(void *x, int N, int T, int NH, int HS, int pos0, int pair_begin, int head_dim,
+                                  float theta, kc_dtype dt, cudaStream_t stream);
 /* Causal scaled softmax over s[NH, Tq, Tk] (softmax_causal_forward_cpu's contract): query
  * row i is at absolute position q0 + i, key j at j; keys j > q0 + i get exactly 0. Scores
  * may be fp32 (s_dt) while the probabilities are written in another type (out_dt); out may
@@ -49,6 +53,8 @@ cudaError_t residual_forward_cuda(void *out, const void *a, const void *b, size_
 /* dst[i] = (dst_dt) src[i]: fp32 <-> fp16/bf16 (any pair; equal types copy). */
 cudaError_t convert_cuda(void *dst, kc_dtype dst_dt, const void *src, kc_dtype src_dt, size_t N,
                          cudaStream_t stream);
+/* dst[i] = value, rounded to dt (NaN poisons outputs before a check, 0 clears). */
+cudaError_t fill_cuda(void *dst, float value, size_t N, kc_dtype dt, cudaStream_t stream);
 /* Strided slice copy of a [batches, rows, cols] view (strides in elements):
  * dst[b*dst_bs + r*dst_rs + c] = src[b*src_bs + r*src_rs + c]. */
 cudaError_t copy_strided_cuda(void *dst, size_t dst_bs, size_t dst_rs, const void *src, size_t src_bs,

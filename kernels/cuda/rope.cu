@@ -7,7 +7,7 @@
 
 template <typename T>
 __global__ void rope_forward_kernel(T *x, size_t ld_t, size_t ld_h, int T_, int NH, int half, const int *pos,
-                                    int pair_begin, int head_dim, double log_theta) {
+                                    int pos0, int period, int pair_begin, int head_dim, double log_theta) {
     size_t n = (size_t)T_ * NH * half;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         int k = (int)(i % half);
@@ -16,7 +16,8 @@ __global__ void rope_forward_kernel(T *x, size_t ld_t, size_t ld_h, int T_, int 
         int t = (int)(th / NH);
         double freq = exp(-2.0 * (pair_begin + k) / head_dim * log_theta);
         double s, c;
-        sincos((double)pos[t] * freq, &s, &c);
+        int p = pos ? pos[t] : pos0 + t % period; /* explicit positions, or sequences of `period` rows */
+        sincos((double)p * freq, &s, &c);
         T *v = x + t * ld_t + h * ld_h;
         float x1 = kc_load(v[k]), x2 = kc_load(v[k + half]);
         float cf = (float)c, sf = (float)s;
@@ -25,17 +26,31 @@ __global__ void rope_forward_kernel(T *x, size_t ld_t, size_t ld_h, int T_, int 
     }
 }
 
-extern "C" cudaError_t rope_forward_strided_cuda(void *x, size_t ld_t, size_t ld_h, int T, int NH, int HS,
-                                                 const int *pos, int pair_begin, int head_dim, float theta,
-                                                 kc_dtype dt, cudaStream_t stream) {
-    if (T < 0 || NH < 0 || HS < 0 || HS % 2 != 0 || head_dim <= 0 || theta <= 0.0f) return cudaErrorInvalidValue;
+static cudaError_t rope_launch(void *x, size_t ld_t, size_t ld_h, int T, int NH, int HS, const int *pos, int pos0,
+                               int period, int pair_begin, int head_dim, float theta, kc_dtype dt,
+                               cudaStream_t stream) {
+    if (T < 0 || NH < 0 || HS < 0 || HS % 2 != 0 || head_dim <= 0 || theta <= 0.0f || period <= 0)
+        return cudaErrorInvalidValue;
     size_t n = (size_t)T * NH * (HS / 2);
     if (n == 0) return cudaSuccess;
     const int threads = 256;
     KC_DISPATCH(dt, E,
                 (rope_forward_kernel<E><<<kc_grid(n, threads), threads, 0, stream>>>(
-                    (E *)x, ld_t, ld_h, T, NH, HS / 2, pos, pair_begin, head_dim, log((double)theta))));
+                    (E *)x, ld_t, ld_h, T, NH, HS / 2, pos, pos0, period, pair_begin, head_dim, log((double)theta))));
     return cudaGetLastError();
+}
+
+extern "C" cudaError_t rope_forward_strided_cuda(void *x, size_t ld_t, size_t ld_h, int T, int NH, int HS,
+                                                 const int *pos, int pair_begin, int head_dim, float theta,
+                                                 kc_dtype dt, cudaStream_t stream) {
+    if (!pos && T > 0) return cudaErrorInvalidValue;
+    return rope_launch(x, ld_t, ld_h, T, NH, HS, pos, 0, 1, pair_begin, head_dim, theta, dt, stream);
+}
+
+extern "C" cudaError_t rope_forward_seq_cuda(void *x, int N, int T, int NH, int HS, int pos0, int pair_begin,
+                                             int head_dim, float theta, kc_dtype dt, cudaStream_t stream) {
+    return rope_launch(x, (size_t)NH * HS, (size_t)HS, N, NH, HS, NULL, pos0, T, pair_begin, head_dim, theta, dt,
+                       stream);
 }
 
 extern "C" cudaError_t rope_forward_cuda(void *x, int T, int NH, int HS, const int *pos, int pair_begin, int head_dim,

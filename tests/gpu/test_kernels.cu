@@ -74,6 +74,48 @@ static void check_rope(kc_dtype dt, int T, int NH, int HS, int pair_begin, int h
     free(buf), free(view), free(out), free(pos), free(got);
 }
 
+/* rope_forward_seq_cuda: nseq sequences of T rows, row r at position pos0 + r % T. */
+static void check_rope_seq(kc_dtype dt, int nseq, int T, int NH, int HS, int pos0, int pair_begin, int head_dim) {
+    int N = nseq * T;
+    size_t n = (size_t)N * NH * HS;
+    float *x = (float *)malloc(n * 4), *ref = (float *)malloc(n * 4), *out = (float *)malloc(n * 4);
+    int *pos = (int *)malloc(T * sizeof(int));
+    fill_random(x, n, -1.0f, 1.0f);
+    round_all(x, n, dt);
+    memcpy(ref, x, n * 4);
+    for (int t = 0; t < T; t++) pos[t] = pos0 + t;
+    for (int q = 0; q < nseq; q++)
+        rope_forward_cpu(ref + (size_t)q * T * NH * HS, T, NH, HS, pos, pair_begin, head_dim, 500000.0f);
+    void *dx = dev_upload(x, n, dt);
+    CUDA_CHECK(rope_forward_seq_cuda(dx, N, T, NH, HS, pos0, pair_begin, head_dim, 500000.0f, dt, 0));
+    CUDA_CHECK(cudaDeviceSynchronize());
+    dev_download(out, dx, n, dt);
+    size_t bad;
+    double err = rel_error(out, ref, n, &bad);
+    char what[64];
+    snprintf(what, sizeof what, "rope_seq %dx%d NH=%d HS=%d p0=%d", nseq, T, NH, HS, pos0);
+    report(what, dt, err, dt_bound(dt), bad);
+    cudaFree(dx);
+    free(x), free(ref), free(out), free(pos);
+}
+
+/* fill_cuda writes every element with the rounded value. */
+static void check_fill(kc_dtype dt, size_t N, float value) {
+    float *out = (float *)malloc(N * 4);
+    void *d = dev_poisoned(N, dt);
+    CUDA_CHECK(fill_cuda(d, value, N, dt, 0));
+    CUDA_CHECK(cudaDeviceSynchronize());
+    dev_download(out, d, N, dt);
+    size_t wrong = 0;
+    float want = round_to(value, dt);
+    for (size_t i = 0; i < N; i++) wrong += out[i] != want;
+    char what[64];
+    snprintf(what, sizeof what, "fill N=%zu v=%g", N, value);
+    report(what, dt, wrong ? 1.0 : 0.0, 0.0, wrong);
+    cudaFree(d);
+    free(out);
+}
+
 static void check_softmax(kc_dtype s_dt, kc_dtype out_dt, int NH, int Tq, int Tk, int q0, int in_place) {
     size_t n = (size_t)NH * Tq * Tk;
     float *s = (float *)malloc(n * 4), *ref = (float *)malloc(n * 4), *out = (float *)malloc(n * 4);
@@ -212,6 +254,9 @@ int main(void) {
         check_layernorm(dt, 3, 8192, 1);
         check_rope(dt, 13, 3, 64, 0, 64, 0);
         check_rope(dt, 11, 2, 40, 12, 128, 7);
+        check_rope_seq(dt, 3, 9, 4, 32, 0, 0, 32);
+        check_rope_seq(dt, 2, 1, 5, 16, 10000, 8, 64);
+        check_fill(dt, 12345, 0.3f);
         check_softmax(KC_FP32, dt, 3, 17, 300, 250, 0);
         check_softmax(KC_FP32, dt, 2, 33, 1000, 5, 0);
         check_softmax(dt, dt, 2, 9, 77, -3, 1);

@@ -1,0 +1,370 @@
+/* backend_cuda.c: the CUDA backend behind backend.h. One device, one stream; storage
+ * fp16/bf16 (or fp32) as the model says, fp32 accumulation everywhere. GEMMs go through
+ * cuBLAS (cublasGemmStridedBatchedEx, CUBLAS_COMPUTE_32F: tensor cores for fp16/bf16, a
+ * 32 MiB workspace); every other op is a kernels/cuda/ kernel. Op timers are CUDA events
+ * on the stream. Any failing CUDA or cuBLAS call prints FILE:LINE with the library's
+ * error name and exits: the interface has no error returns, and a half-done step cannot
+ * be continued. Host data crosses as fp32 through a device staging buffer. */
+#include <cublas_v2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend_cuda.h"
+#include "kernels_cuda.h"
+#include "metrics.h"
+
+#define CUBLAS_DIE(x)                                                                                  \
+    do {                                                                                               \
+        cublasStatus_t s_ = (x);                                                                       \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                             \
+            fprintf(stderr, "%s:%d: cuBLAS error %d (%s: %s) in %s\n", __FILE__, __LINE__, (int)s_,    \
+                    cublasGetStatusName(s_), cublasGetStatusString(s_), #x);                           \
+            exit(1);                                                                                   \
+        }                                                                                              \
+    } while (0)
+
+enum { WORKSPACE_BYTES = 32 << 20, STAGING_ELEMS = 1 << 22, EVENT_FOLD = 4096 };
+
+typedef struct cuda_block { void *ptr; size_t bytes; } cuda_block;
+typedef struct ev_pair { cudaEvent_t start, stop; int op; } ev_pair;
+
+typedef struct cuda_ctx {
+    int device;
+    kc_dtype dt;
+    cudaDataType_t blas_type;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    void *workspace;
+    float *staging;             /* STAGING_ELEMS fp32, for host transfers in fp16/bf16 */
+    cuda_block *blocks;         /* live allocations, for the byte counters */
+    size_t n_blocks, cap_blocks, bytes_in_use, bytes_peak;
+    ev_pair *ev;                /* recorded op intervals not yet folded into op_seconds */
+    int n_ev, cap_ev, open_op;
+    double op_seconds[OP_COUNT];
+} cuda_ctx;
+
+static void count_bytes(cuda_ctx *c, void *ptr, size_t bytes) {
+    if (c->n_blocks == c->cap_blocks) {
+        size_t cap = c->cap_blocks ? 2 * c->cap_blocks : 64;
+        cuda_block *b = realloc(c->blocks, cap * sizeof *b);
+        if (!b) {
+            fprintf(stderr, "%s:%d: error: out of host memory\n", __FILE__, __LINE__);
+            exit(1);
+        }
+        c->blocks = b, c->cap_blocks = cap;
+    }
+    c->blocks[c->n_blocks++] = (cuda_block){ptr, bytes};
+    c->bytes_in_use += bytes;
+    if (c->bytes_in_use > c->bytes_peak) c->bytes_peak = c->bytes_in_use;
+}
+
+static void *dev_alloc(cuda_ctx *c, size_t bytes) {
+    void *p = NULL;
+    cudaError_t e = cudaMalloc(&p, bytes ? bytes : 16);
+    if (e != cudaSuccess) {
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        fprintf(stderr, "%s:%d: error: cudaMalloc of %zu bytes failed (%s: %s); %zu of %zu bytes free\n", __FILE__,
+                __LINE__, bytes, cudaGetErrorName(e), cudaGetErrorString(e), free_b, total_b);
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    count_bytes(c, p, bytes);
+    return p;
+}
+
+static void dev_free(cuda_ctx *c, void *p) {
+    if (!p) return;
+    for (size_t i = 0; i < c->n_blocks; i++)
+        if (c->blocks[i].ptr == p) {
+            c->bytes_in_use -= c->blocks[i].bytes;
+            c->blocks[i] = c->blocks[--c->n_blocks];
+            CUDA_DIE(cudaFree(p));
+            return;
+        }
+    fprintf(stderr, "%s:%d: error: freeing %p, which this backend did not allocate\n", __FILE__, __LINE__, p);
+    exit(1);
+}
+
+static attn_ptr cu_alloc(void *vctx, size_t count) {
+    cuda_ctx *c = vctx;
+    attn_ptr p = {NULL};
+    size_t eb = (size_t)kc_dtype_bytes(c->dt);
+    if (count > SIZE_MAX / eb) {
+        fprintf(stderr, "%s:%d: error: allocation of %zu elements overflows\n", __FILE__, __LINE__, count);
+        return p;
+    }
+    p.addr = dev_alloc(c, count * eb);
+    return p;
+}
+
+static void cu_free(void *vctx, attn_ptr p) { dev_free(vctx, p.addr); }
+
+static void cu_mem_stats(void *vctx, size_t *in_use, size_t *peak) {
+    cuda_ctx *c = vctx;
+    if (in_use) *in_use = c->bytes_in_use;
+    if (peak) *peak = c->bytes_peak;
+}
+
+/* Host fp32 -> storage: copy in chunks to the staging buffer, convert on the device. */
+static int cu_upload(void *vctx, attn_ptr dst, const float *src, size_t count) {
+    cuda_ctx *c = vctx;
+    size_t eb = (size_t)kc_dtype_bytes(c->dt);
+    if (c->dt == KC_FP32) {
+        CUDA_DIE(cudaMemcpyAsync(dst.addr, src, count * 4, cudaMemcpyHostToDevice, c->stream));
+    } else {
+        for (size_t off = 0; off < count; off += STAGING_ELEMS) {
+            size_t n = count - off < STAGING_ELEMS ? count - off : STAGING_ELEMS;
+            CUDA_DIE(cudaMemcpyAsync(c->staging, src + off, n * 4, cudaMemcpyHostToDevice, c->stream));
+            CUDA_DIE(convert_cuda(dst.addr + off * eb, c->dt, c->staging, KC_FP32, n, c->stream));
+        }
+    }
+    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+static int cu_download(void *vctx, float *dst, attn_ptr src, size_t count) {
+    cuda_ctx *c = vctx;
+    size_t eb = (size_t)kc_dtype_bytes(c->dt);
+    if (c->dt == KC_FP32) {
+        CUDA_DIE(cudaMemcpyAsync(dst, src.addr, count * 4, cudaMemcpyDeviceToHost, c->stream));
+    } else {
+        for (size_t off = 0; off < count; off += STAGING_ELEMS) {
+            size_t n = count - off < STAGING_ELEMS ? count - off : STAGING_ELEMS;
+            CUDA_DIE(convert_cuda(c->staging, KC_FP32, src.addr + off * eb, c->dt, n, c->stream));
+            CUDA_DIE(cudaMemcpyAsync(dst + off, c->staging, n * 4, cudaMemcpyDeviceToHost, c->stream));
+        }
+    }
+    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+static void cu_fill(void *vctx, attn_ptr dst, size_t count, float value) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(fill_cuda(dst.addr, value, count, c->dt, c->stream));
+}
+
+static void cu_copy2d(void *vctx, attn_ptr dst, size_t dst_ld, attn_ptr src, size_t src_ld, size_t rows,
+                      size_t cols) {
+    cuda_ctx *c = vctx;
+    size_t eb = (size_t)kc_dtype_bytes(c->dt);
+    if (rows == 0 || cols == 0) return;
+    if ((dst_ld == cols && src_ld == cols) || rows == 1) {
+        CUDA_DIE(cudaMemcpyAsync(dst.addr, src.addr, rows * cols * eb, cudaMemcpyDeviceToDevice, c->stream));
+        return;
+    }
+    CUDA_DIE(cudaMemcpy2DAsync(dst.addr, dst_ld * eb, src.addr, src_ld * eb, cols * eb, rows,
+                               cudaMemcpyDeviceToDevice, c->stream));
+}
+
+/* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS sees the
+ * operands swapped, M and N swapped, and each transpose flag kept with its matrix. */
+static void cu_gemm(void *vctx, int transA, int transB, int M, int N, int K, float alpha, attn_ptr A, int lda,
+                    long long strideA, attn_ptr B, int ldb, long long strideB, float beta, attn_ptr C, int ldc,
+                    long long strideC, int batch) {
+    cuda_ctx *c = vctx;
+    if (M <= 0 || N <= 0 || batch <= 0) return;
+    cublasOperation_t opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N, opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if (batch == 1)
+        CUBLAS_DIE(cublasGemmEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, A.addr, c->blas_type,
+                                lda, &beta, C.addr, c->blas_type, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    else
+        CUBLAS_DIE(cublasGemmStridedBatchedEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, strideB,
+                                              A.addr, c->blas_type, lda, strideA, &beta, C.addr, c->blas_type, ldc,
+                                              strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+static void cu_layernorm(void *vctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(layernorm_forward_cuda(out.addr, x.addr, w.addr, b.addr, N, C, eps, c->dt, c->stream));
+}
+
+static void cu_rmsnorm(void *vctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, int C, float eps) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(rmsnorm_forward_cuda(out.addr, x.addr, w.addr, N, C, eps, c->dt, c->stream));
+}
+
+static void cu_rope(void *vctx, attn_ptr x, int N, int T, int NH, int HS, int pos0, int pair_begin, int head_dim,
+                    float theta) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(rope_forward_seq_cuda(x.addr, N, T, NH, HS, pos0, pair_begin, head_dim, theta, c->dt, c->stream));
+}
+
+static void cu_softmax_causal(void *vctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(softmax_causal_forward_cuda(out.addr, c->dt, s.addr, c->dt, NH, Tq, Tk, q0, scale, c->stream));
+}
+
+static void cu_gelu(void *vctx, attn_ptr out, attn_ptr x, size_t count) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(gelu_forward_cuda(out.addr, x.addr, count, c->dt, c->stream));
+}
+
+static void cu_swiglu(void *vctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(swiglu_forward_cuda(out.addr, gate.addr, up.addr, count, c->dt, c->stream));
+}
+
+static void cu_residual(void *vctx, attn_ptr out, attn_ptr a, attn_ptr b, size_t count) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(residual_forward_cuda(out.addr, a.addr, b.addr, count, c->dt, c->stream));
+}
+
+static void cu_synchronize(void *vctx) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(cudaStreamSynchronize(c->stream));
+}
+
+/* Adds the elapsed time of every recorded interval to op_seconds and empties the list. */
+static void fold_events(cuda_ctx *c) {
+    if (c->n_ev == 0) return;
+    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    for (int i = 0; i < c->n_ev; i++) {
+        float ms = 0.0f;
+        CUDA_DIE(cudaEventElapsedTime(&ms, c->ev[i].start, c->ev[i].stop));
+        c->op_seconds[c->ev[i].op] += 1e-3 * ms;
+    }
+    c->n_ev = 0;
+}
+
+static void cu_op_begin(void *vctx, int op) {
+    cuda_ctx *c = vctx;
+    if (c->open_op != -1 || op < 0 || op >= OP_COUNT) {
+        fprintf(stderr, "%s:%d: error: op timer mismatch (open %d, opening %d)\n", __FILE__, __LINE__, c->open_op, op);
+        exit(1);
+    }
+    if (c->n_ev == EVENT_FOLD) fold_events(c);
+    if (c->n_ev == c->cap_ev) {
+        int cap = c->cap_ev ? 2 * c->cap_ev : 64;
+        ev_pair *ev = realloc(c->ev, (size_t)cap * sizeof *ev);
+        if (!ev) {
+            fprintf(stderr, "%s:%d: error: out of host memory\n", __FILE__, __LINE__);
+            exit(1);
+        }
+        for (int i = c->cap_ev; i < cap; i++) {
+            CUDA_DIE(cudaEventCreate(&ev[i].start));
+            CUDA_DIE(cudaEventCreate(&ev[i].stop));
+        }
+        c->ev = ev, c->cap_ev = cap;
+    }
+    c->ev[c->n_ev].op = op;
+    CUDA_DIE(cudaEventRecord(c->ev[c->n_ev].start, c->stream));
+    c->open_op = op;
+}
+
+static void cu_op_end(void *vctx, int op) {
+    cuda_ctx *c = vctx;
+    if (c->open_op != op) {
+        fprintf(stderr, "%s:%d: error: op timer mismatch (open %d, closing %d)\n", __FILE__, __LINE__, c->open_op, op);
+        exit(1);
+    }
+    CUDA_DIE(cudaEventRecord(c->ev[c->n_ev].stop, c->stream));
+    c->n_ev++;
+    c->open_op = -1;
+}
+
+static void cu_op_times(void *vctx, double *seconds) {
+    cuda_ctx *c = vctx;
+    fold_events(c);
+    for (int i = 0; i < OP_COUNT; i++) {
+        seconds[i] += c->op_seconds[i];
+        c->op_seconds[i] = 0.0;
+    }
+}
+
+static void cu_destroy(attn_backend *be) {
+    if (!be) return;
+    cuda_ctx *c = be->ctx;
+    if (c) {
+        if (c->stream) cudaStreamSynchronize(c->stream);
+        for (int i = 0; i < c->cap_ev; i++) cudaEventDestroy(c->ev[i].start), cudaEventDestroy(c->ev[i].stop);
+        free(c->ev);
+        if (c->blas) cublasDestroy(c->blas);
+        for (size_t i = 0; i < c->n_blocks; i++) cudaFree(c->blocks[i].ptr);
+        free(c->blocks);
+        if (c->stream) cudaStreamDestroy(c->stream);
+        free(c);
+    }
+    free(be);
+}
+
+static const char *env_first(const char *const *names) {
+    for (int i = 0; names[i]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v) return v;
+    }
+    return NULL;
+}
+
+int attn_cuda_pick_device(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n <= 0) {
+        (void)cudaGetLastError();
+        return -1;
+    }
+    static const char *const names[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID",
+                                        "LOCAL_RANK", NULL};
+    const char *v = env_first(names);
+    int local = v ? atoi(v) : 0;
+    return (local < 0 ? 0 : local) % n;
+}
+
+attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
+    if (device < 0) device = attn_cuda_pick_device();
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess || device < 0 || device >= n) {
+        fprintf(stderr, "%s:%d: error: no usable CUDA device %d (%d visible; %s)\n", __FILE__, __LINE__, device,
+                e == cudaSuccess ? n : 0, e == cudaSuccess ? "index out of range" : cudaGetErrorString(e));
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    attn_backend *be = calloc(1, sizeof *be);
+    cuda_ctx *c = calloc(1, sizeof *c);
+    if (!be || !c) {
+        fprintf(stderr, "%s:%d: error: out of host memory\n", __FILE__, __LINE__);
+        free(be), free(c);
+        return NULL;
+    }
+    c->device = device;
+    c->open_op = -1;
+    c->dt = dtype == DTYPE_FP16 ? KC_FP16 : dtype == DTYPE_BF16 ? KC_BF16 : KC_FP32;
+    c->blas_type = dtype == DTYPE_FP16 ? CUDA_R_16F : dtype == DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    CUDA_DIE(cudaSetDevice(device));
+    CUDA_DIE(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    CUBLAS_DIE(cublasCreate(&c->blas));
+    CUBLAS_DIE(cublasSetStream(c->blas, c->stream));
+    /* fp32 storage stays true fp32 (no TF32), so the fp32 GPU run matches the CPU closely */
+    CUBLAS_DIE(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
+    c->workspace = dev_alloc(c, WORKSPACE_BYTES);
+    if (!c->workspace) exit(1);
+    CUBLAS_DIE(cublasSetWorkspace(c->blas, c->workspace, WORKSPACE_BYTES));
+    if (c->dt != KC_FP32) {
+        c->staging = dev_alloc(c, (size_t)STAGING_ELEMS * 4);
+        if (!c->staging) exit(1);
+    }
+    *be = (attn_backend){
+        .name = "cuda", .ctx = c, .dtype = dtype, .elem_bytes = (size_t)kc_dtype_bytes(c->dt),
+        .alloc = cu_alloc, .free = cu_free, .mem_stats = cu_mem_stats,
+        .upload = cu_upload, .download = cu_download, .fill = cu_fill, .copy2d = cu_copy2d,
+        .gemm = cu_gemm, .layernorm = cu_layernorm, .rmsnorm = cu_rmsnorm, .rope = cu_rope,
+        .softmax_causal = cu_softmax_causal, .gelu = cu_gelu, .swiglu = cu_swiglu,
+        .residual = cu_residual, .synchronize = cu_synchronize, .op_begin = cu_op_begin,
+        .op_end = cu_op_end, .op_times = cu_op_times, .destroy = cu_destroy,
+    };
+    return be;
+}
+
+cudaStream_t attn_backend_cuda_stream(const attn_backend *be) {
+    if (!be || strcmp(be->name, "cuda") != 0) {
+        fprintf(stderr, "%s:%d: error: backend %s is not the CUDA backend\n", __FILE__, __LINE__, be ? be->name : "?");
+        return NULL;
+    }
+    return ((const cuda_ctx *)be->ctx)->stream;
+}
+
+int attn_backend_cuda_device(const attn_backend *be) {
+    if (!be || strcmp(be->name, "cuda") != 0) return -1;
+    return ((const cuda_ctx *)be->ctx)->device;
+}
