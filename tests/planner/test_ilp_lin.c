@@ -1,0 +1,84 @@
+/* test_ilp_lin.c: the GLPK program and the exhaustive search agree on the optimum of many
+ * random linear models (every balance kind, 1-3 device classes, memory limits that bind,
+ * TPOT limits), to 1e-6 relative; infeasible instances are infeasible for both. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ilp_private.h"
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ull;
+static double urand(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+static int irand(int lo, int hi) { return lo + (int)(urand() * (hi - lo + 1)); }
+
+static void random_cand(lin_cand *c) {
+    memset(c, 0, sizeof *c);
+    c->balance = (lin_balance)irand(0, 3);
+    c->strategy = (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1};
+    c->pre_0 = urand() * 2, c->dec_0 = urand() * 0.1;
+    c->mem_even_ok = urand() < 0.8;
+    if (c->balance == LIN_EVEN) return;
+    c->n_classes = irand(1, 3);
+    c->units = irand(4, 40);
+    c->f_units = irand(8, 40);
+    c->pre_max = irand(0, 7);
+    int parts_total = 0;
+    for (int k = 0; k < c->n_classes; k++) {
+        lin_class *q = &c->cls[k];
+        q->parts = irand(1, 3);
+        q->devices = irand(1, 2);
+        parts_total += q->parts;
+        q->pre_u = 0.01 + urand(), q->dec_u = 0.001 + urand() * 0.01;
+        q->pre_f = 0.01 + urand() * 0.1, q->dec_f = 0.001 + urand() * 0.001;
+        q->mem_u = urand() * 2e9, q->mem_f = urand() * 1e8, q->mem_0 = urand() * 10e9;
+        q->mem_cap = 20e9 + urand() * 40e9;
+    }
+    if (parts_total > c->units) c->units = parts_total + irand(0, 5);
+    if (c->balance == LIN_ROWS) c->pre_0 = c->dec_0 = 0;
+    if (c->balance == LIN_SHARES) {
+        int devs = 0;
+        for (int k = 0; k < c->n_classes; k++) devs += c->cls[k].parts * c->cls[k].devices;
+        if (devs > c->f_units) c->f_units = devs + irand(0, 8);
+        if (c->n_classes == 3) c->f_units = c->f_units < 20 ? c->f_units : 20; /* keep enumeration small */
+    }
+}
+
+int main(void) {
+    int failures = 0, agreed = 0, infeasible = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        int n = irand(1, 6);
+        lin_cand c[6];
+        for (int i = 0; i < n; i++) random_cand(&c[i]);
+        lin_limits lim = {(lin_objective)irand(0, 1), urand() < 0.3 ? 0.05 + urand() * 0.3 : 0, 0.5 + 0.5 * urand()};
+        lin_solution a, b;
+        char ea[256], eb[256];
+        int ra = ilp_solve(c, n, &lim, 10, 0, &a, ea, sizeof ea);
+        int rb = exhaustive_solve(c, n, &lim, 1e8, &b, eb, sizeof eb);
+        if (rb == ILP_INFEASIBLE && ra == ILP_INFEASIBLE) {
+            infeasible++;
+            continue;
+        }
+        if (ra != ILP_OK || rb != ILP_OK) {
+            fprintf(stderr, "trial %d: solver %d (%s), exhaustive %d (%s)\n", trial, ra, ea, rb, eb);
+            failures++;
+            continue;
+        }
+        double rel = fabs(a.objective - b.objective) / fmax(fabs(b.objective), 1e-12);
+        if (rel > 1e-6) {
+            fprintf(stderr, "trial %d: balance %d classes %d: solver %.9g (cand %d) != exhaustive %.9g (cand %d)\n", trial, c[b.cand].balance, c[b.cand].n_classes,
+                    a.objective, a.cand, b.objective, b.cand);
+            failures++;
+        } else {
+            agreed++;
+        }
+    }
+    printf("test_ilp_lin: %d agreed, %d infeasible for both, %d failures\n", agreed, infeasible, failures);
+    if (agreed < 100) {
+        fprintf(stderr, "too few feasible instances (%d): the test does not exercise the solver\n", agreed);
+        return 1;
+    }
+    return failures ? 1 : 0;
+}
