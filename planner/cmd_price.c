@@ -1,5 +1,176 @@
-/* cmd_price.c: placeholder until the price command lands (replaced by its implementation). */
+/* cmd_price.c: `attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN]`: prices one
+ * strategy's even plan with the cost model and prints a readable breakdown: the metrics,
+ * the physical floors, the pipeline, the per-op table of the critical rank of each phase,
+ * every collective with its group, bytes and link, and memory. -o writes the plan with its
+ * predicted report (plan_write: atomic). */
 #include <stdio.h>
+#include <string.h>
 #include "commands.h"
-#include "diag.h"
-int cmd_price(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "attnplan price: not implemented yet\n"); return ATTN_EXIT_FAIL; }
+#include "cost_cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN] [--devices N]\n"
+            "                     [--batch B] [--seq-len L] [--decode-tokens T] [--microbatches K]\n"
+            "                     [--query-chunk C]\n\n"
+            "Prices one strategy with the analytic cost model (docs/cost-model.md).\n"
+            "SPEC: dp=1,pp=2,n=8,m=1 or dp=1,pp=1,n=4,m=4,scheme=score-allreduce|qk-allgather|head-alltoall\n"
+            "      (mb=K sets the pipeline microbatches). The strategy must use exactly the topology's\n"
+            "      devices, or --devices N of them (the first N).\n"
+            "-o PLAN  write the plan file with its predicted report\n"
+            "exit codes: 0 priced (a plan that does not fit is reported, not an error), 1 failure,\n"
+            "            2 bad usage, bad input or a strategy the model/topology cannot take\n");
+}
+
+static void print_metrics(const attn_report *r) {
+    const double *v = r->metric;
+    printf("metrics\n");
+    printf("  %-22s %14.6g tokens/s\n", "prefill_tokens_per_s", v[MET_PREFILL_TOKENS_PER_S]);
+    printf("  %-22s %14.6g s\n", "ttft_s", v[MET_TTFT_S]);
+    printf("  %-22s %14.6g s   (%.4f ms)\n", "tpot_s", v[MET_TPOT_S], v[MET_TPOT_S] * 1e3);
+    printf("  %-22s %14.6g tokens/s\n", "decode_tokens_per_s", v[MET_DECODE_TOKENS_PER_S]);
+    printf("  %-22s %14.6g bytes (%.2f GB)\n", "peak_memory_bytes", v[MET_PEAK_MEMORY_BYTES],
+           v[MET_PEAK_MEMORY_BYTES] / 1e9);
+    printf("  %-22s %14.4f\n", "comm_fraction", v[MET_COMM_FRACTION]);
+}
+
+static void print_ops(const attn_plan *p, int rank, attn_phase ph) {
+    const attn_rank_assign *a = NULL;
+    int idx = 0;
+    for (int i = 0; i < p->world; i++)
+        if (p->ranks[i].rank == rank) a = &p->ranks[i], idx = i;
+    if (!a) return;
+    const attn_rank_report *rr = &p->predicted.ranks[idx];
+    double total = 0;
+    for (int k = 0; k < OP_COUNT; k++) total += rr->op[ph][k].time_s;
+    printf("\n%s, critical rank %d (replica %d, stage %d, head group %d, segment %d; device %d on node %d)\n",
+           ph == PHASE_PREFILL ? "prefill (whole batch of its replica)" : "decode (one step)", rank, a->replica,
+           a->stage, a->head_group, a->seg, a->device, a->node);
+    printf("  %-18s %-8s %12s %7s %12s %12s\n", "op", "class", "time ms", "share", "GFLOP", "GB");
+    for (int k = 0; k < OP_COUNT; k++) {
+        const attn_op_cost *c = &rr->op[ph][k];
+        if (c->time_s <= 0 && c->flops <= 0 && c->bytes <= 0) continue;
+        printf("  %-18s %-8s %12.4f %6.1f%% %12.3f %12.4f\n", attn_op_table[k].key,
+               attn_opclass_names[attn_op_table[k].cls], c->time_s * 1e3, total > 0 ? 100 * c->time_s / total : 0,
+               c->flops / 1e9, c->bytes / 1e9);
+    }
+    printf("  %-18s %-8s %12.4f\n", "total", "", total * 1e3);
+}
+
+static void print_colls(const cost_detail *det) {
+    printf("\ncollectives of the critical ranks (bytes: nccl-tests buffer size S per call)\n");
+    if (det->n_coll == 0) {
+        printf("  none (one device per stage and no pipeline)\n");
+        return;
+    }
+    printf("  %-8s %-18s %-14s %-6s %5s %-8s %14s %10s %12s\n", "phase", "op", "collective", "group", "size",
+           "link", "bytes/call", "calls", "time ms");
+    for (int i = 0; i < det->n_coll; i++) {
+        const cost_coll_line *l = &det->coll[i];
+        printf("  %-8s %-18s %-14s %-6s %5d %-8s %14.6g %10.0f %12.4f%s\n", attn_phase_names[l->phase],
+               attn_op_table[l->op].key, coll_name(l->coll), group_kind_name(l->group), l->group_size,
+               link_name(l->link), l->bytes_per_call, l->calls, l->time_s * 1e3,
+               l->hierarchical ? "  (hierarchical)" : "");
+    }
+}
+
+static void print_memory(const attn_plan *p) {
+    const attn_report *r = &p->predicted;
+    int worst = 0;
+    for (int i = 1; i < r->n_ranks; i++)
+        if (r->ranks[i].memory_bytes > r->ranks[worst].memory_bytes) worst = i;
+    const attn_rank_report *rr = &r->ranks[worst];
+    printf("\nmemory, fullest device (rank %d, device %d), GB\n", p->ranks[worst].rank, p->ranks[worst].device);
+    printf("  weights %.3f + kv cache %.3f + activations %.3f + comm buffers %.3f = %.3f of %.3f\n",
+           rr->weights_bytes / 1e9, rr->kv_cache_bytes / 1e9, rr->activation_bytes / 1e9, rr->comm_buffer_bytes / 1e9,
+           rr->memory_bytes / 1e9, rr->memory_capacity_bytes / 1e9);
+    if (r->fits)
+        printf("  fits on every device\n");
+    else
+        printf("  DOES NOT FIT: the fullest device is %.3f GB over its capacity\n", r->shortfall_bytes / 1e9);
+}
+
+int cmd_price(int argc, char **argv) {
+    cli_inputs in;
+    cli_inputs_init(&in);
+    const char *spec = NULL, *out_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return ATTN_EXIT_OK;
+        }
+        if ((!strcmp(argv[i], "--strategy") || !strcmp(argv[i], "-o")) && i + 1 < argc) {
+            if (argv[i][1] == 'o') out_path = argv[++i];
+            else spec = argv[++i];
+            continue;
+        }
+        int r = cli_take_arg("price", argc, argv, &i, &in);
+        if (r == 1) continue;
+        if (r == 0) fprintf(stderr, "attnplan price: unknown or incomplete option '%s'\n", argv[i]);
+        usage(stderr);
+        return ATTN_EXIT_BADINPUT;
+    }
+    if (!spec) {
+        fprintf(stderr, "attnplan price: --strategy SPEC is required\n");
+        usage(stderr);
+        return ATTN_EXIT_BADINPUT;
+    }
+    attn_strategy s;
+    char err[256];
+    if (strategy_parse(spec, &s, err, sizeof err) != 0) {
+        fprintf(stderr, "attnplan price: --strategy '%s': %s\n", spec, err);
+        return ATTN_EXIT_BADINPUT;
+    }
+    int rc = cli_load("price", &in);
+    if (rc != ATTN_EXIT_OK) {
+        cli_free(&in);
+        return rc;
+    }
+    if (strategy_devices(&s) != in.topo.n_devices) {
+        fprintf(stderr, "attnplan price: strategy %s uses %d devices; topology %s has %d (use --devices N)\n", spec,
+                strategy_devices(&s), in.topo.name, in.topo.n_devices);
+        cli_free(&in);
+        return ATTN_EXIT_BADINPUT;
+    }
+    cost_options o;
+    cli_options(&in, &o);
+    attn_plan plan;
+    cost_detail det;
+    if (cost_price_strategy(&in.model, &in.topo, &s, &o, &plan, &det, err, sizeof err) != 0) {
+        fprintf(stderr, "attnplan price: strategy %s on %s: %s\n", spec, in.model.name, err);
+        cli_free(&in);
+        return ATTN_EXIT_BADINPUT;
+    }
+    char sbuf[128];
+    strategy_format(&plan.strategy, sbuf, sizeof sbuf);
+    const attn_workload *w = &in.model.workload;
+    printf("%s on %s (%d devices): %s\n", in.model.name, in.topo.name, in.topo.n_devices, sbuf);
+    printf("workload: batch %d, seq_len %d, decode_tokens %d, %s; query chunk %d, scores %d-byte\n\n", w->batch,
+           w->seq_len, w->decode_tokens, dtype_name(in.model.dtype), o.query_chunk, o.score_bytes);
+    print_metrics(&plan.predicted);
+    printf("\nfloors: prefill compute floor %.6g s (fullest device's FLOPs / peak); "
+           "TPOT HBM floor %.6g s (weights + KV at seq_len / bandwidth)\n",
+           det.compute_floor_s, det.hbm_floor_s);
+    printf("pipeline: %d microbatch(es) x %d stage(s); slowest stage %d: %.4f ms per microbatch; "
+           "p2p %.4f ms; bubble %.4f ms\n",
+           det.microbatches, plan.strategy.pp, det.critical_stage, det.stage_time_s * 1e3, det.p2p_time_s * 1e3,
+           det.bubble_s * 1e3);
+    print_ops(&plan, det.critical_rank[PHASE_PREFILL], PHASE_PREFILL);
+    print_ops(&plan, det.critical_rank[PHASE_DECODE], PHASE_DECODE);
+    print_colls(&det);
+    print_memory(&plan);
+    rc = ATTN_EXIT_OK;
+    if (out_path) {
+        attn_diag d;
+        attn_diag_init(&d);
+        if (plan_write(out_path, &plan, &d) != 0) {
+            fprintf(stderr, "attnplan price: could not write %s\n", out_path);
+            rc = ATTN_EXIT_FAIL;
+        } else {
+            printf("\nplan written to %s\n", out_path);
+        }
+    }
+    plan_free(&plan);
+    cli_free(&in);
+    return rc;
+}

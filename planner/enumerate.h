@@ -33,7 +33,7 @@ int enumerate_and_price(const attn_model *m, const attn_topology *t, const cost_
                         int microbatches, plan_candidate **out);
 
 /* Sorts: fitting plans by `key` (best first per attn_metric_table's direction; ties by
- * tpot, then fewer devices across links), then not-fitting by shortfall, then invalid. */
+ * tpot, then enumeration order), then not-fitting by shortfall, then invalid. */
 void rank_candidates(plan_candidate *c, int n, attn_metric key);
 
 #ifdef __cplusplus

@@ -1,0 +1,157 @@
+/* cost_ops.c: FLOPs, HBM bytes and roofline time of every compute and memory op of one
+ * transformer layer on one rank (docs/cost-model.md, "Per-op formulas").
+ * Roofline: time = max(flops / (peak * eff), bytes / (bandwidth * mem_eff)) + launches *
+ * launch overhead. GEMMs run at the dtype's tensor peak times the GEMM efficiency (the
+ * topology's, or the calibration table interpolated at the GEMM's shape); elementwise and
+ * softmax kernels count their FLOPs at the fp32 (vector unit) peak, and are bound by
+ * memory in practice. */
+#include <math.h>
+#include "cost_private.h"
+
+void cost_options_default(cost_options *o) {
+    o->calibration = NULL;
+    o->query_chunk = COST_DEFAULT_QUERY_CHUNK;
+    o->score_bytes = 4;
+}
+
+/* A dtype's peak, falling back to fp32's when the device type lists none for it. */
+static double peak_flops(const attn_device_type *dt, attn_dtype dtype) {
+    double p = (dtype >= 0 && dtype < DTYPE_COUNT) ? dt->peak_flops[dtype] : 0;
+    if (p <= 0) p = dt->peak_flops[DTYPE_FP32];
+    return p > 0 ? p : 1e9; /* a device type with no peak at all: priced as a very slow one */
+}
+
+static double launch_overhead(const attn_device_type *dt, const cost_calibration *cal) {
+    if (cal && cal->launch_overhead_s >= 0) return cal->launch_overhead_s;
+    return dt->launch_overhead_s;
+}
+
+/* Inverse-distance weighting (power 2) in log2 space over the calibrated shapes; an exact
+ * hit returns its value. Extrapolation therefore stays within the table's range. */
+double cost_gemm_efficiency(const attn_device_type *dt, double gm, double gn, double gk,
+                            const cost_calibration *cal) {
+    if (!cal || cal->n_gemm <= 0 || !cal->gemm) return dt->gemm_efficiency;
+    double lm = log2(gm > 1 ? gm : 1), ln = log2(gn > 1 ? gn : 1), lk = log2(gk > 1 ? gk : 1);
+    double wsum = 0, esum = 0;
+    for (int i = 0; i < cal->n_gemm; i++) {
+        const cost_gemm_point *g = &cal->gemm[i];
+        double dm = lm - log2(g->m > 1 ? g->m : 1), dn = ln - log2(g->n > 1 ? g->n : 1),
+               dk = lk - log2(g->k > 1 ? g->k : 1);
+        double d2 = dm * dm + dn * dn + dk * dk;
+        if (d2 < 1e-12) return g->efficiency;
+        wsum += 1.0 / d2;
+        esum += g->efficiency / d2;
+    }
+    return wsum > 0 ? esum / wsum : dt->gemm_efficiency;
+}
+
+double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
+                        double gemm_eff, double bw_override, double launches, const cost_calibration *cal) {
+    if (flops <= 0 && bytes <= 0) return 0;
+    double eff = gemm_eff > 0 ? gemm_eff : 1.0;
+    double bw = bw_override > 0 ? bw_override : dt->memory_bandwidth * dt->memory_efficiency;
+    double t_compute = flops > 0 ? flops / (peak_flops(dt, dtype) * eff) : 0;
+    double t_memory = bytes > 0 && bw > 0 ? bytes / bw : 0;
+    return (t_compute > t_memory ? t_compute : t_memory) + launches * launch_overhead(dt, cal);
+}
+
+/* A GEMM C[gm,gn] = A[gm,gk] B[gk,gn] in the model dtype: reads A and B, writes C. */
+static attn_op_cost gemm_op(const attn_device_type *dt, attn_dtype dtype, int eb, double gm, double gn,
+                            double gk, double launches, const cost_calibration *cal) {
+    attn_op_cost c = {0, 0, 0};
+    if (gm <= 0 || gn <= 0 || gk <= 0) return c;
+    c.flops = 2 * gm * gn * gk;
+    c.bytes = eb * (gm * gk + gk * gn + gm * gn);
+    c.time_s = cost_kernel_time(dt, dtype, c.flops, c.bytes, cost_gemm_efficiency(dt, gm, gn, gk, cal), 0,
+                                launches, cal);
+    return c;
+}
+
+double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk,
+                      double launches, const cost_calibration *cal) {
+    return gemm_op(dt, dtype, dtype_bytes(dtype), gm, gn, gk, launches, cal).time_s;
+}
+
+/* An elementwise kernel: FLOPs at the fp32 vector peak, bytes at the elementwise bandwidth. */
+static attn_op_cost vector_op(const attn_device_type *dt, double flops, double bytes, double bw,
+                              double launches, const cost_calibration *cal) {
+    attn_op_cost c = {0, flops, bytes};
+    c.time_s = cost_kernel_time(dt, DTYPE_FP32, flops, bytes, 1.0, bw, launches, cal);
+    return c;
+}
+
+/* An attention GEMM over query chunks: flops and bytes given, efficiency at the chunk shape. */
+static attn_op_cost batched_op(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
+                               double gm, double gn, double gk, double launches, const cost_calibration *cal) {
+    attn_op_cost c = {0, flops, bytes};
+    if (flops <= 0 && bytes <= 0) return c;
+    c.time_s = cost_kernel_time(dt, dtype, flops, bytes, cost_gemm_efficiency(dt, gm, gn, gk, cal), 0,
+                                launches, cal);
+    return c;
+}
+
+double cost_layer_weight_bytes(const cost_shape *sh) {
+    double H = sh->hidden, gated = sh->arch == ARCH_LLAMA ? 2 : 1;
+    double norms = sh->arch == ARCH_LLAMA ? 2 * H : 4 * H; /* two norms: weight (+ bias for gpt) */
+    double qkv = H * (sh->q_heads + 2 * sh->kv_heads) * sh->dims;
+    double o = sh->q_heads * sh->dims * H;
+    double mlp = (gated + 1) * sh->mlp_cols * H;
+    return sh->elem_bytes * (norms + qkv + o + mlp);
+}
+
+void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost_calibration *cal,
+                    attn_op_cost op[OP_COUNT]) {
+    for (int i = 0; i < OP_COUNT; i++) op[i] = (attn_op_cost){0, 0, 0};
+    const double eb = sh->elem_bytes, sb = sh->score_bytes, T = sh->tokens, H = sh->hidden;
+    const int llama = sh->arch == ARCH_LLAMA;
+    const attn_dtype dt_model = sh->dtype;
+    double bw_elem = cal && cal->elementwise_bandwidth > 0 ? cal->elementwise_bandwidth : 0;
+    double bw_soft = cal && cal->softmax_bandwidth > 0 ? cal->softmax_bandwidth : bw_elem;
+
+    /* Norms: read x, write the normalized copy, read the weights (and bias). FLOPs per
+     * element: LayerNorm 7 (mean, variance, normalize, affine), RMSNorm 4. */
+    double norm_w = llama ? H : 2 * H;
+    attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * T * H, eb * (2 * T * H + norm_w), bw_elem, 1, cal);
+    op[OP_NORM1] = norm;
+    op[OP_NORM2] = norm;
+
+    /* Projections on the rank's dimension-split share. */
+    op[OP_QKV_PROJ] = gemm_op(dt, dt_model, (int)eb, T, (sh->q_heads + 2 * sh->kv_heads) * sh->dims, H, 1, cal);
+    if (llama) {
+        double e = T * (sh->q_heads + sh->kv_heads) * sh->dims; /* q and k rotated in place */
+        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_elem, 1, cal);
+    }
+
+    /* Attention core over query chunks: scores written to a workspace of score_bytes per
+     * element, softmax reads them and writes probabilities in the model dtype, P.V reads
+     * those. Every chunk re-reads the keys/values it attends to. */
+    double B = sh->rows, ah = sh->att_heads, akv = sh->att_kv_heads;
+    double pairs = B * ah * sh->score_pairs;
+    double keys_avg = sh->chunks > 0 ? sh->key_reads / sh->chunks : 0;
+    op[OP_SCORES] = batched_op(dt, dt_model, 2 * pairs * sh->att_qk_dims,
+                               eb * (B * ah * sh->q_len * sh->att_qk_dims + B * akv * sh->key_reads * sh->att_qk_dims) +
+                                   sb * pairs,
+                               sh->chunk_rows, keys_avg, sh->att_qk_dims, sh->chunks, cal);
+    op[OP_SOFTMAX] = vector_op(dt, 5 * pairs, pairs * (sb + eb), bw_soft, sh->chunks, cal);
+    op[OP_PV] = batched_op(dt, dt_model, 2 * pairs * sh->att_v_dims,
+                           eb * (pairs + B * akv * sh->key_reads * sh->att_v_dims + B * ah * sh->q_len * sh->att_v_dims),
+                           sh->chunk_rows, sh->att_v_dims, keys_avg, sh->chunks, cal);
+
+    /* Row-parallel output projection on the dimension-split attention output. */
+    op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, cal);
+    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_elem, 1, cal);
+    op[OP_RESIDUAL1] = resid;
+    op[OP_RESIDUAL2] = resid;
+
+    /* Column-parallel up (and gate), activation, row-parallel down. GELU(tanh) counted as
+     * 8 FLOPs per element, SiLU(gate) * up as 5. */
+    double F = sh->mlp_cols;
+    op[OP_MLP_UP] = gemm_op(dt, dt_model, (int)eb, T, (llama ? 2 : 1) * F, H, 1, cal);
+    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_elem, 1, cal)
+                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_elem, 1, cal);
+    op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, T, H, F, 1, cal);
+
+    /* The new keys and values copied into the cache (read + write). */
+    double kv_e = T * sh->cache_kv_heads * (sh->cache_k_dims + sh->cache_v_dims);
+    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_elem, 1, cal);
+}

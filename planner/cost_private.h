@@ -1,0 +1,52 @@
+/* cost_private.h: what cost.c, cost_ops.c and cost_comm.c share and nobody else needs:
+ * the shape of one rank's work in one layer, and the geometry of a communication group. */
+#ifndef ATTN_COST_PRIVATE_H
+#define ATTN_COST_PRIVATE_H
+#include "cost.h"
+
+/* One rank's work in one layer for one microbatch (prefill) or one step (decode).
+ * "Local" quantities are the rank's dimension-split share before the attention core;
+ * "att_" quantities are what the attention core works on under the scheme. */
+typedef struct cost_shape {
+    attn_arch arch;
+    attn_dtype dtype;
+    int elem_bytes;         /* model dtype */
+    int score_bytes;        /* score workspace and score-allreduce element */
+    double rows;            /* sequences in this microbatch / step */
+    double q_len;           /* query positions per sequence: seq_len (prefill) or 1 (decode) */
+    double tokens;          /* rows * q_len */
+    double score_pairs;     /* query-key pairs per sequence and head actually computed */
+    double key_reads;       /* key positions read per sequence and kv head, summed over chunks */
+    double chunks;          /* attention chunks (kernel launches of scores/softmax/pv) */
+    double chunk_rows;      /* query rows of the largest chunk (GEMM shape) */
+    double hidden;
+    double q_heads, kv_heads, dims;     /* local: heads of the group, their kv heads, dims per head */
+    double att_heads, att_kv_heads;     /* in the attention core */
+    double att_qk_dims, att_v_dims;     /* width of q.k and of p.v per head in the core */
+    double cache_kv_heads, cache_k_dims, cache_v_dims; /* what the KV cache holds per layer */
+    double mlp_cols;        /* ffn columns */
+} cost_shape;
+
+/* Fills the compute and memory ops of one layer (comm ops and pipe_p2p left zero). */
+void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost_calibration *cal,
+                    attn_op_cost op[OP_COUNT]);
+/* Weight bytes of one layer held by a rank with this shape. */
+double cost_layer_weight_bytes(const cost_shape *sh);
+
+/* A communication group as the alpha-beta model sees it. */
+typedef struct comm_geom {
+    int n;                  /* devices */
+    attn_link link;         /* most expensive class crossed */
+    int nodes;              /* distinct nodes */
+    int min_per_node, max_per_node;
+    attn_link_spec flat;    /* the spec of `link` (worst pair) */
+    attn_link_spec intra;   /* node fabric, worst node (hierarchical groups) */
+    attn_link_spec inter;   /* network, worst NIC pair (hierarchical groups) */
+} comm_geom;
+
+/* 0 ok, -1 on a device index out of range or no memory. */
+int comm_geom_build(const attn_topology *t, const int *devs, int n, comm_geom *g);
+/* Time of one collective of S bytes; *hier set to 1 when priced hierarchically. */
+double comm_geom_time(const comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
+
+#endif
