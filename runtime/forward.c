@@ -1,0 +1,427 @@
+/* forward.c: one rank's transformer blocks (docs/model-contract.md): loading its weight
+ * shard, the pre-norm block (norm, QKV, RoPE, attention, o_proj + all-reduce, MLP +
+ * all-reduce, residuals), the pipeline (microbatches through stages with send/recv) and the
+ * decode steps. Only backend.h and comm.h are called, so the CUDA backend reuses it. */
+#include "forward.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r) {
+    for (int i = 0; i < p->world; i++)
+        if (p->ranks[i].rank == r) return &p->ranks[i];
+    return NULL;
+}
+
+static int dims_width(const attn_rank_assign *a) {
+    int w = 0;
+    for (int i = 0; i < a->n_dim_ranges; i++) w += a->dim_end[i] - a->dim_begin[i];
+    return w;
+}
+
+void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
+             attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
+             attn_ptr C, int ldc, long long strideC, int batch) {
+    if (M == 0 || N == 0 || batch == 0) return;
+    fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
+    fw->be->gemm(fw->be->ctx, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc,
+                 strideC, batch);
+}
+
+void fw_comm_bytes(attn_forward *fw, int op, size_t elems) {
+    fw->comm_bytes[fw->phase][op] += (double)elems * (double)fw->be->elem_bytes;
+}
+
+/* --- allocation with accounting --- */
+static attn_ptr fw_alloc(attn_forward *fw, size_t count, size_t *category, int *failed) {
+    if (*failed) return (attn_ptr){NULL};
+    attn_ptr p = fw->be->alloc(fw->be->ctx, count ? count : 1);
+    if (attn_ptr_null(p)) *failed = 1;
+    else {
+        *category += count * fw->be->elem_bytes;
+        fw->be->fill(fw->be->ctx, p, count ? count : 1, 0.0f); /* skipped collectives leave zeros, not garbage */
+    }
+    return p;
+}
+
+/* --- weights: read this rank's shard of each tensor into host memory, then upload --- */
+typedef struct loader {
+    attn_forward *fw;
+    tensor_source *ws;
+    float *host;         /* staging, as large as the largest local tensor */
+    float *tmp;          /* one block before it is placed */
+    char *err;
+    size_t errlen;
+    int failed;
+} loader;
+
+static int load_upload(loader *ld, attn_ptr dst, size_t count) {
+    if (ld->fw->be->upload(ld->fw->be->ctx, dst, ld->host, count) != 0) {
+        set_err(ld->err, ld->errlen, "upload of weights to the %s backend failed", ld->fw->be->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* rows [r0,r1) of a [rows, cols] tensor into host at row offset `at` */
+static int read_rows(loader *ld, const char *name, long long rows, long long cols, long long r0, long long r1, size_t at) {
+    long long shape[2] = {rows, cols};
+    return tensor_read_block(ld->ws, name, 2, shape, r0, r1, 0, cols, ld->host + at * (size_t)cols, ld->err, ld->errlen);
+}
+
+/* cols [c0,c1) of a [rows, cols] tensor into host (row stride ld) at column `at` */
+static int read_cols(loader *ld, const char *name, long long rows, long long cols, long long c0, long long c1, int ld_host, int at) {
+    long long shape[2] = {rows, cols};
+    if (tensor_read_block(ld->ws, name, 2, shape, 0, rows, c0, c1, ld->tmp, ld->err, ld->errlen) != 0) return -1;
+    long long w = c1 - c0;
+    for (long long r = 0; r < rows; r++) memcpy(ld->host + r * ld_host + at, ld->tmp + r * w, (size_t)w * sizeof(float));
+    return 0;
+}
+
+static int load_vector(loader *ld, const char *name, int C, attn_ptr dst) {
+    long long shape[1] = {C};
+    if (tensor_read_block(ld->ws, name, 1, shape, 0, 1, 0, C, ld->host, ld->err, ld->errlen) != 0) return -1;
+    return load_upload(ld, dst, (size_t)C);
+}
+
+/* q/k/v_proj: the rows of heads [h0,h1), each the rank's dim ranges */
+static int load_head_rows(loader *ld, const char *name, int total_heads, int h0, int h1, attn_ptr dst) {
+    attn_forward *fw = ld->fw;
+    const attn_rank_assign *a = fw->me;
+    size_t at = 0;
+    for (int h = h0; h < h1; h++)
+        for (int i = 0; i < a->n_dim_ranges; i++) {
+            long long r0 = (long long)h * fw->D + a->dim_begin[i], r1 = (long long)h * fw->D + a->dim_end[i];
+            if (read_rows(ld, name, (long long)total_heads * fw->D, fw->C, r0, r1, at) != 0) return -1;
+            at += (size_t)(r1 - r0);
+        }
+    return load_upload(ld, dst, at * (size_t)fw->C);
+}
+
+static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
+    attn_forward *fw = ld->fw;
+    const attn_model *m = &fw->plan->model;
+    const attn_rank_assign *a = fw->me;
+    char name[256];
+#define NAME(fmt) (snprintf(name, sizeof name, "model.layers.%d." fmt, global_layer), name)
+    if (load_vector(ld, NAME("input_layernorm.weight"), fw->C, ly->norm1_w)) return -1;
+    if (load_vector(ld, NAME("post_attention_layernorm.weight"), fw->C, ly->norm2_w)) return -1;
+    if (m->arch == ARCH_GPT) {
+        if (load_vector(ld, NAME("input_layernorm.bias"), fw->C, ly->norm1_b)) return -1;
+        if (load_vector(ld, NAME("post_attention_layernorm.bias"), fw->C, ly->norm2_b)) return -1;
+    }
+    if (load_head_rows(ld, NAME("self_attn.q_proj.weight"), m->heads, a->head_begin, a->head_end, ly->wq)) return -1;
+    if (load_head_rows(ld, NAME("self_attn.k_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, ly->wk)) return -1;
+    if (load_head_rows(ld, NAME("self_attn.v_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, ly->wv)) return -1;
+    /* o_proj [C, heads*D]: input columns in the same (head, range) order as q's rows */
+    int at = 0, qw = fw->NQ * fw->HS;
+    for (int h = a->head_begin; h < a->head_end; h++)
+        for (int i = 0; i < a->n_dim_ranges; i++) {
+            long long c0 = (long long)h * fw->D + a->dim_begin[i], c1 = (long long)h * fw->D + a->dim_end[i];
+            if (read_cols(ld, NAME("self_attn.o_proj.weight"), fw->C, (long long)m->heads * fw->D, c0, c1, qw, at)) return -1;
+            at += (int)(c1 - c0);
+        }
+    if (load_upload(ld, ly->wo, (size_t)fw->C * qw)) return -1;
+    long long ffn = m->ffn_hidden;
+    if (read_rows(ld, NAME("mlp.up_proj.weight"), ffn, fw->C, a->mlp_begin, a->mlp_end, 0) ||
+        load_upload(ld, ly->w_up, (size_t)fw->F * fw->C))
+        return -1;
+    if (m->arch == ARCH_LLAMA && (read_rows(ld, NAME("mlp.gate_proj.weight"), ffn, fw->C, a->mlp_begin, a->mlp_end, 0) ||
+                                  load_upload(ld, ly->w_gate, (size_t)fw->F * fw->C)))
+        return -1;
+    if (read_cols(ld, NAME("mlp.down_proj.weight"), fw->C, ffn, a->mlp_begin, a->mlp_end, fw->F, 0) ||
+        load_upload(ld, ly->w_down, (size_t)fw->C * fw->F))
+        return -1;
+#undef NAME
+    return 0;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
+                             tensor_source *ws, int query_chunk, char *err, size_t errlen) {
+    const attn_model *m = &p->model;
+    const attn_rank_assign *a = plan_rank_entry(p, rank);
+    if (!a) {
+        set_err(err, errlen, "the plan has no rank %d", rank);
+        return NULL;
+    }
+    attn_forward *fw = calloc(1, sizeof *fw);
+    if (!fw) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    fw->plan = p;
+    fw->me = a;
+    fw->be = be;
+    fw->comm = comm;
+    fw->rank = rank;
+    fw->C = m->hidden;
+    fw->D = m->head_dim;
+    fw->HS = dims_width(a);
+    fw->NQ = a->head_end - a->head_begin;
+    fw->NKV = a->kv_head_end - a->kv_head_begin;
+    fw->QPK = m->heads / m->kv_heads;
+    fw->F = a->mlp_end - a->mlp_begin;
+    fw->n_layers = a->layer_end - a->layer_begin;
+    fw->B = a->batch_end - a->batch_begin;
+    fw->L = m->workload.seq_len;
+    fw->TDEC = m->workload.decode_tokens;
+    fw->TMAX = fw->L + fw->TDEC;
+    fw->microbatches = p->strategy.microbatches < 1 ? 1 : p->strategy.microbatches;
+    if (fw->microbatches > fw->B) fw->microbatches = fw->B;
+    fw->max_mb_rows = (fw->B + fw->microbatches - 1) / fw->microbatches;
+    fw->M = p->strategy.m;
+    fw->seg_rank0 = rank - a->seg;
+    fw->seg_off = calloc((size_t)fw->M, sizeof(int));
+    fw->seg_hs = calloc((size_t)fw->M, sizeof(int));
+    if (!fw->seg_off || !fw->seg_hs) {
+        set_err(err, errlen, "out of memory");
+        forward_destroy(fw);
+        return NULL;
+    }
+    for (int s = 0, off = 0; s < fw->M; s++) {
+        const attn_rank_assign *o = plan_rank_entry(p, fw->seg_rank0 + s);
+        if (!o) {
+            set_err(err, errlen, "the plan has no rank %d", fw->seg_rank0 + s);
+            forward_destroy(fw);
+            return NULL;
+        }
+        fw->seg_off[s] = off;
+        fw->seg_hs[s] = dims_width(o);
+        off += fw->seg_hs[s];
+    }
+    attn_scheme scheme = p->strategy.scheme;
+    fw->cache_kv_begin = a->kv_head_begin;
+    fw->cache_kv_heads = fw->NKV;
+    fw->att_q_begin = a->head_begin;
+    fw->att_nq = fw->NQ;
+    fw->k_width = fw->v_width = fw->HS;
+    if (scheme == SCHEME_QK_ALLGATHER) fw->k_width = fw->D;
+    if (scheme == SCHEME_HEAD_ALLTOALL) {
+        fw->att_q_begin = a->a2a_head_begin;
+        fw->att_nq = a->a2a_head_end - a->a2a_head_begin;
+        fw->cache_kv_begin = a->a2a_head_begin / fw->QPK;
+        fw->cache_kv_heads = fw->att_nq ? (a->a2a_head_end - 1) / fw->QPK + 1 - fw->cache_kv_begin : 0;
+        fw->k_width = fw->v_width = fw->D;
+    }
+    fw->query_chunk = query_chunk;
+    if (fw->query_chunk <= 0) { /* keep a score block near 4M elements */
+        long long per_row = (long long)(fw->att_nq ? fw->att_nq : 1) * fw->TMAX;
+        long long qc = (4ll << 20) / per_row;
+        fw->query_chunk = (int)(qc < 16 ? 16 : qc);
+    }
+    if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
+
+    /* --- allocations --- */
+    int failed = 0;
+    size_t C = (size_t)fw->C, R = max_size((size_t)fw->max_mb_rows * fw->L, (size_t)fw->B);
+    fw->layers = calloc((size_t)(fw->n_layers ? fw->n_layers : 1), sizeof *fw->layers);
+    if (!fw->layers) failed = 1;
+    for (int l = 0; l < fw->n_layers && !failed; l++) {
+        fwd_layer *ly = &fw->layers[l];
+        size_t *wb = &fw->bytes_weights;
+        ly->norm1_w = fw_alloc(fw, C, wb, &failed);
+        ly->norm2_w = fw_alloc(fw, C, wb, &failed);
+        if (m->arch == ARCH_GPT) {
+            ly->norm1_b = fw_alloc(fw, C, wb, &failed);
+            ly->norm2_b = fw_alloc(fw, C, wb, &failed);
+        }
+        ly->wq = fw_alloc(fw, (size_t)fw->NQ * fw->HS * C, wb, &failed);
+        ly->wk = fw_alloc(fw, (size_t)fw->NKV * fw->HS * C, wb, &failed);
+        ly->wv = fw_alloc(fw, (size_t)fw->NKV * fw->HS * C, wb, &failed);
+        ly->wo = fw_alloc(fw, C * fw->NQ * fw->HS, wb, &failed);
+        ly->w_up = fw_alloc(fw, (size_t)fw->F * C, wb, &failed);
+        if (m->arch == ARCH_LLAMA) ly->w_gate = fw_alloc(fw, (size_t)fw->F * C, wb, &failed);
+        ly->w_down = fw_alloc(fw, C * fw->F, wb, &failed);
+        size_t cache_rows = (size_t)fw->B * fw->TMAX * fw->cache_kv_heads;
+        ly->k_cache = fw_alloc(fw, cache_rows * fw->k_width, &fw->bytes_kv_cache, &failed);
+        ly->v_cache = fw_alloc(fw, cache_rows * fw->v_width, &fw->bytes_kv_cache, &failed);
+    }
+    size_t *ab = &fw->bytes_activations, *cb = &fw->bytes_comm;
+    fw->x = fw_alloc(fw, R * C, ab, &failed);
+    fw->xn = fw_alloc(fw, R * C, ab, &failed);
+    fw->proj = fw_alloc(fw, R * C, ab, &failed);
+    fw->q = fw_alloc(fw, R * fw->NQ * fw->HS, ab, &failed);
+    fw->k = fw_alloc(fw, R * fw->NKV * fw->HS, ab, &failed);
+    fw->v = fw_alloc(fw, R * fw->NKV * fw->HS, ab, &failed);
+    fw->att = fw_alloc(fw, R * fw->NQ * fw->HS, ab, &failed);
+    fw->mlp_a = fw_alloc(fw, R * fw->F, ab, &failed);
+    if (m->arch == ARCH_LLAMA) fw->mlp_b = fw_alloc(fw, R * fw->F, ab, &failed);
+    fw->scores = fw_alloc(fw, (size_t)(fw->att_nq ? fw->att_nq : 1) * fw->query_chunk * fw->TMAX, ab, &failed);
+    if (scheme == SCHEME_QK_ALLGATHER) {
+        fw->gq = fw_alloc(fw, R * fw->NQ * fw->D, ab, &failed);
+        fw->gk = fw_alloc(fw, R * fw->NKV * fw->D, ab, &failed);
+        fw->recv_buf = fw_alloc(fw, R * max_size(fw->NQ, fw->NKV) * fw->D, cb, &failed);
+    } else if (scheme == SCHEME_HEAD_ALLTOALL) {
+        size_t nh = (size_t)fw->att_nq, nkv = (size_t)fw->cache_kv_heads;
+        fw->gq = fw_alloc(fw, R * nh * fw->D, ab, &failed);
+        fw->gk = fw_alloc(fw, R * nkv * fw->D, ab, &failed);
+        fw->gv = fw_alloc(fw, R * nkv * fw->D, ab, &failed);
+        fw->go = fw_alloc(fw, R * nh * fw->D, ab, &failed);
+        /* there: every member's heads and kv heads in my dims; back: my whole heads */
+        size_t send_there = R * fw->HS * ((size_t)fw->NQ + 2 * (size_t)fw->M * fw->NKV);
+        size_t recv_there = R * fw->D * (nh + 2 * nkv);
+        fw->send_buf = fw_alloc(fw, max_size(send_there, R * nh * fw->D), cb, &failed);
+        fw->recv_buf = fw_alloc(fw, max_size(recv_there, R * fw->NQ * fw->HS), cb, &failed);
+    }
+    if (failed) {
+        set_err(err, errlen, "rank %d: %s backend could not allocate its buffers", rank, be->name);
+        forward_destroy(fw);
+        return NULL;
+    }
+
+    /* --- weights --- */
+    size_t largest = max_size(max_size((size_t)fw->NQ, (size_t)fw->NKV) * fw->HS * C, (size_t)fw->F * C);
+    largest = max_size(largest, C);
+    loader ld = {.fw = fw, .ws = ws, .err = err, .errlen = errlen};
+    ld.host = malloc(largest * sizeof(float));
+    ld.tmp = malloc(largest * sizeof(float));
+    if (!ld.host || !ld.tmp) {
+        set_err(err, errlen, "out of memory staging weights");
+        ld.failed = 1;
+    }
+    for (int l = 0; l < fw->n_layers && !ld.failed; l++)
+        if (load_layer(&ld, a->layer_begin + l, &fw->layers[l]) != 0) ld.failed = 1;
+    free(ld.host);
+    free(ld.tmp);
+    if (ld.failed) {
+        forward_destroy(fw);
+        return NULL;
+    }
+    return fw;
+}
+
+void forward_destroy(attn_forward *fw) {
+    if (!fw) return;
+    attn_backend *be = fw->be;
+    if (fw->layers)
+        for (int l = 0; l < fw->n_layers; l++) {
+            fwd_layer *ly = &fw->layers[l];
+            attn_ptr *ps[] = {&ly->norm1_w, &ly->norm1_b, &ly->norm2_w, &ly->norm2_b, &ly->wq, &ly->wk, &ly->wv,
+                              &ly->wo, &ly->w_up, &ly->w_gate, &ly->w_down, &ly->k_cache, &ly->v_cache};
+            for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) be->free(be->ctx, *ps[i]);
+        }
+    attn_ptr *ws[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->proj, &fw->mlp_a, &fw->mlp_b,
+                      &fw->scores, &fw->gq, &fw->gk, &fw->gv, &fw->go, &fw->send_buf, &fw->recv_buf};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) be->free(be->ctx, *ws[i]);
+    free(fw->layers);
+    free(fw->seg_off);
+    free(fw->seg_hs);
+    free(fw);
+}
+
+int forward_is_first_stage(const attn_forward *fw) { return fw->me->stage == 0; }
+int forward_is_last_stage(const attn_forward *fw) { return fw->me->stage == fw->plan->strategy.pp - 1; }
+
+/* times the statements (variadic: they may contain commas) as one op */
+#define OP(op, ...)                               \
+    do {                                          \
+        fw->be->op_begin(fw->be->ctx, (op));      \
+        __VA_ARGS__;                              \
+        fw->be->op_end(fw->be->ctx, (op));        \
+    } while (0)
+
+/* One block on x[N, C]: nseq sequences of T rows at positions pos0.., cache rows seq0.. */
+static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0) {
+    attn_backend *be = fw->be;
+    void *bc = be->ctx;
+    const attn_model *m = &fw->plan->model;
+    int C = fw->C, QW = fw->NQ * fw->HS, KW = fw->NKV * fw->HS;
+    float eps = (float)m->norm_eps;
+    size_t NC = (size_t)N * C;
+
+    OP(OP_NORM1, m->arch == ARCH_GPT ? be->layernorm(bc, fw->xn, fw->x, ly->norm1_w, ly->norm1_b, N, C, eps)
+                                     : be->rmsnorm(bc, fw->xn, fw->x, ly->norm1_w, N, C, eps));
+    OP(OP_QKV_PROJ, {
+        fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, QW, C, 1.0f, fw->xn, C, 0, ly->wq, C, 0, 0.0f, fw->q, QW, 0, 1);
+        fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wk, C, 0, 0.0f, fw->k, KW, 0, 1);
+        fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wv, C, 0, 0.0f, fw->v, KW, 0, 1);
+    });
+    if (m->arch == ARCH_LLAMA) /* the rank's pair range: dims [b,e) and [b+D/2, e+D/2) */
+        OP(OP_ROPE, {
+            be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+        });
+    if (fw->nan_fill) be->fill(bc, fw->att, (size_t)N * QW, NAN);
+    attention_forward(fw, ly, N, nseq, T, pos0, seq0);
+    OP(OP_O_PROJ, fw_gemm(fw, OP_O_PROJ, 0, 1, N, C, QW, 1.0f, fw->att, QW, 0, ly->wo, QW, 0, 0.0f, fw->proj, C, 0, 1));
+    OP(OP_O_PROJ_ALLREDUCE, {
+        fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
+        fw_comm_bytes(fw, OP_O_PROJ_ALLREDUCE, NC);
+    });
+    OP(OP_RESIDUAL1, be->residual(bc, fw->x, fw->x, fw->proj, NC));
+    OP(OP_NORM2, m->arch == ARCH_GPT ? be->layernorm(bc, fw->xn, fw->x, ly->norm2_w, ly->norm2_b, N, C, eps)
+                                     : be->rmsnorm(bc, fw->xn, fw->x, ly->norm2_w, N, C, eps));
+    int F = fw->F;
+    OP(OP_MLP_UP, {
+        fw_gemm(fw, OP_MLP_UP, 0, 1, N, F, C, 1.0f, fw->xn, C, 0, ly->w_up, C, 0, 0.0f, fw->mlp_a, F, 0, 1);
+        if (m->arch == ARCH_LLAMA)
+            fw_gemm(fw, OP_MLP_UP, 0, 1, N, F, C, 1.0f, fw->xn, C, 0, ly->w_gate, C, 0, 0.0f, fw->mlp_b, F, 0, 1);
+    });
+    OP(OP_MLP_ACT, m->arch == ARCH_GPT ? be->gelu(bc, fw->mlp_a, fw->mlp_a, (size_t)N * F)
+                                       : be->swiglu(bc, fw->mlp_a, fw->mlp_b, fw->mlp_a, (size_t)N * F));
+    OP(OP_MLP_DOWN, fw_gemm(fw, OP_MLP_DOWN, 0, 1, N, C, F, 1.0f, fw->mlp_a, F, 0, ly->w_down, F, 0, 0.0f, fw->proj, C, 0, 1));
+    OP(OP_MLP_ALLREDUCE, {
+        fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
+        fw_comm_bytes(fw, OP_MLP_ALLREDUCE, NC);
+    });
+    OP(OP_RESIDUAL2, be->residual(bc, fw->x, fw->x, fw->proj, NC));
+}
+
+/* Runs nseq sequences of T rows through this stage: receive (or load), layers, send (or keep). */
+static void stage_forward(attn_forward *fw, const float *input, float *out, int nseq, int T, int pos0, int seq0) {
+    attn_backend *be = fw->be;
+    int N = nseq * T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
+    size_t NC = (size_t)N * fw->C;
+    if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
+    if (forward_is_first_stage(fw)) {
+        if (be->upload(be->ctx, fw->x, input, NC) != 0) {
+            fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
+            fw->comm->abort(fw->comm, 1);
+        }
+    } else {
+        OP(OP_PIPE_P2P, {
+            fw->comm->recv(fw->comm, fw->x, NC, fw->rank - per_stage);
+            fw_comm_bytes(fw, OP_PIPE_P2P, NC);
+        });
+    }
+    for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, nseq, T, pos0, seq0);
+    if (!forward_is_last_stage(fw)) {
+        OP(OP_PIPE_P2P, {
+            fw->comm->send(fw->comm, fw->x, NC, fw->rank + per_stage);
+            fw_comm_bytes(fw, OP_PIPE_P2P, NC);
+        });
+    } else if (out) {
+        be->synchronize(be->ctx);
+        if (be->download(be->ctx, out, fw->x, NC) != 0) {
+            fprintf(stderr, "%s:%d: error: rank %d: output download failed\n", __FILE__, __LINE__, fw->rank);
+            fw->comm->abort(fw->comm, 1);
+        }
+    }
+}
+
+void forward_prefill(attn_forward *fw, const float *input, float *out) {
+    fw->phase = PHASE_PREFILL;
+    size_t seq_elems = (size_t)fw->L * fw->C;
+    for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
+        int rows = fw->B / fw->microbatches + (mb < fw->B % fw->microbatches ? 1 : 0);
+        stage_forward(fw, input ? input + b0 * seq_elems : NULL, out ? out + b0 * seq_elems : NULL, rows, fw->L, 0, b0);
+        b0 += rows;
+    }
+}
+
+void forward_decode_step(attn_forward *fw, int step, const float *input, float *out) {
+    fw->phase = PHASE_DECODE;
+    stage_forward(fw, input, out, fw->B, 1, fw->L + step, 0);
+}

@@ -1,0 +1,84 @@
+/* forward.h: one rank's part of the partitioned forward (prefill over the whole prompt,
+ * then decode steps with a KV cache), written only against backend.h and comm.h so every
+ * backend runs the same control flow. The rank's share (heads, dimension ranges, kv
+ * heads, MLP columns, layers, batch rows) comes from the plan; see docs/model-contract.md
+ * for the model and the layouts. */
+#ifndef ATTN_FORWARD_H
+#define ATTN_FORWARD_H
+#include "backend.h"
+#include "comm.h"
+#include "metrics.h"
+#include "plan.h"
+#include "tensors.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fwd_layer {
+    attn_ptr norm1_w, norm1_b, norm2_w, norm2_b; /* [C]; biases only for gpt */
+    attn_ptr wq;            /* [NQ*HS, C]: local heads, each its local dims (range order) */
+    attn_ptr wk, wv;        /* [NKV*HS, C] */
+    attn_ptr wo;            /* [C, NQ*HS]: the matching input columns of o_proj */
+    attn_ptr w_up, w_gate;  /* [F, C]: local MLP columns (gate for llama) */
+    attn_ptr w_down;        /* [C, F] */
+    attn_ptr k_cache, v_cache; /* [B, TMAX, cache heads, cache width] */
+} fwd_layer;
+
+typedef struct attn_forward {
+    const attn_plan *plan;
+    const attn_rank_assign *me;
+    attn_backend *be;
+    attn_comm *comm;
+    int rank;
+    /* sizes (names as in the model: C hidden, D head_dim) */
+    int C, D, HS;           /* HS: local width of a head (sum of the rank's dim ranges) */
+    int NQ, NKV, QPK;       /* local query heads, local kv heads, query heads per kv head */
+    int F;                  /* local MLP columns */
+    int n_layers;           /* layers of this stage */
+    int B, L, TDEC, TMAX;   /* replica batch rows, prompt length, decode tokens, L + TDEC */
+    int microbatches, max_mb_rows;
+    int query_chunk;        /* query rows per score block */
+    /* KV cache geometry (scheme dependent) */
+    int cache_kv_begin;     /* global kv head of cache head 0 */
+    int cache_kv_heads, k_width, v_width;
+    int att_q_begin, att_nq; /* query heads attention runs on (head-alltoall: whole heads) */
+    int M;                  /* members of the SEG group (the plan's m) */
+    int seg_rank0;          /* world rank of SEG member 0 */
+    int *seg_off, *seg_hs;  /* per SEG member: its dims' offset inside a gathered head, and width */
+    fwd_layer *layers;
+    /* workspaces */
+    attn_ptr x, xn, q, k, v, att, proj, mlp_a, mlp_b, scores;
+    attn_ptr gq, gk, gv, go, send_buf, recv_buf; /* scheme buffers (gathered / whole heads) */
+    size_t bytes_weights, bytes_kv_cache, bytes_activations, bytes_comm;
+    int nan_fill;           /* --check: NaN-fill outputs before they are written */
+    int phase;              /* PHASE_PREFILL or PHASE_DECODE: where flops/bytes are counted */
+    double flops[PHASE_COUNT][OP_COUNT], comm_bytes[PHASE_COUNT][OP_COUNT];
+} attn_forward;
+
+/* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and
+ * workspaces. query_chunk 0 picks a size. NULL with a message in err on failure. */
+attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
+                             tensor_source *ws, int query_chunk, char *err, size_t errlen);
+void forward_destroy(attn_forward *fw);
+/* Prefill of the replica's rows. input: [B, L, C] host fp32 (read by stage 0 only);
+ * out: [B, L, C] (written by the last stage only; may be NULL). */
+void forward_prefill(attn_forward *fw, const float *input, float *out);
+/* Decode step `step` (0-based: position L + step). input/out: [B, C] host fp32. */
+void forward_decode_step(attn_forward *fw, int step, const float *input, float *out);
+int forward_is_first_stage(const attn_forward *fw);
+int forward_is_last_stage(const attn_forward *fw);
+
+/* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
+void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
+/* shared helpers */
+const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r); /* the entry of world rank r */
+void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
+             attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
+             attn_ptr C, int ldc, long long strideC, int batch);
+void fw_comm_bytes(attn_forward *fw, int op, size_t elems);
+static inline attn_ptr fw_at(const attn_forward *fw, attn_ptr p, size_t elems) { return attn_ptr_at(fw->be, p, elems); }
+
+#ifdef __cplusplus
+}
+#endif
+#endif

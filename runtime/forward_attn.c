@@ -1,0 +1,226 @@
+/* forward_attn.c: the attention of one layer for every scheme (docs/model-contract.md).
+ * In: q[N, NQ, HS], k/v[N, NKV, HS] (the rank's dims of its heads, RoPE applied).
+ * Out: att[N, NQ, HS], the same dimension-split layout, ready for the row-parallel o_proj.
+ *   none / score-allreduce: K, V segments go to the cache; per query block, partial scores
+ *     q_seg·k_segᵀ (summed over the SEG group for score-allreduce), softmax, P·v_seg.
+ *   qk-allgather: Q and K segments all-gathered over SEG into whole heads (dims ordered
+ *     segment by segment, the same order for Q and K), full scores, P·v_seg.
+ *   head-alltoall: all-to-all to whole heads a2a_head_begin..end (Q, and the K/V heads they
+ *     use), attention on whole heads, all-to-all back to the dimension-split layout.
+ * Scores are formed per query block [q0, q0+Tq) against keys 0..q0+Tq-1 only, so the L x L
+ * matrix never exists. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "forward.h"
+
+/* times the statements (variadic: they may contain commas) as one op */
+#define OP(op, ...)                               \
+    do {                                          \
+        fw->be->op_begin(fw->be->ctx, (op));      \
+        __VA_ARGS__;                              \
+        fw->be->op_end(fw->be->ctx, (op));        \
+    } while (0)
+
+/* Appends src[N, heads*width] (nseq sequences of T rows) to a cache at positions pos0.. */
+static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nseq, int T, int pos0, int seq0, int width) {
+    size_t row = (size_t)fw->cache_kv_heads * width;
+    for (int s = 0; s < nseq; s++) {
+        attn_ptr dst = fw_at(fw, cache, ((size_t)(seq0 + s) * fw->TMAX + pos0) * row);
+        fw->be->copy2d(fw->be->ctx, dst, row, fw_at(fw, src, (size_t)s * T * row), row, (size_t)T, row);
+    }
+}
+
+/* Attention of att_nq query heads Q[N, att_nq, qw] against the cache, into
+ * out[N, att_nq, v_width]. reduce_scores: sum the partial score blocks over SEG. */
+static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0,
+                   int seq0, int reduce_scores) {
+    attn_backend *be = fw->be;
+    int nh = fw->att_nq, kw = fw->k_width, vw = fw->v_width;
+    int q_ld = nh * qw, o_ld = nh * vw;
+    int k_ld = fw->cache_kv_heads * kw, v_ld = fw->cache_kv_heads * vw;
+    float scale = (float)(1.0 / sqrt((double)fw->D)); /* the whole head's width, whatever the split */
+    for (int s = 0; s < nseq; s++) {
+        size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX;
+        for (int c = 0; c < T; c += fw->query_chunk) {
+            int Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
+            int q0 = pos0 + c, Tk = q0 + Tq;
+            size_t blk = (size_t)Tq * Tk;
+            size_t qrow = (size_t)s * T + c;
+            OP(OP_SCORES, {
+                for (int i = 0; i < nh;) { /* a run of query heads sharing one kv head */
+                    int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
+                    while (j < nh && (fw->att_q_begin + j) / fw->QPK == kv) j++;
+                    attn_ptr A = fw_at(fw, Q, qrow * q_ld + (size_t)i * qw);
+                    attn_ptr Bk = fw_at(fw, ly->k_cache, cache_seq * k_ld + (size_t)(kv - fw->cache_kv_begin) * kw);
+                    fw_gemm(fw, OP_SCORES, 0, 1, Tq, Tk, qw, 1.0f, A, q_ld, qw, Bk, k_ld, 0, 0.0f,
+                            fw_at(fw, fw->scores, (size_t)i * blk), Tk, (long long)blk, j - i);
+                    i = j;
+                }
+            });
+            if (reduce_scores)
+                OP(OP_ATTN_COMM, {
+                    fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)nh * blk);
+                    fw_comm_bytes(fw, OP_ATTN_COMM, (size_t)nh * blk);
+                });
+            OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, nh, Tq, Tk, q0, scale));
+            OP(OP_PV, {
+                for (int i = 0; i < nh;) {
+                    int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
+                    while (j < nh && (fw->att_q_begin + j) / fw->QPK == kv) j++;
+                    attn_ptr Bv = fw_at(fw, ly->v_cache, cache_seq * v_ld + (size_t)(kv - fw->cache_kv_begin) * vw);
+                    fw_gemm(fw, OP_PV, 0, 0, Tq, vw, Tk, 1.0f, fw_at(fw, fw->scores, (size_t)i * blk), Tk, (long long)blk,
+                            Bv, v_ld, 0, 0.0f, fw_at(fw, out, qrow * o_ld + (size_t)i * vw), o_ld, vw, j - i);
+                    i = j;
+                }
+            });
+        }
+    }
+}
+
+/* recv holds M blocks [N, heads, seg_hs[s]] (member order); assemble dst[N, heads, D]
+ * with member s's dims at offset seg_off[s] of every head. */
+static void assemble_heads(attn_forward *fw, attn_ptr dst, attn_ptr recv, int N, int heads) {
+    size_t at = 0;
+    for (int s = 0; s < fw->M; s++) {
+        size_t hs = (size_t)fw->seg_hs[s];
+        for (int h = 0; h < heads; h++)
+            fw->be->copy2d(fw->be->ctx, fw_at(fw, dst, (size_t)h * fw->D + fw->seg_off[s]), (size_t)heads * fw->D,
+                           fw_at(fw, recv, at + h * hs), (size_t)heads * hs, (size_t)N, hs);
+        at += (size_t)N * heads * hs;
+    }
+}
+
+static void attention_qk_allgather(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0) {
+    size_t *cq = malloc(2 * (size_t)fw->M * sizeof *cq);
+    if (!cq) {
+        fprintf(stderr, "%s:%d: error: out of memory\n", __FILE__, __LINE__);
+        fw->comm->abort(fw->comm, 1);
+    }
+    size_t *ck = cq + fw->M;
+    size_t total_q = 0, total_k = 0;
+    for (int s = 0; s < fw->M; s++) {
+        cq[s] = (size_t)N * fw->NQ * fw->seg_hs[s];
+        ck[s] = (size_t)N * fw->NKV * fw->seg_hs[s];
+        total_q += cq[s];
+        total_k += ck[s];
+    }
+    OP(OP_ATTN_COMM, {
+        fw->comm->allgather(fw->comm, GROUP_SEG, fw->q, fw->recv_buf, cq);
+        assemble_heads(fw, fw->gq, fw->recv_buf, N, fw->NQ);
+        fw->comm->allgather(fw->comm, GROUP_SEG, fw->k, fw->recv_buf, ck);
+        assemble_heads(fw, fw->gk, fw->recv_buf, N, fw->NKV);
+        fw_comm_bytes(fw, OP_ATTN_COMM, total_q + total_k);
+    });
+    free(cq);
+    OP(OP_KV_CACHE_WRITE, {
+        cache_append(fw, ly->k_cache, fw->gk, nseq, T, pos0, seq0, fw->k_width);
+        cache_append(fw, ly->v_cache, fw->v, nseq, T, pos0, seq0, fw->v_width);
+    });
+    attend(fw, ly, fw->gq, fw->D, fw->att, nseq, T, pos0, seq0, 0);
+}
+
+/* member s's a2a query heads [h0,h1) and the kv heads they use [k0,k1) */
+static void a2a_range(attn_forward *fw, int s, int *h0, int *h1, int *k0, int *k1) {
+    const attn_rank_assign *o = plan_rank_entry(fw->plan, fw->seg_rank0 + s);
+    *h0 = o->a2a_head_begin;
+    *h1 = o->a2a_head_end;
+    *k0 = *h0 / fw->QPK;
+    *k1 = *h1 > *h0 ? (*h1 - 1) / fw->QPK + 1 : *k0;
+}
+
+static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0) {
+    attn_backend *be = fw->be;
+    void *bc = be->ctx;
+    int M = fw->M, HS = fw->HS, me = fw->me->seg;
+    size_t *cnt = malloc(2 * (size_t)M * sizeof *cnt);
+    if (!cnt) {
+        fprintf(stderr, "%s:%d: error: out of memory\n", __FILE__, __LINE__);
+        fw->comm->abort(fw->comm, 1);
+    }
+    size_t *send_counts = cnt, *recv_counts = cnt + M;
+    int nh_me = fw->att_nq, nkv_me = fw->cache_kv_heads;
+    size_t qw_ld = (size_t)fw->NQ * HS, kv_ld = (size_t)fw->NKV * HS;
+    OP(OP_ATTN_COMM, {
+        /* there: pack [Q | K | V] of member t's heads, my dims */
+        size_t at = 0, sent = 0;
+        for (int t = 0; t < M; t++) {
+            int h0, h1, k0, k1;
+            a2a_range(fw, t, &h0, &h1, &k0, &k1);
+            size_t start = at;
+            size_t qcols = (size_t)(h1 - h0) * HS, kcols = (size_t)(k1 - k0) * HS;
+            be->copy2d(bc, fw_at(fw, fw->send_buf, at), qcols, fw_at(fw, fw->q, (size_t)(h0 - fw->me->head_begin) * HS), qw_ld, N, qcols);
+            at += (size_t)N * qcols;
+            be->copy2d(bc, fw_at(fw, fw->send_buf, at), kcols, fw_at(fw, fw->k, (size_t)(k0 - fw->me->kv_head_begin) * HS), kv_ld, N, kcols);
+            at += (size_t)N * kcols;
+            be->copy2d(bc, fw_at(fw, fw->send_buf, at), kcols, fw_at(fw, fw->v, (size_t)(k0 - fw->me->kv_head_begin) * HS), kv_ld, N, kcols);
+            at += (size_t)N * kcols;
+            send_counts[t] = at - start;
+            if (t != me) sent += send_counts[t];
+            recv_counts[t] = (size_t)N * fw->seg_hs[t] * (nh_me + 2 * nkv_me);
+        }
+        fw->comm->alltoall(fw->comm, GROUP_SEG, fw->send_buf, send_counts, fw->recv_buf, recv_counts);
+        /* unpack: from member s, [N, nh_me, hs_s] then K and V [N, nkv_me, hs_s] */
+        at = 0;
+        for (int s = 0; s < M; s++) {
+            size_t hs = (size_t)fw->seg_hs[s];
+            struct { attn_ptr dst; int heads; } parts[3] = {{fw->gq, nh_me}, {fw->gk, nkv_me}, {fw->gv, nkv_me}};
+            for (int p = 0; p < 3; p++) {
+                for (int h = 0; h < parts[p].heads; h++)
+                    be->copy2d(bc, fw_at(fw, parts[p].dst, (size_t)h * fw->D + fw->seg_off[s]), (size_t)parts[p].heads * fw->D,
+                               fw_at(fw, fw->recv_buf, at + h * hs), (size_t)parts[p].heads * hs, N, hs);
+                at += (size_t)N * parts[p].heads * hs;
+            }
+        }
+        fw_comm_bytes(fw, OP_ATTN_COMM, sent);
+    });
+    OP(OP_KV_CACHE_WRITE, {
+        cache_append(fw, ly->k_cache, fw->gk, nseq, T, pos0, seq0, fw->k_width);
+        cache_append(fw, ly->v_cache, fw->gv, nseq, T, pos0, seq0, fw->v_width);
+    });
+    attend(fw, ly, fw->gq, fw->D, fw->go, nseq, T, pos0, seq0, 0);
+    OP(OP_ATTN_COMM, {
+        /* back: member t gets my whole heads' dims of t; I get my dims of every member's heads */
+        size_t at = 0, sent = 0, o_ld = (size_t)nh_me * fw->D;
+        for (int t = 0; t < M; t++) {
+            size_t hs = (size_t)fw->seg_hs[t];
+            for (int h = 0; h < nh_me; h++)
+                be->copy2d(bc, fw_at(fw, fw->send_buf, at + h * hs), (size_t)nh_me * hs,
+                           fw_at(fw, fw->go, (size_t)h * fw->D + fw->seg_off[t]), o_ld, N, hs);
+            send_counts[t] = (size_t)N * nh_me * hs;
+            at += send_counts[t];
+            if (t != me) sent += send_counts[t];
+            int h0, h1, k0, k1;
+            a2a_range(fw, t, &h0, &h1, &k0, &k1);
+            recv_counts[t] = (size_t)N * (h1 - h0) * HS;
+        }
+        fw->comm->alltoall(fw->comm, GROUP_SEG, fw->send_buf, send_counts, fw->recv_buf, recv_counts);
+        at = 0;
+        for (int s = 0; s < M; s++) {
+            int h0, h1, k0, k1;
+            a2a_range(fw, s, &h0, &h1, &k0, &k1);
+            size_t cols = (size_t)(h1 - h0) * HS;
+            be->copy2d(bc, fw_at(fw, fw->att, (size_t)(h0 - fw->me->head_begin) * HS), qw_ld, fw_at(fw, fw->recv_buf, at), cols, N, cols);
+            at += (size_t)N * cols;
+        }
+        fw_comm_bytes(fw, OP_ATTN_COMM, sent);
+    });
+    free(cnt);
+}
+
+void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0) {
+    switch (fw->plan->strategy.scheme) {
+    case SCHEME_QK_ALLGATHER:
+        attention_qk_allgather(fw, ly, N, nseq, T, pos0, seq0);
+        return;
+    case SCHEME_HEAD_ALLTOALL:
+        attention_head_alltoall(fw, ly, N, nseq, T, pos0, seq0);
+        return;
+    default:
+        OP(OP_KV_CACHE_WRITE, {
+            cache_append(fw, ly->k_cache, fw->k, nseq, T, pos0, seq0, fw->k_width);
+            cache_append(fw, ly->v_cache, fw->v, nseq, T, pos0, seq0, fw->v_width);
+        });
+        attend(fw, ly, fw->q, fw->HS, fw->att, nseq, T, pos0, seq0, fw->plan->strategy.scheme == SCHEME_SCORE_ALLREDUCE);
+    }
+}
