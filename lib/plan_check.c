@@ -193,10 +193,10 @@ static int check_rank_fields(checker *c) {
     return c->problems == before ? 0 : -1;
 }
 
-/* Items in order must tile [0,total): item k covers [b[k],e[k]) of rank who[k]. */
+/* Items in order must tile [origin,total): item k covers [b[k],e[k]) of rank who[k]. */
 static void check_chain(checker *c, const char *what, const char *where, int k_items, const int *b, const int *e,
-                        const int *who, int total, const char *key) {
-    int at = 0, prev = -1;
+                        const int *who, int origin, int total, const char *key) {
+    int at = origin, prev = -1;
     for (int k = 0; k < k_items; k++) {
         if (b[k] == e[k]) continue; /* an empty share */
         if (b[k] > at)
@@ -247,14 +247,14 @@ static void check_coverage(checker *c) {
         int r = coord_rank(s, rep, 0, 0, 0);
         b[rep] = R[r].batch_begin, e[rep] = R[r].batch_end, who[rep] = r;
     }
-    check_chain(c, "batch rows", "replicas", dp, b, e, who, m->workload.batch, "batch");
+    check_chain(c, "batch rows", "replicas", dp, b, e, who, 0, m->workload.batch, "batch");
     for (int rep = 0; rep < dp; rep++) {
         for (int st = 0; st < pp; st++) {
             int r = coord_rank(s, rep, st, 0, 0);
             b[st] = R[r].layer_begin, e[st] = R[r].layer_end, who[st] = r;
         }
         snprintf(where, sizeof where, "replica %d", rep);
-        check_chain(c, "layers", where, pp, b, e, who, m->layers, "layers");
+        check_chain(c, "layers", where, pp, b, e, who, 0, m->layers, "layers");
     }
     for (int rep = 0; rep < dp; rep++)
         for (int st = 0; st < pp; st++) {
@@ -265,7 +265,7 @@ static void check_coverage(checker *c) {
             }
             qsort(iv, (size_t)nm, 3 * sizeof *iv, cmp_interval);
             for (int k = 0; k < nm; k++) b[k] = iv[3 * k], e[k] = iv[3 * k + 1], who[k] = iv[3 * k + 2];
-            check_chain(c, "mlp columns", where, nm, b, e, who, m->ffn_hidden, "mlp");
+            check_chain(c, "mlp columns", where, nm, b, e, who, 0, m->ffn_hidden, "mlp");
             /* every (head, dim) element exactly once; counts saturate at 2 */
             memset(own, 0, (size_t)m->heads * m->head_dim);
             for (int k = 0; k < nm; k++) {
@@ -304,11 +304,9 @@ static void check_coverage(checker *c) {
                 for (int hg = 0; hg < n; hg++) {
                     int g = coord_rank(s, rep, st, hg, 0);
                     for (int sg = 0; sg < mm; sg++)
-                        b[sg] = R[g + sg].a2a_head_begin - R[g].head_begin,
-                        e[sg] = R[g + sg].a2a_head_end - R[g].head_begin, who[sg] = g + sg;
+                        b[sg] = R[g + sg].a2a_head_begin, e[sg] = R[g + sg].a2a_head_end, who[sg] = g + sg;
                     snprintf(where, sizeof where, "replica %d stage %d head group %d", rep, st, hg);
-                    check_chain(c, "a2a heads (relative to the group)", where, mm, b, e, who,
-                                R[g].head_end - R[g].head_begin, "a2a_heads");
+                    check_chain(c, "a2a heads", where, mm, b, e, who, R[g].head_begin, R[g].head_end, "a2a_heads");
                 }
         }
 done:
