@@ -1,0 +1,158 @@
+/* test_cost_hand.c: cost-model cases computed by hand and asserted to the digit (relative
+ * 1e-12): one GEMM compute-bound and one memory-bound, an all-reduce over 8 NVSwitch GPUs,
+ * one over 16 GPUs in two nodes (hierarchical) and in one NVLink domain (flat), a pipeline
+ * with its bubble (the formula, and a priced plan rebuilt from its report), and the
+ * score-allreduce volume with causal chunk skipping. The literals were worked out from the
+ * formulas in docs/cost-model.md with exact rational arithmetic, not by calling the code. */
+#include <stdlib.h>
+#include <string.h>
+#include "cost_test_util.h"
+
+static void test_gemm(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(1, 1);
+    CHECK(tu_build_topology(&t, &s) == 0, "topology");
+    const attn_device_type *dt = &t.dev_types[0];
+    /* 4096^3 fp16: 2*4096^3 = 137438953472 FLOPs / (989e12 * 0.75) = 185.290129 us, plus
+     * 5 us launch; bytes 3*4096^2*2 = 100663296 / (3.35e12 * 0.85) = 35.35 us < compute. */
+    CHECK_REL(cost_gemm_time(dt, DTYPE_FP16, 4096, 4096, 4096, 1, NULL), 0.0001902901293859117, 1e-12);
+    /* decode-shaped 128 x 4096 x 4096: 4294967296 FLOPs -> 5.790 us; bytes
+     * 2*(128*4096 + 4096*4096 + 128*4096) = 35651584 / 2.8475e12 = 12.520 us: memory-bound. */
+    CHECK_REL(cost_gemm_time(dt, DTYPE_FP16, 128, 4096, 4096, 1, NULL), 1.7520310447761196e-05, 1e-12);
+    /* a calibration table with one exact point overrides the efficiency: 0.5 of peak */
+    cost_gemm_point pt = {4096, 4096, 4096, 0.5};
+    cost_calibration cal;
+    memset(&cal, 0, sizeof cal);
+    cal.n_gemm = 1;
+    cal.gemm = &pt;
+    cal.launch_overhead_s = 0;
+    /* 137438953472 / 494.5e12 = 277.935194 us, no launch */
+    CHECK_REL(cost_gemm_time(dt, DTYPE_FP16, 4096, 4096, 4096, 1, &cal), 137438953472.0 / 494.5e12, 1e-12);
+    topology_free(&t);
+}
+
+static void test_allreduce(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(2, 8);
+    CHECK(tu_build_topology(&t, &s) == 0, "topology");
+    int devs[16];
+    for (int i = 0; i < 16; i++) devs[i] = i;
+    const double S = 268435456; /* 256 MiB */
+    attn_link link;
+    int hier;
+    /* 8 GPUs, NVSwitch: 2*7*3us + 2*7/8 * S / (450e9*0.82) = 42 us + 1273.0679 us */
+    double t8 = cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, S, NULL, &link, &hier);
+    CHECK_REL(t8, 0.0013150678807588075, 1e-12);
+    CHECK(link == LINK_NODE && hier == 0, "link %d hier %d", (int)link, hier);
+    /* 16 GPUs over two nodes: reduce-scatter in node (7*3us + 7/8*S/369e9 = 657.53 us),
+     * all-reduce of S/8 across the 2 nodes (2*1*10us + 2*1/2*(S/8)/(50e9*0.94) = 733.92 us),
+     * all-gather in node (657.53 us). */
+    double t16 = cost_collective_time(&t, COLL_ALLREDUCE, devs, 16, S, NULL, &link, &hier);
+    CHECK_REL(t16, 0.0020489919658651904, 1e-12);
+    CHECK(link == LINK_NETWORK && hier == 1, "link %d hier %d", (int)link, hier);
+    topology_free(&t);
+
+    /* the same 16 GPUs in one NVLink domain: flat, 2*15*4us + 2*15/16*S/(450e9*0.8) */
+    s.domain_nodes = 2;
+    CHECK(tu_build_topology(&t, &s) == 0, "topology");
+    double td = cost_collective_time(&t, COLL_ALLREDUCE, devs, 16, S, NULL, &link, &hier);
+    CHECK_REL(td, 30 * 4e-6 + 30.0 / 16 * S / 360e9, 1e-12);
+    CHECK(link == LINK_DOMAIN && hier == 0, "link %d hier %d", (int)link, hier);
+    /* a calibration fit replaces alpha and beta: 14 * 1us + 1.75 * S / 400e9 */
+    cost_coll_fit fit = {COLL_ALLREDUCE, LINK_NODE, 8, 1e-6, 400e9};
+    cost_calibration cal;
+    memset(&cal, 0, sizeof cal);
+    cal.n_coll = 1;
+    cal.coll = &fit;
+    cal.launch_overhead_s = -1;
+    CHECK_REL(cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, S, &cal, NULL, NULL), 14e-6 + 1.75 * S / 400e9, 1e-12);
+    topology_free(&t);
+}
+
+static void test_pipeline_formula(void) {
+    double st[4] = {0.010, 0.012, 1, 1};
+    /* M=4, P=2: fill 10 + 1 + 12 ms, then 3 more microbatches at the 12 ms period */
+    CHECK_REL(cost_pipeline_time(4, 2, st, 0.001), 0.059, 1e-12);
+    double eq[4] = {1, 1, 1, 1};
+    CHECK_REL(cost_pipeline_time(8, 4, eq, 0), 11.0, 1e-12); /* (M + P - 1) stage times */
+    /* transfers slower than the stages set the period: 3*3 + 2 + 3 */
+    CHECK_REL(cost_pipeline_time(4, 2, eq, 3), 14.0, 1e-12);
+    CHECK_REL(cost_pipeline_time(5, 1, eq, 3), 5.0, 1e-12); /* no pipeline: no transfers */
+}
+
+/* A priced pp=2 plan: ttft rebuilt from the per-op report equals the pipeline formula. */
+static void test_pipeline_plan(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(2, 8);
+    attn_model m;
+    CHECK(tu_build_topology(&t, &s) == 0 && tu_model(&m, ARCH_GPT, 4, 32, 32, 128, 16384, DTYPE_FP16, 16, 2048, 4) == 0,
+          "inputs");
+    attn_strategy st = {1, 2, 8, 1, SCHEME_NONE, 4};
+    attn_plan p;
+    cost_detail det;
+    char err[256];
+    CHECK(cost_price_strategy(&m, &t, &st, NULL, &p, &det, err, sizeof err) == 0, "%s", err);
+    if (tu_failures) return;
+    const attn_report *r = &p.predicted;
+    double stage[2] = {0, 0}, p2p = 0;
+    for (int i = 0; i < p.world; i++) {
+        double pre = 0;
+        for (int k = 0; k < OP_COUNT; k++)
+            if (k != OP_PIPE_P2P) pre += r->ranks[i].op[PHASE_PREFILL][k].time_s;
+        int sg = p.ranks[i].stage;
+        if (pre / 4 > stage[sg]) stage[sg] = pre / 4; /* 4 equal microbatches of 4 rows */
+        if (sg == 0 && r->ranks[i].op[PHASE_PREFILL][OP_PIPE_P2P].time_s / 4 > p2p)
+            p2p = r->ranks[i].op[PHASE_PREFILL][OP_PIPE_P2P].time_s / 4;
+    }
+    double per = stage[0] > stage[1] ? stage[0] : stage[1];
+    if (p2p > per) per = p2p;
+    CHECK_REL(r->metric[MET_TTFT_S], 3 * per + stage[0] + stage[1] + p2p, 1e-12);
+    CHECK_REL(det.bubble_s, r->metric[MET_TTFT_S] - 4 * per, 1e-12);
+    CHECK(det.bubble_s > 0, "a pipeline has a bubble: %g", det.bubble_s);
+    /* the transfer crosses the network: 4 rows * 2048 * 4096 * 2 bytes per microbatch,
+     * alpha 10us + S / 47e9 */
+    CHECK_REL(p2p, 10e-6 + 4.0 * 2048 * 4096 * 2 / 47e9, 1e-12);
+    plan_free(&p);
+    topology_free(&t);
+}
+
+/* score-allreduce volume: causal, chunked by 1024 query rows with fully masked key blocks
+ * skipped: L = 4096 gives L(L + c)/2 = 10485760 score pairs per head, in fp32. */
+static void test_score_volume(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(1, 4);
+    attn_model m;
+    CHECK(tu_build_topology(&t, &s) == 0 && tu_model(&m, ARCH_GPT, 2, 8, 8, 64, 2048, DTYPE_FP16, 2, 4096, 0) == 0,
+          "inputs");
+    attn_strategy st = {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0};
+    attn_plan p;
+    cost_detail det;
+    char err[256];
+    CHECK(cost_price_strategy(&m, &t, &st, NULL, &p, &det, err, sizeof err) == 0, "%s", err);
+    if (tu_failures) return;
+    double total = 0;
+    for (int i = 0; i < det.n_coll; i++)
+        if (det.coll[i].phase == PHASE_PREFILL && det.coll[i].op == OP_ATTN_COMM)
+            total += det.coll[i].bytes_per_call * det.coll[i].calls;
+    /* 2 layers * 2 rows * 4 heads per group * 10485760 pairs * 4 bytes */
+    CHECK_REL(total, 2.0 * 2 * 4 * 10485760 * 4, 1e-12);
+    /* decode: one new token against 4096 cached + itself, 2 rows x 4 heads x 4097 x 4 bytes per layer */
+    double dec = 0;
+    for (int i = 0; i < det.n_coll; i++)
+        if (det.coll[i].phase == PHASE_DECODE && det.coll[i].op == OP_ATTN_COMM)
+            dec += det.coll[i].bytes_per_call * det.coll[i].calls;
+    CHECK_REL(dec, 2.0 * 2 * 4 * 4097 * 4, 1e-12);
+    plan_free(&p);
+    topology_free(&t);
+}
+
+int main(void) {
+    test_gemm();
+    test_allreduce();
+    test_pipeline_formula();
+    test_pipeline_plan();
+    test_score_volume();
+    if (tu_failures) fprintf(stderr, "test_cost_hand: %d failure(s)\n", tu_failures);
+    else printf("test_cost_hand: ok\n");
+    return tu_failures ? 1 : 0;
+}
