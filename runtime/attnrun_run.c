@@ -1,0 +1,249 @@
+/* attnrun_run.c: the body of an attnrun execution once the plan, backend and comm exist:
+ * weights and inputs (each rank reads only its shard), warm-up and timed runs, gathering
+ * the outputs to rank 0 for --check (float64 reference) and --dump, and the measured
+ * report. Every failure is agreed on by all ranks (agree), so none hangs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "attnrun.h"
+#include "measure.h"
+#include "reference.h"
+#include "report_io.h"
+
+static float *alloc_floats(size_t n, float fill) {
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (p)
+        for (size_t i = 0; i < n; i++) p[i] = fill;
+    return p;
+}
+
+/* rows [r0, r1) of an input tensor [batch, T, C] viewed as [batch*T, C] */
+static int read_input(tensor_source *ts, const char *name, int batch, int T, int C, long long r0, long long r1, float *dst,
+                      char *err, size_t errlen) {
+    long long shape[3] = {batch, T, C};
+    return tensor_read_block(ts, name, 3, shape, r0, r1, 0, C, dst, err, errlen);
+}
+
+static double rel_error(const float *out, const double *ref, size_t n, size_t *unwritten) {
+    double num = 0.0, den = 0.0;
+    *unwritten = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(out[i])) (*unwritten)++;
+        double e = out[i] - ref[i];
+        num += e * e;
+        den += ref[i] * ref[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* Outputs of every replica to rank 0: each replica's last-stage rank of head group 0,
+ * segment 0 holds its rows after the stage all-reduce. */
+static void gather_outputs(run_state *st, const float *pre, const float *dec, float *all_pre, float *all_dec) {
+    const attn_plan *p = &st->plan;
+    const attn_strategy *s = &p->strategy;
+    attn_comm *c = st->comm;
+    size_t LC = (size_t)p->model.workload.seq_len * p->model.hidden;
+    size_t DC = (size_t)p->model.workload.decode_tokens * p->model.hidden;
+    for (int r = 0; r < s->dp; r++) {
+        int src = ((r * s->pp + s->pp - 1) * s->n) * s->m;
+        const attn_rank_assign *a = plan_rank_entry(p, src);
+        size_t rows = (size_t)(a->batch_end - a->batch_begin);
+        if (c->rank == src && src == 0) {
+            memcpy(all_pre + a->batch_begin * LC, pre, rows * LC * sizeof *pre);
+            if (DC) memcpy(all_dec + a->batch_begin * DC, dec, rows * DC * sizeof *dec);
+        } else if (c->rank == src) {
+            c->host_send_float(c, pre, rows * LC, 0);
+            if (DC) c->host_send_float(c, dec, rows * DC, 0);
+        } else if (c->rank == 0) {
+            c->host_recv_float(c, all_pre + a->batch_begin * LC, rows * LC, src);
+            if (DC) c->host_recv_float(c, all_dec + a->batch_begin * DC, rows * DC, src);
+        }
+    }
+}
+
+/* rank 0: the float64 reference and the relative errors; returns the exit code */
+static int check_outputs(run_state *st, const float *all_pre, const float *all_dec) {
+    const attn_model *m = &st->plan.model;
+    int B = m->workload.batch, L = m->workload.seq_len, TD = m->workload.decode_tokens, C = m->hidden;
+    size_t np = (size_t)B * L * C, nd = (size_t)B * TD * C;
+    float *in_pre = alloc_floats(np, 0), *in_dec = alloc_floats(nd, 0);
+    double *ref_pre = malloc((np ? np : 1) * sizeof *ref_pre), *ref_dec = malloc((nd ? nd : 1) * sizeof *ref_dec);
+    char err[1024] = "";
+    int code = 0;
+    if (!in_pre || !in_dec || !ref_pre || !ref_dec) {
+        fprintf(stderr, "attnrun: error: out of memory for the reference\n");
+        code = 1;
+    } else if (read_input(st->inputs, "hidden_states", B, L, C, 0, (long long)B * L, in_pre, err, sizeof err) != 0 ||
+               (TD && read_input(st->inputs, "decode_hidden_states", B, TD, C, 0, (long long)B * TD, in_dec, err, sizeof err) != 0) ||
+               reference_forward(m, st->weights, in_pre, in_dec, ref_pre, ref_dec, err, sizeof err) != 0) {
+        fprintf(stderr, "attnrun: error: %s\n", err);
+        code = 1;
+    } else {
+        size_t miss_p, miss_d = 0;
+        double ep = rel_error(all_pre, ref_pre, np, &miss_p);
+        double ed = TD ? rel_error(all_dec, ref_dec, nd, &miss_d) : 0.0;
+        printf("check: prefill relative error %.3e (%zu elements)\n", ep, np);
+        if (TD) printf("check: decode  relative error %.3e (%zu elements, %d steps)\n", ed, nd, TD);
+        if (miss_p || miss_d) {
+            printf("check: FAILED: %zu prefill and %zu decode output elements were never written\n", miss_p, miss_d);
+            code = 1;
+        } else if (!(ep <= CHECK_TOLERANCE) || !(ed <= CHECK_TOLERANCE)) {
+            printf("check: FAILED: above the tolerance %g\n", CHECK_TOLERANCE);
+            code = 1;
+        } else {
+            printf("check: ok (tolerance %g)\n", CHECK_TOLERANCE);
+        }
+        fflush(stdout);
+    }
+    free(in_pre);
+    free(in_dec);
+    free(ref_pre);
+    free(ref_dec);
+    return code;
+}
+
+int run_plan(run_state *st) {
+    const options *o = &st->opt;
+    attn_comm *c = st->comm;
+    char err[1024] = "";
+    int share = o->rank_share;
+    int me = share >= 0 ? share : c->rank;
+
+    st->weights = tensor_source_open(o->weights, o->seed, err, sizeof err);
+    agree(st, st->weights ? 0 : 2, err);
+    st->inputs = tensor_source_open(o->input, o->seed, err, sizeof err);
+    agree(st, st->inputs ? 0 : 2, err);
+    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, err, sizeof err);
+    agree(st, st->fw ? 0 : (strstr(err, "tensor '") ? 2 : 1), err);
+    attn_forward *fw = st->fw;
+    fw->nan_fill = o->check;
+
+    const attn_model *m = &st->plan.model;
+    int B = fw->B, L = fw->L, TD = fw->TDEC, C = fw->C, first = forward_is_first_stage(fw), last = forward_is_last_stage(fw);
+    const attn_rank_assign *a = fw->me;
+    float *in_pre = NULL, *in_dec = NULL, *out_pre = NULL, *out_dec = NULL, *in_step = NULL, *out_step = NULL;
+    int code = 0;
+    if (first) {
+        in_pre = alloc_floats((size_t)B * L * C, 0);
+        in_dec = alloc_floats((size_t)B * TD * C, 0);
+        if (!in_pre || !in_dec) {
+            snprintf(err, sizeof err, "rank %d: out of memory for inputs", me);
+            code = 1;
+        } else if (read_input(st->inputs, "hidden_states", m->workload.batch, L, C, (long long)a->batch_begin * L,
+                              (long long)a->batch_end * L, in_pre, err, sizeof err) != 0 ||
+                   (TD && read_input(st->inputs, "decode_hidden_states", m->workload.batch, TD, C, (long long)a->batch_begin * TD,
+                                     (long long)a->batch_end * TD, in_dec, err, sizeof err) != 0)) {
+            code = 2;
+        }
+    }
+    out_pre = alloc_floats((size_t)B * L * C, NAN);
+    out_dec = alloc_floats((size_t)B * TD * C, NAN);
+    in_step = alloc_floats((size_t)B * C, 0);
+    out_step = alloc_floats((size_t)B * C, NAN);
+    run_sample *runs = calloc((size_t)o->repeat, sizeof *runs);
+    if (!code && (!out_pre || !out_dec || !in_step || !out_step || !runs)) {
+        snprintf(err, sizeof err, "rank %d: out of memory for outputs", me);
+        code = 1;
+    }
+    agree(st, code, err);
+
+    int progress = c->rank == 0 && isatty(2);
+    double scratch[OP_COUNT];
+    for (int run = 0; run < o->warmup + o->repeat; run++) {
+        if (run == o->warmup) { /* counters and timers restart for the timed runs */
+            memset(fw->flops, 0, sizeof fw->flops);
+            memset(fw->comm_bytes, 0, sizeof fw->comm_bytes);
+            for (int i = 0; i < OP_COUNT; i++) scratch[i] = 0;
+            st->be->op_times(st->be->ctx, scratch);
+        }
+        run_sample smp;
+        memset(&smp, 0, sizeof smp);
+        if (progress) fprintf(stderr, "\rattnrun: %s run %d/%d: prefill   ", run < o->warmup ? "warm-up" : "timed",
+                              run < o->warmup ? run + 1 : run - o->warmup + 1, run < o->warmup ? o->warmup : o->repeat);
+        c->barrier(c, GROUP_KIND_COUNT);
+        double t0 = measure_now();
+        forward_prefill(fw, in_pre, last ? out_pre : NULL);
+        st->be->synchronize(st->be->ctx);
+        smp.ttft_s = c->host_max_double(c, measure_now() - t0);
+        st->be->op_times(st->be->ctx, smp.op_s[PHASE_PREFILL]);
+        if (TD > 0) {
+            if (progress) fprintf(stderr, "\b\b\b\b\b\b\b\b\b\bdecode    ");
+            c->barrier(c, GROUP_KIND_COUNT);
+            t0 = measure_now();
+            for (int step = 0; step < TD; step++) {
+                if (first)
+                    for (int b = 0; b < B; b++)
+                        memcpy(in_step + (size_t)b * C, in_dec + ((size_t)b * TD + step) * C, (size_t)C * sizeof(float));
+                forward_decode_step(fw, step, in_step, last ? out_step : NULL);
+                if (last)
+                    for (int b = 0; b < B; b++)
+                        memcpy(out_dec + ((size_t)b * TD + step) * C, out_step + (size_t)b * C, (size_t)C * sizeof(float));
+            }
+            st->be->synchronize(st->be->ctx);
+            smp.tpot_s = c->host_max_double(c, (measure_now() - t0) / TD);
+            st->be->op_times(st->be->ctx, smp.op_s[PHASE_DECODE]);
+            for (int i = 0; i < OP_COUNT; i++) smp.op_s[PHASE_DECODE][i] /= TD;
+        }
+        if (run >= o->warmup) runs[run - o->warmup] = smp;
+    }
+    if (progress) fprintf(stderr, "\rattnrun: done%40s\n", "");
+
+    /* outputs to rank 0 */
+    if (o->check || o->dump) {
+        size_t np = (size_t)m->workload.batch * L * C, nd = (size_t)m->workload.batch * TD * C;
+        float *all_pre = NULL, *all_dec = NULL;
+        if (c->rank == 0) {
+            all_pre = alloc_floats(np, NAN);
+            all_dec = alloc_floats(nd, NAN);
+            if (!all_pre || !all_dec) {
+                fprintf(stderr, "attnrun: error: out of memory gathering outputs\n");
+                c->abort(c, 1);
+            }
+        }
+        gather_outputs(st, out_pre, out_dec, all_pre, all_dec);
+        if (c->rank == 0 && o->check) code = check_outputs(st, all_pre, all_dec);
+        if (c->rank == 0 && o->dump) {
+            tensor_out t[2] = {{"hidden_states", 3, {m->workload.batch, L, C}, all_pre},
+                               {"decode_output", 3, {m->workload.batch, TD, C}, all_dec}};
+            if (safetensors_write(o->dump, t, 2, err, sizeof err) != 0) {
+                fprintf(stderr, "attnrun: error: %s\n", err);
+                code = 1;
+            }
+        }
+        free(all_pre);
+        free(all_dec);
+    }
+
+    /* the measured report */
+    attn_report rep;
+    if (measure_build_report(&rep, fw, c, runs, o->repeat, share) != 0) {
+        fprintf(stderr, "attnrun: error: rank %d: out of memory building the report\n", me);
+        c->abort(c, 1);
+    }
+    if (c->rank == 0) {
+        printf("attnrun: %s, %d rank%s%s: ttft %.6f s (min %.6f, max %.6f)", st->opt.plan, st->plan.world,
+               st->plan.world == 1 ? "" : "s", share >= 0 ? " (rank share)" : "", rep.metric[MET_TTFT_S],
+               rep.metric_min[MET_TTFT_S], rep.metric_max[MET_TTFT_S]);
+        if (TD) printf(", tpot %.6f s", rep.metric[MET_TPOT_S]);
+        printf(", peak memory %.0f bytes\n", rep.metric[MET_PEAK_MEMORY_BYTES]);
+        if (o->out) {
+            char machine[1024];
+            measure_machine(machine, sizeof machine, st->be->name, share >= 0 ? 1 : st->plan.world, o->threads);
+            attn_diag d;
+            attn_diag_init(&d);
+            if (report_write_measured(o->out, &rep, st->plan_sha, machine, &d) != 0) code = 1;
+        }
+    }
+    report_free(&rep);
+    free(in_pre);
+    free(in_dec);
+    free(out_pre);
+    free(out_dec);
+    free(in_step);
+    free(out_step);
+    free(runs);
+    agree(st, code, "");
+    finish(st, 0);
+}
