@@ -79,8 +79,10 @@ static int node_int(const yt_doc *doc, const yt_node *n, const char *key, long l
     for (const char *p = digits; *p; p++)
         if (*p < '0' || *p > '9') ok = 0;
     if (!ok) {
+        char *end;
+        int numeric = (strtod(s, &end), *end == '\0' && strpbrk(s, ".eE"));
         node_error(doc, n, d, "%smust be an integer, got '%s'%s", lb, v,
-                   strpbrk(s, ".eE") ? " (integers have no decimal point or exponent)" : "");
+                   numeric ? " (integers have no decimal point or exponent)" : "");
         return -1;
     }
     if (digits[0] == '0' && digits[1] != '\0') {

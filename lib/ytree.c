@@ -86,19 +86,20 @@ static int char_at(const char *buf, size_t len, int line, int col) {
 }
 
 void yt_printable(const char *s, char *buf, size_t buflen) {
-    size_t o = 0;
     if (buflen == 0) return;
-    for (size_t i = 0; s && s[i] && o + 1 < buflen; i++) {
-        if (o + 4 >= buflen && s[i + 1]) { /* leave room for "..." */
-            while (o + 4 > buflen) o--;
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
+    if (!s) s = "";
+    size_t n = strlen(s), take = n;
+    int cut = n >= buflen;
+    if (cut) take = buflen > 4 ? buflen - 4 : buflen - 1; /* room for "..." */
+    for (size_t i = 0; i < take; i++) {
         unsigned char ch = (unsigned char)s[i];
-        buf[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+        buf[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
     }
-    buf[o] = '\0';
+    if (cut && buflen > 4) {
+        memcpy(buf + take, "...", 3);
+        take += 3;
+    }
+    buf[take] = '\0';
 }
 
 /* ---- reading a whole file ---- */

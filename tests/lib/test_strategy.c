@@ -1,0 +1,117 @@
+/* test_strategy.c: strategy strings (parse, refusals, format round trip), the metric and
+ * op tables, and SHA-256 against the FIPS 180-4 / NIST example vectors. */
+#include <stdio.h>
+#include <unistd.h>
+#include "metrics.h"
+#include "sha256.h"
+#include "strategy.h"
+#include "testutil.h"
+
+static void expect_bad(const char *spec, const char *want) {
+    attn_strategy s = {9, 9, 9, 9, SCHEME_QK_ALLGATHER, 9};
+    char err[256] = "";
+    CHECK(strategy_parse(spec, &s, err, sizeof err) == -1);
+    CHECK(s.dp == 9 && s.n == 9); /* untouched on error */
+    if (!strstr(err, want)) {
+        fprintf(stderr, "  '%s': wanted '%s', got '%s'\n", spec, want, err);
+        test_failures++;
+    }
+}
+
+static void test_strategy(void) {
+    attn_strategy s;
+    char err[256], buf[128];
+    CHECK(strategy_parse("dp=1,pp=2,n=8,m=1", &s, err, sizeof err) == 0);
+    CHECK(s.dp == 1 && s.pp == 2 && s.n == 8 && s.m == 1 && s.scheme == SCHEME_NONE && s.microbatches == 0);
+    CHECK(strategy_devices(&s) == 16);
+    strategy_format(&s, buf, sizeof buf);
+    CHECK(!strcmp(buf, "dp=1,pp=2,n=8,m=1"));
+    CHECK(strategy_parse("m=4,n=4,scheme=score-allreduce,mb=3", &s, err, sizeof err) == 0);
+    CHECK(s.dp == 1 && s.pp == 1 && s.n == 4 && s.m == 4 && s.scheme == SCHEME_SCORE_ALLREDUCE && s.microbatches == 3);
+    strategy_format(&s, buf, sizeof buf);
+    CHECK(!strcmp(buf, "dp=1,pp=1,n=4,m=4,scheme=score-allreduce,mb=3"));
+    attn_strategy back;
+    CHECK(strategy_parse(buf, &back, err, sizeof err) == 0);
+    CHECK(back.dp == s.dp && back.pp == s.pp && back.n == s.n && back.m == s.m && back.scheme == s.scheme &&
+          back.microbatches == s.microbatches);
+    CHECK(strategy_parse("n=2,m=1,scheme=none", &s, err, sizeof err) == 0 && s.scheme == SCHEME_NONE);
+    CHECK(strategy_parse("n=2,m=2,scheme=head-alltoall", &s, err, sizeof err) == 0 && s.scheme == SCHEME_HEAD_ALLTOALL);
+    CHECK(strategy_parse("n=1,m=8,scheme=qk-allgather", &s, err, sizeof err) == 0 && s.scheme == SCHEME_QK_ALLGATHER);
+    expect_bad("", "empty strategy");
+    expect_bad("dp=1,pp=1,m=1", "missing n");
+    expect_bad("n=4,m=2", "score-allreduce|qk-allgather|head-alltoall");
+    expect_bad("n=4,m=2,scheme=none", "choose scheme=");
+    expect_bad("n=4,m=1,scheme=qk-allgather", "needs m > 1");
+    expect_bad("n=4,m=2,scheme=magic", "unknown scheme 'magic'");
+    expect_bad("n=4,tp=2", "unknown key 'tp'");
+    expect_bad("n=4,n=2", "key 'n' given twice");
+    expect_bad("n=0", "n must be a positive integer");
+    expect_bad("n=-2", "n must be a positive integer");
+    expect_bad("n=2.5", "n must be a positive integer");
+    expect_bad("n=", "n must be a positive integer");
+    expect_bad("n=99999999999", "n must be a positive integer");
+    expect_bad("n=4,mb=0", "mb must be a positive integer");
+    expect_bad("n=4,", "is not KEY=VALUE");
+    expect_bad("n=4 ,m=1", "n must be a positive integer");
+    expect_bad("dp=1024,pp=1024,n=2", "devices is more than");
+    attn_scheme sc;
+    for (int i = 0; i < SCHEME_COUNT; i++) CHECK(scheme_parse(scheme_name((attn_scheme)i), &sc) == 0 && (int)sc == i);
+    CHECK(scheme_parse("Score-Allreduce", &sc) == -1 && !strcmp(scheme_name(SCHEME_NONE), "none"));
+    /* A small buffer gets a truncated, terminated string. */
+    CHECK(strategy_parse("dp=2,pp=2,n=4,m=2,scheme=qk-allgather", &s, err, sizeof err) == 0);
+    char small[12];
+    strategy_format(&s, small, sizeof small);
+    CHECK(strlen(small) == sizeof small - 1);
+}
+
+static void test_tables(void) {
+    static const char *const metrics[] = {"prefill_tokens_per_s", "ttft_s", "tpot_s", "decode_tokens_per_s",
+                                          "peak_memory_bytes", "comm_fraction"};
+    for (int i = 0; i < MET_COUNT; i++) {
+        CHECK(!strcmp(attn_metric_table[i].key, metrics[i]) && metric_find(metrics[i]) == i);
+        CHECK(attn_metric_table[i].unit != NULL);
+    }
+    CHECK(attn_metric_table[MET_PREFILL_TOKENS_PER_S].higher_is_better && !attn_metric_table[MET_TTFT_S].higher_is_better);
+    static const char *const ops[] = {"norm1", "qkv_proj", "rope", "attn_comm", "scores", "softmax", "pv", "o_proj",
+                                      "o_proj_allreduce", "residual1", "norm2", "mlp_up", "mlp_act", "mlp_down",
+                                      "mlp_allreduce", "residual2", "kv_cache_write", "pipe_p2p"};
+    for (int i = 0; i < OP_COUNT; i++) CHECK(!strcmp(attn_op_table[i].key, ops[i]) && op_find(ops[i]) == i);
+    CHECK(attn_op_table[OP_ATTN_COMM].cls == OPCLASS_COMM && attn_op_table[OP_PV].cls == OPCLASS_COMPUTE);
+    CHECK(attn_op_table[OP_SOFTMAX].cls == OPCLASS_MEMORY && attn_op_table[OP_PIPE_P2P].cls == OPCLASS_COMM);
+    CHECK(metric_find("ttft") == -1 && op_find("attn") == -1 && metric_find(NULL) == -1);
+    CHECK(!strcmp(attn_phase_names[PHASE_DECODE], "decode") && !strcmp(attn_opclass_names[OPCLASS_COMM], "comm"));
+}
+
+static void test_sha256(void) {
+    char hex[65];
+    sha256_buffer("", 0, hex);
+    CHECK(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    sha256_buffer("abc", 3, hex);
+    CHECK(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sha256_buffer(two, strlen(two), hex);
+    CHECK(!strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+    char *million = malloc(1000000);
+    if (!million) exit(1);
+    memset(million, 'a', 1000000);
+    sha256_buffer(million, 1000000, hex);
+    CHECK(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+    /* The file digest equals the buffer digest (the file spans several read blocks). */
+    char path[] = "/tmp/attn_test_shaXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    CHECK(f && fwrite(million, 1, 1000000, f) == 1000000 && fclose(f) == 0);
+    char hex2[65];
+    CHECK(sha256_file(path, hex2) == 0 && !strcmp(hex, hex2));
+    CHECK(unlink(path) == 0);
+    CHECK(sha256_file("/nonexistent/file", hex2) == -1);
+    free(million);
+}
+
+int main(void) {
+    test_strategy();
+    test_tables();
+    test_sha256();
+    return test_summary("test_strategy");
+}
