@@ -1,5 +1,190 @@
-/* cmd_report.c: placeholder until the report command lands (replaced by its implementation). */
+/* cmd_report.c: `attnplan report PLAN [MEASURED ...] [--alternatives ALT.yaml]
+ * [--topology FILE] [--top N] -o report.html`: one self-contained HTML page about a plan:
+ * summary, ranked strategies, time per device by op, memory against capacity, and predicted
+ * against measured for each measured file. The alternatives are priced by the cost model on
+ * the plan's topology (the path the plan records, or --topology) unless a file is given. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "commands.h"
-#include "diag.h"
-int cmd_report(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "attnplan report: not implemented yet\n"); return ATTN_EXIT_FAIL; }
+#include "report_alt.h"
+#include "sha256.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: attnplan report PLAN [MEASURED ...] -o REPORT.html\n"
+            "                      [--alternatives ALT.yaml | --topology FILE] [--top N]\n\n"
+            "Writes one self-contained HTML page (inline SVG and CSS; no scripts, nothing fetched):\n"
+            "a summary, the ranked strategies (prefill tokens/s and TPOT), time per device by op,\n"
+            "memory per device against capacity, and predicted against measured for each MEASURED\n"
+            "file (attnrun -o). The alternatives are every strategy for the plan's devices, priced by\n"
+            "the cost model on the topology the plan records (--topology FILE overrides it), or the\n"
+            "strategies listed in ALT.yaml (docs/report.md). --top N draws the N best (default 10).\n"
+            "-o - writes the page to stdout.\n"
+            "exit codes: 0 written, 1 failure (writing), 2 bad usage or bad input\n");
+}
+
+typedef struct report_args {
+    const char *plan_path, *out_path, *alt_path, *topology_path;
+    int top;
+    int n_measured;
+    const char **measured_paths;
+} report_args;
+
+/* 0 ok, 1 --help printed, -1 bad usage (message printed). */
+static int parse_args(int argc, char **argv, report_args *a) {
+    memset(a, 0, sizeof *a);
+    a->top = 10;
+    a->measured_paths = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->measured_paths);
+    if (!a->measured_paths) { fprintf(stderr, "attnplan report: out of memory\n"); return -1; }
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) { usage(stdout); return 1; }
+        if (!strcmp(s, "-o") || !strcmp(s, "--output") || !strcmp(s, "--alternatives") ||
+            !strcmp(s, "--topology") || !strcmp(s, "--top")) {
+            if (!has_value) { fprintf(stderr, "attnplan report: %s needs a value\n", s); return -1; }
+            const char *v = argv[++i];
+            if (!strcmp(s, "--alternatives")) a->alt_path = v;
+            else if (!strcmp(s, "--topology")) a->topology_path = v;
+            else if (!strcmp(s, "--top")) {
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (*v == '\0' || *end != '\0' || n < 1 || n > 50) {
+                    fprintf(stderr, "attnplan report: --top expects an integer from 1 to 50, got '%s'\n", v);
+                    return -1;
+                }
+                a->top = (int)n;
+            } else a->out_path = v;
+        } else if (s[0] == '-' && s[1] != '\0') {
+            fprintf(stderr, "attnplan report: unknown option '%s'\n", s);
+            return -1;
+        } else if (!a->plan_path) a->plan_path = s;
+        else a->measured_paths[a->n_measured++] = s;
+    }
+    if (!a->plan_path || !a->out_path) {
+        fprintf(stderr, "attnplan report: %s\n", !a->plan_path ? "missing PLAN" : "missing -o REPORT.html");
+        usage(stderr);
+        return -1;
+    }
+    if (a->alt_path && a->topology_path) {
+        fprintf(stderr, "attnplan report: --alternatives and --topology exclude each other\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Prices the alternatives on the plan's topology into in. A topology named on the command
+ * line that does not load is bad input (2); the one the plan records may have moved since the
+ * plan was written, so then the report says so and goes on without alternatives. */
+static int price_alternatives(const report_args *a, const attn_plan *p, report_input *in,
+                              report_alternative **alt, attn_diag *d) {
+    const char *topo_path = a->topology_path ? a->topology_path : p->topology_path;
+    if (!topo_path[0]) {
+        snprintf(in->alt_source, sizeof in->alt_source,
+                 "The plan records no topology file, so no alternatives were priced (pass --topology FILE).");
+        return 0;
+    }
+    attn_topology t;
+    attn_diag quiet = *d;
+    quiet.quiet = a->topology_path == NULL; /* the recorded path: one warning below instead */
+    if (topology_load(topo_path, &t, &quiet) != 0) {
+        if (a->topology_path) return ATTN_EXIT_BADINPUT;
+        fprintf(stderr, "attnplan report: warning: the plan's topology %s does not load; no alternatives "
+                        "(pass --topology FILE)\n", topo_path);
+        snprintf(in->alt_source, sizeof in->alt_source,
+                 "No alternatives: the topology the plan records (%.400s) did not load; pass --topology FILE.",
+                 topo_path);
+        return 0;
+    }
+    if (!a->topology_path && p->topology_sha256[0] && t.sha256[0] && strcmp(t.sha256, p->topology_sha256))
+        fprintf(stderr, "attnplan report: warning: %s changed since the plan was written (sha256 differs)\n",
+                topo_path);
+    int rc = 0;
+    if (p->world < t.n_devices && topology_truncate(&t, p->world) != 0) rc = -1;
+    if (rc == 0 && p->world > t.n_devices) {
+        fprintf(stderr, "attnplan report: %s has %d devices, the plan uses %d\n", topo_path, t.n_devices, p->world);
+        topology_free(&t);
+        return ATTN_EXIT_BADINPUT;
+    }
+    char err[256] = "";
+    int n = rc == 0 ? report_alt_price(&p->model, &t, in->rank_key, alt, err, sizeof err) : -1;
+    if (n < 0) {
+        fprintf(stderr, "attnplan report: %s\n", err[0] ? err : "cannot restrict the topology to the plan's devices");
+        topology_free(&t);
+        return ATTN_EXIT_FAIL;
+    }
+    in->alt = *alt;
+    in->n_alt = n;
+    snprintf(in->alt_source, sizeof in->alt_source,
+             "Alternatives: every strategy for %d devices, even splits priced by the cost model on %.200s (%.250s).",
+             p->world, t.name, topo_path);
+    topology_free(&t);
+    return 0;
+}
+
+int cmd_report(int argc, char **argv) {
+    report_args a;
+    int prc = parse_args(argc, argv, &a);
+    if (prc != 0) {
+        free(a.measured_paths);
+        return prc > 0 ? ATTN_EXIT_OK : ATTN_EXIT_BADINPUT;
+    }
+    attn_diag d;
+    attn_diag_init(&d);
+    attn_plan plan;
+    memset(&plan, 0, sizeof plan);
+    report_alternative *alt = NULL;
+    report_measured *meas = calloc((size_t)(a.n_measured > 0 ? a.n_measured : 1), sizeof *meas);
+    int rc = ATTN_EXIT_OK, loaded = 0;
+    report_input in;
+    memset(&in, 0, sizeof in);
+    if (!meas) { fprintf(stderr, "attnplan report: out of memory\n"); rc = ATTN_EXIT_FAIL; goto done; }
+    if (plan_load(a.plan_path, &plan, &d) != 0) { rc = ATTN_EXIT_BADINPUT; goto done; }
+    if (!plan.has_predicted || plan.predicted.n_ranks != plan.world) {
+        fprintf(stderr, "attnplan report: %s has no predicted section for its %d ranks (write it with attnplan "
+                        "price or plan -o)\n", a.plan_path, plan.world);
+        rc = ATTN_EXIT_BADINPUT;
+        goto done;
+    }
+    in.plan = &plan;
+    in.plan_path = a.plan_path;
+    in.rank_key = !strcmp(plan.objective, "tpot") ? MET_TPOT_S : MET_PREFILL_TOKENS_PER_S;
+    in.top = a.top;
+
+    if (a.alt_path) {
+        int n = report_alt_load(a.alt_path, in.rank_key, &alt, &d);
+        if (n < 0) { rc = ATTN_EXIT_BADINPUT; goto done; }
+        in.alt = alt;
+        in.n_alt = n;
+        snprintf(in.alt_source, sizeof in.alt_source, "Alternatives: from %.480s.", a.alt_path);
+    } else if ((rc = price_alternatives(&a, &plan, &in, &alt, &d)) != 0) {
+        goto done;
+    }
+
+    char plan_sha[65] = "";
+    if (sha256_file(a.plan_path, plan_sha) != 0) plan_sha[0] = '\0';
+    for (int k = 0; k < a.n_measured; k++) {
+        char sha[65] = "";
+        meas[k].path = a.measured_paths[k];
+        loaded = k + 1; /* report_free is safe on a report that failed to load */
+        if (report_load_measured(a.measured_paths[k], &meas[k].report, sha, &d) != 0) {
+            rc = ATTN_EXIT_BADINPUT;
+            goto done;
+        }
+        meas[k].plan_matches = sha[0] && plan_sha[0] ? !strcmp(sha, plan_sha) : -1;
+        if (meas[k].plan_matches == 0)
+            fprintf(stderr, "attnplan report: warning: %s was measured on another plan file (sha256 differs)\n",
+                    a.measured_paths[k]);
+    }
+    in.measured = meas;
+    in.n_measured = a.n_measured;
+    if (report_html_write(a.out_path, &in, &d) != 0) rc = ATTN_EXIT_FAIL;
+done:
+    for (int k = 0; k < loaded; k++) report_free(&meas[k].report);
+    free(meas);
+    free(alt);
+    plan_free(&plan);
+    free(a.measured_paths);
+    return rc;
+}

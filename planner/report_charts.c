@@ -38,6 +38,13 @@ const char *const report_metric_names[MET_COUNT] = {
 
 const char *report_op_color(attn_op op) { return op_color[op]; }
 
+void report_strategy_label(const attn_strategy *s, char *out, size_t n) {
+    strategy_format(s, out, n);
+    /* microbatches only matter to a pipeline: "dp=16,pp=1,n=1,m=1" reads better without mb=1 */
+    char *mb = strstr(out, ",mb=");
+    if (mb && s->pp == 1) *mb = '\0';
+}
+
 void report_fmt_metric(int metric, double v, char *out, size_t n) {
     if (metric < 0 || metric >= MET_COUNT) { snprintf(out, n, "n/a"); return; }
     const char *unit = attn_metric_table[metric].unit;
@@ -225,7 +232,7 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
         int fits = r->alt ? r->alt->status == REPORT_ALT_OK : p->predicted.fits;
         char strat[96];
         if (r->alt) snprintf(strat, sizeof strat, "%s", r->alt->strategy);
-        else strategy_format(&p->strategy, strat, sizeof strat);
+        else report_strategy_label(&p->strategy, strat, sizeof strat);
         if (r->rank > 0) snprintf(labels[i], sizeof labels[i], "%d. %s", r->rank, strat);
         else snprintf(labels[i], sizeof labels[i], "%s", strat);
         report_fmt_metric(met, v, values[i], sizeof values[i]);
@@ -392,7 +399,7 @@ int report_chart_memory(svg_buf *b, const attn_plan *p) {
     static const char *const names[4] = {"weights", "KV cache", "activations", "comm buffers"};
     static const char *const colors[4] = {"#4f6d9a", "#d08a2e", "#5aa469", "#9a5aa6"};
     svg_row rows[MAX_GROUPS];
-    svg_seg segs[MAX_GROUPS][4];
+    svg_seg segs[MAX_GROUPS][4], details[MAX_GROUPS][4];
     char seg_labels[MAX_GROUPS][4][48], tips[MAX_GROUPS][4][64], values[MAX_GROUPS][32], notes[MAX_GROUPS][96];
     for (int k = 0; k < ng; k++) {
         const attn_rank_report *rk = &r->ranks[g[k].first];
@@ -403,7 +410,8 @@ int report_chart_memory(svg_buf *b, const attn_plan *p) {
             svg_fmt_bytes(part[j], s, sizeof s);
             snprintf(seg_labels[k][j], sizeof seg_labels[k][j], "%s %s", names[j], s);
             snprintf(tips[k][j], sizeof tips[k][j], "%s: %s", names[j], s);
-            segs[k][j] = (svg_seg){part[j] / 1e9, colors[j], seg_labels[k][j], tips[k][j]};
+            segs[k][j] = (svg_seg){part[j] / 1e9, colors[j], names[j], tips[k][j]};
+            details[k][j] = (svg_seg){0, colors[j], seg_labels[k][j], NULL};
             if (isfinite(part[j]) && part[j] > 0) total += part[j];
         }
         double cap = rk->memory_capacity_bytes;
@@ -417,7 +425,8 @@ int report_chart_memory(svg_buf *b, const attn_plan *p) {
             snprintf(notes[k], sizeof notes[k], "DOES NOT FIT: %s over %s", over, cs);
         } else snprintf(notes[k], sizeof notes[k], "%.0f%% of %s", 100 * total / cap, cs);
         rows[k] = (svg_row){.label = g[k].label, .n_seg = 4, .seg = segs[k], .value_text = values[k],
-                            .note = notes[k], .emphasis = total > cap && cap > 0};
+                            .note = notes[k], .emphasis = total > cap && cap > 0, .n_detail = 4,
+                            .detail = details[k]};
     }
     char marker[48] = "";
     if (one_capacity && cap0 > 0) {

@@ -30,7 +30,7 @@ static const char page_css[] =
     "svg .val{font-weight:600}svg .note{fill:#5b6675}svg .seg{font-size:10px}svg .tick{fill:#5b6675;font-size:10px}"
     "svg .axt{fill:#3b4656}svg .bar{stroke:#fff;stroke-width:.6}svg .hl{fill:#fff1dc}"
     "svg .axis{stroke:#8a94a3}svg .grid{stroke:#e6eaef}svg .mark{stroke:#b8391f;stroke-width:1.5;"
-    "stroke-dasharray:5 3}svg .markt{fill:#b8391f;font-weight:600}svg .whisk{stroke:#1d2430;stroke-width:1.2;fill:none}"
+    "stroke-dasharray:5 3}svg .markt{fill:#b8391f;font-weight:600}svg .det{font-size:10.5px;fill:#3b4656}svg .whisk{stroke:#1d2430;stroke-width:1.2;fill:none}"
     "svg .hit{fill:transparent}footer{color:#8a94a3;font-size:12px;margin:30px 0 10px}";
 
 static void put_fmt_metric(svg_buf *b, int met, double v) {
@@ -83,7 +83,7 @@ static void summary_ranking(svg_buf *b, const report_input *in) {
     svg_printf(b, ")");
     double mc = p->predicted.metric[MET_COMM_FRACTION], oc = other->metric[MET_COMM_FRACTION];
     if (isfinite(mc) && isfinite(oc) && fabs(mc - oc) >= 0.01)
-        svg_printf(b, " and spends %.0f%% of its time communicating against this plan's %.0f%%", 100 * oc, 100 * mc);
+        svg_printf(b, " and spends %.0f%% of its time communicating, against %.0f%% for this plan", 100 * oc, 100 * mc);
     svg_printf(b, ".");
     (void)higher;
 }
@@ -142,7 +142,7 @@ static void write_summary(svg_buf *b, const report_input *in) {
     const attn_plan *p = in->plan;
     const attn_report *r = &p->predicted;
     char strat[96];
-    strategy_format(&p->strategy, strat, sizeof strat);
+    report_strategy_label(&p->strategy, strat, sizeof strat);
     svg_printf(b, "<p class=\"summary\" id=\"summary\"><b>");
     svg_escaped(b, strat);
     svg_printf(b, "</b> runs ");
@@ -206,13 +206,13 @@ static void write_plan_facts(svg_buf *b, const report_input *in) {
     const attn_plan *p = in->plan;
     const attn_model *m = &p->model;
     char strat[96];
-    strategy_format(&p->strategy, strat, sizeof strat);
+    report_strategy_label(&p->strategy, strat, sizeof strat);
     svg_printf(b, "<table id=\"facts\">\n<tr><th>model</th><td>");
     svg_escaped(b, m->name);
     svg_printf(b, ": %s, %d layers, %d heads (%d kv) \xc3\x97 %d, hidden %d, ffn %d, %s</td></tr>\n",
                arch_name(m->arch), m->layers, m->heads, m->kv_heads, m->head_dim, m->hidden, m->ffn_hidden,
                dtype_name(m->dtype));
-    svg_printf(b, "<tr><th>workload</th><td>batch %d, prompt %d tokens, %d decode tokens, %d microbatches</td></tr>\n",
+    svg_printf(b, "<tr><th>workload</th><td>batch %d, prompt %d tokens, %d decode tokens, microbatches %d</td></tr>\n",
                m->workload.batch, m->workload.seq_len, m->workload.decode_tokens, p->strategy.microbatches);
     svg_printf(b, "<tr><th>topology</th><td>");
     svg_escaped(b, p->topology_name);
@@ -222,7 +222,7 @@ static void write_plan_facts(svg_buf *b, const report_input *in) {
     svg_escaped(b, strat);
     svg_printf(b, " = %d replicas \xc3\x97 %d stages \xc3\x97 %d head groups \xc3\x97 %d segments per head", p->strategy.dp,
                p->strategy.pp, p->strategy.n, p->strategy.m);
-    if (p->objective[0]) {
+    if (!strcmp(p->objective, "throughput") || !strcmp(p->objective, "tpot")) { /* chosen by the planner */
         svg_printf(b, "; objective ");
         svg_escaped(b, p->objective);
         svg_printf(b, p->proven_optimal ? ", proven optimal" : ", not proven optimal");

@@ -70,6 +70,8 @@ int report_critical_rank(const attn_report *r, attn_phase phase);
 void report_fmt_metric(int metric, double v, char *out, size_t n);
 /* The colour of an op in every chart (shades of blue: compute, green: memory-bound, orange: comm). */
 const char *report_op_color(attn_op op);
+/* strategy_format without ",mb=K" when there is no pipeline (pp = 1). */
+void report_strategy_label(const attn_strategy *s, char *out, size_t n);
 /* Short display names of the metrics ("prefill throughput", "TPOT", ...). */
 extern const char *const report_metric_names[MET_COUNT];
 /* Relative error of measured against predicted, (meas - pred) / pred; NAN when undefined. */

@@ -15,6 +15,8 @@ enum {
     HEAD_H = 24,      /* a group heading row */
     GAP_H = 8,        /* extra space for gap_before */
     AXIS_H = 44,      /* ticks and axis title */
+    DETAIL_H = 15,    /* the detail line under a bar */
+    MARK_H = 14,      /* the marker's label, between the heading and the first row */
     RIGHT_W = 250,    /* room right of the plot for values and notes */
 };
 /* Average glyph widths of the report's sans-serif at 11 px and 10 px: used to decide whether a
@@ -106,7 +108,9 @@ void svg_fmt_si(double v, const char *unit, char *out, size_t n) {
         if (a >= prefixes[i].f || i + 1 == sizeof prefixes / sizeof prefixes[0]) {
             char num[32];
             svg_fmt_num(v / prefixes[i].f, num, sizeof num);
-            snprintf(out, n, "%s %s%s", num, prefixes[i].p, unit ? unit : "");
+            /* "2.40 M tokens/s" but "2.40 MB": a word unit keeps its own space */
+            int word = unit && strlen(unit) > 1 && prefixes[i].p[0];
+            snprintf(out, n, "%s %s%s%s", num, prefixes[i].p, word ? " " : "", unit ? unit : "");
             return;
         }
     }
@@ -199,9 +203,11 @@ static void escaped_fit(svg_buf *b, const char *s, size_t max) {
     svg_printf(b, "\xe2\x80\xa6"); /* … */
 }
 
-static int chart_height(const svg_row *rows, int n_rows, int has_axis) {
-    int h = TITLE_H;
-    for (int i = 0; i < n_rows; i++) h += (rows[i].heading ? HEAD_H : ROW_H) + (rows[i].gap_before ? GAP_H : 0);
+static int chart_height(const svg_row *rows, int n_rows, int has_axis, int has_marker) {
+    int h = TITLE_H + (has_marker ? MARK_H : 0);
+    for (int i = 0; i < n_rows; i++)
+        h += (rows[i].heading ? HEAD_H : ROW_H) + (rows[i].gap_before ? GAP_H : 0) +
+             (rows[i].n_detail > 0 ? DETAIL_H : 0);
     return h + (has_axis ? AXIS_H : 12);
 }
 
@@ -237,7 +243,7 @@ static void draw_axis(svg_buf *b, const svg_hbar_chart *c, double x0, double plo
     for (int i = 0; i <= ticks && i <= 20; i++) {
         double v = i * step, x = x0 + plot_w * v / axis_max;
         char num[32];
-        svg_fmt_num(v, num, sizeof num);
+        snprintf(num, sizeof num, "%g", v); /* ticks are round numbers: "0.5", "2", "1500" */
         svg_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, y_top, x, y);
         svg_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, y + 13, num);
     }
@@ -269,6 +275,20 @@ static void draw_row_text(svg_buf *b, const svg_row *r, double label_w, double y
     }
 }
 
+/* "■ weights 0.4 GB  ■ KV cache 5.2 GB ...": each square in its segment's colour. */
+static void draw_detail(svg_buf *b, const svg_row *r, double x, double y) {
+    svg_printf(b, "<text class=\"det\" x=\"%.1f\" y=\"%.1f\">", x, y + DETAIL_H - 4);
+    for (int i = 0; i < r->n_detail; i++) {
+        const svg_seg *s = &r->detail[i];
+        svg_printf(b, "<tspan%s fill=\"", i ? " dx=\"10\"" : "");
+        svg_escaped(b, s->color ? s->color : "#4878a8");
+        svg_printf(b, "\">\xe2\x96\xa0</tspan><tspan dx=\"3\">");
+        svg_escaped(b, s->label ? s->label : "");
+        svg_printf(b, "</tspan>");
+    }
+    svg_printf(b, "</text>\n");
+}
+
 int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *rows, int n_rows) {
     double width = c->width > 0 ? c->width : 920;
     double label_w = c->label_width > 0 ? c->label_width : 200;
@@ -283,7 +303,8 @@ int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *row
             vmax = rows[i].whisker_hi;
     }
     double step, axis_max = nice_axis(vmax, &step);
-    int height = chart_height(rows, n_rows, has_axis);
+    int has_marker = finite_pos(c->marker) > 0;
+    int height = chart_height(rows, n_rows, has_axis, has_marker && c->marker_label);
 
     svg_printf(b, "<svg id=\"");
     svg_escaped(b, c->id);
@@ -296,6 +317,7 @@ int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *row
     svg_printf(b, "</text>\n");
 
     double y = TITLE_H, y_top = TITLE_H - 4;
+    if (has_marker && c->marker_label) y += MARK_H; /* the marker's label sits in this band */
     for (int i = 0; i < n_rows; i++) {
         const svg_row *r = &rows[i];
         if (r->gap_before) y += GAP_H;
@@ -334,12 +356,17 @@ int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *row
             svg_printf(b, "</text>\n");
         }
         y += ROW_H;
+        if (r->n_detail > 0) {
+            draw_detail(b, r, label_w, y - 3);
+            y += DETAIL_H;
+        }
     }
-    if (finite_pos(c->marker) > 0) {
+    if (has_marker) {
         double x = label_w + plot_w * c->marker / axis_max;
-        svg_printf(b, "<line class=\"mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, y_top + 2, x, y + 2);
+        double y_line = y_top + (c->marker_label ? MARK_H : 0);
+        svg_printf(b, "<line class=\"mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, y_line, x, y + 2);
         if (c->marker_label) {
-            svg_printf(b, "<text class=\"markt\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x - 4, 19.0);
+            svg_printf(b, "<text class=\"markt\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, y_top + MARK_H - 3);
             svg_escaped(b, c->marker_label);
             svg_printf(b, "</text>\n");
         }

@@ -57,6 +57,8 @@ typedef struct svg_row {
     double whisker_lo, whisker_hi; /* min-max range drawn over the bar; lo >= hi: none */
     double row_max;         /* > 0: this row is scaled to its own maximum (mixed units) */
     int gap_before;         /* extra space above this row */
+    int n_detail;           /* > 0: a second line under the bar naming these segments, each */
+    const svg_seg *detail;  /* after a square of its colour (direct labels for narrow segments) */
 } svg_row;
 
 typedef struct svg_hbar_chart {
