@@ -110,6 +110,7 @@ int run_plan(run_state *st) {
     char err[1024] = "";
     int share = o->rank_share;
     int me = share >= 0 ? share : c->rank;
+    int lead = share >= 0 || c->rank == 0; /* the process that prints and writes */
 
     st->weights = tensor_source_open(o->weights, o->seed, err, sizeof err);
     agree(st, st->weights ? 0 : 2, err);
@@ -149,7 +150,7 @@ int run_plan(run_state *st) {
     }
     agree(st, code, err);
 
-    int progress = c->rank == 0 && isatty(2);
+    int progress = lead && isatty(2);
     double scratch[OP_COUNT];
     for (int run = 0; run < o->warmup + o->repeat; run++) {
         if (run == o->warmup) { /* counters and timers restart for the timed runs */
@@ -222,7 +223,7 @@ int run_plan(run_state *st) {
         fprintf(stderr, "attnrun: error: rank %d: out of memory building the report\n", me);
         c->abort(c, 1);
     }
-    if (c->rank == 0) {
+    if (lead) {
         printf("attnrun: %s, %d rank%s%s: ttft %.6f s (min %.6f, max %.6f)", st->opt.plan, st->plan.world,
                st->plan.world == 1 ? "" : "s", share >= 0 ? " (rank share)" : "", rep.metric[MET_TTFT_S],
                rep.metric_min[MET_TTFT_S], rep.metric_max[MET_TTFT_S]);

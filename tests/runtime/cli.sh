@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# cli.sh MAKE_PLAN ATTNRUN WORKDIR: attnrun as one process, without a launcher (the path a
+# build without MPI takes): a world-size-1 plan with --check, --dump and -o; the world
+# size check; --rank-share; --model identity; usage errors; missing and malformed
+# safetensors files (one message naming file and tensor, non-zero exit).
+set -uo pipefail
+make_plan=$1 attnrun=$2 work=$3
+mkdir -p "$work"
+fail() { echo "FAILED: $*" >&2; exit 1; }
+# expect CODE PATTERN -- command...: exit code and a line of its output matching PATTERN
+expect() {
+  local code=$1 pattern=$2; shift 3
+  local out rc
+  out=$(timeout 60 "$@" 2>&1); rc=$?
+  [ "$rc" = "$code" ] || { echo "$out"; fail "exit $rc, expected $code: $*"; }
+  echo "$out" | grep -qE -- "$pattern" || { echo "$out"; fail "no line matching '$pattern': $*"; }
+  echo "ok: exit $rc, '$pattern'"
+}
+
+cat > "$work/m.yaml" <<'M'
+name: cli-llama
+arch: llama
+layers: 2
+heads: 4
+kv_heads: 2
+head_dim: 6
+hidden: 24
+ffn_hidden: 30
+dtype: fp32
+workload: {batch: 2, seq_len: 5, decode_tokens: 2}
+M
+sed 's/ffn_hidden: 30/ffn_hidden: 32/' "$work/m.yaml" > "$work/other.yaml"
+"$make_plan" "$work/m.yaml" "dp=1,pp=1,n=1,m=1" "$work/p1.yaml" || fail "make_plan"
+"$make_plan" "$work/m.yaml" "dp=1,pp=1,n=2,m=2,scheme=score-allreduce" "$work/p4.yaml" || fail "make_plan"
+
+expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --dump "$work/out.safetensors" -o "$work/measured.yaml" --repeat 3 --warmup 1
+[ -s "$work/out.safetensors" ] || fail "no dump written"
+grep -q '^plan_sha256: ' "$work/measured.yaml" && grep -q 'ttft_s' "$work/measured.yaml" || fail "measured report incomplete"
+sha=$(sha256sum "$work/p1.yaml" | cut -d' ' -f1)
+grep -q "$sha" "$work/measured.yaml" || fail "measured report does not name the plan's sha256"
+expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --model "$work/m.yaml" --seed 7 --query-chunk 2
+expect 2 'ffn_hidden: 32 in' -- "$attnrun" "$work/p1.yaml" --model "$work/other.yaml"
+expect 2 'needs 4 ranks' -- "$attnrun" "$work/p4.yaml"
+expect 0 'rank share' -- "$attnrun" "$work/p4.yaml" --rank-share 3 -o "$work/share.yaml"
+grep -q 'rank-share 3' "$work/share.yaml" || fail "rank-share report has no note"
+expect 2 'plan has ranks 0..3' -- "$attnrun" "$work/p4.yaml" --rank-share 4
+expect 2 'no --check' -- "$attnrun" "$work/p4.yaml" --rank-share 0 --check
+expect 2 'unknown option' -- "$attnrun" "$work/p1.yaml" --frobnicate
+expect 2 'needs a value' -- "$attnrun" "$work/p1.yaml" --repeat
+expect 2 'no plan file' -- "$attnrun"
+expect 0 'usage' -- "$attnrun" --help
+
+# files: missing, not safetensors, truncated, a missing tensor, a wrong shape
+expect 2 "nope.safetensors: cannot open" -- "$attnrun" "$work/p1.yaml" --weights "$work/nope.safetensors"
+printf 'this is not a safetensors file at all' > "$work/garbage.safetensors"
+expect 2 "garbage.safetensors: malformed" -- "$attnrun" "$work/p1.yaml" --weights "$work/garbage.safetensors"
+head -c 200 "$work/out.safetensors" > "$work/truncated.safetensors"
+expect 2 "truncated.safetensors: .*(truncated|malformed)" -- "$attnrun" "$work/p1.yaml" --input "$work/truncated.safetensors"
+expect 2 "out.safetensors: tensor 'model.layers.0.input_layernorm.weight' is missing" -- \
+  "$attnrun" "$work/p1.yaml" --weights "$work/out.safetensors"
+# the dump's hidden_states [2, 5, 24] is a valid input; decode_output is not named
+# decode_hidden_states, so that tensor is missing
+expect 2 "tensor 'decode_hidden_states' is missing" -- "$attnrun" "$work/p1.yaml" --input "$work/out.safetensors"
+"$make_plan" "$work/other.yaml" "dp=1,pp=1,n=1,m=1" "$work/p_other.yaml" || fail "make_plan"
+sed 's/seq_len: 5/seq_len: 4/' "$work/m.yaml" > "$work/short.yaml"
+"$make_plan" "$work/short.yaml" "dp=1,pp=1,n=1,m=1" "$work/p_short.yaml" || fail "make_plan"
+"$attnrun" "$work/p_short.yaml" --dump "$work/short.safetensors" --repeat 1 --warmup 0 >/dev/null || fail "short dump"
+expect 2 "short.safetensors: tensor 'hidden_states' has shape \[2, 4, 24\], expected \[2, 5, 24\]" -- \
+  "$attnrun" "$work/p1.yaml" --input "$work/short.safetensors"
+echo "cli.sh: all passed"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# run_plans.sh GROUP MAKE_PLAN ATTNRUN WORKDIR: builds the plans of one group with
+# make_plan (plan_build_even) for small models written here, runs each under mpirun with
+# --check (float64 unpartitioned reference, tolerance 1e-4) and fails on the first plan
+# that does not match. Shapes are deliberately not powers of two (heads 6, head_dim 10,
+# hidden 60, ffn 50/70, batch 3/5, seq_len 7/9) so uneven shares are exercised.
+set -euo pipefail
+group=$1 make_plan=$2 attnrun=$3 work=$4
+mkdir -p "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+
+cat > "$work/gpt.yaml" <<'M'
+name: rt-gpt
+arch: gpt
+layers: 3
+heads: 6
+head_dim: 10
+hidden: 60
+ffn_hidden: 70
+dtype: fp32
+workload: {batch: 5, seq_len: 9, decode_tokens: 3}
+M
+cat > "$work/llama.yaml" <<'M'
+name: rt-llama
+arch: llama
+layers: 3
+heads: 6
+kv_heads: 2
+head_dim: 10
+hidden: 60
+ffn_hidden: 50
+norm_eps: 1e-6
+rope_theta: 500
+dtype: fp32
+workload: {batch: 3, seq_len: 7, decode_tokens: 2}
+M
+cat > "$work/llama8.yaml" <<'M'
+name: rt-llama8
+arch: llama
+layers: 2
+heads: 8
+kv_heads: 2
+head_dim: 12
+hidden: 96
+ffn_hidden: 36
+dtype: fp32
+workload: {batch: 2, seq_len: 11, decode_tokens: 2}
+M
+
+case $group in
+  tp)     plans="gpt:dp=1,pp=1,n=2,m=1 gpt:dp=1,pp=1,n=4,m=1 llama:dp=1,pp=1,n=4,m=1 llama:dp=1,pp=1,n=6,m=1 llama8:dp=1,pp=1,n=8,m=1" ;;
+  pp_dp)  plans="gpt:dp=1,pp=2,n=1,m=1,mb=3 llama:dp=2,pp=1,n=1,m=1 gpt:dp=1,pp=3,n=2,m=1,mb=2 llama:dp=2,pp=2,n=2,m=1,mb=1 gpt:dp=2,pp=2,n=1,m=2,scheme=score-allreduce,mb=2" ;;
+  score)  plans="gpt:dp=1,pp=1,n=1,m=2,scheme=score-allreduce gpt:dp=1,pp=1,n=2,m=3,scheme=score-allreduce llama:dp=1,pp=1,n=2,m=2,scheme=score-allreduce llama8:dp=1,pp=1,n=2,m=4,scheme=score-allreduce" ;;
+  qk)     plans="gpt:dp=1,pp=1,n=1,m=3,scheme=qk-allgather gpt:dp=1,pp=1,n=2,m=3,scheme=qk-allgather llama:dp=1,pp=1,n=3,m=2,scheme=qk-allgather llama8:dp=1,pp=2,n=2,m=2,scheme=qk-allgather,mb=2" ;;
+  a2a)    plans="gpt:dp=1,pp=1,n=1,m=2,scheme=head-alltoall gpt:dp=1,pp=1,n=2,m=3,scheme=head-alltoall llama:dp=1,pp=1,n=3,m=2,scheme=head-alltoall llama8:dp=1,pp=1,n=2,m=4,scheme=head-alltoall llama8:dp=2,pp=1,n=1,m=4,scheme=head-alltoall" ;;
+  *) echo "run_plans.sh: unknown group $group" >&2; exit 2 ;;
+esac
+
+i=0
+for entry in $plans; do
+  model=${entry%%:*} strategy=${entry#*:}
+  plan="$work/$group-$i.yaml"; i=$((i + 1))
+  "$make_plan" "$work/$model.yaml" "$strategy" "$plan"
+  world=$(awk '/^world:/ {print $2}' "$plan")
+  # a small query chunk on every other plan exercises the chunked score blocks
+  chunk=""; [ $((i % 2)) = 0 ] && chunk="--query-chunk 4"
+  echo "== $model $strategy ($world ranks) $chunk"
+  out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --warmup 0 --repeat 1 $chunk 2>&1) || {
+    echo "$out"; echo "FAILED: $model $strategy" >&2; exit 1; }
+  echo "$out" | grep '^check:'
+  echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
+done
+echo "run_plans.sh $group: all plans match the reference"
