@@ -4,6 +4,7 @@
 #ifndef ATTN_ILP_PRIVATE_H
 #define ATTN_ILP_PRIVATE_H
 #include <stddef.h>
+#include "cost.h"
 #include "lin.h"
 
 enum { ILP_OK = 0, ILP_FEASIBLE = 1, ILP_INFEASIBLE = 2, ILP_TIMEOUT = 3, ILP_ERROR = 4, ILP_TOO_BIG = 5 };
@@ -20,5 +21,52 @@ int exhaustive_solve(const lin_cand *c, int n, const lin_limits *lim, double max
                      lin_solution *out, char *err, size_t errlen);
 /* How many distributions exhaustive_solve would try for candidate c. */
 double exhaustive_count(const lin_cand *c);
+
+/* ---- placement (placement.c) ---- */
+
+/* Placement orders: a permutation of the device classes (node types); devices are taken
+ * class by class, node-major inside a class, and rank r goes to the r-th device, so the
+ * innermost groups (segment, then stage) occupy the fewest nodes. */
+#define PLACE_MAX_ORDERS 6
+typedef struct place_orders {
+    int n_orders;
+    int n_classes;                 /* node types present */
+    int *dev[PLACE_MAX_ORDERS];    /* order -> rank-slot -> device */
+    int *cls_of_dev;               /* device -> class index (node type) */
+    char name[PLACE_MAX_ORDERS][96];
+} place_orders;
+int place_orders_build(const attn_topology *t, place_orders *o);
+void place_orders_free(place_orders *o);
+
+/* How a candidate's parts map onto lin classes, to turn a distribution into ranks. */
+typedef struct place_map {
+    lin_balance balance;
+    int n_parts;        /* ROWS: dp, LAYERS: pp, SHARES: n (head groups of one block) */
+    int *part_class;    /* part -> lin class */
+    int head_unit;      /* SHARES: query heads per unit */
+    int mlp_unit;       /* SHARES: MLP columns per unit */
+    int lin_cls_type[LIN_MAX_CLASSES]; /* lin class -> node type */
+} place_map;
+void place_map_free(place_map *pm);
+
+/* Decides the balance kind of strategy s under order k and fills pm (and the lin
+ * candidate's classes: parts, devices, units). 0 ok, -1 no memory. */
+int place_classify(const attn_model *m, const attn_strategy *s, const place_orders *o, int k,
+                   place_map *pm, lin_cand *lc);
+
+/* The even plan of s with its ranks on order k's devices (groups rebuilt). 0 ok, -1 with
+ * the reason in err. */
+int place_even_plan(const attn_model *m, const attn_topology *t, const attn_strategy *s,
+                    const place_orders *o, int k, attn_plan *p, char *err, size_t errlen);
+/* Applies a distribution (sol's class totals) to an even plan built by place_even_plan. */
+int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const lin_cand *lc,
+                const lin_solution *sol, char *err, size_t errlen);
+
+/* ---- linearization (linearize.c) ---- */
+
+/* Fills lc's time and memory coefficients from the even plan's cost-model report r
+ * (and detail), so the linear model equals the cost model at the even split. */
+void linearize(const attn_plan *p, const attn_report *r, const cost_detail *det, const place_map *pm,
+               double mem_fraction, lin_cand *lc);
 
 #endif

@@ -1,0 +1,268 @@
+/* explain.c: what `attnplan plan` prints for people, and its options. The choice with the
+ * program's figure beside the full cost model's, the ranked alternatives, the seed's
+ * baseline TP8 x PP2, why the winner wins (which term dominates: compute, memory traffic,
+ * communication, pipeline bubble), the rejected structures with the reason, and, when
+ * nothing fits, the smallest shortfall and what would make it fit. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "ilp.h"
+
+static int parse_real(const char *s, double lo, double hi, double *out) {
+    if (!s || !*s) return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || errno || !isfinite(v) || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+void planner_usage(FILE *f) {
+    fprintf(f,
+            "planner options (default branch, without --all):\n"
+            "--objective throughput|tpot   maximize prefill tokens/s (default) or minimize the decode step\n"
+            "--max-tpot SECONDS            only plans whose decode step is at most this\n"
+            "--max-memory-fraction F       use at most F (0 < F <= 1) of each device's memory (default 1)\n"
+            "--time-limit SECONDS          solver time limit (default 10); at the limit the best plan found\n"
+            "                              is reported as not proven optimal, with the gap\n"
+            "--exhaustive                  enumerate every structure and distribution instead of solving the\n"
+            "                              program (refused when there are more than 1e8 distributions)\n"
+            "--top K                       alternatives to list (default 10)\n"
+            "-o PLAN                       write the chosen plan file\n");
+}
+
+int planner_take_arg(const char *cmd, int argc, char **argv, int *i, planner_options *o) {
+    const char *x = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    double d;
+    if (!strcmp(x, "--exhaustive")) {
+        o->exhaustive = 1;
+        return 1;
+    }
+    if (!strcmp(x, "--max-tpot") || !strcmp(x, "--max-memory-fraction") || !strcmp(x, "--time-limit") ||
+        !strcmp(x, "--objective") || !strcmp(x, "--top") || !strcmp(x, "-o")) {
+        if (!v) {
+            fprintf(stderr, "attnplan %s: %s needs a value\n", cmd, x);
+            return -1;
+        }
+        (*i)++;
+        if (!strcmp(x, "-o")) {
+            o->out_path = v;
+        } else if (!strcmp(x, "--objective")) {
+            if (!strcmp(v, "throughput")) o->objective = OBJ_THROUGHPUT;
+            else if (!strcmp(v, "tpot")) o->objective = OBJ_TPOT;
+            else goto bad;
+        } else if (!strcmp(x, "--top")) {
+            if (parse_real(v, 1, 1e6, &d) != 0 || d != floor(d)) goto bad;
+            o->top = (int)d;
+        } else if (!strcmp(x, "--max-tpot")) {
+            if (parse_real(v, 1e-12, 1e6, &d) != 0) goto bad;
+            o->max_tpot_s = d;
+        } else if (!strcmp(x, "--max-memory-fraction")) {
+            if (parse_real(v, 1e-6, 1, &d) != 0) goto bad;
+            o->max_memory_fraction = d;
+        } else {
+            if (parse_real(v, 1e-3, 1e6, &d) != 0) goto bad;
+            o->time_limit_s = d;
+        }
+        return 1;
+    }
+    return 0;
+bad:
+    fprintf(stderr, "attnplan %s: %s: invalid value '%s'\n", cmd, x, v);
+    return -1;
+}
+
+static const char *const term_names[4] = {"compute", "memory traffic", "communication", "pipeline bubble"};
+
+static int dominant(const planner_alt *a, int ph) {
+    int k = 0;
+    for (int j = 1; j < 4; j++)
+        if (a->terms[ph][j] > a->terms[ph][k]) k = j;
+    return k;
+}
+
+static void print_terms(const char *label, const planner_alt *a, int ph) {
+    double tot = 0;
+    for (int j = 0; j < 4; j++) tot += a->terms[ph][j];
+    printf("  %-34s", label);
+    for (int j = 0; j < 4; j++) {
+        if (ph == PHASE_DECODE && j == 3) continue;
+        printf(" %s %4.1f%%%s", term_names[j], tot > 0 ? 100 * a->terms[ph][j] / tot : 0, j < (ph ? 2 : 3) ? "," : "");
+    }
+    printf("\n");
+}
+
+static void fmt_strategy(const attn_strategy *s, char *buf, size_t len) { strategy_format(s, buf, len); }
+
+static double objective_of(const planner_alt *a, lin_objective obj) {
+    return obj == OBJ_TPOT ? a->metric[MET_TPOT_S] : a->metric[MET_TTFT_S];
+}
+
+/* One sentence: by how much a beats b, and the term that makes most of the difference. */
+static void compare_line(const char *what, const planner_alt *a, const planner_alt *b, lin_objective obj) {
+    int ph = obj == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
+    double va = objective_of(a, obj), vb = objective_of(b, obj);
+    int k = 0;
+    double best = -INFINITY;
+    for (int j = 0; j < 4; j++) {
+        double d = b->terms[ph][j] - a->terms[ph][j];
+        if (d > best) best = d, k = j;
+    }
+    char s[128];
+    fmt_strategy(&b->strategy, s, sizeof s);
+    printf("  vs %s %s: %s %.4g %s vs %.4g %s (%.1f%% %s)", what, s, ph ? "tpot" : "ttft", ph ? va * 1e3 : va,
+           ph ? "ms" : "s", ph ? vb * 1e3 : vb, ph ? "ms" : "s", vb > 0 ? 100 * fabs(vb - va) / vb : 0,
+           va <= vb ? "faster" : "slower");
+    if (best > 0) printf("; the largest saving is %s, %.3g ms less on the critical device", term_names[k], best * 1e3);
+    printf("\n");
+}
+
+static void print_alt_row(int rank, const planner_alt *a, lin_objective obj, int mixed) {
+    char s[128];
+    fmt_strategy(&a->strategy, s, sizeof s);
+    int ph = obj == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
+    double prog = obj == OBJ_TPOT ? a->program_dec_s : a->program_pre_s;
+    printf("%4d  %-44s", rank, s);
+    if (mixed) printf(" %-18.18s %-10.10s", a->order_name, a->balance == LIN_EVEN ? "even" : lin_balance_name(a->balance));
+    printf(" %10.4g %13.0f %9.4g %9.4g %6.1f  %s\n", prog, a->metric[MET_PREFILL_TOKENS_PER_S], a->metric[MET_TTFT_S],
+           a->metric[MET_TPOT_S] * 1e3, 100 * a->peak_mem_fraction, term_names[dominant(a, ph)]);
+}
+
+static void print_rejected(const planner_result *r) {
+    if (r->n_rejected == 0) return;
+    printf("\nrejected: %d structures (%d invalid, %d do not fit, %d violate a limit)\n", r->n_rejected, r->n_invalid,
+           r->n_nofit, r->n_limit);
+    int shown = 0;
+    for (int kind = REJ_NOFIT; kind >= REJ_INVALID; kind = kind == REJ_NOFIT ? REJ_LIMIT : kind == REJ_LIMIT ? REJ_INVALID : -1) {
+        int n = 0;
+        for (int i = 0; i < r->n_rejected; i++) {
+            if ((int)r->rejected[i].kind != kind) continue;
+            if (n++ >= 6) continue;
+            char s[128];
+            fmt_strategy(&r->rejected[i].strategy, s, sizeof s);
+            printf("  %-44s %s\n", s, r->rejected[i].reason);
+            shown++;
+        }
+        if (n > 6) printf("  ... and %d more %s\n", n - 6, kind == REJ_NOFIT ? "that do not fit" : kind == REJ_LIMIT ? "over a limit" : "invalid");
+    }
+    (void)shown;
+}
+
+static void print_nofit(const attn_topology *t, const attn_model *m, const planner_options *o, const planner_result *r) {
+    fprintf(stderr, "attnplan plan: no plan fits: %s\n", r->message);
+    if (r->min_shortfall_bytes > 0) {
+        char s[128];
+        fmt_strategy(&r->closest, s, sizeof s);
+        double cap = INFINITY;
+        for (int i = 0; i < t->n_dev_types; i++)
+            if (t->dev_types[i].memory_bytes < cap) cap = t->dev_types[i].memory_bytes;
+        double allowed = cap * (o->max_memory_fraction > 0 ? o->max_memory_fraction : 1);
+        fprintf(stderr, "  the closest, %s, is %.2f GB over on its fullest device (%.1f GB allowed per device)\n", s,
+                r->min_shortfall_bytes / 1e9, allowed / 1e9);
+        fprintf(stderr, "  to make it fit: devices with at least %.1f GB each", (allowed + r->min_shortfall_bytes) / 1e9);
+        if (isfinite(allowed) && allowed > 0)
+            fprintf(stderr, "; or more devices (memory per device falls roughly in proportion: about %d devices)",
+                    (int)ceil(t->n_devices * (allowed + r->min_shortfall_bytes) / allowed));
+        if (r->fit_batch > 0) fprintf(stderr, "; or a smaller batch (--batch %d fits with %s)", r->fit_batch, s);
+        else if (m->workload.batch > 1) fprintf(stderr, "; a smaller batch alone does not make it fit");
+        if (o->max_memory_fraction < 1) fprintf(stderr, "; or a larger --max-memory-fraction");
+        fprintf(stderr, "\n");
+    } else if (r->n_limit > 0) {
+        fprintf(stderr, "  every structure that fits breaks --max-tpot %.4g ms; relax it\n", o->max_tpot_s * 1e3);
+    }
+}
+
+int planner_solve(const attn_model *m, const attn_topology *t, const cost_options *co, const planner_options *o) {
+    planner_result r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (planner_run(m, t, co, o, &r) != 0 && r.status == 3) {
+        fprintf(stderr, "attnplan plan: %s\n", r.message);
+        planner_result_free(&r);
+        return ATTN_EXIT_FAIL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    const attn_workload *w = &m->workload;
+    printf("%s on %s (%d devices): batch %d, seq_len %d, decode_tokens %d, %s\n", m->name, t->name, t->n_devices,
+           w->batch, w->seq_len, w->decode_tokens, dtype_name(m->dtype));
+    printf("objective: %s; memory <= %.0f%% of each device", o->objective == OBJ_TPOT ? "decode step latency (tpot)"
+                                                                                    : "prefill throughput (ttft)",
+           100 * (o->max_memory_fraction > 0 ? o->max_memory_fraction : 1));
+    if (o->max_tpot_s > 0) printf("; tpot <= %.4g ms", o->max_tpot_s * 1e3);
+    printf("\n");
+    if (r.status == 2 || r.status == 3) {
+        fprintf(stderr, "attnplan plan: %s\n", r.message);
+        int rc = r.status == 2 ? ATTN_EXIT_BADINPUT : ATTN_EXIT_FAIL;
+        planner_result_free(&r);
+        return rc;
+    }
+    if (r.status == 1) {
+        print_rejected(&r);
+        print_nofit(t, m, o, &r);
+        planner_result_free(&r);
+        return ATTN_EXIT_FAIL;
+    }
+    int mixed = !topology_homogeneous(t);
+    char s[128];
+    fmt_strategy(&r.best.strategy, s, sizeof s);
+    printf("search: %d candidates (structure x placement order) priced and linearized, %s in %.2f s\n", r.n_cands,
+           r.exhaustive ? "exhaustive search" : "GLPK program", secs);
+    printf("\nchosen: %s\n", s);
+    printf("  placement: %s; distribution: %s\n", r.best.order_name,
+           r.best.balance == LIN_EVEN ? "even" : lin_balance_name(r.best.balance));
+    printf("  program (linear model): ttft %.6g s, tpot %.6g ms\n", r.best.program_pre_s, r.best.program_dec_s * 1e3);
+    printf("  re-priced (cost model): prefill %.0f tokens/s, ttft %.6g s, tpot %.6g ms, decode %.0f tokens/s,\n"
+           "                          peak memory %.2f GB (%.1f%% of the device), communication %.1f%%\n",
+           r.best.metric[MET_PREFILL_TOKENS_PER_S], r.best.metric[MET_TTFT_S], r.best.metric[MET_TPOT_S] * 1e3,
+           r.best.metric[MET_DECODE_TOKENS_PER_S], r.best.metric[MET_PEAK_MEMORY_BYTES] / 1e9,
+           100 * r.best.peak_mem_fraction, 100 * r.best.metric[MET_COMM_FRACTION]);
+    if (r.proven_optimal) printf("  proven optimal (for the program's linear model)\n");
+    else printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap %.3g%%\n", o->time_limit_s, 100 * r.gap);
+
+    printf("\nalternatives (program: the linear model's %s in s; the rest re-priced by the cost model)\n",
+           o->objective == OBJ_TPOT ? "tpot" : "ttft");
+    printf("rank  %-44s", "strategy");
+    if (mixed) printf(" %-18s %-10s", "placement", "balance");
+    printf(" %10s %13s %9s %9s %6s  %s\n", "program", "prefill tok/s", "ttft s", "tpot ms", "mem %", "dominant term");
+    for (int i = 0; i < r.n_alts; i++) print_alt_row(i + 1, &r.alts[i], o->objective, mixed);
+    if (r.has_baseline) {
+        fmt_strategy(&r.baseline.strategy, s, sizeof s);
+        printf("baseline (the seed's TP8 x PP2): %s, %s", s, r.baseline_rank ? "" : "outside the top rows, ");
+        if (r.baseline_rank) printf("rank %d, ", r.baseline_rank);
+        printf("prefill %.0f tokens/s, tpot %.4g ms\n", r.baseline.metric[MET_PREFILL_TOKENS_PER_S],
+               r.baseline.metric[MET_TPOT_S] * 1e3);
+    } else {
+        printf("baseline (the seed's TP8 x PP2): not priced: %s\n", r.baseline_note);
+    }
+
+    int ph = o->objective == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
+    printf("\nwhy the winner wins (%s time of the critical device, by kind):\n", ph ? "decode step" : "prefill");
+    print_terms("winner", &r.best, ph);
+    if (r.n_alts > 1) print_terms("runner-up", &r.alts[1], ph);
+    if (r.has_baseline && r.baseline_rank != 1) print_terms("baseline TP8 x PP2", &r.baseline, ph);
+    if (r.n_alts > 1) compare_line("runner-up", &r.best, &r.alts[1], o->objective);
+    if (r.has_baseline && r.baseline_rank != 1) compare_line("baseline", &r.best, &r.baseline, o->objective);
+    print_rejected(&r);
+
+    int rc = ATTN_EXIT_OK;
+    if (o->out_path) {
+        attn_diag d;
+        attn_diag_init(&d);
+        if (plan_check(&r.plan, NULL, &d) != 0) {
+            fprintf(stderr, "attnplan plan: internal error: the chosen plan fails its own checks; not written\n");
+            rc = ATTN_EXIT_FAIL;
+        } else if (plan_write(o->out_path, &r.plan, &d) != 0) {
+            rc = ATTN_EXIT_FAIL;
+        } else {
+            printf("\nplan written to %s\n", o->out_path);
+        }
+    }
+    planner_result_free(&r);
+    return rc;
+}

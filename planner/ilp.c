@@ -1,0 +1,431 @@
+/* ilp.c: the planner's pipeline (planner_run). For every structure of the device count and
+ * every placement order: build the even plan on that placement, price it with the full
+ * cost model, classify where device classes differ (placement.c) and linearize
+ * (linearize.c). Then one GLPK program over all candidates (ilp_model.c), or the
+ * exhaustive search (exhaustive.c), picks structure, placement and distribution. The
+ * choice is rebuilt as a plan and re-priced with the full cost model; if the re-priced plan
+ * breaks a limit the linear model kept (memory, --max-tpot), that candidate is dropped and
+ * the program solved again. The runners-up are re-priced the same way for the table. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "enumerate.h"
+#include "ilp.h"
+#include "ilp_private.h"
+
+#define MAX_RESOLVES 8
+
+typedef struct cand {
+    place_map pm;
+    lin_cand lc;
+    int valid;               /* even plan built and priced */
+    double shortfall;        /* even plan: worst excess over the allowed memory (bytes) */
+    double metric[MET_COUNT];
+} cand;
+
+typedef struct ctx {
+    const attn_model *m;
+    const attn_topology *t;
+    const cost_options *co;
+    const planner_options *o;
+    lin_limits lim;
+    place_orders orders;
+    int n;
+    cand *c;
+    lin_cand *lcs;           /* the lin candidates, contiguous, for the solvers */
+} ctx;
+
+void planner_options_init(planner_options *o) {
+    memset(o, 0, sizeof *o);
+    o->objective = OBJ_THROUGHPUT;
+    o->max_memory_fraction = 1.0;
+    o->time_limit_s = 10.0;
+    o->max_evals = 1e8;
+    o->top = 10;
+    o->progress = -1;
+}
+
+void planner_result_free(planner_result *r) {
+    plan_free(&r->plan);
+    free(r->alts);
+    free(r->rejected);
+    memset(r, 0, sizeof *r);
+}
+
+static int progress_on(const planner_options *o) { return o->progress < 0 ? isatty(2) : o->progress; }
+
+/* Worst excess of any rank's memory over fraction * capacity (<= 0: fits). */
+static double excess(const attn_report *r, double fraction) {
+    double worst = -INFINITY;
+    for (int i = 0; i < r->n_ranks; i++) {
+        const attn_rank_report *rr = &r->ranks[i];
+        if (rr->memory_capacity_bytes <= 0) continue;
+        double e = rr->memory_bytes - fraction * rr->memory_capacity_bytes;
+        if (e > worst) worst = e;
+    }
+    return worst;
+}
+
+/* Builds candidate (s, order k) and prices its even plan. reason set when invalid. */
+static void price_candidate(ctx *x, const attn_strategy *s, int k, cand *c, char *reason, size_t len) {
+    attn_plan p;
+    cost_detail det;
+    memset(c, 0, sizeof *c);
+    c->lc.strategy = *s;
+    c->lc.order = k;
+    if (place_even_plan(x->m, x->t, s, &x->orders, k, &p, reason, len) != 0) return;
+    attn_report rep;
+    if (cost_price_plan(&p, x->t, x->co, &rep, &det) != 0) {
+        snprintf(reason, len, "the cost model cannot price it: %.120s", det.reason);
+        plan_free(&p);
+        return;
+    }
+    if (place_classify(x->m, s, &x->orders, k, &c->pm, &c->lc) != 0) {
+        snprintf(reason, len, "out of memory");
+    } else {
+        linearize(&p, &rep, &det, &c->pm, x->lim.mem_fraction, &c->lc);
+        c->valid = 1;
+        c->shortfall = excess(&rep, x->lim.mem_fraction);
+        memcpy(c->metric, rep.metric, sizeof c->metric);
+    }
+    report_free(&rep);
+    plan_free(&p);
+}
+
+/* Builds and prices the plan of candidate c with distribution sol (NULL: even). */
+static int build_priced(const ctx *x, const cand *c, const lin_solution *sol, attn_plan *p, cost_detail *det,
+                        char *err, size_t len) {
+    if (place_even_plan(x->m, x->t, &c->lc.strategy, &x->orders, c->lc.order, p, err, len) != 0) return -1;
+    if (sol && c->pm.balance != LIN_EVEN && place_apply(p, x->t, &c->pm, &c->lc, sol, err, len) != 0) {
+        plan_free(p);
+        return -1;
+    }
+    if (cost_price_plan(p, x->t, x->co, &p->predicted, det) != 0) {
+        snprintf(err, len, "%s", det->reason);
+        plan_free(p);
+        return -1;
+    }
+    p->has_predicted = 1;
+    return 0;
+}
+
+/* The critical rank's time by kind: compute, memory traffic, communication, bubble. */
+static void fill_terms(const attn_plan *p, const cost_detail *det, planner_alt *a) {
+    memset(a->terms, 0, sizeof a->terms);
+    for (int ph = 0; ph < PHASE_COUNT; ph++) {
+        int idx = 0;
+        for (int i = 0; i < p->world; i++)
+            if (p->ranks[i].rank == det->critical_rank[ph]) idx = i;
+        const attn_rank_report *rr = &p->predicted.ranks[idx];
+        for (int op = 0; op < OP_COUNT; op++)
+            if (rr->op[ph][op].time_s > 0) a->terms[ph][attn_op_table[op].cls] += rr->op[ph][op].time_s;
+    }
+    a->terms[PHASE_PREFILL][3] = det->bubble_s > 0 ? det->bubble_s : 0;
+}
+
+static void fill_alt(const ctx *x, const cand *c, const lin_solution *sol, const attn_plan *p,
+                     const cost_detail *det, planner_alt *a) {
+    memset(a, 0, sizeof *a);
+    a->strategy = p->strategy;
+    a->order = c->lc.order;
+    snprintf(a->order_name, sizeof a->order_name, "%s", x->orders.name[c->lc.order]);
+    a->balance = c->pm.balance;
+    a->program_pre_s = sol ? sol->pre_s : c->lc.pre_0;
+    a->program_dec_s = sol ? sol->dec_s : c->lc.dec_0;
+    memcpy(a->metric, p->predicted.metric, sizeof a->metric);
+    double worst = 0;
+    for (int i = 0; i < p->predicted.n_ranks; i++) {
+        const attn_rank_report *rr = &p->predicted.ranks[i];
+        if (rr->memory_capacity_bytes > 0 && rr->memory_bytes / rr->memory_capacity_bytes > worst)
+            worst = rr->memory_bytes / rr->memory_capacity_bytes;
+    }
+    a->peak_mem_fraction = worst;
+    fill_terms(p, det, a);
+}
+
+/* 1 when the re-priced plan keeps the limits the linear model promised. */
+static int repriced_ok(const ctx *x, const attn_plan *p) {
+    if (excess(&p->predicted, x->lim.mem_fraction) > 0) return 0;
+    if (x->lim.max_tpot_s > 0 && p->predicted.metric[MET_TPOT_S] > x->lim.max_tpot_s * (1 + 1e-9)) return 0;
+    return 1;
+}
+
+/* Drops candidate i from further solves (its re-priced plan broke a limit). */
+static void exclude(ctx *x, int i) {
+    x->lcs[i].balance = LIN_EVEN;
+    x->lcs[i].mem_even_ok = 0;
+}
+
+static int solve(ctx *x, lin_solution *sol, char *err, size_t len) {
+    if (x->o->exhaustive) return exhaustive_solve(x->lcs, x->n, &x->lim, x->o->max_evals, sol, err, len);
+    return ilp_solve(x->lcs, x->n, &x->lim, x->o->time_limit_s, progress_on(x->o), sol, err, len);
+}
+
+/* Best distribution of one candidate alone (for the table); -1 when infeasible. */
+static int solve_one(const ctx *x, int i, lin_solution *sol) {
+    const lin_cand *c = &x->lcs[i];
+    if (c->balance == LIN_EVEN) { /* nothing to distribute: the cost model's figures */
+        if (!c->mem_even_ok || (x->lim.max_tpot_s > 0 && c->dec_0 > x->lim.max_tpot_s)) return -1;
+        memset(sol, 0, sizeof *sol);
+        sol->cand = i, sol->pre_s = c->pre_0, sol->dec_s = c->dec_0, sol->proven_optimal = 1;
+        sol->objective = x->lim.objective == OBJ_TPOT ? c->dec_0 : c->pre_0;
+        return 0;
+    }
+    char err[256];
+    int rc = x->o->exhaustive ? exhaustive_solve(&x->lcs[i], 1, &x->lim, x->o->max_evals, sol, err, sizeof err)
+                              : ilp_solve(&x->lcs[i], 1, &x->lim, 2.0, 0, sol, err, sizeof err);
+    if (rc != ILP_OK && rc != ILP_FEASIBLE) return -1;
+    sol->cand = i;
+    return 0;
+}
+
+static int add_reject(planner_result *r, const attn_strategy *s, planner_reject_kind kind, double shortfall,
+                      const char *reason) {
+    planner_reject *n = realloc(r->rejected, (size_t)(r->n_rejected + 1) * sizeof *n);
+    if (!n) return -1;
+    r->rejected = n;
+    planner_reject *j = &r->rejected[r->n_rejected++];
+    j->strategy = *s;
+    j->kind = kind;
+    j->shortfall_bytes = shortfall;
+    snprintf(j->reason, sizeof j->reason, "%s", reason);
+    return 0;
+}
+
+typedef struct ranked { int cand; lin_solution sol; } ranked;
+
+static int cmp_ranked(const void *a, const void *b) {
+    const ranked *p = a, *q = b;
+    if (p->sol.objective != q->sol.objective) return p->sol.objective < q->sol.objective ? -1 : 1;
+    return p->cand - q->cand;
+}
+
+static int same_structure(const attn_strategy *a, const attn_strategy *b) {
+    return a->dp == b->dp && a->pp == b->pp && a->n == b->n && a->m == b->m && a->scheme == b->scheme;
+}
+
+/* Prices every candidate; fills r's rejection of invalid structures. 0 ok. */
+static int price_all(ctx *x, planner_result *r) {
+    attn_strategy *ss = NULL;
+    int ns = enumerate_strategies(x->t->n_devices, x->o->microbatches, &ss);
+    if (ns < 0) return -1;
+    int K = x->orders.n_orders;
+    x->c = calloc((size_t)(ns > 0 ? ns : 1) * K, sizeof *x->c);
+    x->lcs = calloc((size_t)(ns > 0 ? ns : 1) * K, sizeof *x->lcs);
+    if (!x->c || !x->lcs) {
+        free(ss);
+        return -1;
+    }
+    int prog = progress_on(x->o);
+    for (int i = 0; i < ns; i++) {
+        if (prog && (i % 16 == 0 || i + 1 == ns)) fprintf(stderr, "\rattnplan: pricing structure %d/%d ", i + 1, ns);
+        for (int k = 0; k < K; k++) {
+            char reason[192] = "";
+            cand *c = &x->c[x->n];
+            price_candidate(x, &ss[i], k, c, reason, sizeof reason);
+            if (!c->valid) {
+                place_map_free(&c->pm);
+                if (k == 0 && add_reject(r, &ss[i], REJ_INVALID, 0, reason[0] ? reason : "invalid") != 0) {
+                    free(ss);
+                    return -1;
+                }
+                if (k == 0) r->n_invalid++;
+                break; /* validity does not depend on the placement */
+            }
+            x->lcs[x->n] = c->lc;
+            x->n++;
+        }
+    }
+    if (prog) fprintf(stderr, "\r%60s\r", "");
+    r->n_cands = x->n;
+    free(ss);
+    return 0;
+}
+
+/* Ranks all feasible candidates by the program's objective; records the infeasible ones. */
+static int rank_all(ctx *x, planner_result *r, ranked **out, int *n_out) {
+    ranked *rk = calloc((size_t)(x->n > 0 ? x->n : 1), sizeof *rk);
+    if (!rk) return -1;
+    int nr = 0;
+    r->min_shortfall_bytes = -1;
+    for (int i = 0; i < x->n;) {
+        int end = i + 1, any = 0;
+        while (end < x->n && same_structure(&x->c[end].lc.strategy, &x->c[i].lc.strategy)) end++;
+        for (int k = i; k < end; k++) { /* every placement order of this structure */
+            lin_solution sol;
+            if (solve_one(x, k, &sol) == 0) {
+                rk[nr].cand = k, rk[nr].sol = sol;
+                nr++;
+                any = 1;
+            }
+        }
+        const cand *c = &x->c[i];
+        i = end;
+        if (any) continue;
+        /* no order works: say why, once per structure */
+        char why[192];
+        if (c->shortfall > 0) {
+            snprintf(why, sizeof why, "does not fit: %.2f GB over %s on the fullest device%s", c->shortfall / 1e9,
+                     x->lim.mem_fraction < 1 ? "the --max-memory-fraction limit" : "capacity",
+                     c->pm.balance != LIN_EVEN ? " (even with balancing)" : "");
+            if (r->min_shortfall_bytes < 0 || c->shortfall < r->min_shortfall_bytes) {
+                r->min_shortfall_bytes = c->shortfall;
+                r->closest = c->lc.strategy;
+            }
+            r->n_nofit++;
+            if (add_reject(r, &c->lc.strategy, REJ_NOFIT, c->shortfall, why) != 0) goto oom;
+        } else {
+            snprintf(why, sizeof why, "violates --max-tpot: tpot %.4g ms > %.4g ms", c->metric[MET_TPOT_S] * 1e3,
+                     x->lim.max_tpot_s * 1e3);
+            r->n_limit++;
+            if (add_reject(r, &c->lc.strategy, REJ_LIMIT, 0, why) != 0) goto oom;
+        }
+    }
+    qsort(rk, (size_t)nr, sizeof *rk, cmp_ranked);
+    *out = rk;
+    *n_out = nr;
+    return 0;
+oom:
+    free(rk);
+    return -1;
+}
+
+/* The largest batch (halving) at which the closest structure fits; 0 if none. */
+static int find_fit_batch(const ctx *x, const attn_strategy *s) {
+    attn_model m2 = *x->m;
+    for (int b = x->m->workload.batch / 2; b >= 1 && b >= s->dp; b /= 2) {
+        m2.workload.batch = b;
+        attn_plan p;
+        char err[192];
+        if (place_even_plan(&m2, x->t, s, &x->orders, 0, &p, err, sizeof err) != 0) continue;
+        attn_report rep;
+        int ok = cost_price_plan(&p, x->t, x->co, &rep, NULL) == 0 && excess(&rep, x->lim.mem_fraction) <= 0;
+        if (ok || rep.ranks) report_free(&rep);
+        plan_free(&p);
+        if (ok) return b;
+    }
+    return 0;
+}
+
+/* Prices the top alternatives and the seed's baseline. */
+static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int nr) {
+    int top = x->o->top > 0 ? x->o->top : 10;
+    r->alts = calloc((size_t)top + 1, sizeof *r->alts);
+    if (!r->alts) return -1;
+    r->alts[0] = r->best;
+    r->n_alts = 1;
+    attn_strategy base = {x->t->n_devices / 16, 2, 8, 1, SCHEME_NONE, 0};
+    int want_base = x->t->n_devices % 16 == 0;
+    if (!want_base) snprintf(r->baseline_note, sizeof r->baseline_note, "%d devices are not a multiple of 16", x->t->n_devices);
+    for (int j = 0; j < nr; j++) {
+        const cand *c = &x->c[rk[j].cand];
+        int is_best = same_structure(&c->lc.strategy, &r->best.strategy) && c->lc.order == r->best.order;
+        int is_base = want_base && !r->has_baseline && same_structure(&c->lc.strategy, &base);
+        if (is_best && is_base) {
+            r->has_baseline = 1, r->baseline = r->best, r->baseline_rank = 1;
+            continue;
+        }
+        if (is_best || (r->n_alts >= top && !is_base)) continue;
+        attn_plan p;
+        cost_detail det;
+        char err[256];
+        if (build_priced(x, c, &rk[j].sol, &p, &det, err, sizeof err) != 0) continue;
+        planner_alt a;
+        fill_alt(x, c, &rk[j].sol, &p, &det, &a);
+        plan_free(&p);
+        if (r->n_alts < top) r->alts[r->n_alts++] = a;
+        if (is_base) {
+            r->has_baseline = 1, r->baseline = a;
+            r->baseline_rank = r->n_alts <= top && same_structure(&r->alts[r->n_alts - 1].strategy, &base) ? r->n_alts : 0;
+        }
+        if (r->n_alts >= top && (!want_base || r->has_baseline)) break;
+    }
+    if (want_base && !r->has_baseline && !r->baseline_note[0]) {
+        for (int i = 0; i < r->n_rejected; i++)
+            if (same_structure(&r->rejected[i].strategy, &base))
+                snprintf(r->baseline_note, sizeof r->baseline_note, "%s", r->rejected[i].reason);
+        if (!r->baseline_note[0]) snprintf(r->baseline_note, sizeof r->baseline_note, "not priced");
+    }
+    return 0;
+}
+
+int planner_run(const attn_model *m, const attn_topology *t, const cost_options *co, const planner_options *o,
+                planner_result *r) {
+    memset(r, 0, sizeof *r);
+    ctx x;
+    memset(&x, 0, sizeof x);
+    x.m = m, x.t = t, x.co = co, x.o = o;
+    x.lim.objective = o->objective;
+    x.lim.max_tpot_s = o->max_tpot_s;
+    x.lim.mem_fraction = o->max_memory_fraction > 0 && o->max_memory_fraction <= 1 ? o->max_memory_fraction : 1;
+    r->exhaustive = o->exhaustive;
+    r->status = 3;
+    ranked *rk = NULL;
+    int nr = 0, rc = -1;
+    if (place_orders_build(t, &x.orders) != 0 || price_all(&x, r) != 0 || rank_all(&x, r, &rk, &nr) != 0) {
+        snprintf(r->message, sizeof r->message, "out of memory");
+        goto done;
+    }
+    rc = 0;
+    for (int attempt = 0; attempt < MAX_RESOLVES; attempt++) {
+        lin_solution sol;
+        char err[256];
+        int s = solve(&x, &sol, err, sizeof err);
+        if (s == ILP_INFEASIBLE) {
+            r->status = 1;
+            snprintf(r->message, sizeof r->message, "%s", err);
+            if (r->min_shortfall_bytes > 0) r->fit_batch = find_fit_batch(&x, &r->closest);
+            goto done;
+        }
+        if (s != ILP_OK && s != ILP_FEASIBLE) {
+            r->status = s == ILP_TOO_BIG ? 2 : 3;
+            snprintf(r->message, sizeof r->message, "%s", err);
+            goto done;
+        }
+        const cand *c = &x.c[sol.cand];
+        attn_plan p;
+        cost_detail det;
+        if (build_priced(&x, c, &sol, &p, &det, err, sizeof err) != 0) {
+            snprintf(r->message, sizeof r->message, "the chosen plan could not be built: %s", err);
+            goto done;
+        }
+        if (!repriced_ok(&x, &p)) {
+            plan_free(&p);
+            exclude(&x, sol.cand);
+            for (int j = 0; j < nr; j++)
+                if (rk[j].cand == sol.cand) rk[j].sol.objective = INFINITY; /* not offered either */
+            continue;
+        }
+        r->status = 0;
+        r->proven_optimal = s == ILP_OK;
+        r->gap = sol.gap;
+        r->objective = sol.objective;
+        fill_alt(&x, c, &sol, &p, &det, &r->best);
+        snprintf(p.objective, sizeof p.objective, "%s", o->objective == OBJ_TPOT ? "tpot" : "throughput");
+        p.proven_optimal = r->proven_optimal;
+        r->plan = p;
+        break;
+    }
+    if (r->status != 0) {
+        r->status = 1;
+        snprintf(r->message, sizeof r->message, "every plan the program chose broke a limit once re-priced");
+        goto done;
+    }
+    /* drop the excluded from the ranking, then price the runners-up */
+    int keep = 0;
+    for (int j = 0; j < nr; j++)
+        if (isfinite(rk[j].sol.objective)) rk[keep++] = rk[j];
+    if (price_alternatives(&x, r, rk, keep) != 0) {
+        snprintf(r->message, sizeof r->message, "out of memory");
+        r->status = 3;
+    }
+done:
+    free(rk);
+    for (int i = 0; i < x.n; i++) place_map_free(&x.c[i].pm);
+    free(x.c);
+    free(x.lcs);
+    place_orders_free(&x.orders);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* ilp.h: the planner. `attnplan plan TOPOLOGY MODEL` (default branch) calls
+ * planner_solve: every structure (dp, pp, n, m, scheme) under every placement order is
+ * priced on its even plan by the cost model, linearized, and one GLPK mixed-integer
+ * program chooses the structure, the placement and the work distribution (rows per
+ * replica, layers per stage, heads and MLP columns per device on mixed clusters) under the
+ * objective and limits; the choice is re-priced with the full cost model, printed with the
+ * alternatives, and written as a plan file. --exhaustive replaces the program by
+ * enumeration (the cross-check). docs/planner.md has the formulation. */
+#ifndef ATTN_ILP_H
+#define ATTN_ILP_H
+#include <stdio.h>
+#include "cost.h"
+#include "lin.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct planner_options {
+    lin_objective objective;     /* --objective throughput|tpot (default throughput) */
+    double max_tpot_s;           /* --max-tpot SECONDS; 0 = none */
+    double max_memory_fraction;  /* --max-memory-fraction F in (0, 1]; default 1 */
+    double time_limit_s;         /* --time-limit SECONDS for the solver; default 10 */
+    int exhaustive;              /* --exhaustive */
+    double max_evals;            /* distributions --exhaustive may try (default 1e8) */
+    int top;                     /* --top K rows of alternatives (default 10) */
+    int microbatches;            /* 0 = the model's workload value or auto */
+    const char *out_path;        /* -o PLAN, or NULL */
+    int progress;                /* -1 auto (stderr is a terminal), 0 off, 1 on */
+} planner_options;
+
+void planner_options_init(planner_options *o);
+/* Consumes argv[*i] (and its value) if it is one of the planner's options (--max-tpot,
+ * --max-memory-fraction, --time-limit, --exhaustive, --objective, --top, -o): returns 1
+ * consumed, 0 not ours, -1 bad value (message printed, prefixed with cmd). */
+int planner_take_arg(const char *cmd, int argc, char **argv, int *i, planner_options *o);
+/* Usage lines for the options above. */
+void planner_usage(FILE *f);
+
+/* One priced alternative (a structure under a placement order, best distribution). */
+typedef struct planner_alt {
+    attn_strategy strategy;
+    int order;                   /* placement order index */
+    char order_name[96];
+    lin_balance balance;
+    double program_pre_s, program_dec_s; /* the linear model's figures */
+    double metric[MET_COUNT];    /* re-priced (full cost model) */
+    double terms[PHASE_COUNT][4];/* critical rank: compute, memory, comm, bubble (s) */
+    double peak_mem_fraction;    /* of the fullest device's capacity */
+} planner_alt;
+
+/* A structure the planner set aside, and why. */
+typedef enum { REJ_INVALID = 0, REJ_NOFIT = 1, REJ_LIMIT = 2 } planner_reject_kind;
+typedef struct planner_reject {
+    attn_strategy strategy;
+    planner_reject_kind kind;
+    double shortfall_bytes;      /* REJ_NOFIT */
+    char reason[192];
+} planner_reject;
+
+typedef struct planner_result {
+    int status;                  /* 0 found, 1 nothing fits/feasible, 2 bad input, 3 error */
+    int proven_optimal;
+    double gap;                  /* relative, when not proven */
+    double objective;            /* the program's optimum (linear model), seconds */
+    int exhaustive;              /* found by enumeration */
+    planner_alt best;
+    attn_plan plan;              /* the chosen plan, priced (has_predicted) */
+    int n_alts;
+    planner_alt *alts;           /* ranked alternatives (best first), malloc'd */
+    int n_cands, n_invalid, n_nofit, n_limit;
+    int n_rejected;
+    planner_reject *rejected;    /* malloc'd; invalid first, then not fitting, then limits */
+    double min_shortfall_bytes;  /* smallest memory excess among candidates that do not fit */
+    attn_strategy closest;       /* the structure with that excess */
+    int fit_batch;               /* largest batch (halving) at which `closest` fits; 0 none */
+    int has_baseline;            /* the seed's TP8 x PP2 per 16 devices was priced */
+    planner_alt baseline;
+    int baseline_rank;           /* 1-based rank among the alternatives; 0 not ranked */
+    char baseline_note[192];     /* why it is absent or not fitting */
+    char message[512];           /* why nothing was chosen */
+} planner_result;
+
+/* Runs the planner without printing (the tests call this). 0 ok (r->status says what was
+ * found). The caller frees r with planner_result_free. */
+int planner_run(const attn_model *m, const attn_topology *t, const cost_options *co,
+                const planner_options *o, planner_result *r);
+void planner_result_free(planner_result *r);
+
+/* The command's default branch: runs, prints the choice, alternatives, baseline, reasons
+ * and rejections to stdout, writes -o. Returns an exit code (ATTN_EXIT_*). */
+int planner_solve(const attn_model *m, const attn_topology *t, const cost_options *co,
+                  const planner_options *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
