@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# compare.sh ATTNPLAN ATTNRUN WORKDIR: the loop price -> run -> compare on cpu-local: the
+# table lists every metric and op class; --tolerance decides the exit code; a measured
+# report of another plan file is refused (and accepted with --force); a rank-share report
+# shows its not-measured entries as such.
+set -uo pipefail
+attnplan=$1 attnrun=$2 work=$3
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+fail() { echo "FAILED: $*" >&2; exit 1; }
+topo=$root/topologies/cpu-local.yaml model=$root/models/tiny-llama.yaml
+"$attnplan" price "$topo" "$model" --strategy dp=1,pp=1,n=1,m=2,scheme=score-allreduce --devices 2 -o "$work/plan.yaml" >/dev/null ||
+  fail "attnplan price"
+mpirun -np 2 "$attnrun" "$work/plan.yaml" --check --repeat 3 -o "$work/measured.yaml" > "$work/run.log" 2>&1 ||
+  { cat "$work/run.log"; fail "attnrun"; }
+out=$("$attnplan" compare "$work/plan.yaml" "$work/measured.yaml" --tolerance 1e9); rc=$?
+echo "$out"
+[ $rc = 0 ] || fail "compare with a huge tolerance exited $rc"
+for key in prefill_tokens_per_s ttft_s tpot_s decode_tokens_per_s peak_memory_bytes comm_fraction compute memory comm \
+           attn_comm softmax 'median .*worst'; do
+  echo "$out" | grep -qE "$key" || fail "no '$key' in the table"
+done
+"$attnplan" compare "$work/plan.yaml" "$work/measured.yaml" --tolerance 0 >/dev/null; rc=$?
+[ $rc = 1 ] || fail "--tolerance 0 exited $rc, expected 1"
+# another plan file (same content plus a comment: another sha256)
+{ cat "$work/plan.yaml"; echo "# edited"; } > "$work/plan2.yaml"
+"$attnplan" compare "$work/plan2.yaml" "$work/measured.yaml" 2> "$work/err.log" >/dev/null; rc=$?
+[ $rc = 2 ] && grep -q "measured on plan sha256" "$work/err.log" || { cat "$work/err.log"; fail "sha256 mismatch not refused ($rc)"; }
+"$attnplan" compare "$work/plan2.yaml" "$work/measured.yaml" --force >/dev/null 2>&1 || fail "--force"
+# rank share: collectives not measured
+"$attnrun" "$work/plan.yaml" --rank-share 1 --repeat 2 -o "$work/share.yaml" >/dev/null || fail "rank share run"
+out=$("$attnplan" compare "$work/plan.yaml" "$work/share.yaml"); rc=$?
+[ $rc = 0 ] || fail "compare of a rank share exited $rc"
+echo "$out" | grep -E "^ +ttft_s" | grep -q "not measured" || fail "rank share ttft not shown as not measured"
+echo "$out" | grep -E "^ +attn_comm" | grep -q "not measured" || fail "rank share collectives not shown as not measured"
+echo "compare.sh: all passed"
