@@ -51,7 +51,8 @@ node_types:
     # several us inside a node); 0.82 = nccl-tests ring bus bandwidth 370/450 (issues 212, 290)
     link: {bandwidth: 450e9, latency: 3e-6, efficiency: 0.82}
     # 400 Gb/s NDR per GPU = 50 GB/s (DGX H100 user guide); 0.94 = nccl-tests 46-48/50
-    # per GPU across nodes (issue 290); 5 us an estimate (hardware.md: 10-20 us across nodes)
+    # per GPU across nodes (issue 290); 5 us an estimate (the network's 10 us governs: the
+    # loader takes the largest of the NICs' and the network's latency)
     nic: {bandwidth: 50e9, latency: 5e-6, efficiency: 0.94}
 nodes:
   - {type: dgx-h100, count: $nodes}
