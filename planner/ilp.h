@@ -26,6 +26,7 @@ typedef struct planner_options {
     int microbatches;            /* 0 = the model's workload value or auto */
     const char *out_path;        /* -o PLAN, or NULL */
     int progress;                /* -1 auto (stderr is a terminal), 0 off, 1 on */
+    int no_symmetry;             /* 1: price every replica (tests compare with the default) */
 } planner_options;
 
 void planner_options_init(planner_options *o);
