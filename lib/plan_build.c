@@ -68,6 +68,8 @@ static int check_even_rules(const attn_model *m, const attn_topology *t, const a
     if (m->layers < 1 || m->heads < 1 || m->kv_heads < 1 || m->head_dim < 1 || m->ffn_hidden < 1 ||
         m->workload.batch < 1)
         FAIL("model %s has a non-positive size", m->name);
+    if ((long long)m->heads * m->head_dim != m->hidden)
+        FAIL("hidden=%d is not heads*head_dim=%lld", m->hidden, (long long)m->heads * m->head_dim);
     if (m->heads % m->kv_heads != 0) FAIL("kv_heads=%d does not divide heads=%d", m->kv_heads, m->heads);
     if (m->arch == ARCH_LLAMA && m->head_dim % 2 != 0) FAIL("llama needs an even head_dim (got %d)", m->head_dim);
     if (s->dp > m->workload.batch) FAIL("dp=%d exceeds batch=%d", s->dp, m->workload.batch);
