@@ -253,14 +253,47 @@ int yt_str(const yt_doc *doc, const yt_node *map, const char *key, int required,
 
 /* ---- writing ---- */
 
+/* Length of the valid UTF-8 sequence at p (1..4) and its code point, or 0 if invalid. */
+static int utf8_decode(const unsigned char *p, unsigned *cp) {
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    int n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (!n) return 0;
+    unsigned c = p[0] & (0x7F >> n);
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0; /* also stops at the terminating NUL */
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    static const unsigned min_for_len[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min_for_len[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
+    return n;
+}
+
 void yt_write_str(FILE *f, const char *s) {
+    /* Double-quoted, so nothing in s can end the scalar or be read as YAML syntax.
+     * Escaped: quote, backslash, C0/C1 controls, DEL, and the characters YAML treats as
+     * line breaks or a byte-order mark (they would not read back as themselves).
+     * Bytes that are not UTF-8 become U+FFFD so the file stays readable. */
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
-        else fputc(*p, f);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        unsigned cp;
+        int n = utf8_decode(p, &cp);
+        if (n == 0) {
+            fputs("\\uFFFD", f);
+            p++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\') fprintf(f, "\\%c", (char)cp);
+        else if (cp == '\n') fputs("\\n", f);
+        else if (cp == '\t') fputs("\\t", f);
+        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) fprintf(f, "\\x%02x", cp);
+        else if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) fprintf(f, "\\u%04X", cp);
+        else fwrite(p, 1, (size_t)n, f);
+        p += n;
     }
     fputc('"', f);
 }
