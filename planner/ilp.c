@@ -270,6 +270,7 @@ static int price_all(ctx *x, planner_result *r) {
                 break; /* validity does not depend on the placement */
             }
             x->lcs[x->n] = c->lc;
+            r->n_balance[c->lc.balance]++;
             x->n++;
         }
     }

@@ -1,0 +1,185 @@
+/* test_planner_exhaustive.c: the GLPK program's optimum equals the exhaustive optimum
+ * (same objective to 1e-6 relative) for several models (GPT, llama with GQA, one that
+ * strains memory) on small homogeneous and mixed topologies written into the working
+ * directory, both objectives and a TPOT limit. Also: every chosen plan passes plan_check
+ * and survives a write/load round trip; the mixed topologies exercise each balancing kind;
+ * pricing one replica gives the same figures as pricing them all; the bad cases (nothing
+ * fits, a TPOT limit nobody meets) fail with the reason. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ilp.h"
+
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } } while (0)
+
+static const char *const dev_types =
+    "device_types:\n"
+    "  fast: {peak_flops: {fp16: 989e12, bf16: 989e12, fp32: 67e12}, memory_bytes: 80e9, memory_bandwidth: 3.35e12}\n"
+    "  slow: {peak_flops: {fp16: 312e12, bf16: 312e12, fp32: 19.5e12}, memory_bytes: 40e9, memory_bandwidth: 1.5e12}\n"
+    "  mid: {peak_flops: {fp16: 600e12, bf16: 600e12, fp32: 30e12}, memory_bytes: 48e9, memory_bandwidth: 2e12}\n"
+    "  tiny: {peak_flops: {fp16: 100e12, bf16: 100e12, fp32: 10e12}, memory_bytes: 1e9, memory_bandwidth: 1e12}\n";
+
+static const char *node_type(const char *name, const char *dev, int n) {
+    static char buf[8][256];
+    static int at;
+    char *b = buf[at++ % 8];
+    snprintf(b, 256,
+             "  %s: {device: %s, devices: %d, fabric: nvswitch, link: {bandwidth: 300e9, latency: 3e-6},"
+             " nic: {bandwidth: 25e9, latency: 5e-6}}\n", name, dev, n);
+    return b;
+}
+
+/* Writes a topology file and loads it; 0 ok. */
+static int make_topology(const char *path, const char *name, const char *node_types, const char *nodes,
+                         attn_topology *t) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "name: %s\n%snode_types:\n%snodes:\n%s", name, dev_types, node_types, nodes);
+    fclose(f);
+    attn_diag d;
+    attn_diag_init(&d);
+    return topology_load(path, t, &d);
+}
+
+static attn_model model(const char *name, attn_arch arch, int layers, int heads, int kv, int d, int ffn, int batch,
+                        int seq, int dec) {
+    attn_model m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    m.arch = arch, m.layers = layers, m.heads = heads, m.kv_heads = kv, m.head_dim = d;
+    m.hidden = heads * d, m.ffn_hidden = ffn, m.norm_eps = 1e-5, m.rope_theta = 10000, m.dtype = DTYPE_FP16;
+    m.workload = (attn_workload){batch, seq, dec, 0};
+    return m;
+}
+
+static int balance_seen[4];
+
+/* Program vs exhaustive on one problem; returns the program's status. */
+static int cross_check(const char *what, const attn_model *m, const attn_topology *t, lin_objective obj,
+                       double max_tpot) {
+    cost_options co;
+    cost_options_default(&co);
+    planner_options o;
+    planner_options_init(&o);
+    o.objective = obj, o.max_tpot_s = max_tpot, o.progress = 0, o.top = 3;
+    planner_result a, b;
+    planner_run(m, t, &co, &o, &a);
+    o.exhaustive = 1;
+    planner_run(m, t, &co, &o, &b);
+    CHECK(a.status == b.status, "%s: program status %d (%s), exhaustive %d (%s)", what, a.status, a.message, b.status,
+          b.message);
+    for (int k = 0; k < 4; k++) balance_seen[k] += a.n_balance[k];
+    if (a.status == 0 && b.status == 0) {
+        double rel = fabs(a.objective - b.objective) / fmax(b.objective, 1e-30);
+        CHECK(rel <= 1e-6, "%s: program optimum %.12g != exhaustive %.12g", what, a.objective, b.objective);
+        CHECK(a.proven_optimal, "%s: not proven optimal", what);
+        attn_diag d;
+        attn_diag_init(&d);
+        d.quiet = 1;
+        CHECK(plan_check(&a.plan, NULL, &d) == 0, "%s: the chosen plan fails plan_check", what);
+        if (max_tpot > 0) CHECK(a.best.metric[MET_TPOT_S] <= max_tpot * (1 + 1e-9), "%s: tpot limit broken", what);
+        /* round trip through the file */
+        CHECK(plan_write("planner_test_plan.yaml", &a.plan, &d) == 0, "%s: plan_write failed", what);
+        attn_plan back;
+        if (plan_load("planner_test_plan.yaml", &back, &d) == 0) {
+            CHECK(back.world == a.plan.world && back.proven_optimal == a.plan.proven_optimal,
+                  "%s: plan changed in the round trip", what);
+            CHECK(plan_check(&back, "planner_test_plan.yaml", &d) == 0, "%s: loaded plan fails plan_check", what);
+            plan_free(&back);
+        } else {
+            CHECK(0, "%s: plan_load failed", what);
+        }
+    }
+    int st = a.status;
+    planner_result_free(&a);
+    planner_result_free(&b);
+    return st;
+}
+
+/* The replica-symmetry shortcut gives the same ranking as pricing every replica. */
+static void check_symmetry(const attn_model *m, const attn_topology *t) {
+    cost_options co;
+    cost_options_default(&co);
+    planner_options o;
+    planner_options_init(&o);
+    o.progress = 0, o.top = 1000;
+    planner_result a, b;
+    planner_run(m, t, &co, &o, &a);
+    o.no_symmetry = 1;
+    planner_run(m, t, &co, &o, &b);
+    CHECK(a.status == 0 && b.status == 0 && a.n_alts == b.n_alts && a.n_alts > 3, "symmetry: %d/%d alternatives",
+          a.n_alts, b.n_alts);
+    for (int i = 0; i < a.n_alts && i < b.n_alts; i++) {
+        double x = a.alts[i].program_pre_s, y = b.alts[i].program_pre_s;
+        CHECK(fabs(x - y) <= 1e-12 * fmax(x, y), "symmetry: alternative %d: %.15g vs %.15g", i, x, y);
+        CHECK(a.alts[i].program_dec_s == b.alts[i].program_dec_s || fabs(a.alts[i].program_dec_s - b.alts[i].program_dec_s) <=
+              1e-12 * a.alts[i].program_dec_s, "symmetry: alternative %d tpot differs", i);
+    }
+    planner_result_free(&a);
+    planner_result_free(&b);
+}
+
+int main(void) {
+    attn_topology homo1, homo2, mix2, mix3, tiny;
+    char nt[1024];
+    int bad = make_topology("pt_homo1.yaml", "homo1", node_type("n4", "fast", 4), "  - {type: n4, count: 1}\n", &homo1);
+    bad |= make_topology("pt_homo2.yaml", "homo2", node_type("n4", "fast", 4), "  - {type: n4, count: 2}\n", &homo2);
+    snprintf(nt, sizeof nt, "%s%s", node_type("slow4", "slow", 4), node_type("fast4", "fast", 4));
+    bad |= make_topology("pt_mix2.yaml", "mix2", nt, "  - {type: slow4, count: 1}\n  - {type: fast4, count: 1}\n", &mix2);
+    snprintf(nt, sizeof nt, "%s%s%s", node_type("slow2", "slow", 2), node_type("mid2", "mid", 2), node_type("fast4", "fast", 4));
+    bad |= make_topology("pt_mix3.yaml", "mix3", nt,
+                         "  - {type: fast4, count: 1}\n  - {type: slow2, count: 1}\n  - {type: mid2, count: 1}\n", &mix3);
+    bad |= make_topology("pt_tiny.yaml", "tiny", node_type("t4", "tiny", 4), "  - {type: t4, count: 1}\n", &tiny);
+    if (bad) {
+        fprintf(stderr, "could not write or load the test topologies\n");
+        return 1;
+    }
+    attn_model models[3] = {
+        model("gpt-small", ARCH_GPT, 4, 8, 8, 64, 2048, 8, 512, 16),
+        model("llama-gqa", ARCH_LLAMA, 6, 8, 2, 64, 1408, 6, 256, 8),
+        model("gpt-wide", ARCH_GPT, 3, 4, 4, 128, 4096, 12, 2048, 4),
+    };
+    const attn_topology *topos[4] = {&homo1, &homo2, &mix2, &mix3};
+    int solved = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4; j++)
+            for (int obj = 0; obj < 2; obj++) {
+                char what[160];
+                snprintf(what, sizeof what, "%.40s on %.40s, %s", models[i].name, topos[j]->name, obj ? "tpot" : "throughput");
+                solved += cross_check(what, &models[i], topos[j], (lin_objective)obj, 0) == 0;
+            }
+    /* a TPOT limit that binds: half way between the best and the worst plan's tpot */
+    solved += cross_check("llama-gqa on mix2, throughput, tpot limit", &models[1], &mix2, OBJ_THROUGHPUT, 2e-3) == 0;
+    CHECK(solved >= 20, "only %d problems solved: the cross-check does not exercise the planner", solved);
+    CHECK(balance_seen[LIN_ROWS] > 0 && balance_seen[LIN_LAYERS] > 0 && balance_seen[LIN_SHARES] > 0,
+          "balancing kinds seen: rows %d layers %d shares %d", balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS],
+          balance_seen[LIN_SHARES]);
+
+    check_symmetry(&models[0], &homo2);
+
+    /* nothing fits: 1 GB devices */
+    attn_model big = model("big", ARCH_GPT, 64, 16, 16, 128, 16384, 8, 2048, 0); /* ~11 GB of weights */
+    cost_options co;
+    cost_options_default(&co);
+    planner_options o;
+    planner_options_init(&o);
+    o.progress = 0;
+    planner_result r;
+    planner_run(&big, &tiny, &co, &o, &r);
+    CHECK(r.status == 1 && r.min_shortfall_bytes > 0 && r.n_nofit > 0, "no-fit: status %d shortfall %g", r.status,
+          r.min_shortfall_bytes);
+    planner_result_free(&r);
+    /* a TPOT limit nobody meets */
+    o.max_tpot_s = 1e-9;
+    planner_run(&models[0], &homo1, &co, &o, &r);
+    CHECK(r.status == 1 && r.n_limit > 0, "tpot limit: status %d, %d over the limit", r.status, r.n_limit);
+    planner_result_free(&r);
+
+    topology_free(&homo1), topology_free(&homo2), topology_free(&mix2), topology_free(&mix3), topology_free(&tiny);
+    printf("test_planner_exhaustive: %d problems solved, balancing rows %d layers %d shares %d, %d failures\n", solved,
+           balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], failures);
+    return failures ? 1 : 0;
+}
