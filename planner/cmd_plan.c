@@ -1,14 +1,14 @@
 /* cmd_plan.c: `attnplan plan TOPOLOGY MODEL [--all] [-o PLAN]`. Two branches:
  *   --all     every strategy for the devices (enumerate.c), priced and ranked (table.c);
- *   default   the best plan. The GLPK program (planner/ilp.c, planner_solve) belongs
- *             here; until it lands, plan_choose() takes the best entry of the exhaustive
- *             ranking and says so. */
+ *   default   the best plan: the GLPK program of planner/ilp.c (planner_solve), with the
+ *             planner's own options (planner_take_arg). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
 #include "cost_cli.h"
 #include "enumerate.h"
+#include "ilp.h"
 #include "table.h"
 
 typedef struct plan_args {
@@ -28,7 +28,8 @@ static void usage(FILE *f) {
             "           that do not fit or are invalid are listed with the reason\n"
             "--top K    show only the best K fitting strategies (default: all with --all, 10 otherwise)\n"
             "-o PLAN    write the chosen plan with its predicted report\n"
-            "exit codes: 0 ok, 1 no strategy fits, 2 bad usage or bad input\n");
+            "exit codes: 0 ok, 1 no strategy fits, 2 bad usage or bad input\n\n");
+    planner_usage(f);
 }
 
 /* Prices and ranks every strategy; NULL on allocation failure. */
@@ -61,56 +62,12 @@ static int plan_all(const cli_inputs *in, const cost_options *o, const plan_args
     return any ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
 }
 
-/* The default branch: the best strategy of the exhaustive ranking (stand-in for the GLPK
- * program of planner/ilp.c). */
-static int plan_choose(const cli_inputs *in, const cost_options *o, const plan_args *a) {
-    int n;
-    plan_candidate *c = ranked(in, o, a->key, &n);
-    if (!c) {
-        fprintf(stderr, "attnplan plan: out of memory\n");
-        return ATTN_EXIT_FAIL;
-    }
-    print_header(in);
-    table_print_candidates(stdout, c, n, a->top > 0 ? a->top : 10);
-    if (n == 0 || c[0].status != CAND_OK) {
-        double best = -1;
-        for (int i = 0; i < n; i++)
-            if (c[i].status == CAND_NOFIT && (best < 0 || c[i].shortfall_bytes < best)) best = c[i].shortfall_bytes;
-        if (best >= 0)
-            fprintf(stderr, "attnplan plan: no strategy fits; the closest is %.2f GB short on its fullest device\n",
-                    best / 1e9);
-        else
-            fprintf(stderr, "attnplan plan: no valid strategy for %d devices\n", in->topo.n_devices);
-        free(c);
-        return ATTN_EXIT_FAIL;
-    }
-    char s[128];
-    strategy_format(&c[0].strategy, s, sizeof s);
-    printf("\nchosen: %s (exhaustive ranking; GLPK program not yet available)\n", s);
-    int rc = ATTN_EXIT_OK;
-    if (a->out_path) {
-        attn_plan plan;
-        char err[256];
-        attn_diag d;
-        attn_diag_init(&d);
-        if (cost_price_strategy(&in->model, &in->topo, &c[0].strategy, o, &plan, NULL, err, sizeof err) != 0) {
-            fprintf(stderr, "attnplan plan: %s\n", err);
-            rc = ATTN_EXIT_FAIL;
-        } else {
-            snprintf(plan.objective, sizeof plan.objective, "%s", a->key == MET_TPOT_S ? "tpot" : "throughput");
-            if (plan_write(a->out_path, &plan, &d) != 0) rc = ATTN_EXIT_FAIL;
-            else printf("plan written to %s\n", a->out_path);
-            plan_free(&plan);
-        }
-    }
-    free(c);
-    return rc;
-}
-
 int cmd_plan(int argc, char **argv) {
     cli_inputs in;
     cli_inputs_init(&in);
     plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL};
+    planner_options po;
+    planner_options_init(&po);
     for (int i = 1; i < argc; i++) {
         const char *x = argv[i];
         if (!strcmp(x, "--help") || !strcmp(x, "-h")) {
@@ -142,7 +99,10 @@ int cmd_plan(int argc, char **argv) {
             a.out_path = argv[++i];
             continue;
         }
-        int r = cli_take_arg("plan", argc, argv, &i, &in);
+        int r = planner_take_arg("plan", argc, argv, &i, &po);
+        if (r == 1) continue;
+        if (r < 0) return ATTN_EXIT_BADINPUT;
+        r = cli_take_arg("plan", argc, argv, &i, &in);
         if (r == 1) continue;
         if (r == 0) fprintf(stderr, "attnplan plan: unknown or incomplete option '%s'\n", x);
         usage(stderr);
@@ -152,7 +112,10 @@ int cmd_plan(int argc, char **argv) {
     if (rc == ATTN_EXIT_OK) {
         cost_options o;
         cli_options(&in, &o);
-        rc = a.all ? plan_all(&in, &o, &a) : plan_choose(&in, &o, &a);
+        po.objective = a.key == MET_TPOT_S ? OBJ_TPOT : OBJ_THROUGHPUT;
+        if (a.top > 0) po.top = a.top;
+        po.out_path = a.out_path;
+        rc = a.all ? plan_all(&in, &o, &a) : planner_solve(&in.model, &in.topo, &o, &po);
     }
     cli_free(&in);
     return rc;
