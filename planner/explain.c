@@ -119,6 +119,8 @@ static void compare_line(const char *what, const planner_alt *a, const planner_a
            ph ? "ms" : "s", ph ? vb * 1e3 : vb, ph ? "ms" : "s", vb > 0 ? 100 * fabs(vb - va) / vb : 0,
            va <= vb ? "faster" : "slower");
     if (best > 0) printf("; the largest saving is %s, %.3g ms less on the critical device", term_names[k], best * 1e3);
+    else if (b->strategy.pp > 1 && va <= vb)
+        printf("; its critical device is lighter, but its %d pipeline stages add up", b->strategy.pp);
     printf("\n");
 }
 
@@ -233,8 +235,7 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
     for (int i = 0; i < r.n_alts; i++) print_alt_row(i + 1, &r.alts[i], o->objective, mixed);
     if (r.has_baseline) {
         fmt_strategy(&r.baseline.strategy, s, sizeof s);
-        printf("baseline (the seed's TP8 x PP2): %s, %s", s, r.baseline_rank ? "" : "outside the top rows, ");
-        if (r.baseline_rank) printf("rank %d, ", r.baseline_rank);
+        printf("baseline (the seed's TP8 x PP2): %s, rank %d of %d, ", s, r.baseline_rank, r.n_feasible);
         printf("prefill %.0f tokens/s, tpot %.4g ms\n", r.baseline.metric[MET_PREFILL_TOKENS_PER_S],
                r.baseline.metric[MET_TPOT_S] * 1e3);
     } else {

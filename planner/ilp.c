@@ -146,16 +146,27 @@ static int build_priced(const ctx *x, const cand *c, const lin_solution *sol, at
     return 0;
 }
 
-/* The critical rank's time by kind: compute, memory traffic, communication, bubble. */
-static void fill_terms(const attn_plan *p, const cost_detail *det, planner_alt *a) {
+/* The critical rank's time by kind: compute, memory traffic, communication, bubble. A
+ * compute op counts as memory traffic when its bytes, not its FLOPs, bound its roofline on
+ * that device (decode GEMMs usually). */
+static void fill_terms(const attn_topology *t, const attn_plan *p, const cost_detail *det, planner_alt *a) {
     memset(a->terms, 0, sizeof a->terms);
     for (int ph = 0; ph < PHASE_COUNT; ph++) {
         int idx = 0;
         for (int i = 0; i < p->world; i++)
             if (p->ranks[i].rank == det->critical_rank[ph]) idx = i;
         const attn_rank_report *rr = &p->predicted.ranks[idx];
-        for (int op = 0; op < OP_COUNT; op++)
-            if (rr->op[ph][op].time_s > 0) a->terms[ph][attn_op_table[op].cls] += rr->op[ph][op].time_s;
+        const attn_device_type *dt = &t->dev_types[t->devices[p->ranks[idx].device].device_type];
+        double peak = dt->peak_flops[p->model.dtype] * (dt->gemm_efficiency > 0 ? dt->gemm_efficiency : 1);
+        double bw = dt->memory_bandwidth * (dt->memory_efficiency > 0 ? dt->memory_efficiency : 1);
+        for (int op = 0; op < OP_COUNT; op++) {
+            const attn_op_cost *oc = &rr->op[ph][op];
+            if (oc->time_s <= 0) continue;
+            int kind = attn_op_table[op].cls;
+            if (kind != OPCLASS_COMM)
+                kind = peak > 0 && bw > 0 && oc->flops / peak >= oc->bytes / bw ? OPCLASS_COMPUTE : OPCLASS_MEMORY;
+            a->terms[ph][kind] += oc->time_s;
+        }
     }
     a->terms[PHASE_PREFILL][3] = det->bubble_s > 0 ? det->bubble_s : 0;
 }
@@ -177,7 +188,7 @@ static void fill_alt(const ctx *x, const cand *c, const lin_solution *sol, const
             worst = rr->memory_bytes / rr->memory_capacity_bytes;
     }
     a->peak_mem_fraction = worst;
-    fill_terms(p, det, a);
+    fill_terms(x->t, p, det, a);
 }
 
 /* 1 when the re-priced plan keeps the limits the linear model promised. */
@@ -372,9 +383,11 @@ static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int n
         fill_alt(x, c, &rk[j].sol, &p, &det, &a);
         plan_free(&p);
         if (r->n_alts < top) r->alts[r->n_alts++] = a;
-        if (is_base) {
+        if (is_base) { /* its place in the whole ranking: 1 + how many are strictly better */
             r->has_baseline = 1, r->baseline = a;
-            r->baseline_rank = r->n_alts <= top && same_structure(&r->alts[r->n_alts - 1].strategy, &base) ? r->n_alts : 0;
+            r->baseline_rank = 1;
+            for (int i = 0; i < nr; i++)
+                if (rk[i].sol.objective < rk[j].sol.objective) r->baseline_rank++;
         }
         if (r->n_alts >= top && (!want_base || r->has_baseline)) break;
     }
@@ -405,6 +418,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         goto done;
     }
     rc = 0;
+    r->n_feasible = nr;
     for (int attempt = 0; attempt < MAX_RESOLVES; attempt++) {
         lin_solution sol;
         char err[256];

@@ -77,7 +77,8 @@ typedef struct planner_result {
     int fit_batch;               /* largest batch (halving) at which `closest` fits; 0 none */
     int has_baseline;            /* the seed's TP8 x PP2 per 16 devices was priced */
     planner_alt baseline;
-    int baseline_rank;           /* 1-based rank among the alternatives; 0 not ranked */
+    int baseline_rank;           /* 1-based rank among all feasible candidates */
+    int n_feasible;              /* feasible candidates (structure x placement order) */
     char baseline_note[192];     /* why it is absent or not fitting */
     char message[512];           /* why nothing was chosen */
 } planner_result;
