@@ -49,4 +49,39 @@ int comm_geom_build(const attn_topology *t, const int *devs, int n, comm_geom *g
 /* Time of one collective of S bytes; *hier set to 1 when priced hierarchically. */
 double comm_geom_time(const comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
 
+/* Everything pricing one plan needs, built once by cost.c. */
+typedef struct price_ctx {
+    const attn_plan *p;
+    const attn_topology *t;
+    const cost_calibration *cal;
+    int chunk, score_bytes;
+    int dp, pp, n, m, M;
+    int *at;             /* coordinate -> index into p->ranks */
+    comm_geom *seg;      /* per (replica, stage, head group) */
+    comm_geom *stage;    /* per (replica, stage) */
+} price_ctx;
+
+/* Per-rank results kept for the stage/pipeline assembly. */
+typedef struct rank_time {
+    double mb_s;      /* prefill: one largest microbatch through the rank's layers (no p2p) */
+    double p2p_mb_s;  /* prefill: one largest microbatch's transfer to the next stage */
+    double step_s;    /* decode: one step through the rank's layers (no p2p) */
+    double p2p_step_s;
+} rank_time;
+
+static inline int cost_rank_rows(const attn_rank_assign *a) { return a->batch_end - a->batch_begin; }
+/* Coordinate index of a rank: ((replica * pp + stage) * n + head_group) * m + seg. */
+int cost_coord_of(const price_ctx *c, const attn_rank_assign *a);
+double cost_ops_total(const attn_op_cost *op);
+double cost_ops_comm(const attn_op_cost *op);
+/* Prices rank idx: its report entry, its times, its compute floor (prefill FLOPs / peak)
+ * and HBM floor ((weights + KV at seq_len) / bandwidth). */
+void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_time *rt, double *floor_flops,
+                     double *floor_bytes);
+/* 1 when ranks i and j would get the same prices (same share sizes, device type, stage
+ * position and groups' geometry), so j can reuse i's. */
+int cost_rank_same(const price_ctx *c, int i, int j);
+/* Fills detail->coll with the collectives of the critical ranks. */
+void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost_detail *detail);
+
 #endif

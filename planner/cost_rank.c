@@ -1,0 +1,325 @@
+/* cost_rank.c: one rank's prices. Its share (batch rows, layers, heads, dimension ranges,
+ * MLP columns) becomes a cost_shape per microbatch and per decode step; cost_ops.c prices
+ * the compute ops, cost_comm.c the collectives over the groups the rank belongs to; then
+ * the rank's memory. Also the description of the critical rank's collectives for
+ * `attnplan price`. cost.c assembles ranks into stages, pipelines and replicas. */
+#include <math.h>
+#include <string.h>
+#include "cost_private.h"
+
+int cost_coord_of(const price_ctx *c, const attn_rank_assign *a) {
+    return ((a->replica * c->pp + a->stage) * c->n + a->head_group) * c->m + a->seg;
+}
+
+static double dims_of(const attn_rank_assign *a) {
+    double d = 0;
+    for (int k = 0; k < a->n_dim_ranges && k < 2; k++) d += a->dim_end[k] - a->dim_begin[k];
+    return d;
+}
+
+/* kv heads that query heads [hb, he) use */
+static double kv_heads_of(const attn_model *md, int hb, int he) {
+    if (he <= hb) return 0;
+    int g = md->heads / md->kv_heads;
+    return (double)((he - 1) / g - hb / g + 1);
+}
+
+/* The rank's shape for `rows` sequences in a phase (attention extents filled by caller). */
+static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase ph, double rows, cost_shape *sh) {
+    const attn_model *md = &c->p->model;
+    memset(sh, 0, sizeof *sh);
+    sh->arch = md->arch;
+    sh->dtype = md->dtype;
+    sh->elem_bytes = dtype_bytes(md->dtype);
+    sh->score_bytes = c->score_bytes;
+    sh->rows = rows;
+    sh->hidden = md->hidden;
+    sh->q_heads = a->head_end - a->head_begin;
+    sh->kv_heads = a->kv_head_end - a->kv_head_begin;
+    sh->dims = dims_of(a);
+    sh->mlp_cols = a->mlp_end - a->mlp_begin;
+    double L = md->workload.seq_len;
+    if (ph == PHASE_PREFILL) {
+        double ch = c->chunk < L ? c->chunk : L;
+        double K = ceil(L / ch), last = L - (K - 1) * ch;
+        sh->q_len = L;
+        sh->chunks = K;
+        sh->chunk_rows = ch;
+        sh->score_pairs = ch * ch * (K - 1) * K / 2 + last * L;
+        sh->key_reads = ch * (K - 1) * K / 2 + L;
+    } else { /* one new token attending to the seq_len cached positions and itself */
+        sh->q_len = 1;
+        sh->chunks = 1;
+        sh->chunk_rows = 1;
+        sh->score_pairs = L + 1;
+        sh->key_reads = L + 1;
+    }
+    sh->tokens = rows * sh->q_len;
+    double d = md->head_dim;
+    double ah = a->a2a_head_end - a->a2a_head_begin;
+    switch (c->p->strategy.scheme) {
+    case SCHEME_QK_ALLGATHER:
+        sh->att_heads = sh->q_heads, sh->att_kv_heads = sh->kv_heads;
+        sh->att_qk_dims = d, sh->att_v_dims = sh->dims;
+        sh->cache_kv_heads = sh->kv_heads, sh->cache_k_dims = d, sh->cache_v_dims = sh->dims;
+        break;
+    case SCHEME_HEAD_ALLTOALL:
+        sh->att_heads = ah, sh->att_kv_heads = kv_heads_of(md, a->a2a_head_begin, a->a2a_head_end);
+        sh->att_qk_dims = d, sh->att_v_dims = d;
+        sh->cache_kv_heads = sh->att_kv_heads, sh->cache_k_dims = d, sh->cache_v_dims = d;
+        break;
+    default: /* none, score-allreduce: the core works on the rank's own segment */
+        sh->att_heads = sh->q_heads, sh->att_kv_heads = sh->kv_heads;
+        sh->att_qk_dims = sh->dims, sh->att_v_dims = sh->dims;
+        sh->cache_kv_heads = sh->kv_heads, sh->cache_k_dims = sh->dims, sh->cache_v_dims = sh->dims;
+        break;
+    }
+}
+
+/* One collective's buffer, calls and the group it runs on, for one layer. */
+typedef struct coll_call {
+    attn_op op;
+    attn_coll coll;
+    attn_group_kind group;
+    const comm_geom *g;
+    double S, calls;
+} coll_call;
+
+static double coll_factor(attn_coll c, int p) {
+    if (p <= 1) return 0;
+    return c == COLL_ALLREDUCE ? 2.0 * (p - 1) / p : c == COLL_SENDRECV ? 1.0 : (double)(p - 1) / p;
+}
+
+/* The collectives of one layer of rank a with shape sh; returns how many. */
+static int layer_colls(const price_ctx *c, const attn_rank_assign *a, const cost_shape *sh, coll_call out[4]) {
+    const attn_model *md = &c->p->model;
+    int k = 0, coord = cost_coord_of(c, a);
+    double eb = sh->elem_bytes, T = sh->tokens, d = md->head_dim;
+    const comm_geom *seg = &c->seg[coord / c->m], *stage = &c->stage[coord / (c->m * c->n)];
+    switch (c->p->strategy.scheme) {
+    case SCHEME_SCORE_ALLREDUCE: /* partial scores of every chunk, summed in place */
+        out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLREDUCE, GROUP_SEG, seg,
+                               sh->rows * sh->q_heads * sh->score_pairs * sh->score_bytes / sh->chunks, sh->chunks};
+        break;
+    case SCHEME_QK_ALLGATHER: /* q and k segments gathered to whole heads */
+        out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLGATHER, GROUP_SEG, seg, T * sh->q_heads * d * eb, 1};
+        out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLGATHER, GROUP_SEG, seg, T * sh->kv_heads * d * eb, 1};
+        break;
+    case SCHEME_HEAD_ALLTOALL: { /* q, k, v to whole heads; the output back to segments */
+        double need = 0; /* heads the group's members want from this rank's segment */
+        int base = coord - a->seg;
+        for (int j = 0; j < c->m; j++) {
+            const attn_rank_assign *b = &c->p->ranks[c->at[base + j]];
+            need += (b->a2a_head_end - b->a2a_head_begin) + 2 * kv_heads_of(md, b->a2a_head_begin, b->a2a_head_end);
+        }
+        out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLTOALL, GROUP_SEG, seg, T * sh->dims * need * eb, 1};
+        out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLTOALL, GROUP_SEG, seg, T * sh->att_heads * d * eb, 1};
+        break;
+    }
+    default:
+        break;
+    }
+    out[k++] = (coll_call){OP_O_PROJ_ALLREDUCE, COLL_ALLREDUCE, GROUP_STAGE, stage, T * md->hidden * eb, 1};
+    out[k++] = (coll_call){OP_MLP_ALLREDUCE, COLL_ALLREDUCE, GROUP_STAGE, stage, T * md->hidden * eb, 1};
+    return k;
+}
+
+/* All ops of one layer (compute and collectives) for rank a. */
+static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost_shape *sh, attn_op_cost op[OP_COUNT]) {
+    const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
+    cost_layer_ops(sh, dt, c->cal, op);
+    coll_call cc[4];
+    int k = layer_colls(c, a, sh, cc);
+    for (int i = 0; i < k; i++) {
+        op[cc[i].op].time_s += cc[i].calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL);
+        op[cc[i].op].bytes += cc[i].calls * coll_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
+    }
+}
+
+/* Activation transfer of `tokens` x hidden to the next stage's rank at the same (head group,
+ * segment); 0 on the last stage. */
+static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link) {
+    *bytes = 0;
+    if (link) *link = LINK_SELF;
+    if (a->stage + 1 >= c->pp) return 0;
+    const attn_model *md = &c->p->model;
+    int next = c->at[cost_coord_of(c, a) + c->n * c->m];
+    int devs[2] = {a->device, c->p->ranks[next].device};
+    double S = tokens * md->hidden * dtype_bytes(md->dtype);
+    comm_geom g;
+    if (comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
+    if (link) *link = g.link;
+    *bytes = g.n > 1 ? S : 0;
+    return comm_geom_time(&g, COLL_SENDRECV, S, c->cal, NULL);
+}
+
+
+
+static void accumulate(attn_op_cost *dst, const attn_op_cost *src, double times) {
+    for (int i = 0; i < OP_COUNT; i++) {
+        dst[i].time_s += times * src[i].time_s;
+        dst[i].flops += times * src[i].flops;
+        dst[i].bytes += times * src[i].bytes;
+    }
+}
+
+double cost_ops_total(const attn_op_cost *op) {
+    double s = 0;
+    for (int i = 0; i < OP_COUNT; i++) s += op[i].time_s;
+    return s;
+}
+
+double cost_ops_comm(const attn_op_cost *op) {
+    double s = 0;
+    for (int i = 0; i < OP_COUNT; i++)
+        if (attn_op_table[i].cls == OPCLASS_COMM) s += op[i].time_s;
+    return s;
+}
+
+/* Prices rank idx: fills its report entry and its times. */
+void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_time *rt, double *floor_flops,
+                       double *floor_bytes) {
+    const attn_rank_assign *a = &c->p->ranks[idx];
+    const attn_model *md = &c->p->model;
+    const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
+    double layers = a->layer_end - a->layer_begin, eb = dtype_bytes(md->dtype), L = md->workload.seq_len;
+    int rows = cost_rank_rows(a), M = c->M < rows ? c->M : rows;
+    if (M < 1) M = 1;
+    int q = rows / M, rem = rows % M;
+    attn_op_cost lay[OP_COUNT];
+    cost_shape big, small, dec;
+    memset(rr->op, 0, sizeof rr->op);
+
+    /* prefill: rem microbatches of q+1 rows, M-rem of q rows */
+    base_shape(c, a, PHASE_PREFILL, q + (rem > 0), &big);
+    layer_cost(c, a, &big, lay);
+    rt->mb_s = layers * cost_ops_total(lay);
+    accumulate(rr->op[PHASE_PREFILL], lay, layers * (rem > 0 ? rem : M));
+    if (rem > 0 && q > 0) {
+        base_shape(c, a, PHASE_PREFILL, q, &small);
+        layer_cost(c, a, &small, lay);
+        accumulate(rr->op[PHASE_PREFILL], lay, layers * (M - rem));
+    }
+    double bytes;
+    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL);
+    attn_op_cost *pp = &rr->op[PHASE_PREFILL][OP_PIPE_P2P];
+    pp->time_s = rt->p2p_mb_s * (rem > 0 ? rem : M);
+    pp->bytes = bytes * (rem > 0 ? rem : M);
+    if (rem > 0 && q > 0) {
+        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL);
+        pp->bytes += (M - rem) * bytes;
+    }
+
+    /* decode: one step of the replica's whole batch */
+    base_shape(c, a, PHASE_DECODE, rows, &dec);
+    layer_cost(c, a, &dec, lay);
+    accumulate(rr->op[PHASE_DECODE], lay, layers);
+    rt->step_s = layers * cost_ops_total(lay);
+    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL);
+    rr->op[PHASE_DECODE][OP_PIPE_P2P].time_s = rt->p2p_step_s;
+    rr->op[PHASE_DECODE][OP_PIPE_P2P].bytes = bytes;
+
+    /* memory */
+    double per_tok_kv = big.cache_kv_heads * (big.cache_k_dims + big.cache_v_dims) * eb;
+    rr->weights_bytes = layers * cost_layer_weight_bytes(&big);
+    rr->kv_cache_bytes = layers * rows * (L + md->workload.decode_tokens) * per_tok_kv;
+    double T = big.tokens, H = md->hidden, F = big.mlp_cols, gated = md->arch == ARCH_LLAMA ? 2 : 1;
+    double attn_live = T * (big.q_heads + 2 * big.kv_heads) * big.dims * eb +
+                       big.rows * big.att_heads * big.chunk_rows * L * (c->score_bytes + eb) +
+                       T * big.att_heads * big.att_v_dims * eb;
+    double mlp_live = T * F * (gated + 1) * eb;
+    double dec_live = dec.rows * dec.att_heads * dec.score_pairs * (c->score_bytes + eb);
+    double live = attn_live > mlp_live ? attn_live : mlp_live;
+    if (dec_live > live) live = dec_live;
+    rr->activation_bytes = 2 * T * H * eb + live;
+    double recv = 0, d = md->head_dim;
+    if (c->p->strategy.scheme == SCHEME_QK_ALLGATHER) recv = T * (big.q_heads + big.kv_heads) * d * eb;
+    if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL) recv = T * (big.att_heads + 2 * big.att_kv_heads) * d * eb;
+    if (c->pp > 1 && a->stage > 0 && T * H * eb > recv) recv = T * H * eb;
+    rr->comm_buffer_bytes = recv;
+    rr->memory_bytes = rr->weights_bytes + rr->kv_cache_bytes + rr->activation_bytes + rr->comm_buffer_bytes;
+    rr->memory_capacity_bytes = dt->memory_bytes;
+
+    double fl = 0;
+    for (int i = 0; i < OP_COUNT; i++) fl += rr->op[PHASE_PREFILL][i].flops;
+    double peak = dt->peak_flops[md->dtype] > 0 ? dt->peak_flops[md->dtype] : dt->peak_flops[DTYPE_FP32];
+    *floor_flops = peak > 0 ? fl / peak : 0;
+    double bw = dt->memory_bandwidth;
+    *floor_bytes = bw > 0 ? (rr->weights_bytes + layers * rows * L * per_tok_kv) / bw : 0;
+}
+
+/* The critical rank's collectives, one line per call kind and phase. */
+void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost_detail *detail) {
+    for (int ph = 0; ph < PHASE_COUNT; ph++) {
+        const attn_rank_assign *a = &c->p->ranks[ph == PHASE_PREFILL ? idx_pre : idx_dec];
+        int rows = cost_rank_rows(a), M = c->M < rows ? c->M : rows;
+        if (M < 1) M = 1;
+        double per = ph == PHASE_PREFILL ? M : 1, layers = a->layer_end - a->layer_begin;
+        cost_shape sh;
+        base_shape(c, a, (attn_phase)ph, ph == PHASE_PREFILL ? (rows + M - 1) / M : rows, &sh);
+        coll_call cc[4];
+        int k = layer_colls(c, a, &sh, cc);
+        for (int i = 0; i < k && detail->n_coll < COST_MAX_COLL_LINES; i++) {
+            if (cc[i].g->n <= 1) continue;
+            cost_coll_line *l = &detail->coll[detail->n_coll++];
+            l->phase = (attn_phase)ph;
+            l->op = cc[i].op;
+            l->coll = cc[i].coll;
+            l->group = cc[i].group;
+            l->group_size = cc[i].g->n;
+            l->link = cc[i].g->link;
+            l->bytes_per_call = cc[i].S;
+            l->calls = cc[i].calls * layers * per;
+            l->time_s = l->calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical);
+        }
+        double bytes;
+        attn_link link;
+        double t = p2p_time(c, a, sh.tokens, &bytes, &link);
+        if (bytes > 0 && detail->n_coll < COST_MAX_COLL_LINES) {
+            cost_coll_line *l = &detail->coll[detail->n_coll++];
+            *l = (cost_coll_line){(attn_phase)ph, OP_PIPE_P2P, COLL_SENDRECV, GROUP_PIPE, 2, link, 0, bytes, per, per * t};
+        }
+    }
+}
+
+/* What a rank's prices depend on, with padding zeroed so memcmp compares values. */
+typedef struct rank_key {
+    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos;
+    double a2a_need;
+    comm_geom seg, stage, pipe;
+} rank_key;
+
+static void make_key(const price_ctx *c, int idx, rank_key *k) {
+    const attn_rank_assign *a = &c->p->ranks[idx];
+    const attn_model *md = &c->p->model;
+    memset(k, 0, sizeof *k);
+    k->device_type = c->t->devices[a->device].device_type;
+    k->rows = cost_rank_rows(a);
+    k->layers = a->layer_end - a->layer_begin;
+    k->q_heads = a->head_end - a->head_begin;
+    k->kv_heads = a->kv_head_end - a->kv_head_begin;
+    k->dims = (int)dims_of(a);
+    k->a2a_heads = a->a2a_head_end - a->a2a_head_begin;
+    k->a2a_kv = (int)kv_heads_of(md, a->a2a_head_begin, a->a2a_head_end);
+    k->mlp = a->mlp_end - a->mlp_begin;
+    k->stage_pos = (a->stage > 0) + 2 * (a->stage + 1 >= c->pp);
+    int coord = cost_coord_of(c, a), base = coord - a->seg;
+    if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL)
+        for (int j = 0; j < c->m; j++) {
+            const attn_rank_assign *b = &c->p->ranks[c->at[base + j]];
+            k->a2a_need += (b->a2a_head_end - b->a2a_head_begin) + 2 * kv_heads_of(md, b->a2a_head_begin, b->a2a_head_end);
+        }
+    memcpy(&k->seg, &c->seg[coord / c->m], sizeof k->seg); /* memcpy keeps the zeroed padding */
+    memcpy(&k->stage, &c->stage[coord / (c->m * c->n)], sizeof k->stage);
+    if (a->stage + 1 < c->pp) {
+        int devs[2] = {a->device, c->p->ranks[c->at[coord + c->n * c->m]].device};
+        if (comm_geom_build(c->t, devs, 2, &k->pipe) != 0) k->pipe.n = -1; /* never equal to a valid key */
+    }
+}
+
+int cost_rank_same(const price_ctx *c, int i, int j) {
+    rank_key a, b;
+    make_key(c, i, &a);
+    make_key(c, j, &b);
+    return a.pipe.n >= 0 && memcmp(&a, &b, sizeof a) == 0;
+}
