@@ -225,7 +225,15 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
            r.best.metric[MET_DECODE_TOKENS_PER_S], r.best.metric[MET_PEAK_MEMORY_BYTES] / 1e9,
            100 * r.best.peak_mem_fraction, 100 * r.best.metric[MET_COMM_FRACTION]);
     if (r.proven_optimal) printf("  proven optimal (for the program's linear model)\n");
-    else printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap %.3g%%\n", o->time_limit_s, 100 * r.gap);
+    else if (isfinite(r.gap))
+        printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap %.3g%%\n", o->time_limit_s, 100 * r.gap);
+    else
+        printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap unknown\n", o->time_limit_s);
+    if (r.note[0]) printf("  note: %s\n", r.note);
+    if (r.n_neighbours > 0)
+        printf("  %d distribution neighbours re-priced with the cost model: %s\n", r.n_neighbours,
+               r.refined ? "one was better and replaced the program's distribution"
+                         : "none beats the program's distribution");
 
     printf("\nalternatives (program: the linear model's %s in s; the rest re-priced by the cost model)\n",
            o->objective == OBJ_TPOT ? "tpot" : "ttft");
@@ -233,6 +241,18 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
     if (mixed) printf(" %-18s %-10s", "placement", "balance");
     printf(" %10s %13s %9s %9s %6s  %s\n", "program", "prefill tok/s", "ttft s", "tpot ms", "mem %", "dominant term");
     for (int i = 0; i < r.n_alts; i++) print_alt_row(i + 1, &r.alts[i], o->objective, mixed);
+    int better = -1; /* an alternative the full cost model prefers to the choice */
+    for (int i = 1; i < r.n_alts; i++)
+        if (objective_of(&r.alts[i], o->objective) < objective_of(&r.best, o->objective) * 0.99 &&
+            (better < 0 || objective_of(&r.alts[i], o->objective) < objective_of(&r.alts[better], o->objective)))
+            better = i;
+    if (better > 0) {
+        fmt_strategy(&r.alts[better].strategy, s, sizeof s);
+        printf("note: re-priced by the full cost model, rank %d (%s) is %.1f%% faster than the choice; the linear\n"
+               "      model (anchored at each structure's even split) misjudges its balancing; consider it\n",
+               better + 1, s,
+               100 * (1 - objective_of(&r.alts[better], o->objective) / objective_of(&r.best, o->objective)));
+    }
     if (r.has_baseline) {
         fmt_strategy(&r.baseline.strategy, s, sizeof s);
         printf("baseline (the seed's TP8 x PP2): %s, rank %d of %d, ", s, r.baseline_rank, r.n_feasible);

@@ -204,6 +204,57 @@ static void exclude(ctx *x, int i) {
     x->lcs[i].mem_even_ok = 0;
 }
 
+static double objective_metric(const ctx *x, const attn_plan *p) {
+    return p->predicted.metric[x->lim.objective == OBJ_TPOT ? MET_TPOT_S : MET_TTFT_S];
+}
+
+/* Re-prices the distribution neighbours of a balanced choice (one unit of rows, layers,
+ * heads or MLP columns moved from one class to another) with the full cost model and
+ * keeps the best if it beats the program's choice and keeps the limits: the linear model
+ * is a first-order picture, the cost model has the last word. */
+static void refine(const ctx *x, const cand *c, lin_solution *sol, attn_plan *p, cost_detail *det,
+                   planner_result *r) {
+    if (c->pm.balance == LIN_EVEN) return;
+    const lin_cand *lc = &c->lc;
+    double best = objective_metric(x, p);
+    for (int mlp = 0; mlp <= (lc->balance == LIN_SHARES); mlp++)
+        for (int a = 0; a < lc->n_classes; a++)
+            for (int b = 0; b < lc->n_classes; b++) {
+                if (a == b) continue;
+                lin_solution n = *sol;
+                int *T = mlp ? n.XF : n.X;
+                long long low = (long long)lc->cls[a].parts * (mlp ? lc->cls[a].devices : 1);
+                if (T[a] - 1 < low) continue;
+                T[a]--, T[b]++;
+                for (int k = 0; k < lc->n_classes; k++) {
+                    n.x[k] = (n.X[k] + lc->cls[k].parts - 1) / lc->cls[k].parts;
+                    if (lc->balance == LIN_SHARES) {
+                        int d = lc->cls[k].parts * lc->cls[k].devices;
+                        n.xf[k] = (n.XF[k] + d - 1) / d;
+                    }
+                }
+                attn_plan q;
+                cost_detail qd;
+                char err[256];
+                if (build_priced(x, c, &n, &q, &qd, err, sizeof err) != 0) continue;
+                r->n_neighbours++;
+                double v = objective_metric(x, &q);
+                if (v < best * (1 - 1e-12) && repriced_ok(x, &q)) {
+                    best = v;
+                    if (lin_eval(lc, n.x, n.X, n.xf, INFINITY, &n.pre_s, &n.dec_s) == 0) {
+                        n.objective = x->lim.objective == OBJ_TPOT ? n.dec_s : n.pre_s;
+                    }
+                    *sol = n;
+                    plan_free(p);
+                    *p = q;
+                    *det = qd;
+                    r->refined = 1;
+                    continue;
+                }
+                plan_free(&q);
+            }
+}
+
 static int solve(ctx *x, lin_solution *sol, char *err, size_t len) {
     if (x->o->exhaustive) return exhaustive_solve(x->lcs, x->n, &x->lim, x->o->max_evals, sol, err, len);
     return ilp_solve(x->lcs, x->n, &x->lim, x->o->time_limit_s, progress_on(x->o), sol, err, len);
@@ -356,6 +407,20 @@ static int find_fit_batch(const ctx *x, const attn_strategy *s) {
     return 0;
 }
 
+static int close_to(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)); }
+
+/* 1 when a is already listed under another placement order with the same figures. */
+static int equivalent_listed(const planner_result *r, const planner_alt *a) {
+    for (int i = 0; i < r->n_alts; i++) {
+        const planner_alt *b = &r->alts[i];
+        if (same_structure(&a->strategy, &b->strategy) && close_to(a->metric[MET_TTFT_S], b->metric[MET_TTFT_S]) &&
+            close_to(a->metric[MET_TPOT_S], b->metric[MET_TPOT_S]) &&
+            close_to(a->metric[MET_PEAK_MEMORY_BYTES], b->metric[MET_PEAK_MEMORY_BYTES]))
+            return 1;
+    }
+    return 0;
+}
+
 /* Prices the top alternatives and the seed's baseline. */
 static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int nr) {
     int top = x->o->top > 0 ? x->o->top : 10;
@@ -382,6 +447,7 @@ static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int n
         planner_alt a;
         fill_alt(x, c, &rk[j].sol, &p, &det, &a);
         plan_free(&p);
+        if (equivalent_listed(r, &a)) continue; /* a mirror placement: same structure, same figures */
         if (r->n_alts < top) r->alts[r->n_alts++] = a;
         if (is_base) { /* its place in the whole ranking: 1 + how many are strictly better */
             r->has_baseline = 1, r->baseline = a;
@@ -425,9 +491,25 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         int s = solve(&x, &sol, err, sizeof err);
         if (s == ILP_INFEASIBLE) {
             r->status = 1;
-            snprintf(r->message, sizeof r->message, "%s", err);
+            if (x.n == 0)
+                snprintf(r->message, sizeof r->message, "none of the %d structures for %d devices is valid for %.120s "
+                         "(see the reasons above); plan for fewer devices with --devices N", r->n_invalid,
+                         t->n_devices, m->name);
+            else
+                snprintf(r->message, sizeof r->message, "%s", err);
             if (r->min_shortfall_bytes > 0) r->fit_batch = find_fit_batch(&x, &r->closest);
             goto done;
+        }
+        if (s == ILP_TIMEOUT) { /* no incumbent in time: the best candidate solved on its own */
+            int j = 0;
+            while (j < nr && !isfinite(rk[j].sol.objective)) j++;
+            if (j < nr) {
+                sol = rk[j].sol;
+                sol.gap = NAN;
+                s = ILP_FEASIBLE;
+                snprintf(r->note, sizeof r->note, "the program had no incumbent at its time limit; this is the best "
+                         "candidate solved on its own");
+            }
         }
         if (s != ILP_OK && s != ILP_FEASIBLE) {
             r->status = s == ILP_TOO_BIG ? 2 : 3;
@@ -452,6 +534,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         r->proven_optimal = s == ILP_OK;
         r->gap = sol.gap;
         r->objective = sol.objective;
+        refine(&x, c, &sol, &p, &det, r);
         fill_alt(&x, c, &sol, &p, &det, &r->best);
         snprintf(p.objective, sizeof p.objective, "%s", o->objective == OBJ_TPOT ? "tpot" : "throughput");
         p.proven_optimal = r->proven_optimal;

@@ -81,6 +81,9 @@ typedef struct planner_result {
     int n_feasible;              /* feasible candidates (structure x placement order) */
     char baseline_note[192];     /* why it is absent or not fitting */
     char message[512];           /* why nothing was chosen */
+    char note[256];              /* how the choice was reached when not the usual way */
+    int n_neighbours;            /* distribution neighbours of the choice re-priced */
+    int refined;                 /* 1: a neighbour re-priced better and replaced the choice */
 } planner_result;
 
 /* Runs the planner without printing (the tests call this). 0 ok (r->status says what was
