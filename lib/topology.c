@@ -83,15 +83,37 @@ static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node
     return bad ? -1 : 0;
 }
 
-/* Index of the map key equal to name, or -1. */
-static int key_index(const yt_node *map, const char *name) {
-    for (size_t i = 0; i < map->n; i++)
-        if (!strcmp(map->keys[i]->str, name)) return (int)i;
-    return -1;
+/* Type names sorted for lookup: a file may reference types a million times. */
+typedef struct {
+    const char *name;
+    int index;
+} named_index;
+
+static int compare_named(const void *a, const void *b) {
+    return strcmp(((const named_index *)a)->name, ((const named_index *)b)->name);
 }
 
-static int read_node_type(const yt_doc *doc, const yt_node *key, const yt_node *n, const yt_node *dev_map,
-                          attn_node_type *nt, attn_diag *d) {
+/* The keys of map, sorted (caller frees); NULL when out of memory. */
+static named_index *sorted_keys(const yt_node *map) {
+    named_index *v = malloc(map->n * sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0; i < map->n; i++) {
+        v[i].name = map->keys[i]->str;
+        v[i].index = (int)i;
+    }
+    qsort(v, map->n, sizeof *v, compare_named);
+    return v;
+}
+
+/* Index of the key equal to name, or -1. */
+static int find_key(const named_index *v, size_t n, const char *name) {
+    named_index key = {name, 0};
+    const named_index *hit = bsearch(&key, v, n, sizeof *v, compare_named);
+    return hit ? hit->index : -1;
+}
+
+static int read_node_type(const yt_doc *doc, const yt_node *key, const yt_node *n, const named_index *dev_names,
+                          size_t n_dev, attn_node_type *nt, attn_diag *d) {
     static const char *const keys[] = {"device", "devices", "fabric", "link", "nic", NULL};
     if (key->len >= sizeof nt->name) {
         diag_error(d, doc->file, key->line, key->col, "node type name is too long (at most %zu bytes)", sizeof nt->name - 1);
@@ -106,7 +128,7 @@ static int read_node_type(const yt_doc *doc, const yt_node *key, const yt_node *
     const yt_node *dev = yt_get(n, "device");
     if (yt_str(doc, n, "device", 1, word, sizeof word, d)) {
         bad = 1;
-    } else if ((nt->device_type = key_index(dev_map, word)) < 0) {
+    } else if ((nt->device_type = find_key(dev_names, n_dev, word)) < 0) {
         char shown[64];
         yt_printable(word, shown, sizeof shown);
         diag_error(d, doc->file, dev->line, dev->col, "undefined device type '%s' (not a key of device_types)", shown);
@@ -144,7 +166,8 @@ static int read_node_type(const yt_doc *doc, const yt_node *key, const yt_node *
 }
 
 /* Reads `nodes:` into node_type_of (allocated here) and the device table. */
-static int read_nodes(const yt_doc *doc, const yt_node *seq, const yt_node *node_map, attn_topology *t, attn_diag *d) {
+static int read_nodes(const yt_doc *doc, const yt_node *seq, const named_index *node_names, size_t n_node_types,
+                      attn_topology *t, attn_diag *d) {
     static const char *const keys[] = {"type", "count", NULL};
     if (yt_expect(doc, seq, YT_SEQ, "'nodes' to be a list of {type, count}", d)) return -1;
     if (seq->n == 0) {
@@ -171,7 +194,7 @@ static int read_nodes(const yt_doc *doc, const yt_node *seq, const yt_node *node
         const yt_node *type = yt_get(e, "type");
         if (yt_str(doc, e, "type", 1, word, sizeof word, d)) {
             bad = 1;
-        } else if ((type_of_entry[i] = key_index(node_map, word)) < 0) {
+        } else if ((type_of_entry[i] = find_key(node_names, n_node_types, word)) < 0) {
             char shown[64];
             yt_printable(word, shown, sizeof shown);
             diag_error(d, doc->file, type->line, type->col, "undefined node type '%s' (not a key of node_types)", shown);
@@ -248,10 +271,20 @@ static int read_topology(const yt_doc *doc, const yt_node *root, attn_topology *
     t->n_node_types = (int)node_map->n;
     for (size_t i = 0; i < dev_map->n; i++)
         if (read_device_type(doc, dev_map->keys[i], dev_map->vals[i], &t->dev_types[i], d)) bad = 1;
+    named_index *dev_names = sorted_keys(dev_map), *node_names = sorted_keys(node_map);
+    if (!dev_names || !node_names) {
+        free(dev_names);
+        free(node_names);
+        diag_error(d, doc->file, root->line, root->col, "out of memory");
+        return -1;
+    }
     for (size_t i = 0; i < node_map->n; i++)
-        if (read_node_type(doc, node_map->keys[i], node_map->vals[i], dev_map, &t->node_types[i], d)) bad = 1;
+        if (read_node_type(doc, node_map->keys[i], node_map->vals[i], dev_names, dev_map->n, &t->node_types[i], d))
+            bad = 1;
+    if (!bad && read_nodes(doc, yt_get(root, "nodes"), node_names, node_map->n, t, d)) bad = 1;
+    free(dev_names);
+    free(node_names);
     if (bad) return -1;
-    if (read_nodes(doc, yt_get(root, "nodes"), node_map, t, d)) return -1;
 
     const yt_node *net = yt_get(root, "network");
     if (net) {
@@ -284,16 +317,22 @@ static int read_topology(const yt_doc *doc, const yt_node *root, attn_topology *
     if (bad) return -1;
     for (int i = 0; i < t->n_devices; i++) t->devices[i].domain = t->devices[i].node / t->domain_nodes;
     if (t->n_nodes > 1) {
-        for (size_t i = 0; i < node_map->n; i++) {
-            if (t->node_types[i].nic.bandwidth > 0) continue;
-            int used = 0;
-            for (int k = 0; k < t->n_nodes && !used; k++) used = t->node_type_of[k] == (int)i;
-            if (!used) continue;
+        /* Every node type in use needs a NIC; reported once per type, at its definition. */
+        char *reported = calloc(node_map->n, 1);
+        if (!reported) {
+            diag_error(d, doc->file, root->line, root->col, "out of memory");
+            return -1;
+        }
+        for (int k = 0; k < t->n_nodes; k++) {
+            int i = t->node_type_of[k];
+            if (t->node_types[i].nic.bandwidth > 0 || reported[i]) continue;
+            reported[i] = 1;
             const yt_node *nt = node_map->vals[i];
             diag_error(d, doc->file, nt->line, nt->col,
                        "node type '%s' needs a 'nic' (the cluster has %d nodes)", t->node_types[i].name, t->n_nodes);
             bad = 1;
         }
+        free(reported);
     }
     return bad ? -1 : 0;
 }

@@ -249,6 +249,22 @@ static void test_writer(void) {
         CHECK(t && t->len == 0 && t->quoted);
     }
     yt_free(&doc);
+    /* Characters YAML reads as line breaks or a BOM, C1 controls, and bytes that are not
+     * UTF-8 (written as U+FFFD, so the file still loads). */
+    CHECK(yt_writer_open(&w, path) == 0);
+    fprintf(w.f, "s: ");
+    yt_write_str(w.f, "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85" "d\xef\xbb\xbf" "e\xc2\x9f" "f");
+    fprintf(w.f, "\nt: ");
+    yt_write_str(w.f, "x\xffy\xc3");
+    fprintf(w.f, "\n");
+    CHECK(yt_writer_commit(&w) == 0);
+    CHECK(yt_load_file(path, &doc, &d) == 0);
+    if (doc.root) {
+        const yt_node *s = yt_get(doc.root, "s"), *t = yt_get(doc.root, "t");
+        CHECK(s && !strcmp(s->str, "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85" "d\xef\xbb\xbf" "e\xc2\x9f" "f"));
+        CHECK(t && !strcmp(t->str, "x\xef\xbf\xbdy\xef\xbf\xbd"));
+    }
+    yt_free(&doc);
     /* An aborted write leaves the old file as it was and no temporary behind. */
     CHECK(yt_writer_open(&w, path) == 0);
     fprintf(w.f, "garbage: [\n");
