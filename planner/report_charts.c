@@ -94,7 +94,7 @@ int report_find_plan_alt(const report_input *in) {
 typedef struct dev_group {
     int first;              /* representative rank */
     int count;
-    char label[64];         /* "ranks 0–7, 16–23" */
+    char label[72];         /* "ranks 0–7, 16–23" */
 } dev_group;
 
 static int same_value(double a, double b) {
@@ -153,7 +153,7 @@ static int group_ranks(const attn_report *r, int phase, int critical, dev_group 
         d->count = 0;
         d->label[0] = '\0';
         int cut = 0, run_a = -1, run_b = -1;
-        char ranks[64] = "";
+        char ranks[56] = ""; /* fits in label after "ranks " */
         for (int i = 0; i < n; i++) {
             if (group_of[i] != k) continue;
             d->count++;
@@ -182,18 +182,21 @@ static double row_metric(const ranked_row *r, const attn_plan *p, int met) {
 }
 
 static int ranked_rows(const report_input *in, ranked_row *rows, int max) {
-    int n = 0, plan_alt = report_find_plan_alt(in), plan_shown = 0, nofit = 0, fit_rank = 0;
+    int n = 0, plan_alt = report_find_plan_alt(in), plan_shown = 0, nofit = 0, fit_rank = 0, plan_rank = 0;
     int top = in->top > 0 ? in->top : 10;
     for (int i = 0; i < in->n_alt && n < max; i++) {
         const report_alternative *a = &in->alt[i];
         if (a->status != REPORT_ALT_OK) continue;
         fit_rank++;
-        if (fit_rank > top && i != plan_alt) continue;
+        if (i == plan_alt) plan_rank = fit_rank;
+        if (fit_rank > top) continue;
         rows[n++] = (ranked_row){a, fit_rank, i == plan_alt};
         if (i == plan_alt) plan_shown = 1;
     }
-    if (!plan_shown && n < max) /* the plan is not among the alternatives (or does not fit) */
-        rows[n++] = (ranked_row){plan_alt >= 0 ? &in->alt[plan_alt] : NULL, 0, 1};
+    /* the plan below the top N (keeps its rank number, after a gap), or not among the
+     * alternatives at all, or not fitting */
+    if (!plan_shown && n < max)
+        rows[n++] = (ranked_row){plan_alt >= 0 ? &in->alt[plan_alt] : NULL, plan_rank, 1};
     for (int i = 0; i < in->n_alt && n < max && nofit < MAX_NOFIT_SHOWN; i++)
         if (in->alt[i].status == REPORT_ALT_NOFIT && i != plan_alt) {
             rows[n++] = (ranked_row){&in->alt[i], 0, 0};
@@ -209,7 +212,11 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
     for (int i = 0; i < n; i++) {
         double v = row_metric(&rr[i], p, met);
         if (isfinite(v) && v > vmax) vmax = v;
-        int ok = rr[i].alt ? rr[i].alt->status == REPORT_ALT_OK : p->predicted.fits;
+    }
+    /* "best" is over every fitting strategy, drawn or not, and the plan itself */
+    for (int i = 0; i <= in->n_alt; i++) {
+        int ok = i < in->n_alt ? in->alt[i].status == REPORT_ALT_OK : p->predicted.fits;
+        double v = i < in->n_alt ? in->alt[i].metric[met] : p->predicted.metric[met];
         if (ok && isfinite(v) && v > 0 && (isnan(best) || (higher ? v > best : v < best))) best = v;
     }
     double scale = 1;
@@ -259,13 +266,13 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
         rows[i].note = notes[i][0] ? notes[i] : NULL;
         rows[i].emphasis = r->is_plan;
         rows[i].muted = !fits;
-        rows[i].gap_before = i > 0 && (r->rank == 0) != (rr[i - 1].rank == 0);
+        rows[i].gap_before = i > 0 && (r->rank == 0 || r->rank != rr[i - 1].rank + 1) && rr[i - 1].rank != 0;
     }
     svg_hbar_chart c = {
         .id = met == MET_TPOT_S ? "chart-ranked-tpot" : "chart-ranked-prefill",
         .title = met == MET_TPOT_S ? "Ranked strategies: decode step latency (TPOT)"
                                    : "Ranked strategies: prefill throughput",
-        .axis_title = axis, .label_width = 320,
+        .axis_title = axis, .label_width = 340,
     };
     return svg_hbar_chart_write(b, &c, rows, n);
 }
@@ -332,7 +339,7 @@ int report_chart_ops(svg_buf *b, const attn_plan *p, attn_phase phase) {
             ns++;
         }
         svg_fmt_time(total, values[nr], sizeof values[nr]);
-        snprintf(notes[nr], sizeof notes[nr], "compute %.0f%% \xc2\xb7 memory %.0f%% \xc2\xb7 comm %.0f%%",
+        snprintf(notes[nr], sizeof notes[nr], "compute %.0f%% \xc2\xb7 mem %.0f%% \xc2\xb7 comm %.0f%%",
                  total > 0 ? 100 * report_rank_time(rk, phase, OPCLASS_COMPUTE) / total : 0.0,
                  total > 0 ? 100 * report_rank_time(rk, phase, OPCLASS_MEMORY) / total : 0.0,
                  total > 0 ? 100 * report_rank_time(rk, phase, OPCLASS_COMM) / total : 0.0);

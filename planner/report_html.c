@@ -14,7 +14,7 @@
 
 static const char page_css[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d2430;"
-    "max-width:960px;margin:24px auto;padding:0 16px;background:#fff}"
+    "max-width:1000px;margin:24px auto;padding:0 16px;background:#fff}"
     "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px;border-bottom:1px solid #dde3ea;"
     "padding-bottom:3px}.src{color:#5b6675;font-size:12px;margin:0 0 12px;word-break:break-all}"
     ".summary{background:#f3f6fa;border-left:4px solid #d9822b;padding:10px 14px;margin:12px 0}"
@@ -27,7 +27,8 @@ static const char page_css[] =
     "svg text{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:11px;fill:#1d2430}"
     "svg .ttl{font-size:13px;font-weight:600}svg .head{font-size:11.5px;font-weight:600;fill:#5b6675}"
     "svg .lbl.em{font-weight:700}svg .mut{fill:#8a94a3}svg .sub{fill:#5b6675;font-size:10.5px}"
-    "svg .val{font-weight:600}svg .note{fill:#5b6675}svg .seg{font-size:10px}svg .tick{fill:#5b6675;font-size:10px}"
+    "svg .val{font-weight:600}svg .note{fill:#5b6675}svg .val,svg .note,svg .det{paint-order:stroke;stroke:#fff;"
+    "stroke-width:3px;stroke-linejoin:round}svg .seg{font-size:10px}svg .tick{fill:#5b6675;font-size:10px}"
     "svg .axt{fill:#3b4656}svg .bar{stroke:#fff;stroke-width:.6}svg .hl{fill:#fff1dc}"
     "svg .axis{stroke:#8a94a3}svg .grid{stroke:#e6eaef}svg .mark{stroke:#b8391f;stroke-width:1.5;"
     "stroke-dasharray:5 3}svg .markt{fill:#b8391f;font-weight:600}svg .det{font-size:10.5px;fill:#3b4656}svg .whisk{stroke:#1d2430;stroke-width:1.2;fill:none}"
@@ -49,6 +50,30 @@ static const report_alternative *fitting_alt(const report_input *in, int k) {
     for (int i = 0; i < in->n_alt; i++)
         if (in->alt[i].status == REPORT_ALT_OK && --k == 0) return &in->alt[i];
     return NULL;
+}
+
+/* The plan is ranked by one metric; say which fitting strategy is best by the other one
+ * when that is not (about) the plan, since the choice trades one for the other. */
+static void summary_other_metric(svg_buf *b, const report_input *in, int met) {
+    int higher = attn_metric_table[met].higher_is_better;
+    const report_alternative *best = NULL;
+    for (int i = 0; i < in->n_alt; i++) {
+        const report_alternative *a = &in->alt[i];
+        double v = a->metric[met];
+        if (a->status != REPORT_ALT_OK || !isfinite(v) || v <= 0) continue;
+        if (!best || (higher ? v > best->metric[met] : v < best->metric[met])) best = a;
+    }
+    double mine = in->plan->predicted.metric[met];
+    if (!best || !isfinite(mine) || mine <= 0) return;
+    double rel = (best->metric[met] - mine) / mine;
+    if (fabs(rel) < 0.005) return;
+    svg_printf(b, " By %s the best is <b>", report_metric_names[met]);
+    svg_escaped(b, best->strategy);
+    svg_printf(b, "</b> (");
+    put_fmt_metric(b, met, best->metric[met]);
+    svg_printf(b, " against ");
+    put_fmt_metric(b, met, mine);
+    svg_printf(b, ").");
 }
 
 static void summary_ranking(svg_buf *b, const report_input *in) {
@@ -86,6 +111,7 @@ static void summary_ranking(svg_buf *b, const report_input *in) {
         svg_printf(b, " and spends %.0f%% of its time communicating, against %.0f%% for this plan", 100 * oc, 100 * mc);
     svg_printf(b, ".");
     (void)higher;
+    summary_other_metric(b, in, key == MET_TPOT_S ? MET_PREFILL_TOKENS_PER_S : MET_TPOT_S);
 }
 
 static void summary_why(svg_buf *b, const attn_plan *p) {

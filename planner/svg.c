@@ -17,7 +17,7 @@ enum {
     AXIS_H = 44,      /* ticks and axis title */
     DETAIL_H = 15,    /* the detail line under a bar */
     MARK_H = 14,      /* the marker's label, between the heading and the first row */
-    RIGHT_W = 250,    /* room right of the plot for values and notes */
+    RIGHT_W = 280,    /* room right of the plot for values and notes */
 };
 /* Average glyph widths of the report's sans-serif at 11 px and 10 px: used to decide whether a
  * label fits inside a segment and where a note starts. Slightly generous on purpose. */
@@ -256,9 +256,9 @@ static void draw_row_text(svg_buf *b, const svg_row *r, double label_w, double y
     double ty = y + BAR_H - 3.5;
     size_t label_max = (size_t)((label_w - 14) / CHAR_W);
     if (r->sublabel) {
-        size_t sub_max = 16;
+        size_t sub_max = 16, sub_len = glyphs(r->sublabel) < sub_max ? glyphs(r->sublabel) : sub_max;
         svg_printf(b, "<text class=\"lbl%s\" x=\"12\" y=\"%.1f\">", r->emphasis ? " em" : r->muted ? " mut" : "", ty);
-        escaped_fit(b, r->label, label_max > sub_max + 2 ? label_max - sub_max - 2 : 4);
+        escaped_fit(b, r->label, label_max > sub_len + 3 ? label_max - sub_len - 3 : 4);
         svg_printf(b, "</text>\n<text class=\"sub\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", label_w - 6, ty);
         escaped_fit(b, r->sublabel, sub_max);
         svg_printf(b, "</text>\n");
@@ -290,7 +290,7 @@ static void draw_detail(svg_buf *b, const svg_row *r, double x, double y) {
 }
 
 int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *rows, int n_rows) {
-    double width = c->width > 0 ? c->width : 920;
+    double width = c->width > 0 ? c->width : 960;
     double label_w = c->label_width > 0 ? c->label_width : 200;
     double plot_w = width - label_w - RIGHT_W;
     int has_axis = c->axis_title != NULL;
@@ -318,6 +318,8 @@ int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *row
 
     double y = TITLE_H, y_top = TITLE_H - 4;
     if (has_marker && c->marker_label) y += MARK_H; /* the marker's label sits in this band */
+    /* the grid goes first, under the bars and their values */
+    if (has_axis) draw_axis(b, c, label_w, plot_w, y_top, height - AXIS_H + 2, axis_max, step);
     for (int i = 0; i < n_rows; i++) {
         const svg_row *r = &rows[i];
         if (r->gap_before) y += GAP_H;
@@ -371,7 +373,6 @@ int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *row
             svg_printf(b, "</text>\n");
         }
     }
-    if (has_axis) draw_axis(b, c, label_w, plot_w, y_top, y + 2, axis_max, step);
     svg_printf(b, "</svg>\n");
     return b->failed ? -1 : 0;
 }

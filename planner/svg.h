@@ -68,7 +68,7 @@ typedef struct svg_hbar_chart {
     double marker;          /* > 0: a dashed vertical line at this value (e.g. capacity) */
     const char *marker_label;
     int label_width;        /* px for the left labels; 0: 200 */
-    int width;              /* total px; 0: 920 */
+    int width;              /* total px; 0: 960 */
 } svg_hbar_chart;
 
 /* Appends an inline <svg> for the chart. Returns 0, -1 when the buffer failed. */
