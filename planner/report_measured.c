@@ -97,8 +97,22 @@ static int ops_chart(svg_buf *b, const attn_plan *p, const report_measured *m, i
     if (!(vmax > 0)) return 0; /* nothing in this phase on either side */
     double scale;
     const char *unit = svg_time_unit(vmax, &scale);
-    int nr = 0;
+    /* longest first (the larger of the two), so the ops that matter lead */
+    int order[OP_COUNT];
+    double key[OP_COUNT];
     for (int o = 0; o < OP_COUNT; o++) {
+        order[o] = o;
+        key[o] = fmax(isfinite(pred[o]) ? pred[o] : 0, measured[o] && isfinite(meas[o]) ? meas[o] : 0);
+    }
+    for (int i = 1; i < OP_COUNT; i++)
+        for (int j = i; j > 0 && key[order[j]] > key[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    int nr = 0;
+    for (int oi = 0; oi < OP_COUNT; oi++) {
+        int o = order[oi];
         int has_pred = isfinite(pred[o]) && pred[o] > 0, has_meas = measured[o] && meas[o] > 0;
         if (!has_pred && !has_meas) continue;
         svg_fmt_time(pred[o], values[nr], sizeof values[nr]);
