@@ -8,7 +8,8 @@
  * metric definitions.
  *
  * Implementation: cost_ops.c (per-op FLOPs/bytes/roofline), cost_comm.c (collectives),
- * cost.c (assembly per rank, pipeline, replicas, memory, metrics). */
+ * cost_rank.c (one rank's ops, collectives and memory), cost.c (assembly: stages,
+ * pipeline, replicas, metrics). */
 #ifndef ATTN_COST_H
 #define ATTN_COST_H
 #include <stddef.h>
@@ -111,7 +112,8 @@ int cost_price_strategy(const attn_model *m, const attn_topology *t, const attn_
                         char *err, size_t errlen);
 
 /* Microbatches for a replica of `rows` sequences: requested (> 0) capped at rows, or the
- * auto rule of docs/files.md (largest divisor of rows up to 4 x pp). */
+ * auto rule of plan_build_even (1 without a pipeline, else the largest divisor of rows up
+ * to 4 x pp). */
 int cost_resolve_microbatches(int requested, int rows, int pp);
 
 /* ---- building blocks (exported for the GLPK planner's linearization and the tests) ---- */
