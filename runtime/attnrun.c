@@ -246,7 +246,11 @@ int main(int argc, char **argv) {
         if (loud)
             fprintf(stderr, "attnrun: error: the plan %s needs %d ranks (%s) but this run has %d%s\n", st.opt.plan,
                     st.plan.world, "dp*pp*n*m", st.world,
+#ifdef ATTN_HAVE_MPI
                     st.use_mpi ? "" : " (no MPI launcher: start it with mpirun -np N)");
+#else
+                    " (this attnrun is built without MPI: world-size-1 plans and --rank-share only)");
+#endif
         finish(&st, 2);
     }
     const char *local_rank = getenv("OMPI_COMM_WORLD_LOCAL_RANK");

@@ -41,7 +41,7 @@ grep -q "$sha" "$work/measured.yaml" || fail "measured report does not name the 
 expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --model "$work/m.yaml" --seed 7 --query-chunk 2
 expect 2 'ffn_hidden: 32 in' -- "$attnrun" "$work/p1.yaml" --model "$work/other.yaml"
 expect 2 'needs 4 ranks' -- "$attnrun" "$work/p4.yaml"
-expect 0 'rank share' -- "$attnrun" "$work/p4.yaml" --rank-share 3 -o "$work/share.yaml"
+expect 0 'rank 3 of 4 alone' -- "$attnrun" "$work/p4.yaml" --rank-share 3 -o "$work/share.yaml"
 grep -q 'rank-share 3' "$work/share.yaml" || fail "rank-share report has no note"
 expect 2 'plan has ranks 0..3' -- "$attnrun" "$work/p4.yaml" --rank-share 4
 expect 2 'no --check' -- "$attnrun" "$work/p4.yaml" --rank-share 0 --check
