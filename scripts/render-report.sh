@@ -28,16 +28,20 @@ profile=$(mktemp -d "${TMPDIR:-/tmp}/attn-chromium.XXXXXX")
 trap 'rm -rf "$profile"' EXIT
 flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
        --disable-sync --no-first-run --disable-default-apps --disable-extensions --disable-breakpad
-       --hide-scrollbars --mute-audio "--user-data-dir=$profile" "--window-size=$width,$height")
+       --disable-dev-shm-usage --hide-scrollbars --mute-audio "--user-data-dir=$profile"
+       "--window-size=$width,$height")
+# Containers often have no writable HOME and a tiny /dev/shm: keep every Chromium file in the
+# throwaway profile (--disable-dev-shm-usage above takes care of /dev/shm).
+export HOME=$profile XDG_CONFIG_HOME=$profile XDG_CACHE_HOME=$profile
 # Chromium's own chatter (D-Bus, GPU probing) goes to a log shown only on failure.
 log=$profile/log
 tmp_png="$png.tmp.$$.png"
-if ! timeout 90 "$chromium" "${flags[@]}" "--screenshot=$tmp_png" "$url" >"$log" 2>&1 || [ ! -s "$tmp_png" ]; then
+if ! timeout 40 "$chromium" "${flags[@]}" "--screenshot=$tmp_png" "$url" >"$log" 2>&1 || [ ! -s "$tmp_png" ]; then
   echo "$0: chromium failed to take the screenshot:" >&2; tail -20 "$log" >&2; rm -f "$tmp_png"; exit 1
 fi
 mv "$tmp_png" "$png"
 if [ -n "$dom" ]; then
-  if ! timeout 90 "$chromium" "${flags[@]}" --dump-dom "$url" >"$dom.tmp.$$" 2>"$log" || [ ! -s "$dom.tmp.$$" ]; then
+  if ! timeout 40 "$chromium" "${flags[@]}" --dump-dom "$url" >"$dom.tmp.$$" 2>"$log" || [ ! -s "$dom.tmp.$$" ]; then
     echo "$0: chromium failed to dump the DOM:" >&2; tail -20 "$log" >&2; rm -f "$dom.tmp.$$"; exit 1
   fi
   mv "$dom.tmp.$$" "$dom"
