@@ -163,7 +163,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
         if (rt[i].p2p_step_s > g[3]) g[3] = rt[i].p2p_step_s;
     }
 
-    double ttft = 0, tpot = 0, stage_buf_max = 0;
+    double ttft = 0, tpot = 0;
     double *stage_mb = malloc((size_t)c.pp * sizeof *stage_mb);
     if (!stage_mb) FAIL("out of memory");
     for (int rep = 0; rep < c.dp; rep++) {
@@ -185,11 +185,12 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
             detail->microbatches = M;
             detail->p2p_time_s = c.pp > 1 ? p2p : 0;
             period = detail->p2p_time_s;
+            detail->critical_stage = 0;
+            detail->stage_time_s = stage_mb[0];
             for (int s = 0; s < c.pp; s++) {
                 if (stage_mb[s] > period) period = stage_mb[s];
-                if (stage_mb[s] >= stage_buf_max) stage_buf_max = stage_mb[s], detail->critical_stage = s;
+                if (stage_mb[s] > detail->stage_time_s) detail->stage_time_s = stage_mb[s], detail->critical_stage = s;
             }
-            detail->stage_time_s = stage_buf_max;
             detail->bubble_s = tr - M * period;
         }
         if (step > tpot) tpot = step;
