@@ -83,6 +83,7 @@ static int price_alternatives(const report_args *a, const attn_plan *p, report_i
     if (!topo_path[0]) {
         snprintf(in->alt_source, sizeof in->alt_source,
                  "The plan records no topology file, so no alternatives were priced (pass --topology FILE).");
+        in->alt_missing = 1;
         return 0;
     }
     attn_topology t;
@@ -95,6 +96,7 @@ static int price_alternatives(const report_args *a, const attn_plan *p, report_i
         snprintf(in->alt_source, sizeof in->alt_source,
                  "No alternatives: the topology the plan records (%.400s) did not load; pass --topology FILE.",
                  topo_path);
+        in->alt_missing = 1;
         return 0;
     }
     if (!a->topology_path && p->topology_sha256[0] && t.sha256[0] && strcmp(t.sha256, p->topology_sha256))

@@ -85,9 +85,17 @@ static void summary_ranking(svg_buf *b, const report_input *in) {
             n_ok++;
             if (i == idx) rank = n_ok;
         }
-    if (n_ok == 0) {
-        svg_printf(b, " No ranked alternatives are available: ");
+    if (in->alt_missing) {
+        svg_printf(b, " ");
         svg_escaped(b, in->alt_source);
+        return;
+    }
+    if (in->n_alt == 0) {
+        svg_printf(b, " The list of alternatives is empty.");
+        return;
+    }
+    if (n_ok == 0) {
+        svg_printf(b, " None of the %d alternatives fits.", in->n_alt);
         return;
     }
     double mine = p->predicted.metric[key];

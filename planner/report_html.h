@@ -38,7 +38,9 @@ typedef struct report_input {
     attn_metric rank_key;           /* MET_PREFILL_TOKENS_PER_S or MET_TPOT_S (the plan's objective) */
     int n_alt;
     const report_alternative *alt;  /* ranked best first (fitting, then not fitting, then invalid) */
-    char alt_source[512];           /* where the alternatives came from, shown under the chart */
+    char alt_source[512];           /* a sentence: where the alternatives came from, shown under the
+                                       chart, or (alt_missing) why there are none */
+    int alt_missing;                /* 1: no alternatives could be had (no topology) */
     int top;                        /* fitting alternatives drawn (the plan's row is added if lower) */
     int n_measured;
     const report_measured *measured;

@@ -356,6 +356,19 @@ int main(int argc, char **argv) {
     } else CHECK(0, "no report from the alternatives file");
     free(html3);
 
+    /* 3b. an empty list: the page still shows the plan's own row and says the list is empty */
+    const char *empty_alt = in_scratch("empty-alternatives.yaml"), *out3b = in_scratch("report-empty.html");
+    CHECK(write_text(empty_alt, "alternatives: []\n") == 0, "cannot write %s", empty_alt);
+    CHECK(run_report((const char *[]){plan_path, "--alternatives", empty_alt, "-o", out3b, NULL}) == 0,
+          "report with an empty alternatives list failed");
+    char *html3b = read_all(out3b);
+    CHECK(html3b && strstr(html3b, "The list of alternatives is empty."), "empty list not explained");
+    if (html3b) {
+        check_self_contained(html3b, "report-empty.html");
+        check_chart(html3b, "chart-ranked-prefill", 1, "this plan");
+    }
+    free(html3b);
+
     /* 4. the recorded topology has gone: still a report, saying why there is no ranking */
     attn_plan moved = plan;
     int cut = snprintf(moved.topology_path, sizeof moved.topology_path, "%.900s/no-such-topology.yaml", scratch);
