@@ -2,7 +2,8 @@
  * 1e-12): one GEMM compute-bound and one memory-bound, an all-reduce over 8 NVSwitch GPUs,
  * one over 16 GPUs in two nodes (hierarchical) and in one NVLink domain (flat), a pipeline
  * with its bubble (the formula, and a priced plan rebuilt from its report), and the
- * score-allreduce volume with causal chunk skipping. The literals were worked out from the
+ * score-allreduce volume with causal chunk skipping, and uneven shares on mixed devices
+ * priced per device. The literals were worked out from the
  * formulas in docs/cost-model.md with exact rational arithmetic, not by calling the code. */
 #include <stdlib.h>
 #include <string.h>
@@ -146,12 +147,53 @@ static void test_score_volume(void) {
     topology_free(&t);
 }
 
+/* Uneven shares are priced per device: move one head of an even n=2 plan from group 1 to
+ * group 0 (5 + 3 heads); group 0's ranks then project 5 heads' q, k, v:
+ * 2 * T * H * 15 * d FLOPs per layer, T = 1 row (batch 2 over dp=2) x 256, H = 512, d = 64. A device of a
+ * slower type takes longer for the same share. */
+static void test_uneven(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(2, 2);
+    s.node_types = 2; /* node 1 holds devices of half the peak and bandwidth */
+    attn_model m;
+    CHECK(tu_build_topology(&t, &s) == 0 && tu_model(&m, ARCH_GPT, 1, 8, 8, 64, 1024, DTYPE_FP16, 2, 256, 0) == 0,
+          "inputs");
+    attn_strategy st = {2, 1, 2, 1, SCHEME_NONE, 0};
+    attn_plan p;
+    char err[256];
+    CHECK(plan_build_even(&p, &m, &t, &st, err, sizeof err) == 0, "%s", err);
+    if (tu_failures) return;
+    for (int i = 0; i < p.world; i++) {
+        attn_rank_assign *a = &p.ranks[i];
+        if (a->head_group == 0) a->head_end = a->kv_head_end = 5;
+        else a->head_begin = a->kv_head_begin = 5;
+    }
+    attn_report r;
+    cost_detail det;
+    CHECK(cost_price_plan(&p, &t, NULL, &r, &det) == 0, "%s", det.reason);
+    if (tu_failures) return;
+    double T = 1.0 * 256, H = 512, d = 64;
+    for (int i = 0; i < p.world; i++) {
+        double heads = p.ranks[i].head_group == 0 ? 5 : 3;
+        CHECK_REL(r.ranks[i].op[PHASE_PREFILL][OP_QKV_PROJ].flops, 2 * T * H * 3 * heads * d, 1e-12);
+    }
+    /* replica 0 on node 0 (fast), replica 1 on node 1 (slow): same shares, slower prices */
+    CHECK(r.ranks[2].op[PHASE_PREFILL][OP_QKV_PROJ].time_s > r.ranks[0].op[PHASE_PREFILL][OP_QKV_PROJ].time_s,
+          "the slow device is not slower");
+    CHECK(det.critical_rank[PHASE_PREFILL] == 2, "critical rank %d, want 2 (5 heads on a slow device)",
+          det.critical_rank[PHASE_PREFILL]);
+    report_free(&r);
+    plan_free(&p);
+    topology_free(&t);
+}
+
 int main(void) {
     test_gemm();
     test_allreduce();
     test_pipeline_formula();
     test_pipeline_plan();
     test_score_volume();
+    test_uneven();
     if (tu_failures) fprintf(stderr, "test_cost_hand: %d failure(s)\n", tu_failures);
     else printf("test_cost_hand: ok\n");
     return tu_failures ? 1 : 0;
