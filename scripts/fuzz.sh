@@ -2,7 +2,8 @@
 # fuzz.sh [SECONDS]: fuzzes every input-file loader (tests/fuzz/fuzz_loaders.c) with
 # libFuzzer under AddressSanitizer + UndefinedBehaviorSanitizer for SECONDS (default 60).
 # Builds into build-fuzz/ (or $ATTN_FUZZ_BUILD_DIR) with clang; the corpus starts from
-# models/, topologies/ and tests/lib/bad/ and grows in build-fuzz/corpus. Crash inputs
+# models/, topologies/, tests/lib/bad/ and tests/fuzz/seeds/ (plans written by attnplan
+# price/plan for the tiny models) and grows in build-fuzz/corpus. Crash inputs
 # are written to build-fuzz/artifacts/. Exit 0 when nothing was found, 1 otherwise,
 # 2 on bad usage, 77 when clang is missing.
 set -euo pipefail
@@ -21,7 +22,7 @@ cmake --build "$build" --target fuzz_loaders -j "$(nproc)" >&2
 corpus=$build/corpus
 artifacts=$build/artifacts
 mkdir -p "$corpus" "$artifacts"
-cp -f "$root"/models/* "$root"/topologies/* "$root"/tests/lib/bad/* "$corpus"/ 2>/dev/null || true
+cp -f "$root"/models/* "$root"/topologies/* "$root"/tests/lib/bad/* "$root"/tests/fuzz/seeds/* "$corpus"/ 2>/dev/null || true
 rm -f "$corpus/expected.txt"
 # -rss_limit_mb bounds memory; -timeout flags any input that takes over 10 s (a hang).
 set +e
