@@ -1,5 +1,6 @@
-/* cost_private.h: what cost.c, cost_ops.c and cost_comm.c share and nobody else needs:
- * the shape of one rank's work in one layer, and the geometry of a communication group. */
+/* cost_private.h: what cost.c, cost_rank.c, cost_ops.c and cost_comm.c share and nobody
+ * else needs: the shape of one rank's work in one layer, the geometry of a communication
+ * group, and the pricing context of one plan. */
 #ifndef ATTN_COST_PRIVATE_H
 #define ATTN_COST_PRIVATE_H
 #include "cost.h"

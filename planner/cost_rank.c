@@ -24,7 +24,7 @@ static double kv_heads_of(const attn_model *md, int hb, int he) {
     return (double)((he - 1) / g - hb / g + 1);
 }
 
-/* The rank's shape for `rows` sequences in a phase (attention extents filled by caller). */
+/* The rank's shape for `rows` sequences in a phase, attention extents by its scheme. */
 static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase ph, double rows, cost_shape *sh) {
     const attn_model *md = &c->p->model;
     memset(sh, 0, sizeof *sh);
