@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # gpu-check.sh: everything issue 6 asks of one H100 or H200, in one run of under six
 # minutes, on a machine with the CUDA toolkit, cmake and PyTorch but no Debian packages
-# and no network (libyaml and GLPK come static in .carry/, made here beforehand by
-# scripts/prepare-gpu-carry.sh; NCCL from the toolkit or PyTorch's wheel):
+# and no network (libyaml, GLPK and OpenBLAS come static in .carry/, made beforehand on a
+# Debian machine by scripts/prepare-gpu-carry.sh; NCCL from the toolkit or PyTorch's wheel):
 #   1. builds attnplan/attnrun with the CUDA backend (-DATTN_MPI=OFF)
 #   2. runs the GPU tests (ctest -L gpu: kernels against the CPU reference, the whole
 #      forward against the CPU backend)
@@ -75,6 +75,10 @@ if [ $nobuild = 0 ]; then
     export PKG_CONFIG_PATH=$c/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
     command -v pkg-config >/dev/null || export PATH=$c/bin:$PATH
     args+=(-DGLPK_INCLUDE_DIR="$c/include" "-DGLPK_LIBRARY=$c/lib/libglpk.a;$c/lib/libltdl.a;$c/lib/libz.a;dl;m")
+    if [ -f "$c/lib/libopenblas.a.gz" ]; then  # the CPU backend (the GPU tests' reference)
+      [ -f "$c/lib/libopenblas.a" ] || gzip -dc "$c/lib/libopenblas.a.gz" > "$c/lib/libopenblas.a"
+      args+=(-DCBLAS_INCLUDE_DIR="$c/include" "-DOPENBLAS_LIBRARY=$c/lib/libopenblas.a;pthread;m")
+    fi
   fi
   if [ -z "${CUDACXX:-}" ] && ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
     export CUDACXX=/usr/local/cuda/bin/nvcc

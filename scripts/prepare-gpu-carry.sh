@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # prepare-gpu-carry.sh: gathers, on this (Debian 12, x86-64) machine, what a GPU machine
 # without Debian packages or network needs to build attnplan: static libyaml, GLPK (with
-# the libltdl and zlib it calls), their headers, and pkgconf to read yaml-0.1.pc. They land
+# the libltdl and zlib it calls), OpenBLAS (the CPU backend, which the GPU tests compare
+# against), their headers, and pkgconf to read yaml-0.1.pc. They land
 # in .carry/ (git-ignored), which travels with the source tree; scripts/gpu-check.sh finds
 # them there (CMAKE_PREFIX_PATH, PKG_CONFIG_PATH, GLPK_LIBRARY). The packages are fetched
 # with `apt-get download` and unpacked with `dpkg -x`; without network, the copies
@@ -9,11 +10,14 @@
 #   .carry/include/{yaml.h,glpk.h}   .carry/lib/{libyaml.a,libglpk.a,libltdl.a,libz.a}
 #   .carry/lib/pkgconfig/yaml-0.1.pc (relocatable: prefix=${pcfiledir}/../..)
 #   .carry/bin/pkg-config (wrapper) + .carry/pkgconf/{pkgconf,libpkgconf.so.3}
+#   .carry/include/{cblas.h,openblas_config.h}  .carry/lib/libopenblas.a.gz: only the
+#     archive members the runtime's cblas_* / openblas_* calls pull in (the whole archive
+#     is 58 MB; this is about 5 MB gzipped); gpu-check.sh unpacks it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 carry=$root/.carry
 arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
-pkgs=(libyaml-dev libglpk-dev libltdl-dev zlib1g-dev pkgconf-bin libpkgconf3)
+pkgs=(libyaml-dev libglpk-dev libltdl-dev zlib1g-dev pkgconf-bin libpkgconf3 libopenblas-pthread-dev)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -64,5 +68,27 @@ d=$(cd "$(dirname "$0")/../pkgconf" && pwd)
 LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$d/pkgconf" "$@"
 EOF
 chmod +x "$carry/bin/pkg-config" "$carry/pkgconf/pkgconf"
+
+# OpenBLAS: link a stub that references every cblas_*/openblas_* function the sources
+# call, read from the link map which archive members that took, keep only those.
+ob=$work/ob
+mkdir -p "$ob"
+need "usr/include/$arch/openblas-pthread/cblas.h" "$carry/include/"
+need "usr/include/$arch/openblas-pthread/openblas_config.h" "$carry/include/"
+need "usr/lib/$arch/openblas-pthread/libopenblas.a" "$ob/full.a"
+syms=$(grep -ohE '\b(cblas_[a-z0-9_]+|openblas_[a-z0-9_]+)\b' "$root"/runtime/*.c "$root"/runtime/*/*.c \
+         "$root"/kernels/*.c 2>/dev/null | sort -u)
+{
+  for f in $syms; do echo "extern void $f(void);"; done
+  echo "void *attn_carry_refs[] = {"
+  for f in $syms; do echo "  (void *)$f,"; done
+  echo "};"
+  echo "int main(void) { return attn_carry_refs[0] == 0; }"
+} > "$ob/refs.c"
+gcc -fno-builtin "$ob/refs.c" "$ob/full.a" -lpthread -lm -o "$ob/refs" -Wl,-Map="$ob/map.txt"
+grep -oE 'full\.a\([^)]*\)' "$ob/map.txt" | sed 's/^full\.a(\(.*\))$/\1/' | sort -u > "$ob/members.txt"
+(cd "$ob" && xargs ar x full.a < members.txt && xargs ar rcs libopenblas.a < members.txt)
+gzip -9 -c "$ob/libopenblas.a" > "$carry/lib/libopenblas.a.gz"
+echo "prepare-gpu-carry: OpenBLAS: $(wc -l < "$ob/members.txt") members for $(echo $syms)" >&2
 echo "prepare-gpu-carry: $(du -sh "$carry" | cut -f1) in $carry" >&2
 find "$carry" -type f | sed "s|$root/||" | sort >&2

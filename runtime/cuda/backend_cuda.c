@@ -314,6 +314,10 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
     if (device < 0) device = attn_cuda_pick_device();
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
+    /* A launcher that binds one GPU per task (srun --gpus-per-task=1) leaves each process
+     * one visible device while its local rank counts on: local rank modulo the visible
+     * count is then the right device, as it is when every GPU is visible. */
+    if (e == cudaSuccess && n > 0 && device >= n) device %= n;
     if (e != cudaSuccess || device < 0 || device >= n) {
         fprintf(stderr, "%s:%d: error: no usable CUDA device %d (%d visible; %s)\n", __FILE__, __LINE__, device,
                 e == cudaSuccess ? n : 0, e == cudaSuccess ? "index out of range" : cudaGetErrorString(e));

@@ -211,8 +211,9 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
         .host_recv_float = nccl_host_recv, .abort = nccl_abort, .destroy = nccl_destroy,
     };
 
-    /* One GPU per process: the ranks of one node (MPI_Comm_split_type) must sit on
-     * distinct devices, local rank i on device i (attn_cuda_pick_device's choice). */
+    /* One GPU per process: local rank i (MPI_Comm_split_type) on visible device i modulo
+     * the visible count (the backend's choice). Two ranks on one physical GPU are refused
+     * by ncclCommInitRank itself ("Duplicate GPU detected"). */
     MPI_Comm node;
     int local = 0, local_size = 1, ndev = 0, dev = attn_backend_cuda_device(be);
     if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
@@ -221,7 +222,7 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
         MPI_Comm_free(&node);
     }
     CUDA_DIE(cudaGetDeviceCount(&ndev));
-    int bad = local_size > ndev || dev != local % ndev;
+    int bad = dev != local % ndev;
     if (bad)
         fprintf(stderr, "%s:%d: error: rank %d is local rank %d of %d on its node with %d GPUs, but runs on GPU %d: "
                 "launch one rank per GPU (mpirun sets OMPI_COMM_WORLD_LOCAL_RANK, srun SLURM_LOCALID)\n",
