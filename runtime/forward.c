@@ -216,11 +216,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         fw->k_width = fw->v_width = fw->D;
     }
     fw->query_chunk = query_chunk;
-    if (fw->query_chunk <= 0) { /* keep a score block near 4M elements */
-        long long per_row = (long long)(fw->att_nq ? fw->att_nq : 1) * fw->TMAX;
-        long long qc = (4ll << 20) / per_row;
-        fw->query_chunk = (int)(qc < 16 ? 16 : qc);
-    }
+    if (fw->query_chunk <= 0) fw->query_chunk = FORWARD_DEFAULT_QUERY_CHUNK;
     if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
 
     /* --- allocations --- */
@@ -258,7 +254,9 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->att = fw_alloc(fw, R * fw->NQ * fw->HS, ab, &failed);
     fw->mlp_a = fw_alloc(fw, R * fw->F, ab, &failed);
     if (m->arch == ARCH_LLAMA) fw->mlp_b = fw_alloc(fw, R * fw->F, ab, &failed);
-    fw->scores = fw_alloc(fw, (size_t)(fw->att_nq ? fw->att_nq : 1) * fw->query_chunk * fw->TMAX, ab, &failed);
+    /* one query chunk of every sequence of a microbatch (decode: of the batch) */
+    size_t score_seqs = max_size((size_t)fw->max_mb_rows, (size_t)fw->B);
+    fw->scores = fw_alloc(fw, score_seqs * (fw->att_nq ? fw->att_nq : 1) * fw->query_chunk * fw->TMAX, ab, &failed);
     if (scheme == SCHEME_QK_ALLGATHER) {
         fw->gq = fw_alloc(fw, R * fw->NQ * fw->D, ab, &failed);
         fw->gk = fw_alloc(fw, R * fw->NKV * fw->D, ab, &failed);

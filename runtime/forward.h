@@ -14,6 +14,10 @@
 extern "C" {
 #endif
 
+/* query rows per score block unless --query-chunk says otherwise: the cost model's c
+ * (docs/cost-model.md), so predictions and runs do the same work */
+#define FORWARD_DEFAULT_QUERY_CHUNK 1024
+
 typedef struct fwd_layer {
     attn_ptr norm1_w, norm1_b, norm2_w, norm2_b; /* [C]; biases only for gpt */
     attn_ptr wq;            /* [NQ*HS, C]: local heads, each its local dims (range order) */
@@ -37,7 +41,7 @@ typedef struct attn_forward {
     int n_layers;           /* layers of this stage */
     int B, L, TDEC, TMAX;   /* replica batch rows, prompt length, decode tokens, L + TDEC */
     int microbatches, max_mb_rows;
-    int query_chunk;        /* query rows per score block */
+    int query_chunk;        /* query rows per score block (all sequences of a microbatch at once) */
     /* KV cache geometry (scheme dependent) */
     int cache_kv_begin;     /* global kv head of cache head 0 */
     int cache_kv_heads, k_width, v_width;

@@ -40,41 +40,45 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
     int q_ld = nh * qw, o_ld = nh * vw;
     int k_ld = fw->cache_kv_heads * kw, v_ld = fw->cache_kv_heads * vw;
     float scale = (float)(1.0 / sqrt((double)fw->D)); /* the whole head's width, whatever the split */
-    for (int s = 0; s < nseq; s++) {
-        size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX;
-        for (int c = 0; c < T; c += fw->query_chunk) {
-            int Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
-            int q0 = pos0 + c, Tk = q0 + Tq;
-            size_t blk = (size_t)Tq * Tk;
-            size_t qrow = (size_t)s * T + c;
-            OP(OP_SCORES, {
+    /* chunk outer, sequences inner: every sequence of a chunk has the same positions, so
+     * one all-reduce and one softmax cover the chunk's scores of all sequences */
+    for (int c = 0; c < T; c += fw->query_chunk) {
+        int Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
+        int q0 = pos0 + c, Tk = q0 + Tq;
+        size_t blk = (size_t)Tq * Tk, seq_blk = (size_t)nh * blk;
+        OP(OP_SCORES, {
+            for (int s = 0; s < nseq; s++) {
+                size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
                 for (int i = 0; i < nh;) { /* a run of query heads sharing one kv head */
                     int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
                     while (j < nh && (fw->att_q_begin + j) / fw->QPK == kv) j++;
                     attn_ptr A = fw_at(fw, Q, qrow * q_ld + (size_t)i * qw);
                     attn_ptr Bk = fw_at(fw, ly->k_cache, cache_seq * k_ld + (size_t)(kv - fw->cache_kv_begin) * kw);
                     fw_gemm(fw, OP_SCORES, 0, 1, Tq, Tk, qw, 1.0f, A, q_ld, qw, Bk, k_ld, 0, 0.0f,
-                            fw_at(fw, fw->scores, (size_t)i * blk), Tk, (long long)blk, j - i);
+                            fw_at(fw, fw->scores, s * seq_blk + (size_t)i * blk), Tk, (long long)blk, j - i);
                     i = j;
                 }
+            }
+        });
+        if (reduce_scores)
+            OP(OP_ATTN_COMM, {
+                fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)nseq * seq_blk);
+                fw_comm_bytes(fw, OP_ATTN_COMM, (size_t)nseq * seq_blk);
             });
-            if (reduce_scores)
-                OP(OP_ATTN_COMM, {
-                    fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)nh * blk);
-                    fw_comm_bytes(fw, OP_ATTN_COMM, (size_t)nh * blk);
-                });
-            OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, nh, Tq, Tk, q0, scale));
-            OP(OP_PV, {
+        OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, nseq * nh, Tq, Tk, q0, scale));
+        OP(OP_PV, {
+            for (int s = 0; s < nseq; s++) {
+                size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
                 for (int i = 0; i < nh;) {
                     int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
                     while (j < nh && (fw->att_q_begin + j) / fw->QPK == kv) j++;
                     attn_ptr Bv = fw_at(fw, ly->v_cache, cache_seq * v_ld + (size_t)(kv - fw->cache_kv_begin) * vw);
-                    fw_gemm(fw, OP_PV, 0, 0, Tq, vw, Tk, 1.0f, fw_at(fw, fw->scores, (size_t)i * blk), Tk, (long long)blk,
-                            Bv, v_ld, 0, 0.0f, fw_at(fw, out, qrow * o_ld + (size_t)i * vw), o_ld, vw, j - i);
+                    fw_gemm(fw, OP_PV, 0, 0, Tq, vw, Tk, 1.0f, fw_at(fw, fw->scores, s * seq_blk + (size_t)i * blk), Tk,
+                            (long long)blk, Bv, v_ld, 0, 0.0f, fw_at(fw, out, qrow * o_ld + (size_t)i * vw), o_ld, vw, j - i);
                     i = j;
                 }
-            });
-        }
+            }
+        });
     }
 }
 
