@@ -278,6 +278,7 @@ static int looks_like_json(const char *buf, size_t len, const char *name) {
 }
 
 int model_load_buffer(const char *buf, size_t len, const char *name, attn_model *m, attn_diag *d) {
+    if (!name) name = "(buffer)";
     yt_doc doc;
     set_defaults(m);
     if (yt_load_buffer(buf, len, name, &doc, d)) return -1;

@@ -339,6 +339,7 @@ static int read_topology(const yt_doc *doc, const yt_node *root, attn_topology *
 
 int topology_load_buffer(const char *buf, size_t len, const char *name, attn_topology *t, attn_diag *d) {
     memset(t, 0, sizeof *t);
+    if (!name) name = "(buffer)";
     yt_doc doc;
     if (yt_load_buffer(buf, len, name, &doc, d)) return -1;
     int rc = read_topology(&doc, doc.root, t, d);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 #include "ytree.h"
 
@@ -107,20 +109,29 @@ void yt_printable(const char *s, char *buf, size_t buflen) {
 int yt_read_file(const char *path, char **out, size_t *outlen, attn_diag *d) {
     *out = NULL;
     *outlen = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK so that opening a FIFO nobody writes to cannot hang; reads then block
+     * as usual (a FIFO without a writer reads as end of file). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
         diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         diag_error(d, path, 0, 0, "cannot stat: %s", strerror(errno));
-        fclose(f);
+        close(fd);
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
         diag_error(d, path, 0, 0, "is a directory, not a file");
-        fclose(f);
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *f = NULL;
+    if (flags == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 || !(f = fdopen(fd, "rb"))) {
+        diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
+        close(fd);
         return -1;
     }
     /* Read at most one byte past the limit: st_size is not trusted (pipes, /proc). */
@@ -432,6 +443,7 @@ static int on_event(loader *ld, const yaml_event_t *ev) {
 }
 
 int yt_load_buffer(const char *buf, size_t len, const char *name, yt_doc *doc, attn_diag *d) {
+    if (!name) name = "(buffer)";
     doc->root = NULL;
     doc->file = name;
     doc->arena = NULL;

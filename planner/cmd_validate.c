@@ -1,8 +1,8 @@
 /* cmd_validate.c: `attnplan validate FILE...`: checks model, topology and plan files
  * with the same loaders every other command uses, and says what each file is.
- * The kind of a file: *.json (or text starting with '{') is a Hugging Face model config;
- * YAML whose top-level map has plan_version is a plan; one with device_types or
- * node_types is a topology; anything else is read as a model.
+ * The kind of a file, from its top-level keys: plan_version makes it a plan, device_types
+ * or node_types a topology, anything else a model (the model loader reads *.json, or
+ * text starting with '{', as a Hugging Face config.json).
  * Exit codes: 0 every file is valid; 2 at least one file is invalid or unreadable
  * (an unreadable file is bad input too, so a script needs to test only one code). */
 #include <stdio.h>
@@ -28,11 +28,6 @@ static void validate_usage(FILE *f) {
 }
 
 typedef enum { KIND_MODEL, KIND_TOPOLOGY, KIND_PLAN } file_kind;
-
-static int ends_with(const char *s, const char *tail) {
-    size_t n = strlen(s), k = strlen(tail);
-    return n >= k && !strcmp(s + n - k, tail);
-}
 
 static int validate_model(const char *buf, size_t len, const char *path, attn_diag *d) {
     attn_model m;
@@ -78,22 +73,15 @@ static int validate_file(const char *path, attn_diag *d) {
     char *buf;
     size_t len;
     if (yt_read_file(path, &buf, &len, d)) return -1;
-    size_t i = 0;
-    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')) i++;
-    file_kind kind = KIND_MODEL;
-    int rc = 0;
-    if (!ends_with(path, ".json") && !(i < len && buf[i] == '{')) {
-        /* Parse once to see the top-level keys; the loaders then parse again. */
-        yt_doc doc;
-        if (yt_load_buffer(buf, len, path, &doc, d)) {
-            rc = -1;
-        } else {
-            if (yt_get(doc.root, "plan_version")) kind = KIND_PLAN;
-            else if (yt_get(doc.root, "device_types") || yt_get(doc.root, "node_types")) kind = KIND_TOPOLOGY;
-            yt_free(&doc);
-        }
-    }
+    /* Parse once to see the top-level keys (JSON is YAML too); the loaders then parse
+     * again, so what is checked here is exactly what every other command loads. */
+    yt_doc doc;
+    int rc = yt_load_buffer(buf, len, path, &doc, d);
     if (rc == 0) {
+        file_kind kind = KIND_MODEL;
+        if (yt_get(doc.root, "plan_version")) kind = KIND_PLAN;
+        else if (yt_get(doc.root, "device_types") || yt_get(doc.root, "node_types")) kind = KIND_TOPOLOGY;
+        yt_free(&doc);
         if (kind == KIND_PLAN) rc = validate_plan(path, d);
         else if (kind == KIND_TOPOLOGY) rc = validate_topology(buf, len, path, d);
         else rc = validate_model(buf, len, path, d);
