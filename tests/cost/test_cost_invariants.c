@@ -24,16 +24,28 @@ static uint32_t rnd(void) { /* xorshift64* */
 static int rnd_in(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
 static double rnd_real(double lo, double hi) { return lo + (hi - lo) * (rnd() / 4294967296.0); }
 
+/* Every draw is its own statement: the order of evaluation of function arguments and
+ * initializer lists is unspecified in C, and the cases must not depend on the compiler. */
+static attn_link_spec random_link(double bw_lo, double bw_hi, double lat_lo, double lat_hi) {
+    attn_link_spec l;
+    l.bandwidth = rnd_real(bw_lo, bw_hi);
+    l.latency = rnd_real(lat_lo, lat_hi);
+    l.efficiency = rnd_real(0.5, 1.0);
+    return l;
+}
+
 static void random_topology(attn_topology *t) {
     static const int per_node[] = {1, 2, 3, 4, 8};
-    tu_topo_spec s = tu_h100_spec(rnd_in(1, 4), per_node[rnd_in(0, 4)]);
+    int nodes = rnd_in(1, 4);
+    tu_topo_spec s = tu_h100_spec(nodes, per_node[rnd_in(0, 4)]);
     s.node_types = rnd_in(1, 2);
     s.slow_factor = rnd_real(0.3, 1.0);
-    s.link = (attn_link_spec){rnd_real(30e9, 900e9), rnd_real(1e-6, 8e-6), rnd_real(0.5, 1.0)};
-    s.nic = (attn_link_spec){rnd_real(5e9, 100e9), rnd_real(2e-6, 20e-6), rnd_real(0.5, 1.0)};
-    s.network = (attn_link_spec){0, rnd_real(2e-6, 20e-6), rnd_real(0.5, 1.0)};
-    s.domain = (attn_link_spec){rnd_real(100e9, 900e9), rnd_real(1e-6, 8e-6), rnd_real(0.5, 1.0)};
-    s.domain_nodes = s.nodes > 1 && rnd_in(0, 1) ? rnd_in(2, s.nodes) : 1;
+    s.link = random_link(30e9, 900e9, 1e-6, 8e-6);
+    s.nic = random_link(5e9, 100e9, 2e-6, 20e-6);
+    s.network = random_link(0, 0, 2e-6, 20e-6);
+    s.domain = random_link(100e9, 900e9, 1e-6, 8e-6);
+    s.domain_nodes = 1;
+    if (s.nodes > 1 && rnd_in(0, 1)) s.domain_nodes = rnd_in(2, s.nodes);
     s.memory_bytes = rnd_real(4e9, 200e9);
     s.gemm_eff = rnd_real(0.3, 1.0);
     s.mem_eff = rnd_real(0.3, 1.0);
@@ -54,9 +66,10 @@ static void random_model(attn_model *m) {
         while (rnd_in(0, 1) && kv > 1 && kv % 2 == 0) kv /= 2;
         if (rnd_in(0, 3) == 0) kv = 1;
         int d = dims[rnd_in(0, 5)];
-        if (tu_model(m, arch, rnd_in(1, 6), h, kv, d, rnd_in(8, 4096), (attn_dtype)rnd_in(0, 2), rnd_in(1, 24),
-                     rnd_in(1, 3000), rnd_in(0, 8)) == 0)
-            return;
+        int layers = rnd_in(1, 6), ffn = rnd_in(8, 4096);
+        attn_dtype dtype = (attn_dtype)rnd_in(0, 2);
+        int batch = rnd_in(1, 24), seq = rnd_in(1, 3000), decode = rnd_in(0, 8);
+        if (tu_model(m, arch, layers, h, kv, d, ffn, dtype, batch, seq, decode) == 0) return;
     }
 }
 
@@ -166,7 +179,8 @@ int main(void) {
         attn_model m;
         random_topology(&t);
         random_model(&m);
-        if (faster_links(&t, &fast, rnd_real(1.0, 4.0)) != 0) return 1;
+        double factor = rnd_real(1.0, 4.0);
+        if (faster_links(&t, &fast, factor) != 0) return 1;
         cases++;
         attn_strategy *all;
         int n = enumerate_strategies(t.n_devices, 0, &all);
