@@ -106,6 +106,12 @@ if [ $nobuild = 0 ]; then
   fi
 fi
 A=$build/planner/attnplan R=$build/runtime/attnrun
+# the PyTorch script and the summary need python3 with PyYAML (there on the GPU machines;
+# on a CPU machine without it those two steps are skipped, not failed)
+py=1
+python3 -c 'import yaml' 2> /dev/null || {
+  [ $mode = gpu ] && fail "python3 with PyYAML is needed for the PyTorch comparison and the summary"
+  log "no python3 with PyYAML: skipping the PyTorch-script and summary steps"; py=0; }
 for b in "$A" "$R"; do [ -x "$b" ] || { fail "missing $b (build first)"; exit 1; }; done
 if [ $mode = gpu ] && ! "$build/tests/gpu/gpu_probe"; then
   log "the CUDA runtime sees no GPU: running the CPU-side parts only"; mode=cpu
@@ -156,8 +162,10 @@ run() { # NAME RANK BACKEND: attnrun, compare, PyTorch
   fi
   local targ=(--dry-run)
   [ "$be" = cuda ] && targ=()
-  python3 "$root/bench/gpu/torch_rank_share.py" "$plan" --rank "$((rank < 0 ? 0 : rank))" "${targ[@]}" \
-    > "$out/$name.torch.txt" 2> "$out/$name.torch.err" || { tail -5 "$out/$name.torch.err"; fail "PyTorch $name"; }
+  if [ $py = 1 ] && ! python3 "$root/bench/gpu/torch_rank_share.py" "$plan" --rank "$((rank < 0 ? 0 : rank))" \
+      "${targ[@]}" > "$out/$name.torch.txt" 2> "$out/$name.torch.err"; then
+    tail -5 "$out/$name.torch.err"; fail "PyTorch $name"
+  fi
   runs+=("$name:$plan:$((rank < 0 ? 0 : rank)):$out/$name.measured.yaml:$out/$name.torch.txt")
 }
 
@@ -178,7 +186,7 @@ else
   # the real plans are made and validated; their PyTorch shapes are checked without torch
   for s in "tp8pp2 dp=1,pp=2,n=8,m=1" "n8m2-sar dp=1,pp=1,n=8,m=2,scheme=score-allreduce" \
            "n8m2-a2a dp=1,pp=1,n=8,m=2,scheme=head-alltoall"; do
-    plan_of "seed-${s%% *}" $x2 "${seed[0]}" --strategy "${s#* }" &&
+    plan_of "seed-${s%% *}" $x2 "${seed[0]}" --strategy "${s#* }" && [ $py = 1 ] &&
       { python3 "$root/bench/gpu/torch_rank_share.py" "$out/seed-${s%% *}.plan.yaml" --rank 1 --dry-run \
           > "$out/seed-${s%% *}.torch.txt" || fail "torch_rank_share.py --dry-run seed-${s%% *}"; }
   done
@@ -190,10 +198,12 @@ else
 fi
 
 # --- 5. summary -------------------------------------------------------------------------
-log "summary"
-python3 "$root/bench/gpu/summarize.py" "$out/ceilings.yaml" "${runs[@]}" > "$out/summary.txt" 2>&1 ||
-  fail "summarize.py"
-cat "$out/summary.txt"
+if [ $py = 1 ]; then
+  log "summary"
+  python3 "$root/bench/gpu/summarize.py" "$out/ceilings.yaml" "${runs[@]}" > "$out/summary.txt" 2>&1 ||
+    fail "summarize.py"
+  cat "$out/summary.txt"
+fi
 [ -n "$archive" ] && tar -C "$(dirname "$out")" -czf "$archive" "$(basename "$out")" && log "archive: $archive"
 log "done in ${SECONDS}s ($mode), $fails failure(s); results in $out"
 [ $SECONDS -gt 360 ] && log "note: over the six-minute budget"
