@@ -1,5 +1,5 @@
 /* cmd_report.c: `attnplan report PLAN [MEASURED ...] [--alternatives ALT.yaml]
- * [--topology FILE] [--top N] -o report.html`: one self-contained HTML page about a plan:
+ * [--topology FILE] [--top N] [--force] -o report.html`: one self-contained HTML page about a plan:
  * summary, ranked strategies, time per device by op, memory against capacity, and predicted
  * against measured for each measured file. The alternatives are priced by the cost model on
  * the plan's topology (the path the plan records, or --topology) unless a file is given. */
@@ -13,13 +13,15 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan report PLAN [MEASURED ...] -o REPORT.html\n"
-            "                      [--alternatives ALT.yaml | --topology FILE] [--top N]\n\n"
+            "                      [--alternatives ALT.yaml | --topology FILE] [--top N] [--force]\n\n"
             "Writes one self-contained HTML page (inline SVG and CSS; no scripts, nothing fetched):\n"
             "a summary, the ranked strategies (prefill tokens/s and TPOT), time per device by op,\n"
             "memory per device against capacity, and predicted against measured for each MEASURED\n"
             "file (attnrun -o). The alternatives are every strategy for the plan's devices, priced by\n"
             "the cost model on the topology the plan records (--topology FILE overrides it), or the\n"
             "strategies listed in ALT.yaml (docs/report.md). --top N draws the N best (default 10).\n"
+            "Each MEASURED file must name this plan file's sha256 and have its rank count, as for\n"
+            "attnplan compare; --force reports a measurement of another plan file anyway (flagged).\n"
             "-o - writes the page to stdout.\n"
             "exit codes: 0 written, 1 failure (writing), 2 bad usage or bad input\n");
 }
@@ -27,6 +29,7 @@ static void usage(FILE *f) {
 typedef struct report_args {
     const char *plan_path, *out_path, *alt_path, *topology_path;
     int top;
+    int force;                   /* report measurements of another plan file (a warning) */
     int n_measured;
     const char **measured_paths;
 } report_args;
@@ -41,6 +44,7 @@ static int parse_args(int argc, char **argv, report_args *a) {
         const char *s = argv[i];
         int has_value = i + 1 < argc;
         if (!strcmp(s, "--help") || !strcmp(s, "-h")) { usage(stdout); return 1; }
+        if (!strcmp(s, "--force")) { a->force = 1; continue; }
         if (!strcmp(s, "-o") || !strcmp(s, "--output") || !strcmp(s, "--alternatives") ||
             !strcmp(s, "--topology") || !strcmp(s, "--top")) {
             if (!has_value) { fprintf(stderr, "attnplan report: %s needs a value\n", s); return -1; }
@@ -174,10 +178,21 @@ int cmd_report(int argc, char **argv) {
             rc = ATTN_EXIT_BADINPUT;
             goto done;
         }
+        /* the same rules as attnplan compare: the measurement must be of this plan file
+         * (--force: a warning, and the page says so) and cover its ranks */
         meas[k].plan_matches = sha[0] && plan_sha[0] ? !strcmp(sha, plan_sha) : -1;
-        if (meas[k].plan_matches == 0)
-            fprintf(stderr, "attnplan report: warning: %s was measured on another plan file (sha256 differs)\n",
-                    a.measured_paths[k]);
+        if (meas[k].plan_matches == 0) {
+            fprintf(stderr, "%s: %s: measured on plan sha256 %.12s..., but %s has sha256 %.12s...%s\n",
+                    a.measured_paths[k], a.force ? "warning" : "error", sha, a.plan_path, plan_sha,
+                    a.force ? "" : " (--force reports it anyway)");
+            if (!a.force) { rc = ATTN_EXIT_BADINPUT; goto done; }
+        }
+        if (meas[k].report.n_ranks != plan.world) {
+            fprintf(stderr, "%s: error: %d ranks measured, the plan has %d\n", a.measured_paths[k],
+                    meas[k].report.n_ranks, plan.world);
+            rc = ATTN_EXIT_BADINPUT;
+            goto done;
+        }
     }
     in.measured = meas;
     in.n_measured = a.n_measured;

@@ -55,8 +55,15 @@ void report_fmt_metric(int metric, double v, char *out, size_t n) {
 }
 
 double report_rel_error(double predicted, double measured) {
-    if (!isfinite(predicted) || !isfinite(measured) || predicted == 0) return NAN;
-    return (measured - predicted) / fabs(predicted);
+    if (!isfinite(predicted) || !isfinite(measured) || measured == 0) return NAN;
+    return (predicted - measured) / fabs(measured);
+}
+
+void report_fmt_error(double predicted, double measured, char *out, size_t n) {
+    double e = report_rel_error(predicted, measured);
+    if (isnan(e)) snprintf(out, n, "error n/a");
+    else if (fabs(e) < 0.0005) snprintf(out, n, "predicted within 0.05%%");
+    else snprintf(out, n, "predicted %.1f%% %s", 100 * fabs(e), e > 0 ? "high" : "low");
 }
 
 double report_rank_time(const attn_rank_report *r, attn_phase phase, int opclass) {

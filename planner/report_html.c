@@ -162,13 +162,15 @@ static void summary_measured(svg_buf *b, const report_input *in) {
         static const int shown[] = {MET_PREFILL_TOKENS_PER_S, MET_TPOT_S};
         for (size_t j = 0; j < sizeof shown / sizeof shown[0]; j++) {
             int met = shown[j];
-            double e = report_rel_error(in->plan->predicted.metric[met], m->report.metric[met]);
+            char err[48];
+            report_fmt_error(in->plan->predicted.metric[met], m->report.metric[met], err, sizeof err);
             svg_printf(b, "%s %s ", j ? "," : "", report_metric_names[met]);
             put_fmt_metric(b, met, m->report.metric[met]);
-            if (!isnan(e)) svg_printf(b, " (%+.1f%% against the prediction)", 100 * e);
+            svg_printf(b, " (%s)", err);
         }
         svg_printf(b, ".");
-        if (m->plan_matches == 0) svg_printf(b, " <span class=\"bad\">It was measured on a different plan file.</span>");
+        if (m->plan_matches == 0)
+            svg_printf(b, " <span class=\"bad\">It was measured on a different plan file (--force).</span>");
     }
 }
 
@@ -234,6 +236,9 @@ static void write_key_figures(svg_buf *b, const report_input *in) {
         svg_printf(b, "</tr>\n");
     }
     svg_printf(b, "</table>\n");
+    if (in->n_measured > 0)
+        svg_printf(b, "<p class=\"cap\">error = (predicted \xe2\x88\x92 measured) / measured, as attnplan compare "
+                      "reports it: positive when the prediction is high.</p>\n");
 }
 
 static void write_plan_facts(svg_buf *b, const report_input *in) {

@@ -76,8 +76,11 @@ const char *report_op_color(attn_op op);
 void report_strategy_label(const attn_strategy *s, char *out, size_t n);
 /* Short display names of the metrics ("prefill throughput", "TPOT", ...). */
 extern const char *const report_metric_names[MET_COUNT];
-/* Relative error of measured against predicted, (meas - pred) / pred; NAN when undefined. */
+/* Relative error of a prediction as `attnplan compare` computes it, (pred - meas) / meas
+ * (positive: the prediction is high); NAN when undefined. */
 double report_rel_error(double predicted, double measured);
+/* "predicted 9.1% low" / "predicted 4.2% high" / "error n/a". */
+void report_fmt_error(double predicted, double measured, char *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -13,11 +13,6 @@
 
 static double finite_or_nan(double v) { return isfinite(v) ? v : NAN; }
 
-static void fmt_error(double pred, double meas, char *out, size_t n) {
-    double e = report_rel_error(pred, meas);
-    if (isnan(e)) snprintf(out, n, "error n/a");
-    else snprintf(out, n, "%+.1f%% vs predicted", 100 * e);
-}
 
 static const char *base_name(const char *path) {
     const char *s = strrchr(path, '/');
@@ -43,7 +38,7 @@ static int metrics_chart(svg_buf *b, const attn_plan *p, const report_measured *
                              .seg = &segs[nr], .value_text = values[nr], .row_max = mx, .gap_before = nr > 0};
         nr++;
         report_fmt_metric(k, mv, values[nr], sizeof values[nr]);
-        fmt_error(pv, mv, notes[k], sizeof notes[k]);
+        report_fmt_error(pv, mv, notes[k], sizeof notes[k]);
         segs[nr] = (svg_seg){mv > 0 ? mv : 0, color, NULL, NULL};
         rows[nr] = (svg_row){.label = "", .sublabel = "measured", .n_seg = 1, .seg = &segs[nr],
                              .value_text = values[nr], .note = notes[k], .row_max = mx,
@@ -122,7 +117,7 @@ static int ops_chart(svg_buf *b, const attn_plan *p, const report_measured *m, i
         nr++;
         if (measured[o]) {
             svg_fmt_time(meas[o], values[nr], sizeof values[nr]);
-            fmt_error(pred[o], meas[o], notes[o], sizeof notes[o]);
+            report_fmt_error(pred[o], meas[o], notes[o], sizeof notes[o]);
         } else {
             snprintf(values[nr], sizeof values[nr], "not measured");
             notes[o][0] = '\0';

@@ -184,10 +184,10 @@ static void check_self_contained(const char *html, const char *what) {
 
 /* A measured report as attnrun would write it: prefill 10% slower, decode 5% faster; the
  * prefill collectives measured on rank 0 only, the decode ones nowhere (as in a partial run). */
-static int write_measured(const attn_plan *p, const char *plan_path, const char *path) {
+static int write_measured(const attn_plan *p, const char *plan_path, const char *path, int n_ranks) {
     attn_report m;
-    if (report_alloc(&m, p->predicted.n_ranks) != 0) return -1;
-    memcpy(m.ranks, p->predicted.ranks, sizeof *m.ranks * (size_t)p->predicted.n_ranks);
+    if (n_ranks > p->predicted.n_ranks || report_alloc(&m, n_ranks) != 0) return -1;
+    memcpy(m.ranks, p->predicted.ranks, sizeof *m.ranks * (size_t)n_ranks);
     for (int r = 0; r < m.n_ranks; r++)
         for (int o = 0; o < OP_COUNT; o++) {
             m.ranks[r].op[PHASE_PREFILL][o].time_s *= 1.10;
@@ -272,7 +272,7 @@ int main(int argc, char **argv) {
     attn_diag d;
     attn_diag_init(&d);
     const char *plan_path = in_scratch("plan.yaml"), *meas_path = in_scratch("measured.yaml");
-    if (plan_write(plan_path, &plan, &d) != 0 || write_measured(&plan, plan_path, meas_path) != 0) {
+    if (plan_write(plan_path, &plan, &d) != 0 || write_measured(&plan, plan_path, meas_path, plan.world) != 0) {
         fprintf(stderr, "cannot write the fixtures\n");
         return 1;
     }
@@ -291,8 +291,8 @@ int main(int argc, char **argv) {
         check_chart(html, "chart-ops-prefill", 10, "attn_comm");
         check_chart(html, "chart-ops-decode", 10, "pipe_p2p");
         check_chart(html, "chart-memory", 4, "capacity 80");
-        check_chart(html, "chart-measured-metrics-1", 8, "-9.1% vs predicted");
-        check_chart(html, "chart-measured-prefill-1", 10, "+10.0% vs predicted");
+        check_chart(html, "chart-measured-metrics-1", 8, "predicted 10.0% high");
+        check_chart(html, "chart-measured-prefill-1", 10, "predicted 9.1% low");
         check_chart(html, "chart-measured-decode-1", 10, "not measured");
         /* the input's text arrives escaped, never as markup */
         CHECK(strstr(html, "gqa&lt;b&gt;&amp;&quot;test&quot;&lt;/b&gt;&lt;script&gt;") != NULL, "model name not escaped");
@@ -311,7 +311,7 @@ int main(int argc, char **argv) {
             CHECK(strstr(sum, fig) != NULL, "summary lacks the TPOT figure %s", fig);
             CHECK(strstr(sum, plan.predicted.fits ? "it fits" : "does not fit") != NULL, "summary lacks the memory verdict");
             CHECK(strstr(sum, "strategies that fit") != NULL, "summary lacks the ranking");
-            CHECK(strstr(sum, "Measured (") != NULL && strstr(sum, "-9.1% against the prediction"), "summary lacks the measurement");
+            CHECK(strstr(sum, "Measured (") != NULL && strstr(sum, "predicted 10.0% high"), "summary lacks the measurement");
         }
         CHECK(strstr(html, "Alternatives: every strategy for 8 devices") != NULL, "alternatives not priced");
     }
@@ -396,6 +396,18 @@ int main(int argc, char **argv) {
     CHECK(run_report((const char *[]){plan_path, "--alternatives", alt_path, "--topology", topo_path, "-o", out5,
                                       NULL}) == 2, "--alternatives with --topology accepted");
     CHECK(run_report((const char *[]){plan_path, alt_path, "-o", out5, NULL}) == 2, "a non-measured file accepted");
+    const char *short_meas = in_scratch("measured-short.yaml");
+    CHECK(write_measured(&plan, plan_path, short_meas, plan.world - 1) == 0, "cannot write %s", short_meas);
+    CHECK(run_report((const char *[]){plan_path, short_meas, "-o", out5, NULL}) == 2,
+          "a measurement with too few ranks accepted");
+    /* a measurement of another plan file: refused as by attnplan compare, or flagged with --force */
+    CHECK(run_report((const char *[]){moved_path, meas_path, "-o", out5, NULL}) == 2,
+          "a measurement of another plan accepted");
+    const char *out6 = in_scratch("report-forced.html");
+    CHECK(run_report((const char *[]){moved_path, meas_path, "--force", "-o", out6, NULL}) == 0, "--force refused");
+    char *html6 = read_all(out6);
+    CHECK(html6 && strstr(html6, "measured on a different plan file"), "--force: the mismatch is not flagged");
+    free(html6);
     CHECK(access(out5, F_OK) != 0, "a report was written despite bad input");
     CHECK(run_report((const char *[]){plan_path, "-o", in_scratch("no/such/dir/r.html"), NULL}) == 1,
           "unwritable output not reported as failure");
