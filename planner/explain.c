@@ -156,6 +156,14 @@ static void print_rejected(const planner_result *r) {
 }
 
 static void print_nofit(const attn_topology *t, const attn_model *m, const planner_options *o, const planner_result *r) {
+    if (r->n_limit > 0 && r->min_limit_tpot_s > 0) {
+        char s[128];
+        fmt_strategy(&r->fastest, s, sizeof s);
+        fprintf(stderr, "attnplan plan: no plan meets --max-tpot %.4g ms: %d structures fit but are slower; the fastest, %s,\n"
+                "  has tpot %.4g ms at its even split: relax --max-tpot to at least that\n", o->max_tpot_s * 1e3,
+                r->n_limit, s, r->min_limit_tpot_s * 1e3);
+        return;
+    }
     fprintf(stderr, "attnplan plan: no plan fits: %s\n", r->message);
     if (r->min_shortfall_bytes > 0) {
         char s[128];
@@ -174,8 +182,6 @@ static void print_nofit(const attn_topology *t, const attn_model *m, const plann
         else if (m->workload.batch > 1) fprintf(stderr, "; a smaller batch alone does not make it fit");
         if (o->max_memory_fraction < 1) fprintf(stderr, "; or a larger --max-memory-fraction");
         fprintf(stderr, "\n");
-    } else if (r->n_limit > 0) {
-        fprintf(stderr, "  every structure that fits breaks --max-tpot %.4g ms; relax it\n", o->max_tpot_s * 1e3);
     }
 }
 

@@ -378,6 +378,10 @@ static int rank_all(ctx *x, planner_result *r, ranked **out, int *n_out) {
             snprintf(why, sizeof why, "violates --max-tpot: tpot %.4g ms > %.4g ms", c->metric[MET_TPOT_S] * 1e3,
                      x->lim.max_tpot_s * 1e3);
             r->n_limit++;
+            if (r->min_limit_tpot_s <= 0 || c->metric[MET_TPOT_S] < r->min_limit_tpot_s) {
+                r->min_limit_tpot_s = c->metric[MET_TPOT_S];
+                r->fastest = c->lc.strategy;
+            }
             if (add_reject(r, &c->lc.strategy, REJ_LIMIT, 0, why) != 0) goto oom;
         }
     }

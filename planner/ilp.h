@@ -75,6 +75,8 @@ typedef struct planner_result {
     double min_shortfall_bytes;  /* smallest memory excess among candidates that do not fit */
     attn_strategy closest;       /* the structure with that excess */
     int fit_batch;               /* largest batch (halving) at which `closest` fits; 0 none */
+    double min_limit_tpot_s;     /* fastest even-split tpot among those over --max-tpot; 0 none */
+    attn_strategy fastest;       /* its structure */
     int has_baseline;            /* the seed's TP8 x PP2 per 16 devices was priced */
     planner_alt baseline;
     int baseline_rank;           /* 1-based rank among all feasible candidates */

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# cli.sh ATTNPLAN ROOT: `attnplan plan` end to end: the README's main command prints the
+# choice, the alternatives, the baseline and the reasons; its plan file validates; the
+# exhaustive search agrees; bad options and bad files exit 2 (files with FILE:LINE:COL);
+# nothing fitting or an unmeetable limit exits 1 with the reason.
+set -u
+bin=$1
+root=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+expect() { # want-rc description command...
+  local want=$1 what=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL: $what: exit $rc, want $want"; sed 's/^/  | /' "$tmp/err" | head -5
+    fail=1
+  fi
+}
+has() { # file pattern description
+  if ! grep -Eq -- "$2" "$1"; then echo "FAIL: $3: no '$2' in $(basename "$1")"; fail=1; fi
+}
+topo=$root/topologies/dgx-h100-x2.yaml
+seed=$root/models/seed-dense-4l.yaml
+
+expect 0 "README main command" "$bin" plan "$topo" "$seed" -o "$tmp/plan.yaml"
+for p in '^chosen: dp=' 'program \(linear model\)' 're-priced \(cost model\)' 'proven optimal' '^alternatives' \
+         '^baseline \(the seed.s TP8 x PP2\): dp=1,pp=2,n=8,m=1' 'why the winner wins' '^rejected: ' 'does not fit: '; do
+  has "$tmp/out" "$p" "main command output"
+done
+chosen=$(grep -m1 '^chosen:' "$tmp/out")
+expect 0 "the written plan validates" "$bin" validate "$tmp/plan.yaml"
+has "$tmp/plan.yaml" '^proven_optimal: true' "plan file"
+has "$tmp/plan.yaml" '^objective: "?throughput' "plan file"
+has "$tmp/plan.yaml" '^predicted:' "plan file"
+
+expect 0 "--exhaustive" "$bin" plan "$topo" "$seed" --exhaustive
+[ "$(grep -m1 '^chosen:' "$tmp/out")" = "$chosen" ] || { echo "FAIL: --exhaustive chose differently"; fail=1; }
+expect 0 "--objective tpot --top 3" "$bin" plan "$topo" "$seed" --objective tpot --top 3
+has "$tmp/out" 'linear model.s tpot' "tpot objective"
+expect 0 "mixed cluster" "$bin" plan "$root/topologies/mixed-a100-h100.yaml" "$root/models/llama-3-70b.yaml" -o "$tmp/mixed.yaml"
+has "$tmp/out" 'distribution: (rows per replica|layers per stage|heads and MLP columns per device)' "mixed cluster balances"
+expect 0 "the mixed plan validates" "$bin" validate "$tmp/mixed.yaml"
+
+expect 2 "--max-memory-fraction 0" "$bin" plan "$topo" "$seed" --max-memory-fraction 0
+expect 2 "--max-tpot abc" "$bin" plan "$topo" "$seed" --max-tpot abc
+expect 2 "--time-limit -1" "$bin" plan "$topo" "$seed" --time-limit -1
+expect 2 "--objective speed" "$bin" plan "$topo" "$seed" --objective speed
+expect 2 "missing model file" "$bin" plan "$topo" "$tmp/nope.yaml"
+printf 'name: m\narch: gpt\nlayers: 2\nheads: 3\nhead_dim: 4\nffn_hidden: 8\nkv_heads: 2\n' >"$tmp/bad.yaml"
+expect 2 "inconsistent model" "$bin" plan "$topo" "$tmp/bad.yaml"
+has "$tmp/err" 'bad\.yaml:[0-9]+:[0-9]+: ' "inconsistent model says FILE:LINE:COL"
+
+expect 1 "nothing fits" "$bin" plan "$root/topologies/single-h100.yaml" "$seed"
+has "$tmp/err" 'GB over on its fullest device' "no-fit message"
+has "$tmp/err" 'to make it fit: ' "no-fit advice"
+expect 1 "unmeetable --max-tpot" "$bin" plan "$topo" "$seed" --max-tpot 1e-9
+has "$tmp/err" 'max-tpot' "limit message"
+
+[ $fail -eq 0 ] && echo "cli.sh: all checks passed"
+exit $fail
