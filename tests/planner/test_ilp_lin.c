@@ -75,7 +75,28 @@ int main(void) {
             agreed++;
         }
     }
-    printf("test_ilp_lin: %d agreed, %d infeasible for both, %d failures\n", agreed, infeasible, failures);
+    /* a program too big for 1 ms: stopped at the limit, never reported as proven optimal */
+    static lin_cand big[3000];
+    for (int i = 0; i < 3000; i++) {
+        do random_cand(&big[i]);
+        while (big[i].balance != LIN_SHARES || big[i].n_classes < 2);
+        big[i].units = 40, big[i].f_units = 40;
+    }
+    lin_limits lim = {OBJ_THROUGHPUT, 0, 1.0};
+    lin_solution sol;
+    char err[256];
+    int rc = ilp_solve(big, 3000, &lim, 0.001, 0, &sol, err, sizeof err);
+    if (rc == ILP_OK || (rc != ILP_FEASIBLE && rc != ILP_TIMEOUT) || (rc == ILP_FEASIBLE && sol.proven_optimal)) {
+        fprintf(stderr, "time limit: rc %d (%s), proven %d\n", rc, err, sol.proven_optimal);
+        failures++;
+    }
+    /* the exhaustive search refuses what it cannot enumerate */
+    if (exhaustive_solve(big, 3000, &lim, 1000, &sol, err, sizeof err) != ILP_TOO_BIG || !strstr(err, "too big")) {
+        fprintf(stderr, "exhaustive did not refuse a big problem\n");
+        failures++;
+    }
+    printf("test_ilp_lin: %d agreed, %d infeasible for both, time limit rc %d, %d failures\n", agreed, infeasible,
+           rc, failures);
     if (agreed < 100) {
         fprintf(stderr, "too few feasible instances (%d): the test does not exercise the solver\n", agreed);
         return 1;
