@@ -1,8 +1,8 @@
 /* softmax.cu: softmax_causal_forward_cuda, the twin of softmax_causal_forward_cpu. The
  * runtime calls it per query chunk [q0, q0 + Tq) of scores s[NH, Tq, Tk], so the full
- * L x L matrix never exists. One block per (head, query row): a max pass and a sum pass
- * over the visible keys j <= q0 + i, then one pass writing probabilities, with exact
- * zeros at masked keys. Scores may be fp32 (as the score all-reduce sums them) and the
+ * L x L matrix never exists. One block per (head, query row): one pass over the visible
+ * keys j <= q0 + i for the max and the sum (online, rescaled as the max grows), then one
+ * pass writing probabilities, with exact zeros at masked keys. Scores may be fp32 (as the score all-reduce sums them) and the
  * probabilities fp16/bf16 for the P.V GEMM. */
 #include "kc_common.cuh"
 
@@ -16,12 +16,20 @@ __global__ void softmax_causal_forward_kernel(TO *out, const TS *s, int Tq, int 
     TO *dst = out + (size_t)blockIdx.x * Tk;
     int last = q0 + i; /* last visible key, inclusive */
     if (last > Tk - 1) last = Tk - 1;
-    float maxv = -INFINITY;
-    for (int j = threadIdx.x; j <= last; j += blockDim.x) maxv = fmaxf(maxv, kc_load(row[j]) * scale);
-    maxv = kc_block_max(maxv, scratch);
-    float sum = 0.0f;
-    for (int j = threadIdx.x; j <= last; j += blockDim.x) sum += expf(kc_load(row[j]) * scale - maxv);
-    sum = kc_block_sum(sum, scratch);
+    /* one pass for both statistics: each thread keeps its running max m and its sum of
+     * exp(v - m), rescaled when m grows; the block then brings every sum to the row max */
+    float m = -INFINITY, sum = 0.0f;
+    for (int j = threadIdx.x; j <= last; j += blockDim.x) {
+        float v = kc_load(row[j]) * scale;
+        if (v > m) {
+            sum = sum * expf(m - v) + 1.0f; /* expf(-inf) = 0 on the first element */
+            m = v;
+        } else {
+            sum += expf(v - m);
+        }
+    }
+    float maxv = kc_block_max(m, scratch);
+    sum = kc_block_sum(m == -INFINITY ? 0.0f : sum * expf(m - maxv), scratch);
     float inv = sum > 0.0f ? 1.0f / sum : 0.0f; /* no visible key (q0 + i < 0): all zeros */
     /* When out aliases s (same type), each element is read before it is written by the
      * same thread, and no other thread touches it in this pass. */

@@ -37,7 +37,7 @@ static void check_layernorm(kc_dtype dt, int N, int C, int rms) {
 /* RoPE on a strided view inside a wider buffer: the view must match the reference and
  * every element outside it must stay bit-for-bit untouched. */
 static void check_rope(kc_dtype dt, int T, int NH, int HS, int pair_begin, int head_dim, int pad) {
-    size_t ld_h = (size_t)HS + pad, ld_t = (size_t)NH * ld_h + 3;
+    size_t ld_h = (size_t)HS + pad, ld_t = (size_t)NH * ld_h + (pad ? 3 : 0); /* pad 0: contiguous */
     size_t nbuf = (size_t)T * ld_t, n = (size_t)T * NH * HS;
     float *buf = (float *)malloc(nbuf * 4), *view = (float *)malloc(n * 4), *out = (float *)malloc(nbuf * 4);
     int *pos = (int *)malloc(T * sizeof(int));
