@@ -170,22 +170,32 @@ int run_plan(run_state *st) {
         smp.ttft_s = c->host_max_double(c, measure_now() - t0);
         st->be->op_times(st->be->ctx, smp.op_s[PHASE_PREFILL]);
         if (TD > 0) {
+            /* tpot_s is the first step, at context L (docs/metrics.md); the later steps
+             * run for the outputs and are not timed */
             if (progress) fprintf(stderr, "\b\b\b\b\b\b\b\b\b\bdecode    ");
-            c->barrier(c, GROUP_KIND_COUNT);
-            t0 = measure_now();
             for (int step = 0; step < TD; step++) {
+                if (step == 0) {
+                    c->barrier(c, GROUP_KIND_COUNT);
+                    t0 = measure_now();
+                }
                 if (first)
                     for (int b = 0; b < B; b++)
                         memcpy(in_step + (size_t)b * C, in_dec + ((size_t)b * TD + step) * C, (size_t)C * sizeof(float));
+                fw->counting = step == 0;
                 forward_decode_step(fw, step, in_step, last ? out_step : NULL);
+                if (step == 0) {
+                    st->be->synchronize(st->be->ctx);
+                    smp.tpot_s = c->host_max_double(c, measure_now() - t0);
+                    st->be->op_times(st->be->ctx, smp.op_s[PHASE_DECODE]);
+                }
                 if (last)
                     for (int b = 0; b < B; b++)
                         memcpy(out_dec + ((size_t)b * TD + step) * C, out_step + (size_t)b * C, (size_t)C * sizeof(float));
             }
             st->be->synchronize(st->be->ctx);
-            smp.tpot_s = c->host_max_double(c, (measure_now() - t0) / TD);
-            st->be->op_times(st->be->ctx, smp.op_s[PHASE_DECODE]);
-            for (int i = 0; i < OP_COUNT; i++) smp.op_s[PHASE_DECODE][i] /= TD;
+            for (int i = 0; i < OP_COUNT; i++) scratch[i] = 0;
+            st->be->op_times(st->be->ctx, scratch); /* discard the later steps' op times */
+            fw->counting = 1;
         }
         if (run >= o->warmup) runs[run - o->warmup] = smp;
     }

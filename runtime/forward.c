@@ -33,14 +33,17 @@ void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int
              attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
              attn_ptr C, int ldc, long long strideC, int batch) {
     if (M == 0 || N == 0 || batch == 0) return;
-    fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
+    if (fw->counting) fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
     fw->be->gemm(fw->be->ctx, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc,
                  strideC, batch);
 }
 
-void fw_comm_bytes(attn_forward *fw, int op, size_t elems) {
-    fw->comm_bytes[fw->phase][op] += (double)elems * (double)fw->be->elem_bytes;
+void fw_comm_bytes(attn_forward *fw, int op, double elems) {
+    if (fw->counting) fw->comm_bytes[fw->phase][op] += elems * (double)fw->be->elem_bytes;
 }
+
+/* bytes a member sends, with NCCL's bus conventions (docs/metrics.md) */
+double fw_allreduce_elems(size_t count, int p) { return p > 1 ? 2.0 * (p - 1) / p * (double)count : 0.0; }
 
 /* --- allocation with accounting --- */
 static attn_ptr fw_alloc(attn_forward *fw, size_t count, size_t *category, int *failed) {
@@ -166,6 +169,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->be = be;
     fw->comm = comm;
     fw->rank = rank;
+    fw->counting = 1;
     fw->C = m->hidden;
     fw->D = m->head_dim;
     fw->HS = dims_width(a);
@@ -338,6 +342,7 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     int C = fw->C, QW = fw->NQ * fw->HS, KW = fw->NKV * fw->HS;
     float eps = (float)m->norm_eps;
     size_t NC = (size_t)N * C;
+    int per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
 
     OP(OP_NORM1, m->arch == ARCH_GPT ? be->layernorm(bc, fw->xn, fw->x, ly->norm1_w, ly->norm1_b, N, C, eps)
                                      : be->rmsnorm(bc, fw->xn, fw->x, ly->norm1_w, N, C, eps));
@@ -356,7 +361,7 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     OP(OP_O_PROJ, fw_gemm(fw, OP_O_PROJ, 0, 1, N, C, QW, 1.0f, fw->att, QW, 0, ly->wo, QW, 0, 0.0f, fw->proj, C, 0, 1));
     OP(OP_O_PROJ_ALLREDUCE, {
         fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
-        fw_comm_bytes(fw, OP_O_PROJ_ALLREDUCE, NC);
+        fw_comm_bytes(fw, OP_O_PROJ_ALLREDUCE, fw_allreduce_elems(NC, per_stage));
     });
     OP(OP_RESIDUAL1, be->residual(bc, fw->x, fw->x, fw->proj, NC));
     OP(OP_NORM2, m->arch == ARCH_GPT ? be->layernorm(bc, fw->xn, fw->x, ly->norm2_w, ly->norm2_b, N, C, eps)
@@ -372,7 +377,7 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     OP(OP_MLP_DOWN, fw_gemm(fw, OP_MLP_DOWN, 0, 1, N, C, F, 1.0f, fw->mlp_a, F, 0, ly->w_down, F, 0, 0.0f, fw->proj, C, 0, 1));
     OP(OP_MLP_ALLREDUCE, {
         fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
-        fw_comm_bytes(fw, OP_MLP_ALLREDUCE, NC);
+        fw_comm_bytes(fw, OP_MLP_ALLREDUCE, fw_allreduce_elems(NC, per_stage));
     });
     OP(OP_RESIDUAL2, be->residual(bc, fw->x, fw->x, fw->proj, NC));
 }
@@ -391,14 +396,14 @@ static void stage_forward(attn_forward *fw, const float *input, float *out, int 
     } else {
         OP(OP_PIPE_P2P, {
             fw->comm->recv(fw->comm, fw->x, NC, fw->rank - per_stage);
-            fw_comm_bytes(fw, OP_PIPE_P2P, NC);
+            fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC);
         });
     }
     for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, nseq, T, pos0, seq0);
     if (!forward_is_last_stage(fw)) {
         OP(OP_PIPE_P2P, {
             fw->comm->send(fw->comm, fw->x, NC, fw->rank + per_stage);
-            fw_comm_bytes(fw, OP_PIPE_P2P, NC);
+            fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC);
         });
     } else if (out) {
         be->synchronize(be->ctx);

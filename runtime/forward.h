@@ -56,6 +56,7 @@ typedef struct attn_forward {
     size_t bytes_weights, bytes_kv_cache, bytes_activations, bytes_comm;
     int nan_fill;           /* --check: NaN-fill outputs before they are written */
     int phase;              /* PHASE_PREFILL or PHASE_DECODE: where flops/bytes are counted */
+    int counting;           /* 0: flops/bytes not counted (decode steps after the first) */
     double flops[PHASE_COUNT][OP_COUNT], comm_bytes[PHASE_COUNT][OP_COUNT];
 } attn_forward;
 
@@ -79,7 +80,9 @@ const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r); /* the entry
 void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
              attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
              attn_ptr C, int ldc, long long strideC, int batch);
-void fw_comm_bytes(attn_forward *fw, int op, size_t elems);
+/* counts elements sent by this rank for an op (when counting) */
+void fw_comm_bytes(attn_forward *fw, int op, double elems);
+double fw_allreduce_elems(size_t count, int p); /* 2(p-1)/p * count */
 static inline attn_ptr fw_at(const attn_forward *fw, attn_ptr p, size_t elems) { return attn_ptr_at(fw->be, p, elems); }
 
 #ifdef __cplusplus

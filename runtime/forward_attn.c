@@ -63,7 +63,7 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
         if (reduce_scores)
             OP(OP_ATTN_COMM, {
                 fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)nseq * seq_blk);
-                fw_comm_bytes(fw, OP_ATTN_COMM, (size_t)nseq * seq_blk);
+                fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems((size_t)nseq * seq_blk, fw->M));
             });
         OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, nseq * nh, Tq, Tk, q0, scale));
         OP(OP_PV, {
@@ -114,7 +114,7 @@ static void attention_qk_allgather(attn_forward *fw, fwd_layer *ly, int N, int n
         assemble_heads(fw, fw->gq, fw->recv_buf, N, fw->NQ);
         fw->comm->allgather(fw->comm, GROUP_SEG, fw->k, fw->recv_buf, ck);
         assemble_heads(fw, fw->gk, fw->recv_buf, N, fw->NKV);
-        fw_comm_bytes(fw, OP_ATTN_COMM, total_q + total_k);
+        fw_comm_bytes(fw, OP_ATTN_COMM, (double)(total_q + total_k) * (fw->M - 1) / fw->M);
     });
     free(cq);
     OP(OP_KV_CACHE_WRITE, {
@@ -176,7 +176,7 @@ static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int 
                 at += (size_t)N * parts[p].heads * hs;
             }
         }
-        fw_comm_bytes(fw, OP_ATTN_COMM, sent);
+        fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent);
     });
     OP(OP_KV_CACHE_WRITE, {
         cache_append(fw, ly->k_cache, fw->gk, nseq, T, pos0, seq0, fw->k_width);
@@ -207,7 +207,7 @@ static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int 
             be->copy2d(bc, fw_at(fw, fw->att, (size_t)(h0 - fw->me->head_begin) * HS), qw_ld, fw_at(fw, fw->recv_buf, at), cols, N, cols);
             at += (size_t)N * cols;
         }
-        fw_comm_bytes(fw, OP_ATTN_COMM, sent);
+        fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent);
     });
     free(cnt);
 }

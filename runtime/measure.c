@@ -57,11 +57,10 @@ int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm
             for (int i = 0; i < nruns; i++) v[i] = runs[i].op_s[ph][op];
             stats(v, nruns, &med, &lo, &hi);
             int unused = ph == PHASE_DECODE && !decode;
-            double steps = ph == PHASE_DECODE && decode ? fw->TDEC : 1.0; /* counters span all steps of a run */
-            double *o = row + (ph * OP_COUNT + op) * 3;
+            double *o = row + (ph * OP_COUNT + op) * 3; /* counters: decode counts only step 0 */
             o[0] = unused ? -1.0 : med;
-            o[1] = fw->flops[ph][op] / steps / (nruns ? nruns : 1);
-            o[2] = fw->comm_bytes[ph][op] / steps / (nruns ? nruns : 1);
+            o[1] = fw->flops[ph][op] / (nruns ? nruns : 1);
+            o[2] = fw->comm_bytes[ph][op] / (nruns ? nruns : 1);
         }
     size_t in_use, peak;
     fw->be->mem_stats(fw->be->ctx, &in_use, &peak);
@@ -76,12 +75,14 @@ int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm
     } else {
         comm->host_gather_double(comm, row, ROW_LEN, all);
     }
-    double peak_all = 0.0, crit_total = -1.0, crit_comm = 0.0;
+    /* comm_fraction: on the rank whose prefill is longest, comm time / total time over
+     * the prefill plus one decode step (docs/metrics.md) */
+    double peak_all = 0.0, crit_prefill = -1.0, crit_total = 0.0, crit_comm = 0.0;
     for (int rk = 0; rk < world && (comm->rank == 0 || rank_share >= 0); rk++) {
         const double *a = all + (size_t)rk * ROW_LEN;
         attn_rank_report *rr = &r->ranks[rk];
         if (a[ROW_OPS + 4] < 0) continue; /* rank-share: not this rank */
-        double total = 0.0, comm_s = 0.0;
+        double total = 0.0, comm_s = 0.0, prefill = 0.0;
         for (int ph = 0; ph < PHASE_COUNT; ph++)
             for (int op = 0; op < OP_COUNT; op++) {
                 const double *o = a + (ph * OP_COUNT + op) * 3;
@@ -91,6 +92,7 @@ int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm
                 rr->op[ph][op].bytes = o[2];
                 if (o[0] > 0) {
                     total += o[0];
+                    if (ph == PHASE_PREFILL) prefill += o[0];
                     if (collective) comm_s += o[0];
                 }
             }
@@ -100,7 +102,8 @@ int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm
         rr->comm_buffer_bytes = a[ROW_OPS + 3];
         rr->memory_bytes = a[ROW_OPS + 4];
         if (rr->memory_bytes > peak_all) peak_all = rr->memory_bytes;
-        if (total > crit_total) {
+        if (prefill > crit_prefill) {
+            crit_prefill = prefill;
             crit_total = total;
             crit_comm = comm_s;
         }

@@ -1,0 +1,95 @@
+/* calibrate.h: `attnrun --calibrate`: measures what the cost model assumes about the
+ * machine it runs on, through the backend and comm interfaces only (so the CPU and CUDA
+ * backends are measured by the same code), and writes a calibration file
+ * (docs/calibration.md) that `attnplan price|plan --calibration FILE` reads:
+ *   - GEMM efficiency (achieved FLOP/s over the device's peak) at the shapes plans use;
+ *   - the effective rate of every elementwise kernel and of the softmax, in the bytes the
+ *     cost model counts for that op, and the fixed cost per op;
+ *   - each collective's alpha and bus bandwidth on the world's group (nccl-tests'
+ *     conventions, with algbw/busbw tables on stdout).
+ * Under mpirun every rank measures at once (as the ranks of a plan run do); per-rank
+ * figures are combined into the slowest rank's. */
+#ifndef ATTN_CALIBRATE_H
+#define ATTN_CALIBRATE_H
+#include <stddef.h>
+#include "backend.h"
+#include "comm.h"
+#include "metrics.h"
+#include "model.h"
+#include "plan.h"
+#include "topology.h"
+
+/* 1 when argv asks for --calibrate (attnrun's main then hands over to calibrate_main). */
+int calibrate_requested(int argc, char **argv);
+/* The whole --calibrate run, after MPI_Init (use_mpi) or without MPI; returns the exit code
+ * (0 ok, 1 failure, 2 bad usage or input). rank/world: this process in MPI_COMM_WORLD. */
+int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world);
+
+/* ---- what calibrate_main and the measuring files share ---- */
+
+#define CAL_MAX_SHAPES 512
+#define CAL_MAX_COLL_SIZES 24
+
+typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
+
+typedef struct cal_gemm {
+    int m, n, k;
+    cal_gemm_kind kind;     /* operand layout as the runtime calls it */
+    double seconds;         /* median time of one call */
+    double flops_per_s;
+} cal_gemm;
+
+/* One kernel's fit t = fixed_s + bytes / bandwidth over the sizes measured, with bytes
+ * counted as the cost model counts them for the op (docs/cost-model.md). */
+typedef struct cal_kernel {
+    const char *name;       /* the op key (metrics.h) or "softmax" */
+    int op;                 /* attn_op */
+    double bandwidth;       /* bytes/s */
+    double fixed_s;
+} cal_kernel;
+/* The kernels measured, in this order (calibrate_ops.c). */
+enum { CAL_K_LAYERNORM, CAL_K_RMSNORM, CAL_K_ROPE, CAL_K_GELU, CAL_K_SWIGLU, CAL_K_RESIDUAL, CAL_K_COPY,
+       CAL_K_SOFTMAX, CAL_KERNELS };
+
+typedef struct cal_coll {
+    attn_coll coll;
+    int group_size;
+    int n_sizes;
+    double bytes[CAL_MAX_COLL_SIZES];   /* S, nccl-tests' buffer size */
+    double seconds[CAL_MAX_COLL_SIZES]; /* median, slowest rank */
+    double alpha_s, bus_bandwidth;      /* the fit */
+} cal_coll;
+
+typedef struct cal_ctx {
+    attn_backend *be;
+    attn_comm *comm;        /* NULL without MPI (world 1) */
+    int rank, world;
+    int samples;            /* timed samples per point (median) */
+    double min_sample_s;    /* each sample repeats the op until it lasts this long */
+    double peak_flops;      /* of the device, for efficiencies */
+    int n_gemm;
+    cal_gemm gemm[CAL_MAX_SHAPES];
+    cal_kernel kernel[CAL_KERNELS];
+    double softmax_decode_bandwidth; /* one query row over all keys (nothing masked) */
+    double launch_overhead_s;
+    int n_coll;
+    cal_coll coll[COLL_COUNT];
+} cal_ctx;
+
+/* Adds the GEMM shapes the cost model prices for model m's plans with up to max_split
+ * devices per stage and any dp/pp over `world_max` devices (duplicates skipped). */
+void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max);
+/* calibrate_ops.c: measures every shape of c->gemm, the kernels and the launch overhead.
+ * 0 ok, -1 after a message (allocation failure). */
+int cal_measure_gemms(cal_ctx *c);
+int cal_measure_kernels(cal_ctx *c);
+/* calibrate_comm.c: the collectives over the world (world > 1), tables on stdout (rank 0). */
+int cal_measure_collectives(cal_ctx *c);
+/* Least-squares fit of t = a + b*x minimizing relative error; returns 0, or -1 when the
+ * points do not determine it. Exposed for the tests. */
+int cal_fit_line(const double *x, const double *t, int n, double *a, double *b);
+double cal_median(double *v, int n);
+double cal_now(void);
+/* The slowest rank's value (max over the world); the value itself without a comm. */
+double cal_world_max(cal_ctx *c, double v);
+#endif

@@ -1,0 +1,268 @@
+/* calibrate_ops.c: the compute side of `attnrun --calibrate`: GEMMs at the shapes plans
+ * use, every elementwise kernel and the softmax over a range of sizes, and the fixed cost
+ * of one op. Everything goes through the backend (backend.h), so a GPU backend is measured
+ * by the same code. Each point: a warm-up call, then `samples` samples, each repeating the
+ * call until it lasts min_sample_s; the median per call, then the slowest rank's. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "calibrate.h"
+
+double cal_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double cal_median(double *v, int n) {
+    if (n <= 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double cal_world_max(cal_ctx *c, double v) { return c->comm ? c->comm->host_max_double(c->comm, v) : v; }
+
+/* Weighted least squares of t = a + b x with weights 1/t^2 (relative error). */
+int cal_fit_line(const double *x, const double *t, int n, double *a, double *b) {
+    double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(t[i] > 0)) return -1;
+        double w = 1.0 / (t[i] * t[i]);
+        sw += w, sx += w * x[i], sy += w * t[i], sxx += w * x[i] * x[i], sxy += w * x[i] * t[i];
+    }
+    double det = sw * sxx - sx * sx;
+    if (n < 2 || !(fabs(det) > 0)) return -1;
+    *a = (sy * sxx - sx * sxy) / det;
+    *b = (sw * sxy - sx * sy) / det;
+    if (*a < 0) { /* a negative fixed cost is noise: refit through the origin */
+        *a = 0;
+        *b = sxx > 0 ? sxy / sxx : 0;
+    }
+    return *b > 0 ? 0 : -1;
+}
+
+/* One timed point: fn(arg) is the op; every rank runs the same number of calls. */
+typedef void (*cal_op_fn)(cal_ctx *c, void *arg, int iter);
+
+static double time_op(cal_ctx *c, cal_op_fn fn, void *arg) {
+    fn(c, arg, 0); /* warm-up: first touch, OpenBLAS buffers */
+    c->be->synchronize(c->be->ctx);
+    double t0 = cal_now();
+    fn(c, arg, 1);
+    c->be->synchronize(c->be->ctx);
+    double once = cal_world_max(c, cal_now() - t0);
+    int reps = once > 0 ? (int)ceil(c->min_sample_s / once) : 1000;
+    if (reps < 1) reps = 1;
+    if (reps > 100000) reps = 100000;
+    double s[16];
+    int ns = c->samples < 16 ? c->samples : 16;
+    for (int i = 0; i < ns; i++) {
+        t0 = cal_now();
+        for (int r = 0; r < reps; r++) fn(c, arg, r);
+        c->be->synchronize(c->be->ctx);
+        s[i] = (cal_now() - t0) / reps;
+    }
+    return cal_world_max(c, cal_median(s, ns));
+}
+
+/* ---- GEMMs ---- */
+
+/* Enough copies of the operands that the rotation's working set leaves the L2 cache:
+ * a layer's weights are not in L1/L2 when the runtime reaches them. */
+#define GEMM_WORKING_SET (4u << 20)
+#define GEMM_MAX_COPIES 32
+
+typedef struct gemm_arg {
+    const cal_gemm *g;
+    int copies;
+    attn_ptr a, b, cbuf;
+    size_t a_n, b_n, c_n;
+} gemm_arg;
+
+static void run_gemm(cal_ctx *c, void *varg, int iter) {
+    gemm_arg *ga = varg;
+    const cal_gemm *g = ga->g;
+    int i = iter % ga->copies;
+    attn_ptr A = attn_ptr_at(c->be, ga->a, (size_t)i * ga->a_n), B = attn_ptr_at(c->be, ga->b, (size_t)i * ga->b_n),
+             C = attn_ptr_at(c->be, ga->cbuf, (size_t)i * ga->c_n);
+    if (g->kind == CAL_GEMM_PV) /* P[M,K] . V[K,N] */
+        c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, g->n, 0, 0.0f, C, g->n, 0, 1);
+    else /* X[M,K] . W[N,K]^T: projections and q.k^T */
+        c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, g->k, 0, 0.0f, C, g->n, 0, 1);
+}
+
+static int measure_gemm(cal_ctx *c, cal_gemm *g) {
+    gemm_arg ga = {.g = g, .a_n = (size_t)g->m * g->k, .b_n = (size_t)g->k * g->n, .c_n = (size_t)g->m * g->n};
+    size_t one = (ga.a_n + ga.b_n + ga.c_n) * c->be->elem_bytes;
+    ga.copies = (int)(GEMM_WORKING_SET / (one ? one : 1)) + 1;
+    if (ga.copies > GEMM_MAX_COPIES) ga.copies = GEMM_MAX_COPIES;
+    ga.a = c->be->alloc(c->be->ctx, ga.a_n * ga.copies);
+    ga.b = c->be->alloc(c->be->ctx, ga.b_n * ga.copies);
+    ga.cbuf = c->be->alloc(c->be->ctx, ga.c_n * ga.copies);
+    int ok = !attn_ptr_null(ga.a) && !attn_ptr_null(ga.b) && !attn_ptr_null(ga.cbuf);
+    if (ok) { /* small values: no denormals or infinities on any backend */
+        c->be->fill(c->be->ctx, ga.a, ga.a_n * ga.copies, 0.01f);
+        c->be->fill(c->be->ctx, ga.b, ga.b_n * ga.copies, 0.02f);
+        g->seconds = time_op(c, run_gemm, &ga);
+        g->flops_per_s = g->seconds > 0 ? 2.0 * g->m * g->n * g->k / g->seconds : 0;
+    }
+    c->be->free(c->be->ctx, ga.a);
+    c->be->free(c->be->ctx, ga.b);
+    c->be->free(c->be->ctx, ga.cbuf);
+    if (!ok) fprintf(stderr, "attnrun: error: calibrate: cannot allocate the GEMM %dx%dx%d\n", g->m, g->n, g->k);
+    return ok ? 0 : -1;
+}
+
+int cal_measure_gemms(cal_ctx *c) {
+    for (int i = 0; i < c->n_gemm; i++)
+        if (measure_gemm(c, &c->gemm[i]) != 0) return -1;
+    return 0;
+}
+
+/* ---- elementwise kernels and softmax ---- */
+
+static const char *const kernel_names[CAL_KERNELS] = {"layernorm", "rmsnorm", "rope",     "gelu",
+                                                      "swiglu",    "residual", "kv_copy", "softmax"};
+static const int kernel_ops[CAL_KERNELS] = {OP_NORM1,    OP_NORM1,     OP_ROPE,          OP_MLP_ACT,
+                                            OP_MLP_ACT, OP_RESIDUAL1, OP_KV_CACHE_WRITE, OP_SOFTMAX};
+
+#define KERNEL_WIDTH 256 /* channels per row (hidden, or heads x head width) */
+
+typedef struct kern_arg {
+    int kind, rows;
+    attn_ptr x, y, z, w;
+} kern_arg;
+
+static void run_kernel(cal_ctx *c, void *varg, int iter) {
+    kern_arg *k = varg;
+    attn_backend *be = c->be;
+    void *bc = be->ctx;
+    size_t n = (size_t)k->rows * KERNEL_WIDTH;
+    (void)iter;
+    switch (k->kind) {
+    case CAL_K_LAYERNORM: be->layernorm(bc, k->y, k->x, k->w, k->w, k->rows, KERNEL_WIDTH, 1e-5f); break;
+    case CAL_K_RMSNORM: be->rmsnorm(bc, k->y, k->x, k->w, k->rows, KERNEL_WIDTH, 1e-5f); break;
+    case CAL_K_ROPE: /* 8 heads of 32 dims, positions 0.. of one sequence */
+        be->rope(bc, k->y, k->rows, k->rows, 8, KERNEL_WIDTH / 8, 0, 0, KERNEL_WIDTH / 8, 10000.0f);
+        break;
+    case CAL_K_GELU: be->gelu(bc, k->y, k->x, n); break;
+    case CAL_K_SWIGLU: be->swiglu(bc, k->z, k->x, k->y, n); break;
+    case CAL_K_RESIDUAL: be->residual(bc, k->z, k->x, k->y, n); break;
+    case CAL_K_COPY: be->copy2d(bc, k->y, KERNEL_WIDTH, k->x, KERNEL_WIDTH, (size_t)k->rows, KERNEL_WIDTH); break;
+    default: break;
+    }
+}
+
+/* Bytes the cost model counts for the kernel on rows x KERNEL_WIDTH elements. */
+static double kernel_bytes(int kind, int rows, double eb) {
+    double n = (double)rows * KERNEL_WIDTH;
+    switch (kind) {
+    case CAL_K_LAYERNORM: return eb * (2 * n + 2 * KERNEL_WIDTH);
+    case CAL_K_RMSNORM: return eb * (2 * n + KERNEL_WIDTH);
+    case CAL_K_ROPE: return 2 * eb * n;
+    case CAL_K_GELU: return 2 * eb * n;
+    case CAL_K_SWIGLU: return 3 * eb * n;
+    case CAL_K_RESIDUAL: return 3 * eb * n;
+    default: return 2 * eb * n; /* copy: read + write */
+    }
+}
+
+/* Softmax over heads x Tq x Tk: Tq = Tk causal blocks (prefill) and single rows (decode). */
+typedef struct soft_arg {
+    int heads, tq, tk;
+    attn_ptr s;
+} soft_arg;
+
+static void run_softmax(cal_ctx *c, void *varg, int iter) {
+    soft_arg *a = varg;
+    (void)iter;
+    c->be->softmax_causal(c->be->ctx, a->s, a->s, a->heads, a->tq, a->tk, a->tk - a->tq, 0.125f);
+}
+
+static const int kernel_rows[] = {1, 4, 16, 64, 256, 1024, 4096};
+#define N_ROWS ((int)(sizeof kernel_rows / sizeof kernel_rows[0]))
+
+static int measure_softmax(cal_ctx *c, cal_kernel *out, double *decode_bw) {
+    /* prefill-like: causal square blocks of 8 heads; decode-like: one query row over keys */
+    static const int tk[] = {16, 32, 64, 128, 256, 512};
+    double eb = (double)c->be->elem_bytes;
+    double x[6], t[6], xd[6], td[6];
+    attn_ptr s = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512);
+    if (attn_ptr_null(s)) return -1;
+    c->be->fill(c->be->ctx, s, (size_t)8 * 512 * 512, 0.5f);
+    for (int i = 0; i < 6; i++) {
+        soft_arg a = {8, tk[i], tk[i], s};
+        x[i] = (4 + eb) * 8.0 * tk[i] * tk[i]; /* fp32 scores in, probabilities out */
+        t[i] = time_op(c, run_softmax, &a);
+        soft_arg d = {8 * 4, 1, tk[i] * 4, s};
+        xd[i] = (4 + eb) * 32.0 * tk[i] * 4;
+        td[i] = time_op(c, run_softmax, &d);
+    }
+    c->be->free(c->be->ctx, s);
+    double a, b, ad, bd;
+    if (cal_fit_line(x, t, 6, &a, &b) != 0 || cal_fit_line(xd, td, 6, &ad, &bd) != 0) return -1;
+    out->bandwidth = 1.0 / b;
+    out->fixed_s = a;
+    *decode_bw = 1.0 / bd;
+    return 0;
+}
+
+int cal_measure_kernels(cal_ctx *c) {
+    size_t max_n = (size_t)kernel_rows[N_ROWS - 1] * KERNEL_WIDTH;
+    kern_arg k = {0};
+    k.x = c->be->alloc(c->be->ctx, max_n);
+    k.y = c->be->alloc(c->be->ctx, max_n);
+    k.z = c->be->alloc(c->be->ctx, max_n);
+    k.w = c->be->alloc(c->be->ctx, KERNEL_WIDTH);
+    int rc = 0;
+    if (attn_ptr_null(k.x) || attn_ptr_null(k.y) || attn_ptr_null(k.z) || attn_ptr_null(k.w)) rc = -1;
+    if (!rc) {
+        c->be->fill(c->be->ctx, k.x, max_n, 0.25f);
+        c->be->fill(c->be->ctx, k.y, max_n, 0.5f);
+        c->be->fill(c->be->ctx, k.w, KERNEL_WIDTH, 1.0f);
+    }
+    double eb = (double)c->be->elem_bytes, fixed[CAL_KERNELS];
+    int n_fixed = 0;
+    for (int kind = 0; kind < CAL_K_SOFTMAX && !rc; kind++) {
+        double x[N_ROWS], t[N_ROWS], a, b;
+        for (int i = 0; i < N_ROWS; i++) {
+            k.kind = kind;
+            k.rows = kernel_rows[i];
+            x[i] = kernel_bytes(kind, k.rows, eb);
+            t[i] = time_op(c, run_kernel, &k);
+        }
+        cal_kernel *o = &c->kernel[kind];
+        o->name = kernel_names[kind];
+        o->op = kernel_ops[kind];
+        if (cal_fit_line(x, t, N_ROWS, &a, &b) != 0) {
+            fprintf(stderr, "attnrun: error: calibrate: the %s timings do not fit t = a + bytes/bw\n", o->name);
+            rc = -1;
+            break;
+        }
+        o->bandwidth = 1.0 / b;
+        o->fixed_s = a;
+        fixed[n_fixed++] = a;
+    }
+    c->be->free(c->be->ctx, k.x);
+    c->be->free(c->be->ctx, k.y);
+    c->be->free(c->be->ctx, k.z);
+    c->be->free(c->be->ctx, k.w);
+    if (rc) return rc;
+    cal_kernel *sm = &c->kernel[CAL_K_SOFTMAX];
+    sm->name = kernel_names[CAL_K_SOFTMAX];
+    sm->op = OP_SOFTMAX;
+    if (measure_softmax(c, sm, &c->softmax_decode_bandwidth) != 0) {
+        fprintf(stderr, "attnrun: error: calibrate: the softmax timings do not fit t = a + bytes/bw\n");
+        return -1;
+    }
+    /* The fixed cost per op: the kernels' median intercept (what a tiny op costs). */
+    c->launch_overhead_s = cal_median(fixed, n_fixed);
+    return 0;
+}
