@@ -22,6 +22,9 @@
 #include "sha256.h"
 #include "tensors.h"
 #include "attnrun.h"
+#ifdef ATTN_HAVE_CALIBRATE
+#include "calibrate.h"
+#endif
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -212,6 +215,12 @@ int main(int argc, char **argv) {
     if (launched_by_mpi() && getenv("OMPI_COMM_WORLD_SIZE") && atoi(getenv("OMPI_COMM_WORLD_SIZE")) > 1) {
         fprintf(stderr, "attnrun: error: this attnrun was built without MPI; it runs world-size-1 plans only\n");
         return 2;
+    }
+#endif
+#ifdef ATTN_HAVE_CALIBRATE
+    if (calibrate_requested(argc, argv)) { /* attnrun --calibrate: another program sharing the runtime */
+        int cal_rc = calibrate_main(argc, argv, st.use_mpi, st.rank, st.world);
+        finish(&st, cal_rc);
     }
 #endif
     int loud = st.rank == 0;
