@@ -96,6 +96,54 @@ int report_find_plan_alt(const report_input *in) {
     return -1;
 }
 
+static int close_to(double a, double b) {
+    return (isnan(a) && isnan(b)) || a == b || fabs(a - b) <= 1e-6 * fmax(fabs(a), fabs(b));
+}
+
+static int twin_differs(const report_input *in, int twin) {
+    const double *a = in->alt[twin].metric, *p = in->plan->predicted.metric;
+    return !close_to(a[MET_PREFILL_TOKENS_PER_S], p[MET_PREFILL_TOKENS_PER_S]) || !close_to(a[MET_TPOT_S], p[MET_TPOT_S]) ||
+           !close_to(a[MET_PEAK_MEMORY_BYTES], p[MET_PEAK_MEMORY_BYTES]);
+}
+
+const report_alternative *report_even_twin(const report_input *in) {
+    int twin = report_find_plan_alt(in);
+    return twin >= 0 && twin_differs(in, twin) ? &in->alt[twin] : NULL;
+}
+
+/* a strictly better than b by metric met (NaN is worst) */
+static int better(int met, double a, double b) {
+    if (isnan(a)) return 0;
+    if (isnan(b)) return 1;
+    return attn_metric_table[met].higher_is_better ? a > b : a < b;
+}
+
+int report_ranking(const report_input *in, report_ranked **out, int *plan_pos) {
+    const attn_plan *p = in->plan;
+    int twin = report_find_plan_alt(in), key = in->rank_key, n = 0, rank = 0, placed = 0;
+    if (twin >= 0 && twin_differs(in, twin)) twin = -1; /* a different figure: keep it as an alternative */
+    *out = malloc(sizeof **out * (size_t)(in->n_alt + 1));
+    if (!*out) return -1;
+    double mine = p->predicted.metric[key];
+    for (int i = 0; i < in->n_alt; i++) {
+        const report_alternative *a = &in->alt[i];
+        if (a->status != REPORT_ALT_OK || i == twin) continue;
+        if (!placed && p->predicted.fits && better(key, mine, a->metric[key])) {
+            *plan_pos = n;
+            (*out)[n++] = (report_ranked){NULL, ++rank};
+            placed = 1;
+        }
+        (*out)[n++] = (report_ranked){a, ++rank};
+    }
+    if (!placed) {
+        *plan_pos = n;
+        (*out)[n++] = (report_ranked){NULL, p->predicted.fits ? ++rank : 0};
+    }
+    for (int i = 0; i < in->n_alt; i++)
+        if (in->alt[i].status == REPORT_ALT_NOFIT && i != twin) (*out)[n++] = (report_ranked){&in->alt[i], 0};
+    return n;
+}
+
 /* ---- devices with identical figures share a bar ---- */
 
 typedef struct dev_group {
@@ -188,27 +236,23 @@ static double row_metric(const ranked_row *r, const attn_plan *p, int met) {
     return r->alt ? r->alt->metric[met] : p->predicted.metric[met];
 }
 
+/* The top N of the ranking, then the plan when it is lower (with its rank) or does not fit,
+ * then a few strategies that do not fit. -1: out of memory. */
 static int ranked_rows(const report_input *in, ranked_row *rows, int max) {
-    int n = 0, plan_alt = report_find_plan_alt(in), plan_shown = 0, nofit = 0, fit_rank = 0, plan_rank = 0;
-    int top = in->top > 0 ? in->top : 10;
-    for (int i = 0; i < in->n_alt && n < max; i++) {
-        const report_alternative *a = &in->alt[i];
-        if (a->status != REPORT_ALT_OK) continue;
-        fit_rank++;
-        if (i == plan_alt) plan_rank = fit_rank;
-        if (fit_rank > top) continue;
-        rows[n++] = (ranked_row){a, fit_rank, i == plan_alt};
-        if (i == plan_alt) plan_shown = 1;
-    }
-    /* the plan below the top N (keeps its rank number, after a gap), or not among the
-     * alternatives at all, or not fitting */
-    if (!plan_shown && n < max)
-        rows[n++] = (ranked_row){plan_alt >= 0 ? &in->alt[plan_alt] : NULL, plan_rank, 1};
-    for (int i = 0; i < in->n_alt && n < max && nofit < MAX_NOFIT_SHOWN; i++)
-        if (in->alt[i].status == REPORT_ALT_NOFIT && i != plan_alt) {
-            rows[n++] = (ranked_row){&in->alt[i], 0, 0};
+    report_ranked *rk;
+    int plan_pos, nr = report_ranking(in, &rk, &plan_pos);
+    if (nr < 0) return -1;
+    int n = 0, nofit = 0, top = in->top > 0 ? in->top : 10;
+    for (int i = 0; i < nr && n < max; i++)
+        if (rk[i].rank > 0 && rk[i].rank <= top) rows[n++] = (ranked_row){rk[i].alt, rk[i].rank, rk[i].alt == NULL};
+    if ((rk[plan_pos].rank == 0 || rk[plan_pos].rank > top) && n < max)
+        rows[n++] = (ranked_row){NULL, rk[plan_pos].rank, 1};
+    for (int i = 0; i < nr && n < max && nofit < MAX_NOFIT_SHOWN; i++)
+        if (rk[i].rank == 0 && rk[i].alt) {
+            rows[n++] = (ranked_row){rk[i].alt, 0, 0};
             nofit++;
         }
+    free(rk);
     return n;
 }
 
@@ -239,13 +283,14 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
     }
     svg_row rows[64];
     svg_seg segs[64];
-    char labels[64][112], values[64][48], notes[64][96];
+    char labels[64][128], values[64][48], notes[64][96];
+    const report_alternative *twin = report_even_twin(in);
     for (int i = 0; i < n; i++) {
         const ranked_row *r = &rr[i];
         double v = row_metric(r, p, met);
         int fits = r->alt ? r->alt->status == REPORT_ALT_OK : p->predicted.fits;
-        char strat[96];
-        if (r->alt) snprintf(strat, sizeof strat, "%s", r->alt->strategy);
+        char strat[112];
+        if (r->alt) snprintf(strat, sizeof strat, "%s%s", r->alt->strategy, r->alt == twin ? " (even split)" : "");
         else report_strategy_label(&p->strategy, strat, sizeof strat);
         if (r->rank > 0) snprintf(labels[i], sizeof labels[i], "%d. %s", r->rank, strat);
         else snprintf(labels[i], sizeof labels[i], "%s", strat);
@@ -287,6 +332,7 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
 int report_chart_ranked(svg_buf *b, const report_input *in) {
     ranked_row rr[64];
     int n = ranked_rows(in, rr, 64);
+    if (n < 0) return -1;
     int invalid = 0, nofit = 0, ok = 0;
     for (int i = 0; i < in->n_alt; i++) {
         if (in->alt[i].status == REPORT_ALT_OK) ok++;

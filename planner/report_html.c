@@ -45,12 +45,6 @@ static const char *ordinal_suffix(int n) {
     return n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
 }
 
-/* The fitting alternative ranked `k`-th (1-based), or NULL. */
-static const report_alternative *fitting_alt(const report_input *in, int k) {
-    for (int i = 0; i < in->n_alt; i++)
-        if (in->alt[i].status == REPORT_ALT_OK && --k == 0) return &in->alt[i];
-    return NULL;
-}
 
 /* The plan is ranked by one metric; say which fitting strategy is best by the other one
  * when that is not (about) the plan, since the choice trades one for the other. */
@@ -78,13 +72,7 @@ static void summary_other_metric(svg_buf *b, const report_input *in, int met) {
 
 static void summary_ranking(svg_buf *b, const report_input *in) {
     const attn_plan *p = in->plan;
-    int key = in->rank_key, higher = attn_metric_table[key].higher_is_better;
-    int idx = report_find_plan_alt(in), n_ok = 0, rank = 0;
-    for (int i = 0; i < in->n_alt; i++)
-        if (in->alt[i].status == REPORT_ALT_OK) {
-            n_ok++;
-            if (i == idx) rank = n_ok;
-        }
+    int key = in->rank_key;
     if (in->alt_missing) {
         svg_printf(b, " ");
         svg_escaped(b, in->alt_source);
@@ -94,18 +82,31 @@ static void summary_ranking(svg_buf *b, const report_input *in) {
         svg_printf(b, " The list of alternatives is empty.");
         return;
     }
+    report_ranked *rk;
+    int plan_pos, nr = report_ranking(in, &rk, &plan_pos), n_ok = 0;
+    if (nr < 0) return;
+    const report_alternative *other = NULL; /* the runner-up, or the best when the plan is not */
+    int rank = rk[plan_pos].rank;
+    for (int i = 0; i < nr; i++) {
+        if (rk[i].rank > 0) n_ok++;
+        if (rk[i].alt && rk[i].rank == (rank == 1 ? 2 : 1)) other = rk[i].alt;
+    }
+    free(rk);
     if (n_ok == 0) {
-        svg_printf(b, " None of the %d alternatives fits.", in->n_alt);
+        svg_printf(b, " None of the %d alternatives fits either.", in->n_alt);
+        return;
+    }
+    if (rank == 1 && !other) {
+        svg_printf(b, " It is the only strategy that fits among the %d priced.", in->n_alt);
         return;
     }
     double mine = p->predicted.metric[key];
-    const report_alternative *other = rank == 1 ? fitting_alt(in, 2) : fitting_alt(in, 1);
     if (rank > 0) svg_printf(b, " By %s it ranks <b>%d%s of %d</b> strategies that fit",
                              report_metric_names[key], rank, ordinal_suffix(rank), n_ok);
-    else svg_printf(b, " It is not among the %d fitting strategies priced for comparison", n_ok);
+    else svg_printf(b, " Of the %d strategies that fit", n_ok);
     if (!other) { svg_printf(b, "."); return; }
     double ov = other->metric[key], rel = (ov - mine) / fabs(mine);
-    svg_printf(b, rank == 1 ? "; the runner-up, <b>" : "; the best, <b>");
+    svg_printf(b, rank == 1 ? "; the runner-up, <b>" : rank > 0 ? "; the best, <b>" : ", the best, <b>");
     svg_escaped(b, other->strategy);
     svg_printf(b, "</b>, ");
     if (isfinite(rel) && fabs(rel) >= 0.0005)
@@ -118,7 +119,6 @@ static void summary_ranking(svg_buf *b, const report_input *in) {
     if (isfinite(mc) && isfinite(oc) && fabs(mc - oc) >= 0.01)
         svg_printf(b, " and spends %.0f%% of its time communicating, against %.0f%% for this plan", 100 * oc, 100 * mc);
     svg_printf(b, ".");
-    (void)higher;
     summary_other_metric(b, in, key == MET_TPOT_S ? MET_PREFILL_TOKENS_PER_S : MET_TPOT_S);
 }
 

@@ -64,6 +64,19 @@ int report_chart_measured(svg_buf *b, const attn_plan *p, const report_measured 
 /* Helpers shared by the page and the charts. */
 /* Index of the alternative with the plan's structure (dp, pp, n, m, scheme), or -1. */
 int report_find_plan_alt(const report_input *in);
+/* The ranking the page shows: the fitting strategies best first with the plan placed by its
+ * own predicted figures (a balanced plan can beat its even split; the even split among the
+ * alternatives is dropped when its figures are the plan's), then the plan when it does not
+ * fit, then the alternatives that do not fit. Invalid ones are left out. */
+typedef struct report_ranked {
+    const report_alternative *alt;  /* NULL: the plan itself */
+    int rank;                       /* 1-based among the fitting; 0 for those that do not fit */
+} report_ranked;
+/* *out is malloc'd; returns the count (the plan is always one entry, at *plan_pos), or -1. */
+int report_ranking(const report_input *in, report_ranked **out, int *plan_pos);
+/* The alternative with the plan's structure when its figures differ from the plan's (it is
+ * then drawn as "(even split)"), else NULL. */
+const report_alternative *report_even_twin(const report_input *in);
 /* Sum over the ops of one class (-1: all) of a rank's phase times (unmeasured ops skipped). */
 double report_rank_time(const attn_rank_report *r, attn_phase phase, int opclass);
 /* The rank with the largest total time in a phase (-1 when there are no ranks). */

@@ -331,6 +331,22 @@ int main(int argc, char **argv) {
     }
     free(html2);
 
+    /* 2b. a plan whose own figures beat its even split (as a balanced plan can): ranked by its
+     * own figures, first, with the even split kept beside it */
+    attn_plan boosted = plan;
+    boosted.predicted.metric[MET_PREFILL_TOKENS_PER_S] *= 100;
+    boosted.predicted.metric[MET_TTFT_S] /= 100;
+    const char *boosted_path = in_scratch("plan-boosted.yaml"), *out2b = in_scratch("report-boosted.html");
+    CHECK(plan_write(boosted_path, &boosted, &d) == 0, "cannot write %s", boosted_path);
+    CHECK(run_report((const char *[]){boosted_path, "--top", "50", "-o", out2b, NULL}) == 0,
+          "report of the boosted plan failed");
+    char *html2b = read_all(out2b);
+    CHECK(html2b && strstr(html2b, "ranks <b>1st of"), "the plan is not ranked by its own figures");
+    char *svg2b = html2b ? svg_by_id(html2b, "chart-ranked-prefill") : NULL;
+    CHECK(svg2b && strstr(svg2b, "(even split)"), "the plan's even split is not shown beside it");
+    free(svg2b);
+    free(html2b);
+
     /* 3. an alternatives file instead of the cost model (ranked by the file's figures) */
     const char *alt_path = in_scratch("alternatives.yaml");
     CHECK(write_text(alt_path,
