@@ -65,10 +65,18 @@ static void set_defaults(attn_model *m) {
         problems++;                                                                                     \
     } while (0)
 
+/* Names end up in terminals, plan files and HTML reports: printable text only. */
+static int has_control_chars(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
 static int check_rules(const attn_model *m, const char *file, const model_src *src, attn_diag *d) {
     int problems = 0;
     const attn_workload *w = &m->workload;
     if (!memchr(m->name, '\0', sizeof m->name) || m->name[0] == '\0') RULE_ERROR(F_NAME, "'name' must not be empty");
+    else if (has_control_chars(m->name)) RULE_ERROR(F_NAME, "'name' must not contain control characters");
     if ((unsigned)m->arch > ARCH_LLAMA) RULE_ERROR(F_ARCH, "'arch' must be gpt or llama");
     if ((unsigned)m->dtype >= DTYPE_COUNT) RULE_ERROR(F_DTYPE, "'dtype' must be fp16, bf16 or fp32");
     if (m->layers < 1 || m->layers > LAYERS_MAX) RULE_ERROR(F_LAYERS, "'layers' must be in [1, %d], got %d", LAYERS_MAX, m->layers);
@@ -209,8 +217,17 @@ static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m,
     int bad = 0;
     const yt_node *name = yt_get(root, "_name_or_path");
     if (name && name->kind == YT_SCALAR && name->len > 0) {
+        /* A local path can be long: then its last component names the model. */
+        const char *slash = strrchr(name->str, '/');
+        const char *shown = name->len < sizeof m->name || !slash ? name->str : slash + 1;
         set_pos(src, F_NAME, name);
-        if (yt_str(doc, root, "_name_or_path", 1, m->name, sizeof m->name, d)) bad = 1;
+        if (strlen(shown) >= sizeof m->name) {
+            diag_error(d, doc->file, name->line, name->col, "'_name_or_path' is too long (at most %zu bytes)",
+                       sizeof m->name - 1);
+            bad = 1;
+        } else {
+            memcpy(m->name, shown, strlen(shown) + 1);
+        }
     } else {
         const char *base = strrchr(doc->file, '/');
         base = base ? base + 1 : doc->file;

@@ -245,7 +245,17 @@ static int read_topology(const yt_doc *doc, const yt_node *root, attn_topology *
     static const char *const keys[] = {"name", "device_types", "node_types", "nodes", "network", "nvlink_domain", NULL};
     if (yt_expect(doc, root, YT_MAP, "a topology (a map of name, device_types, node_types, nodes, ...)", d)) return -1;
     int bad = yt_check_keys(doc, root, keys, d) ? 1 : 0;
-    if (yt_str(doc, root, "name", 1, t->name, sizeof t->name, d)) bad = 1;
+    if (yt_str(doc, root, "name", 1, t->name, sizeof t->name, d)) {
+        bad = 1;
+    } else {
+        for (const char *c = t->name; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                const yt_node *n = yt_get(root, "name");
+                diag_error(d, doc->file, n->line, n->col, "'name' must not contain control characters");
+                bad = 1;
+                break;
+            }
+    }
     const yt_node *dev_map = yt_get(root, "device_types"), *node_map = yt_get(root, "node_types");
     if (!dev_map || !node_map || !yt_get(root, "nodes")) {
         diag_error(d, doc->file, root->line, root->col, "missing required key '%s'",

@@ -5,6 +5,7 @@
 #include "model.h"
 #include "sha256.h"
 #include "testutil.h"
+#include "ytree.h"
 
 static int load(const char *text, const char *name, attn_model *m) {
     attn_diag d;
@@ -135,6 +136,34 @@ static void test_hf_config(void) {
                  " \"rms_norm_eps\": \"small\"}",
                  "c.json", "c.json:1:111: error: 'rms_norm_eps' must be a number, got the quoted string");
     expect_error("[1, 2]", "c.json", "c.json:1:1: error: expected a JSON object");
+    /* A long local path as _name_or_path: the last component names the model. */
+    char longcfg[512];
+    snprintf(longcfg, sizeof longcfg, "{\"_name_or_path\": \"/%0150d/snap-1\", \"hidden_size\": 64, "
+             "\"num_attention_heads\": 4, \"intermediate_size\": 8, \"num_hidden_layers\": 1}", 0);
+    CHECK(load(longcfg, "c.json", &m) == 0 && !strcmp(m.name, "snap-1"));
+}
+
+static void test_embedded_section(void) {
+    /* model_read_yaml reads a model section of another document (as plan files hold). */
+    const char *text = "plan_version: 1\nmodel:\n  name: e\n  arch: llama\n  layers: 1\n  heads: 2\n"
+                       "  head_dim: 4\n  ffn_hidden: 8\n  kv_heads: 3\n";
+    yt_doc doc;
+    attn_diag d;
+    attn_diag_init(&d);
+    CHECK(yt_load_buffer(text, strlen(text), "p.yaml", &doc, &d) == 0);
+    attn_model m;
+    captured_diag c;
+    capture_begin(&c);
+    CHECK(model_read_yaml(&doc, yt_get(doc.root, "model"), &m, &c.d) == -1);
+    CHECK(capture_end(&c, "p.yaml:9:13: error: heads (2) must be divisible by kv_heads (3)"));
+    yt_free(&doc);
+    text = "model: {name: e, arch: gpt, layers: 1, heads: 2, head_dim: 4, ffn_hidden: 8}\n";
+    CHECK(yt_load_buffer(text, strlen(text), "p.yaml", &doc, &d) == 0);
+    CHECK(model_read_yaml(&doc, yt_get(doc.root, "model"), &m, &d) == 0);
+    CHECK(m.hidden == 8 && m.kv_heads == 2 && m.path[0] == '\0' && m.sha256[0] == '\0');
+    yt_free(&doc);
+    expect_error("name: \"a\\tb\"\narch: gpt\nlayers: 1\nheads: 1\nhead_dim: 2\nffn_hidden: 2\n", "n.yaml",
+                 "n.yaml:1:7: error: 'name' must not contain control characters");
 }
 
 static void test_files(void) {
@@ -159,6 +188,7 @@ int main(void) {
     test_yaml_errors();
     test_model_check();
     test_hf_config();
+    test_embedded_section();
     test_files();
     return test_summary("test_model");
 }
