@@ -109,9 +109,9 @@ static int parse_options(int argc, char **argv, cal_options *o, int loud) {
 static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) {
     int im = (int)m, in = (int)n, ik = (int)k;
     if (im < 1 || in < 1 || ik < 1) return;
-    for (int i = 0; i < c->n_gemm; i++) {
+    for (int i = 0; i < c->n_gemm; i++) { /* the cost model keys its table by shape only */
         cal_gemm *g = &c->gemm[i];
-        if (g->m == im && g->n == in && g->k == ik && g->kind == kind) return;
+        if (g->m == im && g->n == in && g->k == ik) return;
     }
     if (c->n_gemm == CAL_MAX_SHAPES) return;
     c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind};
