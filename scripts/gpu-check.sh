@@ -7,9 +7,9 @@
 #   2. runs the GPU tests (ctest -L gpu: kernels against the CPU reference, the whole
 #      forward against the CPU backend)
 #   3. measures the device's ceilings (fp16 cuBLAS GEMM TFLOP/s, device-to-device copy GB/s)
-#   4. runs the one-GPU plan of single-h100/single-h200 and rank shares of the seed's plans
-#      on dgx-h100-x2 (and one Llama rank share), writes measured reports, prints
-#      attnplan compare for each
+#   4. runs the one-GPU plan of single-h100/single-h200 (seed model, batch 8) and rank 0's
+#      share of the seed's plans on dgx-h100-x2 (batch 32 of the seed's 128: time), writes
+#      measured reports, prints attnplan compare for each
 #   5. runs the same per-rank work with PyTorch, and prints the summary table (achieved
 #      TFLOP/s and GB/s against the ceilings, attnrun over PyTorch)
 # --cpu-only (alias --dry-run), or no GPU found: builds (unless --no-build), generates
@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 build=${build:-$root/build-gpucheck}
+mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 1
 out=${out:-$build/gpu-check}
 mkdir -p "$out" || exit 1
 out=$(cd "$out" && pwd)
@@ -149,11 +150,12 @@ plan_of() { # NAME TOPOLOGY MODEL ARGS...: writes $out/NAME.plan.yaml (price, or
     > "$out/$name.price.txt" 2>&1 || { tail -5 "$out/$name.price.txt"; fail "attnplan $cmd $name"; return 1; }
   "$A" validate "$out/$name.plan.yaml" > /dev/null 2>&1 || { fail "attnplan validate $name"; return 1; }
 }
-run() { # NAME RANK BACKEND: attnrun, compare, PyTorch
+run() { # NAME RANK BACKEND [ATTNRUN_ARGS...]: attnrun, compare, PyTorch
   local name=$1 rank=$2 be=$3 plan=$out/$1.plan.yaml share=()
+  shift 3
   [ "$rank" -ge 0 ] && share=(--rank-share "$rank")
   log "run $name (rank ${rank/#-1/all}, $be)"
-  if "$R" "$plan" --backend "$be" "${share[@]}" --repeat 3 --warmup 1 -o "$out/$name.measured.yaml" \
+  if "$R" "$plan" --backend "$be" "${share[@]}" "$@" --repeat 3 --warmup 1 -o "$out/$name.measured.yaml" \
       > "$out/$name.run.log" 2>&1; then
     "$A" compare "$plan" "$out/$name.measured.yaml" > "$out/$name.compare.txt" 2>&1 || fail "attnplan compare $name"
     cat "$out/$name.compare.txt"
@@ -169,32 +171,56 @@ run() { # NAME RANK BACKEND: attnrun, compare, PyTorch
   runs+=("$name:$plan:$((rank < 0 ? 0 : rank)):$out/$name.measured.yaml:$out/$name.torch.txt")
 }
 
-seed=(seed-dense-4l)
-x2=dgx-h100-x2
-if [ $mode = gpu ]; then
-  plan_of single "single-$card" seed-dense-4l --strategy dp=1,pp=1,n=1,m=1 --batch 8 --decode-tokens 32 &&
-    run single -1 cuda
-  for s in "tp8pp2 dp=1,pp=2,n=8,m=1" "tp16 dp=1,pp=1,n=16,m=1" "n8m2-sar dp=1,pp=1,n=8,m=2,scheme=score-allreduce" \
-           "n4m4-sar dp=1,pp=1,n=4,m=4,scheme=score-allreduce" "n8m2-qka dp=1,pp=1,n=8,m=2,scheme=qk-allgather" \
-           "n8m2-a2a dp=1,pp=1,n=8,m=2,scheme=head-alltoall"; do
-    plan_of "seed-${s%% *}" $x2 "${seed[0]}" --strategy "${s#* }" && run "seed-${s%% *}" 0 cuda
-  done
-  plan_of seed-planned $x2 "${seed[0]}" plan && run seed-planned 0 cuda
-  plan_of llama8b-n4m2 dgx-h100-x1 llama-3-8b --strategy dp=1,pp=1,n=4,m=2,scheme=score-allreduce \
-    --batch 16 --seq-len 4096 --decode-tokens 32 && run llama8b-n4m2 0 cuda
-else
-  # the real plans are made and validated; their PyTorch shapes are checked without torch
-  for s in "tp8pp2 dp=1,pp=2,n=8,m=1" "n8m2-sar dp=1,pp=1,n=8,m=2,scheme=score-allreduce" \
-           "n8m2-a2a dp=1,pp=1,n=8,m=2,scheme=head-alltoall"; do
-    plan_of "seed-${s%% *}" $x2 "${seed[0]}" --strategy "${s#* }" && [ $py = 1 ] &&
-      { python3 "$root/bench/gpu/torch_rank_share.py" "$out/seed-${s%% *}.plan.yaml" --rank 1 --dry-run \
-          > "$out/seed-${s%% *}.torch.txt" || fail "torch_rank_share.py --dry-run seed-${s%% *}"; }
-  done
-  plan_of single "single-$card" seed-dense-4l --strategy dp=1,pp=1,n=1,m=1 --batch 8
-  # and the whole pipeline runs on tiny stand-ins, on the CPU backend
+# Weights and inputs come from files made once with numpy (make_tensors.py): attnrun's
+# seeded generator makes values one by one on the host, minutes for the seed at full size.
+# The seed's rank shares run with batch 32 (the seed's is 128): every op has the shape of
+# the seed's rank but a quarter of its batch rows, to keep the run inside six minutes.
+T=$build/gpu-check-tensors
+mkdir -p "$T"
+tensors() { # PLAN WEIGHTS INPUT: makes the files that do not exist yet
+  local w=() i=()
+  [ -f "$2" ] || w=(--weights "$2")
+  [ -f "$3" ] || i=(--input "$3")
+  [ ${#w[@]} -eq 0 ] && [ ${#i[@]} -eq 0 ] && return 0
+  python3 "$root/bench/gpu/make_tensors.py" "$1" "${w[@]}" "${i[@]}" || { fail "make_tensors.py $1"; return 1; }
+}
+# The plans: the same commands in both modes; the GPU runs them, the CPU-side check only
+# makes and validates them and parses them with the PyTorch script (no torch needed).
+x2=dgx-h100-x2 wl=(--batch 32 --decode-tokens 32)
+seed_runs=("tp8pp2 dp=1,pp=2,n=8,m=1" "tp16 dp=1,pp=1,n=16,m=1" "n8m2-sar dp=1,pp=1,n=8,m=2,scheme=score-allreduce"
+           "n4m4-sar dp=1,pp=1,n=4,m=4,scheme=score-allreduce" "n8m2-qka dp=1,pp=1,n=8,m=2,scheme=qk-allgather"
+           "n8m2-a2a dp=1,pp=1,n=8,m=2,scheme=head-alltoall" "planned plan")
+rm -f "$T"/*.safetensors
+names=()
+plan_of single "single-$card" seed-dense-4l --strategy dp=1,pp=1,n=1,m=1 --batch 8 --decode-tokens 32 &&
+  names+=(single)
+for s in "${seed_runs[@]}"; do
+  how=(--strategy "${s#* }")
+  [ "${s#* }" = plan ] && how=(plan)
+  plan_of "seed-${s%% *}" $x2 seed-dense-4l "${how[@]}" "${wl[@]}" && names+=("seed-${s%% *}")
+done
+for name in "${names[@]}"; do
+  if [ $mode = gpu ]; then
+    if [ $name = single ]; then w=$T/seed-w.safetensors x=$T/seed-in-b8.safetensors rank=-1
+    else w=$T/seed-w.safetensors x=$T/seed-in-b32.safetensors rank=0; fi
+    tensors "$out/$name.plan.yaml" "$w" "$x" && run "$name" $rank cuda --weights "$w" --input "$x"
+  elif [ $py = 1 ]; then
+    python3 "$root/bench/gpu/torch_rank_share.py" "$out/$name.plan.yaml" --rank 0 --dry-run > "$out/$name.torch.txt" ||
+      fail "torch_rank_share.py --dry-run $name"
+  fi
+done
+rm -f "$T"/*.safetensors
+if [ $mode = cpu ]; then  # the whole pipeline on tiny stand-ins, on the CPU backend
   plan_of tiny-single "single-$card" tiny --strategy dp=1,pp=1,n=1,m=1 && run tiny-single -1 cpu
-  plan_of tiny-share dgx-h100-x1 tiny-llama --strategy dp=1,pp=1,n=2,m=2,scheme=score-allreduce --devices 4 &&
-    run tiny-share 3 cpu
+  if plan_of tiny-share dgx-h100-x1 tiny-llama --strategy dp=1,pp=1,n=2,m=2,scheme=score-allreduce --devices 4; then
+    if [ $py = 1 ]; then
+      tensors "$out/tiny-share.plan.yaml" "$T/tiny-w.safetensors" "$T/tiny-in.safetensors" &&
+        run tiny-share 3 cpu --weights "$T/tiny-w.safetensors" --input "$T/tiny-in.safetensors"
+      rm -f "$T"/*.safetensors
+    else
+      run tiny-share 3 cpu
+    fi
+  fi
 fi
 
 # --- 5. summary -------------------------------------------------------------------------
