@@ -20,7 +20,7 @@ static double compositions(int units, int n, const long long *low) {
 
 static void lows(const lin_cand *c, int per_device, long long *low) {
     for (int k = 0; k < c->n_classes; k++)
-        low[k] = (long long)c->cls[k].parts * (per_device ? c->cls[k].devices : 1);
+        low[k] = (long long)c->cls[k].parts * (per_device ? c->cls[k].devices : lin_min_units(c));
 }
 
 double exhaustive_count(const lin_cand *c) {

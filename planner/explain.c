@@ -130,7 +130,8 @@ static void print_alt_row(int rank, const planner_alt *a, lin_objective obj, int
     int ph = obj == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
     double prog = obj == OBJ_TPOT ? a->program_dec_s : a->program_pre_s;
     printf("%4d  %-44s", rank, s);
-    if (mixed) printf(" %-18.18s %-10.10s", a->order_name, a->balance == LIN_EVEN ? "even" : lin_balance_name(a->balance));
+    static const char *const short_names[4] = {"even", "rows", "layers", "heads+mlp"};
+    if (mixed) printf(" %-18.18s %-9s", a->order_name, short_names[a->balance]);
     printf(" %10.4g %13.0f %9.4g %9.4g %6.1f  %s\n", prog, a->metric[MET_PREFILL_TOKENS_PER_S], a->metric[MET_TTFT_S],
            a->metric[MET_TPOT_S] * 1e3, 100 * a->peak_mem_fraction, term_names[dominant(a, ph)]);
 }
@@ -244,7 +245,7 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
     printf("\nalternatives (program: the linear model's %s in s; the rest re-priced by the cost model)\n",
            o->objective == OBJ_TPOT ? "tpot" : "ttft");
     printf("rank  %-44s", "strategy");
-    if (mixed) printf(" %-18s %-10s", "placement", "balance");
+    if (mixed) printf(" %-18s %-9s", "placement", "balanced");
     printf(" %10s %13s %9s %9s %6s  %s\n", "program", "prefill tok/s", "ttft s", "tpot ms", "mem %", "dominant term");
     for (int i = 0; i < r.n_alts; i++) print_alt_row(i + 1, &r.alts[i], o->objective, mixed);
     int better = -1; /* an alternative the full cost model prefers to the choice */

@@ -120,7 +120,7 @@ static void price_candidate(ctx *x, const attn_strategy *s, int k, cand *c, char
     if (place_classify(x->m, s, &x->orders, k, &c->pm, &c->lc) != 0) {
         snprintf(reason, len, "out of memory");
     } else {
-        linearize(&p, &rep, &det, &c->pm, x->lim.mem_fraction, &c->lc);
+        linearize(x->t, &p, &rep, &det, &c->pm, x->lim.mem_fraction, &c->lc);
         c->valid = 1;
         c->shortfall = excess(&rep, x->lim.mem_fraction);
         memcpy(c->metric, rep.metric, sizeof c->metric);

@@ -106,8 +106,8 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
     for (int k = 0; k < nc; k++) {
         const lin_class *k_ = &c->cls[k];
         cc->x[k] = add_col(b, "x", ci, k, 1, 0, U, 0);
-        int r = add_row(b, GLP_LO, 0); /* x >= y */
-        mat_put(&b->A, r, cc->x[k], 1), mat_put(&b->A, r, y, -1);
+        int r = add_row(b, GLP_LO, 0); /* x >= least * y */
+        mat_put(&b->A, r, cc->x[k], 1), mat_put(&b->A, r, y, -lin_min_units(c));
         r = add_row(b, GLP_UP, 0);     /* x <= U y */
         mat_put(&b->A, r, cc->x[k], 1), mat_put(&b->A, r, y, -U);
         if (c->balance == LIN_SHARES) {
@@ -121,8 +121,8 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
             cc->X[k] = add_col(b, "X", ci, k, 1, 0, U, 0);
             r = add_row(b, GLP_LO, 0); /* parts x >= X */
             mat_put(&b->A, r, cc->x[k], k_->parts), mat_put(&b->A, r, cc->X[k], -1);
-            r = add_row(b, GLP_LO, 0); /* X >= parts y */
-            mat_put(&b->A, r, cc->X[k], 1), mat_put(&b->A, r, y, -k_->parts);
+            r = add_row(b, GLP_LO, 0); /* X >= parts * least * y */
+            mat_put(&b->A, r, cc->X[k], 1), mat_put(&b->A, r, y, -(double)k_->parts * lin_min_units(c));
         }
         /* memory of the busiest device of this class */
         r = add_row(b, GLP_UP, 0);
@@ -146,8 +146,10 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
         for (int k = 0; k < nc; k++) {
             r = add_row(b, GLP_LO, 0);
             mat_put(&b->A, r, T, 1), mat_put(&b->A, r, cc->x[k], -c->cls[k].pre_u * T_SCALE);
+            mat_put(&b->A, r, y, -c->cls[k].pre_c * T_SCALE);
             r = add_row(b, GLP_LO, 0);
             mat_put(&b->A, r, D, 1), mat_put(&b->A, r, cc->x[k], -c->cls[k].dec_u * T_SCALE);
+            mat_put(&b->A, r, y, -c->cls[k].dec_c * T_SCALE);
         }
     } else if (c->balance == LIN_LAYERS) {
         int S = add_col(b, "Smax", ci, 0, 0, 0, INFINITY, 0);

@@ -45,6 +45,8 @@ typedef struct place_map {
     int *part_class;    /* part -> lin class */
     int head_unit;      /* SHARES: query heads per unit */
     int mlp_unit;       /* SHARES: MLP columns per unit */
+    int row_unit;       /* ROWS: batch rows per unit (a pipeline's microbatch count, so every
+                           microbatch of a replica gains a row together) */
     int lin_cls_type[LIN_MAX_CLASSES]; /* lin class -> node type */
 } place_map;
 void place_map_free(place_map *pm);
@@ -66,7 +68,7 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
 
 /* Fills lc's time and memory coefficients from the even plan's cost-model report r
  * (and detail), so the linear model equals the cost model at the even split. */
-void linearize(const attn_plan *p, const attn_report *r, const cost_detail *det, const place_map *pm,
-               double mem_fraction, lin_cand *lc);
+void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r, const cost_detail *det,
+               const place_map *pm, double mem_fraction, lin_cand *lc);
 
 #endif

@@ -4,6 +4,8 @@
 #include <string.h>
 #include "lin.h"
 
+int lin_min_units(const lin_cand *c) { return c->min_units > 1 ? c->min_units : 1; }
+
 const char *lin_balance_name(lin_balance b) {
     switch (b) {
     case LIN_EVEN: return "even";
@@ -19,19 +21,20 @@ const char *lin_balance_name(lin_balance b) {
  * classes first. 0 ok, -1 when impossible. */
 static int share_totals(const lin_cand *c, const int *per, int units, int per_device, int *T) {
     long long cap = 0, low = 0;
+    int least = per_device ? 1 : lin_min_units(c);
     for (int k = 0; k < c->n_classes; k++) {
         long long parts = (long long)c->cls[k].parts * (per_device ? c->cls[k].devices : 1);
-        if (per[k] < 1) return -1;
+        if (per[k] < least) return -1;
         T[k] = (int)(parts * per[k] > units ? units : parts * per[k]);
         cap += parts * per[k];
-        low += parts;
+        low += parts * least;
     }
     if (cap < units || low > units) return -1;
     long long surplus = 0;
     for (int k = 0; k < c->n_classes; k++) surplus += T[k];
     surplus -= units;
     for (int k = c->n_classes - 1; k >= 0 && surplus > 0; k--) {
-        long long parts = (long long)c->cls[k].parts * (per_device ? c->cls[k].devices : 1);
+        long long parts = (long long)c->cls[k].parts * (per_device ? c->cls[k].devices : 1) * least;
         long long room = T[k] - parts;
         long long take = room < surplus ? room : surplus;
         T[k] -= (int)take;
@@ -57,7 +60,7 @@ int lin_eval(const lin_cand *c, const int *x, const int *X, const int *xf, doubl
     double pmax = 0, dmax = 0, pfmax = 0, dfmax = 0, psum = 0, dsum = 0;
     for (int k = 0; k < c->n_classes; k++) {
         const lin_class *q = &c->cls[k];
-        if (x[k] < 1) return -1;
+        if (x[k] < lin_min_units(c)) return -1;
         cover += (long long)q->parts * x[k];
         double mem = q->mem_u * x[k] + q->mem_0;
         if (c->balance == LIN_SHARES) {
@@ -68,10 +71,11 @@ int lin_eval(const lin_cand *c, const int *x, const int *X, const int *xf, doubl
             if (q->dec_f * xf[k] > dfmax) dfmax = q->dec_f * xf[k];
         }
         if (mem > q->mem_cap * mem_fraction) return -1;
-        if (q->pre_u * x[k] > pmax) pmax = q->pre_u * x[k];
-        if (q->dec_u * x[k] > dmax) dmax = q->dec_u * x[k];
+        double cp = c->balance == LIN_ROWS ? q->pre_c : 0, cd = c->balance == LIN_ROWS ? q->dec_c : 0;
+        if (q->pre_u * x[k] + cp > pmax) pmax = q->pre_u * x[k] + cp;
+        if (q->dec_u * x[k] + cd > dmax) dmax = q->dec_u * x[k] + cd;
         if (c->balance == LIN_LAYERS) {
-            if (X[k] < q->parts || X[k] > (long long)q->parts * x[k]) return -1;
+            if (X[k] < (long long)q->parts * lin_min_units(c) || X[k] > (long long)q->parts * x[k]) return -1;
             sumX += X[k];
             psum += q->pre_u * X[k];
             dsum += q->dec_u * X[k];

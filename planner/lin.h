@@ -27,6 +27,8 @@ typedef struct lin_class {
     /* time per unit, seconds (prefill whole batch; one decode step) */
     double pre_u, dec_u;  /* rows / layers / head units */
     double pre_f, dec_f;  /* LIN_SHARES: per MLP unit on one device */
+    double pre_c, dec_c;  /* LIN_ROWS: a replica's time that does not grow with its rows
+                             (decode: reading the weights; prefill: the pipeline's fill) */
     /* memory of the busiest device of a part: mem_u*x + mem_f*xf + mem_0 <= mem_cap */
     double mem_u, mem_f, mem_0, mem_cap;
 } lin_class;
@@ -39,9 +41,11 @@ typedef struct lin_cand {
     lin_class cls[LIN_MAX_CLASSES];
     int units;              /* work to share: rows, layers or head units */
     int f_units;            /* LIN_SHARES: MLP column units */
+    int min_units;          /* least units per part (0 or 1: one); LIN_ROWS with a pipeline:
+                               its microbatch count, which a plan may not exceed any replica's rows */
     /* prefill and decode time of the candidate:
      *   EVEN:   pre_0, dec_0
-     *   ROWS:   pre = max_c pre_u x_c;                     dec = max_c dec_u x_c
+     *   ROWS:   pre = max_c (pre_u x_c + pre_c);           dec = max_c (dec_u x_c + dec_c)
      *   LAYERS: pre = pre_max * max_c pre_u x_c + sum_c pre_u X_c + pre_0
      *           dec = sum_c dec_u X_c + dec_0   (X_c: layers on class c, x_c >= X_c / parts)
      *   SHARES: pre = max_c pre_u x_c + max_c pre_f xf_c + pre_0 (dec alike)   */
@@ -75,6 +79,8 @@ typedef struct lin_solution {
  * included), -1 when not. */
 int lin_eval(const lin_cand *c, const int *x, const int *X, const int *xf, double mem_fraction,
              double *pre_s, double *dec_s);
+/* The least units a part holds (min_units, at least 1). */
+int lin_min_units(const lin_cand *c);
 /* Fills X/XF from x/xf: units per class total, summing to units (surplus taken from the
  * classes in reverse order, never below parts). 0 ok, -1 infeasible. */
 int lin_totals(const lin_cand *c, const int *x, const int *xf, int *X, int *XF);

@@ -36,14 +36,68 @@ static void split_rank(const attn_rank_report *rr, rank_split *s) {
 static double total(const rank_split *s, int ph) { return s->head[ph] + s->mlp[ph] + s->rest[ph]; }
 static double maxd(double a, double b) { return a > b ? a : b; }
 
+/* Decode GEMMs whose time is set by reading their weights (the memory side of the
+ * roofline on that device): a replica pays them once per step whatever its rows. */
+static double weight_bound_decode(const attn_topology *t, const attn_plan *p, int i, const attn_rank_report *rr) {
+    static const int gemms[] = {OP_QKV_PROJ, OP_O_PROJ, OP_MLP_UP, OP_MLP_DOWN};
+    const attn_device_type *dt = &t->dev_types[t->devices[p->ranks[i].device].device_type];
+    double peak = dt->peak_flops[p->model.dtype] * (dt->gemm_efficiency > 0 ? dt->gemm_efficiency : 1);
+    double bw = dt->memory_bandwidth * (dt->memory_efficiency > 0 ? dt->memory_efficiency : 1);
+    double sum = 0;
+    for (int k = 0; k < 4; k++) {
+        const attn_op_cost *oc = &rr->op[PHASE_DECODE][gemms[k]];
+        if (oc->time_s > 0 && peak > 0 && bw > 0 && oc->bytes / bw >= oc->flops / peak) sum += oc->time_s;
+    }
+    return sum;
+}
+
+/* LIN_ROWS: a replica's time against its rows, affine. Per stage (slowest rank): prefill
+ * time per row s_st, and decode time split into a weight-bound part and a per-row part.
+ * Prefill with M microbatches (the even split's count; a plan may not have more
+ * microbatches than its smallest replica has rows, so balancing cannot add any) is
+ * ((M - 1) max s + sum s) rows / M + (pp - 1) p2p. */
+static void linearize_rows(const attn_topology *t, const attn_plan *p, const attn_report *r, const place_map *pm,
+                           lin_cand *lc, int *x) {
+    const attn_strategy *s = &p->strategy;
+    int pp = s->pp, per_rep = pp * s->n * s->m;
+    double ru = pm->row_unit > 1 ? pm->row_unit : 1; /* rows per unit */
+    for (int rep = 0; rep < s->dp; rep++) {
+        int c = pm->part_class[rep];
+        lin_class *q = &lc->cls[c];
+        double rows = p->ranks[rep * per_rep].batch_end - p->ranks[rep * per_rep].batch_begin;
+        int M = s->microbatches < rows ? s->microbatches : (int)rows;
+        if (M < 1) M = 1;
+        double smax = 0, ssum = 0, p2p = 0, dconst = 0, drow = 0;
+        for (int st = 0; st < pp; st++) {
+            double sp = 0, wc = 0, wr = 0;
+            for (int i = rep * per_rep + st * s->n * s->m; i < rep * per_rep + (st + 1) * s->n * s->m; i++) {
+                rank_split sp_;
+                split_rank(&r->ranks[i], &sp_);
+                double w = weight_bound_decode(t, p, i, &r->ranks[i]);
+                sp = maxd(sp, total(&sp_, PHASE_PREFILL) / rows);
+                p2p = maxd(p2p, sp_.p2p[PHASE_PREFILL] / M);
+                wc = maxd(wc, w);
+                wr = maxd(wr, (total(&sp_, PHASE_DECODE) + sp_.p2p[PHASE_DECODE] - w) / rows);
+            }
+            smax = maxd(smax, sp), ssum += sp, dconst += wc, drow += wr;
+        }
+        /* microbatches stay at the even split's count: more rows make them larger */
+        double pre_u = ((M - 1) * smax + ssum) / M, pre_c = (pp - 1) * p2p;
+        q->pre_u = maxd(q->pre_u, pre_u * ru), q->pre_c = maxd(q->pre_c, pre_c);
+        q->dec_u = maxd(q->dec_u, drow * ru), q->dec_c = maxd(q->dec_c, dconst);
+        int xu = (int)ceil(rows / ru - 1e-9);
+        if (xu > x[c]) x[c] = xu;
+    }
+}
+
 /* The lin class of rank a, or -1. */
 static int class_of(const place_map *pm, const attn_rank_assign *a) {
     int part = pm->balance == LIN_ROWS ? a->replica : pm->balance == LIN_LAYERS ? a->stage : a->head_group;
     return part >= 0 && part < pm->n_parts ? pm->part_class[part] : -1;
 }
 
-void linearize(const attn_plan *p, const attn_report *r, const cost_detail *det, const place_map *pm,
-               double mem_fraction, lin_cand *lc) {
+void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r, const cost_detail *det,
+               const place_map *pm, double mem_fraction, lin_cand *lc) {
     const attn_model *md = &p->model;
     double ttft = r->metric[MET_TTFT_S], tpot = r->metric[MET_TPOT_S];
     int fits = 1;
@@ -60,8 +114,9 @@ void linearize(const attn_plan *p, const attn_report *r, const cost_detail *det,
     for (int c = 0; c < LIN_MAX_CLASSES; c++) {
         worst_mem[c] = -1;
         lin_class *q = &lc->cls[c];
-        q->pre_u = q->dec_u = q->pre_f = q->dec_f = q->mem_u = q->mem_f = q->mem_0 = 0;
+        q->pre_u = q->dec_u = q->pre_f = q->dec_f = q->pre_c = q->dec_c = q->mem_u = q->mem_f = q->mem_0 = 0;
     }
+    if (pm->balance == LIN_ROWS) linearize_rows(t, p, r, pm, lc, x);
     double rest_pre = 0, rest_dec = 0, p2p_dec = 0;
     int M = det->microbatches > 0 ? det->microbatches : 1;
     double eb = dtype_bytes(md->dtype), gated = md->arch == ARCH_LLAMA ? 3 : 2;
@@ -80,11 +135,8 @@ void linearize(const attn_plan *p, const attn_report *r, const cost_detail *det,
         q->mem_cap = rr->memory_capacity_bytes > 0 ? rr->memory_capacity_bytes : 1e30;
         double per_unit_mem_u = 0, per_unit_mem_f = 0, mem_0 = 0;
         switch (pm->balance) {
-        case LIN_ROWS:
-            q->pre_u = maxd(q->pre_u, (total(&s, PHASE_PREFILL) + s.p2p[PHASE_PREFILL]) / rows);
-            q->dec_u = maxd(q->dec_u, (total(&s, PHASE_DECODE) + s.p2p[PHASE_DECODE]) / rows);
-            if ((int)rows > x[c]) x[c] = (int)rows;
-            per_unit_mem_u = rr->kv_cache_bytes / rows;
+        case LIN_ROWS: /* times: linearize_rows */
+            per_unit_mem_u = rr->kv_cache_bytes / rows * (pm->row_unit > 1 ? pm->row_unit : 1);
             mem_0 = rr->weights_bytes + rr->activation_bytes + rr->comm_buffer_bytes;
             break;
         case LIN_LAYERS:
@@ -152,8 +204,8 @@ void linearize(const attn_plan *p, const attn_report *r, const cost_detail *det,
         if (!isfinite(kp) || kp <= 0) kp = 1;
         if (!isfinite(kd) || kd <= 0) kd = 1;
         for (int c = 0; c < lc->n_classes; c++) {
-            lc->cls[c].pre_u *= kp, lc->cls[c].pre_f *= kp;
-            lc->cls[c].dec_u *= kd, lc->cls[c].dec_f *= kd;
+            lc->cls[c].pre_u *= kp, lc->cls[c].pre_f *= kp, lc->cls[c].pre_c *= kp;
+            lc->cls[c].dec_u *= kd, lc->cls[c].dec_f *= kd, lc->cls[c].dec_c *= kd;
         }
         lc->pre_0 *= kp, lc->dec_0 *= kd;
     }

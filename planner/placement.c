@@ -168,7 +168,14 @@ int place_classify(const attn_model *md, const attn_strategy *s, const place_ord
             if (rc == 0 && assign_lin_classes(pm, lc, rcls, s->dp) == 0) {
                 bal = LIN_ROWS;
                 pm->n_parts = s->dp;
+                pm->row_unit = 1;
                 lc->units = md->workload.batch;
+                if (s->pp > 1) { /* rows move in whole microbatch rounds, or keep the microbatches */
+                    int req = s->microbatches > 0 ? s->microbatches : md->workload.microbatches;
+                    int M = cost_resolve_microbatches(req, md->workload.batch / s->dp, s->pp);
+                    if (md->workload.batch % M == 0) pm->row_unit = M, lc->units = md->workload.batch / M;
+                    else lc->min_units = M;
+                }
             }
             free(rcls);
         } else if (same_stages && assign_lin_classes(pm, lc, bc, s->pp) == 0) {
@@ -270,7 +277,8 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
         return -1;
     }
     int *e = b + n, *fe = fb + n, rc = 0;
-    if (split_by_class(pm, sol->X, lc->n_classes, 1, pm->balance == LIN_SHARES ? pm->head_unit : 1, b, e) != 0 ||
+    int unit = pm->balance == LIN_SHARES ? pm->head_unit : pm->balance == LIN_ROWS && pm->row_unit > 1 ? pm->row_unit : 1;
+    if (split_by_class(pm, sol->X, lc->n_classes, 1, unit, b, e) != 0 ||
         (pm->balance == LIN_SHARES && split_by_class(pm, sol->XF, lc->n_classes, s->m, pm->mlp_unit, fb, fe) != 0)) {
         snprintf(err, errlen, "the distribution leaves a part without work");
         rc = -1;
@@ -299,9 +307,10 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
             a->mlp_begin = fb[j], a->mlp_end = fe[j];
         }
     }
-    if (rc == 0 && pm->balance == LIN_ROWS) {
+    if (rc == 0 && pm->balance == LIN_ROWS) { /* keep the even split's microbatches when they fit */
         int req = lc->strategy.microbatches > 0 ? lc->strategy.microbatches : md->workload.microbatches;
-        p->strategy.microbatches = cost_resolve_microbatches(req, min_rows, s->pp);
+        int keep = pm->row_unit > 1 ? pm->row_unit : lc->min_units;
+        p->strategy.microbatches = keep > 1 && keep <= min_rows ? keep : cost_resolve_microbatches(req, min_rows, s->pp);
     }
     free(b), free(fb);
     return rc;

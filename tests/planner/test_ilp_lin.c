@@ -33,11 +33,14 @@ static void random_cand(lin_cand *c) {
         parts_total += q->parts;
         q->pre_u = 0.01 + urand(), q->dec_u = 0.001 + urand() * 0.01;
         q->pre_f = 0.01 + urand() * 0.1, q->dec_f = 0.001 + urand() * 0.001;
+        q->pre_c = urand() * 0.5, q->dec_c = urand() * 0.05;
         q->mem_u = urand() * 2e9, q->mem_f = urand() * 1e8, q->mem_0 = urand() * 10e9;
         q->mem_cap = 20e9 + urand() * 40e9;
     }
     if (parts_total > c->units) c->units = parts_total + irand(0, 5);
     if (c->balance == LIN_ROWS) c->pre_0 = c->dec_0 = 0;
+    if (c->balance == LIN_ROWS || c->balance == LIN_LAYERS) c->min_units = irand(0, 2);
+    if (c->min_units > 1 && parts_total * c->min_units > c->units) c->units = parts_total * c->min_units + irand(0, 5);
     if (c->balance == LIN_SHARES) {
         int devs = 0;
         for (int k = 0; k < c->n_classes; k++) devs += c->cls[k].parts * c->cls[k].devices;
