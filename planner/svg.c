@@ -197,7 +197,7 @@ static void escaped_fit(svg_buf *b, const char *s, size_t max) {
         tmp[i] = s[i];
         i++;
     }
-    while (i > 0 && ((unsigned char)tmp[i] & 0xc0) == 0x80) i--; /* tmp[i] must not be a continuation */
+    while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80) i--; /* never cut inside a UTF-8 sequence */
     tmp[i] = '\0';
     svg_escaped(b, tmp);
     svg_printf(b, "\xe2\x80\xa6"); /* … */
