@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """make_tensors.py: random weights and inputs for a plan's model and workload, written as
-safetensors files (F16) with the Hugging Face names attnrun reads (docs/model-contract.md).
+safetensors files (BF16) with the Hugging Face names attnrun reads (docs/model-contract.md).
 attnrun's own seeded generator makes every value on the host one by one, which takes
 minutes for the seed model at full size; with numpy this takes seconds, so
 scripts/gpu-check.sh makes the files once and passes --weights/--input to every run.
 Values follow the contract's distributions (uniform r in [-1, 1): norm weights 1 + 0.1 r,
 biases 0.1 r, projections r * sqrt(3 / in), inputs r), not its exact values, which only
-matter for comparisons with the reference (the GPU tests use the seeded values).
+matter for comparisons with the reference (the GPU tests use the seeded values). BF16
+because attnrun widens it to fp32 with a shift (F16 takes an ldexp per value, 30 ns).
 Without numpy it falls back to plain Python (small models only).
 
 usage: make_tensors.py PLAN [--weights W.safetensors] [--input X.safetensors] [--seed S]"""
@@ -56,20 +57,26 @@ def input_tensors(m):
 
 
 def values(kind, shape, n, rng):
-    """n values of a tensor of this kind, as F16 bytes."""
+    """n values of a tensor of this kind, as BF16 bytes (fp32 rounded to nearest even)."""
     scale = {"norm": 0.1, "bias": 0.1, "input": 1.0}.get(kind, math.sqrt(3.0 / shape[-1]))
     offset = 1.0 if kind == "norm" else 0.0
     if np is not None:
         r = rng.random(n, dtype=np.float32) * np.float32(2.0) - np.float32(1.0)
-        return (r * np.float32(scale) + np.float32(offset)).astype("<f2").tobytes()
-    return struct.pack("<%de" % n, *(offset + scale * (2.0 * rng.random() - 1.0) for _ in range(n)))
+        bits = (r * np.float32(scale) + np.float32(offset)).view(np.uint32)
+        bits = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+        return bits.astype("<u2").tobytes()
+    out = bytearray()
+    for _ in range(n):
+        (b,) = struct.unpack("<I", struct.pack("<f", offset + scale * (2.0 * rng.random() - 1.0)))
+        out += struct.pack("<H", (b + 0x7FFF + ((b >> 16) & 1)) >> 16)
+    return bytes(out)
 
 
 def write(path, tensors, seed):
     header, off = {}, 0
     for name, shape, _ in tensors:
         n = math.prod(shape)
-        header[name] = {"dtype": "F16", "shape": shape, "data_offsets": [off, off + 2 * n]}
+        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [off, off + 2 * n]}
         off += 2 * n
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * (-len(h) % 8)  # the data starts 8-byte aligned
