@@ -14,6 +14,9 @@ expect() { # want-rc description command...
   shift 2
   "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
+  if grep -q 'Sanitizer' "$tmp/err"; then
+    echo "FAIL: $what: sanitizer report"; grep -m3 'Sanitizer' "$tmp/err"; fail=1
+  fi
   if [ "$rc" -ne "$want" ]; then
     echo "FAIL: $what: exit $rc, want $want"; sed 's/^/  | /' "$tmp/err" | head -5
     fail=1
