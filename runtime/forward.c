@@ -159,6 +159,16 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         set_err(err, errlen, "the plan has no rank %d", rank);
         return NULL;
     }
+    /* the layouts below rely on these (lib/plan.h): llama segments are pair ranges */
+    int pairs_ok = m->arch != ARCH_LLAMA ||
+                   (a->n_dim_ranges == 2 && a->dim_begin[1] == a->dim_begin[0] + m->head_dim / 2 &&
+                    a->dim_end[1] - a->dim_begin[1] == a->dim_end[0] - a->dim_begin[0] && a->dim_end[0] <= m->head_dim / 2);
+    if (!pairs_ok || (m->arch == ARCH_GPT && a->n_dim_ranges != 1) || a->head_end <= a->head_begin ||
+        a->kv_head_end <= a->kv_head_begin || a->layer_end < a->layer_begin || a->batch_end <= a->batch_begin) {
+        set_err(err, errlen, "plan rank %d: an assignment the runtime cannot execute (empty heads or batch rows, or "
+                             "dimension ranges that are not %s)", rank, m->arch == ARCH_LLAMA ? "one rotation-pair range" : "one range");
+        return NULL;
+    }
     attn_forward *fw = calloc(1, sizeof *fw);
     if (!fw) {
         set_err(err, errlen, "out of memory");
@@ -374,7 +384,10 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     });
     OP(OP_MLP_ACT, m->arch == ARCH_GPT ? be->gelu(bc, fw->mlp_a, fw->mlp_a, (size_t)N * F)
                                        : be->swiglu(bc, fw->mlp_a, fw->mlp_b, fw->mlp_a, (size_t)N * F));
-    OP(OP_MLP_DOWN, fw_gemm(fw, OP_MLP_DOWN, 0, 1, N, C, F, 1.0f, fw->mlp_a, F, 0, ly->w_down, F, 0, 0.0f, fw->proj, C, 0, 1));
+    if (F > 0)
+        OP(OP_MLP_DOWN, fw_gemm(fw, OP_MLP_DOWN, 0, 1, N, C, F, 1.0f, fw->mlp_a, F, 0, ly->w_down, F, 0, 0.0f, fw->proj, C, 0, 1));
+    else /* an empty MLP share (uneven plans) contributes zeros to the all-reduce */
+        OP(OP_MLP_DOWN, be->fill(bc, fw->proj, NC, 0.0f));
     OP(OP_MLP_ALLREDUCE, {
         fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
         fw_comm_bytes(fw, OP_MLP_ALLREDUCE, fw_allreduce_elems(NC, per_stage));

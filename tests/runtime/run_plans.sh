@@ -53,6 +53,7 @@ case $group in
   score)  plans="gpt:dp=1,pp=1,n=1,m=2,scheme=score-allreduce gpt:dp=1,pp=1,n=2,m=3,scheme=score-allreduce llama:dp=1,pp=1,n=2,m=2,scheme=score-allreduce llama8:dp=1,pp=1,n=2,m=4,scheme=score-allreduce" ;;
   qk)     plans="gpt:dp=1,pp=1,n=1,m=3,scheme=qk-allgather gpt:dp=1,pp=1,n=2,m=3,scheme=qk-allgather llama:dp=1,pp=1,n=3,m=2,scheme=qk-allgather llama8:dp=1,pp=2,n=2,m=2,scheme=qk-allgather,mb=2" ;;
   a2a)    plans="gpt:dp=1,pp=1,n=1,m=2,scheme=head-alltoall gpt:dp=1,pp=1,n=2,m=3,scheme=head-alltoall llama:dp=1,pp=1,n=3,m=2,scheme=head-alltoall llama8:dp=1,pp=1,n=2,m=4,scheme=head-alltoall llama8:dp=2,pp=1,n=1,m=4,scheme=head-alltoall" ;;
+  uneven) plans="" ;;  # hand-edited plans below
   *) echo "run_plans.sh: unknown group $group" >&2; exit 2 ;;
 esac
 
@@ -70,4 +71,23 @@ for entry in $plans; do
   echo "$out" | grep '^check:'
   echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
 done
+if [ "$group" = uneven ]; then
+  # shares plan_build_even never makes (the planner's balanced plans do): one rank with
+  # 1 head and the whole MLP, the other 5 heads and no MLP column; dimension segments of
+  # 2 and 8 of 10; rank order of the file shuffled is not needed (ranks are by index)
+  "$make_plan" "$work/gpt.yaml" "dp=1,pp=1,n=2,m=1" "$work/u1.yaml"
+  sed -i -e 's/heads: \[0, 3\], kv_heads: \[0, 3\]/heads: [0, 1], kv_heads: [0, 1]/' -e 's/a2a_heads: \[0, 3\]/a2a_heads: [0, 1]/' \
+         -e 's/heads: \[3, 6\], kv_heads: \[3, 6\]/heads: [1, 6], kv_heads: [1, 6]/' -e 's/a2a_heads: \[3, 6\]/a2a_heads: [1, 6]/' \
+         -e 's/mlp: \[0, 35\]/mlp: [0, 70]/' -e 's/mlp: \[35, 70\]/mlp: [70, 70]/' "$work/u1.yaml"
+  "$make_plan" "$work/gpt.yaml" "dp=1,pp=1,n=1,m=2,scheme=score-allreduce" "$work/u2.yaml"
+  sed -i -e 's/dims: \[\[0, 5\]\]/dims: [[0, 2]]/' -e 's/dims: \[\[5, 10\]\]/dims: [[2, 10]]/' "$work/u2.yaml"
+  "$make_plan" "$work/gpt.yaml" "dp=1,pp=1,n=1,m=2,scheme=qk-allgather" "$work/u3.yaml"
+  sed -i -e 's/dims: \[\[0, 5\]\]/dims: [[0, 7]]/' -e 's/dims: \[\[5, 10\]\]/dims: [[7, 10]]/' "$work/u3.yaml"
+  for plan in u1 u2 u3; do
+    grep -q 'mlp: \[70, 70\]\|dims: \[\[2, 10\]\]\|dims: \[\[7, 10\]\]' "$work/$plan.yaml" || { echo "FAILED: $plan not edited" >&2; exit 1; }
+    out=$(timeout 120 mpirun -np 2 "$attnrun" "$work/$plan.yaml" --check --warmup 0 --repeat 1 2>&1) || {
+      echo "$out"; echo "FAILED: uneven $plan" >&2; exit 1; }
+    echo "== uneven $plan"; echo "$out" | grep '^check:'
+  done
+fi
 echo "run_plans.sh $group: all plans match the reference"
