@@ -36,13 +36,13 @@ void rmsnorm_forward_cpu(float *out, const float *x, const float *w, int N, int 
 
 void rope_forward_cpu(float *x, int T, int NH, int HS, const int *pos, int pair_begin, int head_dim, float theta) {
     int half = HS / 2;  /* local rotation pairs: local k pairs with local k + half */
-    for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-            float *v = x + ((size_t)t * NH + h) * HS;
-            for (int k = 0; k < half; k++) {
-                double freq = pow((double)theta, -2.0 * (pair_begin + k) / head_dim);
-                double angle = (double)pos[t] * freq;
-                double c = cos(angle), s = sin(angle);
+    for (int k = 0; k < half; k++) {
+        double freq = pow((double)theta, -2.0 * (pair_begin + k) / head_dim);
+        for (int t = 0; t < T; t++) {
+            double angle = (double)pos[t] * freq; /* one angle per (pair, position), all heads */
+            double c = cos(angle), s = sin(angle);
+            for (int h = 0; h < NH; h++) {
+                float *v = x + ((size_t)t * NH + h) * HS;
                 double x1 = v[k], x2 = v[k + half];
                 v[k] = (float)(x1 * c - x2 * s);
                 v[k + half] = (float)(x2 * c + x1 * s);
