@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "enumerate.h"
 #include "ilp.h"
@@ -316,8 +317,17 @@ static int price_all(ctx *x, planner_result *r) {
         return -1;
     }
     int prog = progress_on(x->o);
+    double last_progress = 0;
     for (int i = 0; i < ns; i++) {
-        if (prog && (i % 16 == 0 || i + 1 == ns)) fprintf(stderr, "\rattnplan: pricing structure %d/%d ", i + 1, ns);
+        if (prog) { /* at most ten updates a second */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double t = (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+            if (t - last_progress >= 0.1 || i + 1 == ns) {
+                fprintf(stderr, "\rattnplan: pricing structure %d/%d ", i + 1, ns);
+                last_progress = t;
+            }
+        }
         for (int k = 0; k < K; k++) {
             char reason[192] = "";
             cand *c = &x->c[x->n];

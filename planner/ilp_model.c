@@ -206,13 +206,14 @@ static void ios_callback(glp_tree *tree, void *info) {
     int why = glp_ios_reason(tree);
     if (why == GLP_IBINGO || why == GLP_ISELECT) {
         double g = glp_ios_mip_gap(tree);
-        if (isfinite(g)) s->gap = g;
+        if (isfinite(g) && g < 1e30) s->gap = g; /* GLPK says DBL_MAX before an incumbent */
     }
     if (s->progress) {
         time_t now = time(NULL);
         if (now != s->last) {
             s->last = now;
-            fprintf(stderr, "\rattnplan: solving, gap %.3g%%   ", 100 * s->gap);
+            if (isfinite(s->gap)) fprintf(stderr, "\rattnplan: solving, gap %.3g%%   ", 100 * s->gap);
+            else fprintf(stderr, "\rattnplan: solving, no plan found yet   ");
             fflush(stderr);
         }
     }
@@ -273,7 +274,7 @@ int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit
     parm.msg_lev = GLP_MSG_OFF;
     double ms = time_limit_s * 1000.0;
     parm.tm_lim = ms >= 2e9 ? 2000000000 : (ms < 1 ? 1 : (int)ms);
-    cb_state st = {0, progress, 0};
+    cb_state st = {INFINITY, progress, 0};
     parm.cb_func = ios_callback;
     parm.cb_info = &st;
     int ret = glp_intopt(g_b.P, &parm);
