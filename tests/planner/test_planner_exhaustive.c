@@ -153,12 +153,29 @@ int main(void) {
             }
     /* a TPOT limit that binds: half way between the best and the worst plan's tpot */
     solved += cross_check("llama-gqa on mix2, throughput, tpot limit", &models[1], &mix2, OBJ_THROUGHPUT, 2e-3) == 0;
-    CHECK(solved >= 20, "only %d problems solved: the cross-check does not exercise the planner", solved);
+
+    check_symmetry(&models[0], &homo2);
+
+    /* odd shapes: random models (heads not powers of two, GQA ratios, uneven layers) */
+    unsigned long long seed = 12345;
+    for (int i = 0; i < 12; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned v = (unsigned)(seed >> 33);
+        int kv = 1 + (int)(v % 4), group = 1 + (int)((v >> 3) % 3), heads = kv * group;
+        int layers = 2 + (int)((v >> 6) % 5), d = 16 * (1 + (int)((v >> 9) % 4));
+        int ffn = 8 * (8 + (int)((v >> 12) % 40)), batch = 1 + (int)((v >> 18) % 9);
+        attn_model rm = model("random", (v >> 22) & 1 ? ARCH_LLAMA : ARCH_GPT, layers, heads, kv, d, ffn, batch,
+                              64 + (int)((v >> 23) % 4) * 96, (int)((v >> 25) % 5));
+        char what[160];
+        snprintf(what, sizeof what, "random model %d (h=%d kv=%d d=%d L=%d ffn=%d B=%d)", i, heads, kv, d, layers, ffn,
+                 batch);
+        solved += cross_check(what, &rm, topos[1 + i % 3], (lin_objective)(i % 2), 0) == 0;
+    }
+
+    CHECK(solved >= 30, "only %d problems solved: the cross-check does not exercise the planner", solved);
     CHECK(balance_seen[LIN_ROWS] > 0 && balance_seen[LIN_LAYERS] > 0 && balance_seen[LIN_SHARES] > 0,
           "balancing kinds seen: rows %d layers %d shares %d", balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS],
           balance_seen[LIN_SHARES]);
-
-    check_symmetry(&models[0], &homo2);
 
     /* nothing fits: 1 GB devices */
     attn_model big = model("big", ARCH_GPT, 64, 16, 16, 128, 16384, 8, 2048, 0); /* ~11 GB of weights */
