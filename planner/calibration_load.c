@@ -196,7 +196,8 @@ static int read_root(reader *r, const yt_node *root, const attn_topology *t, cos
                                        "device_type", "ranks", "threads", "peak_flops", "launch_overhead",
                                        "elementwise_bandwidth", "softmax_bandwidth", "softmax_decode_bandwidth",
                                        "kernels", "gemm", "collectives", NULL};
-    if (yt_expect(r->doc, root, YT_MAP, "the calibration file", r->d) || yt_check_keys(r->doc, root, keys, r->d))
+    if (yt_expect(r->doc, root, YT_MAP, "a map (the calibration file's keys)", r->d) ||
+        yt_check_keys(r->doc, root, keys, r->d))
         return -1;
     long long version = 0, ranks = 1, threads = 1;
     char buf[1024];

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# calibrate_smoke.sh: `attnrun --calibrate --quick` on 1 rank (no MPI) and on 2 ranks
+# (mpirun) writes a calibration file that the loader accepts against cpu-local-2, with
+# collectives only when there are 2 ranks; a bad option is exit 2 and writes nothing.
+# usage: calibrate_smoke.sh ATTNRUN TEST_CALIBRATION SOURCE_DIR SCRATCH
+set -euo pipefail
+attnrun=$1 loader=$2 src=$3 scratch=$4
+rm -rf "$scratch" && mkdir -p "$scratch"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
+topo=$src/topologies/cpu-local-2.yaml
+fail() { echo "calibrate_smoke: $*" >&2; exit 1; }
+
+"$attnrun" --calibrate --help > "$scratch/help.txt" || fail "--calibrate --help failed"
+grep -q -- "--topology" "$scratch/help.txt" || fail "--calibrate --help does not list --topology"
+
+timeout 120 "$attnrun" --calibrate --quick --topology "$topo" --model "$src/models/tiny.yaml" -o "$scratch/one.yaml" \
+  > "$scratch/one.txt" 2>&1 || { cat "$scratch/one.txt"; fail "1 rank: attnrun --calibrate failed"; }
+"$loader" --load "$scratch/one.yaml" "$topo" || fail "1 rank: the file does not load"
+grep -q '^collectives: \[\]' "$scratch/one.yaml" || fail "1 rank: collectives measured without a second rank"
+grep -q 'kind: scores' "$scratch/one.yaml" || fail "1 rank: no attention GEMM shapes"
+
+timeout 120 mpirun -np 2 "$attnrun" --calibrate --quick --topology "$topo" --model "$src/models/tiny-llama.yaml" \
+  -o "$scratch/two.yaml" > "$scratch/two.txt" 2>&1 || { cat "$scratch/two.txt"; fail "2 ranks: attnrun --calibrate failed"; }
+"$loader" --load "$scratch/two.yaml" "$topo" || fail "2 ranks: the file does not load"
+for c in allreduce allgather alltoall sendrecv; do
+  grep -q "coll: $c" "$scratch/two.yaml" || fail "2 ranks: no $c fit"
+  grep -q "^# $c, 2 ranks: fit alpha" "$scratch/two.txt" || fail "2 ranks: no $c table on stdout"
+done
+grep -q "busbw" "$scratch/two.txt" || fail "2 ranks: the tables have no busbw column"
+
+set +e
+"$attnrun" --calibrate --topology "$topo" --samples 0 -o "$scratch/bad.yaml" > "$scratch/bad.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "--samples 0: exit $rc, want 2"
+[ ! -e "$scratch/bad.yaml" ] || fail "--samples 0 wrote a file"
+"$attnrun" --calibrate -o "$scratch/bad.yaml" > "$scratch/bad.txt" 2>&1 && fail "no --topology/--peak accepted"
+grep -q "needs --topology" "$scratch/bad.txt" || fail "no --topology: unhelpful message"
+echo "calibrate_smoke: ok"

@@ -1,0 +1,257 @@
+/* test_calibration.c: the calibration loader and its effect on prices.
+ *   - good.yaml loads with every figure where the cost model reads it; against a topology
+ *     whose peak is a quarter of the file's, efficiencies are rescaled (x4); a topology
+ *     without the file's device type is an error at device_type;
+ *   - every file of bad/ fails with its first error at the FILE:LINE:COL its first line
+ *     names ("# expect LINE:COL text");
+ *   - pricing in the expected direction: half the GEMM efficiency makes a compute-bound
+ *     prefill slower, half the bus bandwidth makes the all-reduces slower.
+ * usage: test_calibration SOURCE_DIR (the project root), or --load FILE [TOPOLOGY] to check
+ * one file (calibrate_smoke.sh). */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "calibration_load.h"
+#include "cost.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            failures++;                                                                    \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);       \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fputc('\n', stderr);                                                           \
+        }                                                                                  \
+    } while (0)
+
+static char root[1024];
+
+static void path_of(char *buf, size_t len, const char *rel) { snprintf(buf, len, "%s/%s", root, rel); }
+
+static void test_good(void) {
+    char p[1200], tp[1200];
+    path_of(p, sizeof p, "tests/calibration/good.yaml");
+    attn_diag d;
+    attn_diag_init(&d);
+    cost_calibration c;
+    calibration_info info;
+    CHECK(calibration_load(p, NULL, &c, &info, &d) == 0, "good.yaml must load");
+    CHECK(c.n_gemm == 3 && c.n_coll == 3, "%d GEMM points, %d collectives", c.n_gemm, c.n_coll);
+    CHECK(c.elementwise_bandwidth == 10e9 && c.softmax_bandwidth == 1e9, "bandwidths");
+    CHECK(fabs(c.launch_overhead_s - 2e-7) < 1e-12, "launch %g", c.launch_overhead_s);
+    CHECK(info.peak_flops == 94.4e9 && info.rescale == 1 && !strcmp(info.device_type, "cpu-core"), "info");
+    if (c.n_gemm == 3) CHECK(c.gemm[1].m == 4 && c.gemm[1].n == 768 && c.gemm[1].efficiency == 0.42, "gemm[1]");
+    if (c.n_coll == 3) {
+        CHECK(c.coll[0].coll == COLL_ALLREDUCE && c.coll[0].link == LINK_NODE && c.coll[0].group_size == 2, "coll[0]");
+        CHECK(c.coll[0].alpha_s == 1e-6 && c.coll[0].bus_bandwidth == 5e9, "coll[0] fit");
+        CHECK(c.coll[2].coll == COLL_SENDRECV, "coll[2] is send/recv");
+    }
+#ifdef COST_CALIBRATION_KERNELS
+    CHECK(c.kernel_bandwidth[COST_KERNEL_GELU] == 3.5e8 && c.kernel_bandwidth[COST_KERNEL_COPY] == 20e9, "kernels");
+    CHECK(c.softmax_decode_bandwidth == 5e8, "decode softmax");
+#endif
+    calibration_free(&c);
+
+    /* cpu-local's rank is a quarter core: the measured FLOP/s are 4x its peak's fraction */
+    attn_topology t;
+    path_of(tp, sizeof tp, "topologies/cpu-local.yaml");
+    if (topology_load(tp, &t, &d) == 0) {
+        CHECK(calibration_load(p, &t, &c, &info, &d) == 0, "good.yaml against cpu-local");
+        CHECK(fabs(info.rescale - 4) < 1e-12, "rescale %g", info.rescale);
+        if (c.n_gemm) CHECK(fabs(c.gemm[0].efficiency - 3.4) < 1e-9, "rescaled efficiency %g", c.gemm[0].efficiency);
+        calibration_free(&c);
+        topology_free(&t);
+    } else CHECK(0, "cannot load %s", tp);
+
+    /* no device type cpu-core on an H100: an error at the file's device_type */
+    path_of(tp, sizeof tp, "topologies/single-h100.yaml");
+    if (topology_load(tp, &t, &d) == 0) {
+        FILE *f = tmpfile();
+        attn_diag q;
+        attn_diag_init(&q);
+        q.out = f;
+        CHECK(calibration_load(p, &t, &c, NULL, &q) != 0, "cpu-core calibration on an H100 topology");
+        char line[2048] = "", want[1300];
+        if (f) {
+            rewind(f);
+            if (!fgets(line, sizeof line, f)) line[0] = '\0';
+            fclose(f);
+        }
+        snprintf(want, sizeof want, "%s:8:14: error: topology", p);
+        CHECK(strncmp(line, want, strlen(want)) == 0, "got '%s', want '%s...'", line, want);
+        topology_free(&t);
+    } else CHECK(0, "cannot load %s", tp);
+
+    attn_diag_init(&d);
+    d.quiet = 1;
+    CHECK(calibration_load("/nonexistent/calibration.yaml", NULL, &c, NULL, &d) != 0 && d.nerrors > 0, "missing file");
+}
+
+/* One bad file: the first error line must be PATH:LINE:COL: error: ...TEXT... */
+static void check_bad(const char *path) {
+    FILE *in = fopen(path, "r");
+    char first[512] = "", want_pos[64], text[256] = "";
+    if (!in || !fgets(first, sizeof first, in)) {
+        CHECK(0, "cannot read %s", path);
+        if (in) fclose(in);
+        return;
+    }
+    fclose(in);
+    first[strcspn(first, "\n")] = '\0';
+    if (sscanf(first, "# expect %63s %255[^\n]", want_pos, text) != 2) {
+        CHECK(0, "%s: first line must be '# expect LINE:COL text'", path);
+        return;
+    }
+    FILE *f = tmpfile();
+    if (!f) {
+        CHECK(0, "tmpfile");
+        return;
+    }
+    attn_diag d;
+    attn_diag_init(&d);
+    d.out = f;
+    cost_calibration c;
+    int rc = calibration_load(path, NULL, &c, NULL, &d);
+    CHECK(rc != 0, "%s must be refused", path);
+    if (rc == 0) calibration_free(&c);
+    char line[4096] = "", want[2600];
+    rewind(f);
+    if (!fgets(line, sizeof line, f)) line[0] = '\0';
+    fclose(f);
+    snprintf(want, sizeof want, "%s:%s: error: ", path, want_pos);
+    CHECK(strncmp(line, want, strlen(want)) == 0 && strstr(line, text), "%s: got '%s', want '%s...%s'", path, line,
+          want, text);
+}
+
+static void test_bad(void) {
+    char dir[1200];
+    path_of(dir, sizeof dir, "tests/calibration/bad");
+    DIR *dp = opendir(dir);
+    CHECK(dp != NULL, "cannot open %s", dir);
+    if (!dp) return;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml")) continue;
+        char p[2400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        check_bad(p);
+        n++;
+    }
+    closedir(dp);
+    CHECK(n >= 15, "only %d bad files", n);
+}
+
+/* small on cpu-local-2, strategy spec, priced with cal (NULL: topology defaults). */
+static int price(const attn_model *m, const attn_topology *t, const char *spec, const cost_calibration *cal,
+                 attn_report *out) {
+    attn_strategy s;
+    char err[256];
+    if (strategy_parse(spec, &s, err, sizeof err) != 0) return -1;
+    cost_options o;
+    cost_options_default(&o);
+    o.calibration = cal;
+    attn_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (cost_price_strategy(m, t, &s, &o, &plan, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "price %s: %s\n", spec, err);
+        return -1;
+    }
+    *out = plan.predicted;
+    plan.has_predicted = 0;
+    memset(&plan.predicted, 0, sizeof plan.predicted);
+    plan_free(&plan);
+    return 0;
+}
+
+static void test_direction(void) {
+    char mp[1200], tp[1200], cp[1200];
+    path_of(mp, sizeof mp, "models/small.yaml");
+    path_of(tp, sizeof tp, "topologies/cpu-local-2.yaml");
+    path_of(cp, sizeof cp, "tests/calibration/good.yaml");
+    attn_diag d;
+    attn_diag_init(&d);
+    attn_model m;
+    attn_topology t;
+    cost_calibration c;
+    if (model_load(mp, &m, &d) || topology_load(tp, &t, &d)) {
+        CHECK(0, "cannot load %s or %s", mp, tp);
+        return;
+    }
+    if (calibration_load(cp, &t, &c, NULL, &d) != 0) {
+        CHECK(0, "cannot load %s", cp);
+        topology_free(&t);
+        return;
+    }
+    attn_report none, base, slow, comm;
+    const char *tp2 = "dp=1,pp=1,n=2,m=1";
+    int ok = price(&m, &t, tp2, NULL, &none) == 0 && price(&m, &t, tp2, &c, &base) == 0;
+    CHECK(ok, "pricing %s", tp2);
+    if (ok) {
+        CHECK(base.metric[MET_TTFT_S] != none.metric[MET_TTFT_S], "a calibration must change the prediction");
+        for (int i = 0; i < c.n_gemm; i++) c.gemm[i].efficiency *= 0.5;
+        CHECK(price(&m, &t, tp2, &c, &slow) == 0, "pricing at half the efficiency");
+        /* prefill of small is GEMM-bound: at half the efficiency its GEMMs take twice as long */
+        double gemm_base = 0, gemm_slow = 0;
+        static const int gemms[] = {OP_QKV_PROJ, OP_SCORES, OP_PV, OP_O_PROJ, OP_MLP_UP, OP_MLP_DOWN};
+        for (size_t i = 0; i < sizeof gemms / sizeof gemms[0]; i++) {
+            gemm_base += base.ranks[0].op[PHASE_PREFILL][gemms[i]].time_s;
+            gemm_slow += slow.ranks[0].op[PHASE_PREFILL][gemms[i]].time_s;
+        }
+        CHECK(slow.metric[MET_TTFT_S] > base.metric[MET_TTFT_S], "half the efficiency: ttft %g <= %g",
+              slow.metric[MET_TTFT_S], base.metric[MET_TTFT_S]);
+        CHECK(gemm_slow > 1.6 * gemm_base, "half the efficiency: GEMMs %g s against %g s", gemm_slow, gemm_base);
+        for (int i = 0; i < c.n_gemm; i++) c.gemm[i].efficiency *= 2;
+        for (int i = 0; i < c.n_coll; i++) c.coll[i].bus_bandwidth *= 0.5;
+        CHECK(price(&m, &t, tp2, &c, &comm) == 0, "pricing at half the bus bandwidth");
+        double ar_base = base.ranks[0].op[PHASE_PREFILL][OP_MLP_ALLREDUCE].time_s;
+        double ar_half = comm.ranks[0].op[PHASE_PREFILL][OP_MLP_ALLREDUCE].time_s;
+        CHECK(ar_half > 1.5 * ar_base && comm.metric[MET_TTFT_S] > base.metric[MET_TTFT_S],
+              "half the bus bandwidth: all-reduce %g s against %g s", ar_half, ar_base);
+        report_free(&slow);
+        report_free(&comm);
+    }
+    if (ok) {
+        report_free(&none);
+        report_free(&base);
+    }
+    calibration_free(&c);
+    topology_free(&t);
+}
+
+/* --load FILE [TOPOLOGY]: load one file (the smoke test's check), print what it holds. */
+static int load_one(const char *path, const char *topo) {
+    attn_diag d;
+    attn_diag_init(&d);
+    attn_topology t;
+    if (topo && topology_load(topo, &t, &d) != 0) return 2;
+    cost_calibration c;
+    calibration_info info;
+    int rc = calibration_load(path, topo ? &t : NULL, &c, &info, &d);
+    if (rc == 0) {
+        printf("%s: %s, %d ranks, %d GEMM shapes, %d collectives, elementwise %.3g B/s, launch %.3g s\n", path,
+               info.name, info.ranks, c.n_gemm, c.n_coll, c.elementwise_bandwidth, c.launch_overhead_s);
+        calibration_free(&c);
+    }
+    if (topo) topology_free(&t);
+    return rc == 0 ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "--load")) return load_one(argv[2], argc == 4 ? argv[3] : NULL);
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_calibration SOURCE_DIR | --load FILE [TOPOLOGY]\n");
+        return 2;
+    }
+    snprintf(root, sizeof root, "%s", argv[1]);
+    test_good();
+    test_bad();
+    test_direction();
+    if (failures) fprintf(stderr, "test_calibration: %d check(s) failed\n", failures);
+    else printf("test_calibration: ok\n");
+    return failures ? 1 : 0;
+}
