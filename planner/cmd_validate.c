@@ -1,7 +1,8 @@
 /* cmd_validate.c: `attnplan validate FILE...`: checks model, topology and plan files
  * with the same loaders every other command uses, and says what each file is.
- * The kind of a file, from its top-level keys: plan_version makes it a plan, device_types
- * or node_types a topology, anything else a model (the model loader reads *.json, or
+ * The kind of a file, from its top-level keys: plan_version makes it a plan,
+ * measured_version or measured a measured report (attnrun -o), device_types or
+ * node_types a topology, anything else a model (the model loader reads *.json, or
  * text starting with '{', as a Hugging Face config.json).
  * Exit codes: 0 every file is valid; 2 at least one file is invalid or unreadable
  * (an unreadable file is bad input too, so a script needs to test only one code). */
@@ -12,6 +13,7 @@
 #include "diag.h"
 #include "model.h"
 #include "plan.h"
+#include "report_io.h"
 #include "strategy.h"
 #include "topology.h"
 #include "ytree.h"
@@ -21,13 +23,14 @@ static void validate_usage(FILE *f) {
             "usage: attnplan validate FILE...\n"
             "\n"
             "Checks model files (models/*.yaml or a Hugging Face config.json), topology files\n"
-            "(topologies/*.yaml) and plan files (attnplan plan -o). Every problem is reported\n"
-            "on stderr as FILE:LINE:COL: error: message; valid files get one line on stdout.\n"
+            "(topologies/*.yaml), plan files (attnplan plan -o) and measured reports (attnrun -o).\n"
+            "Every problem is reported on stderr as FILE:LINE:COL: error: message; valid files\n"
+            "get one line on stdout.\n"
             "\n"
             "exit codes: 0 all files valid, 2 a file is invalid or cannot be read\n");
 }
 
-typedef enum { KIND_MODEL, KIND_TOPOLOGY, KIND_PLAN } file_kind;
+typedef enum { KIND_MODEL, KIND_TOPOLOGY, KIND_PLAN, KIND_MEASURED } file_kind;
 
 static int validate_model(const char *buf, size_t len, const char *path, attn_diag *d) {
     attn_model m;
@@ -69,6 +72,18 @@ static int validate_plan(const char *path, attn_diag *d) {
     return problems ? -1 : 0;
 }
 
+static int validate_measured(const char *path, attn_diag *d) {
+    attn_report r;
+    char plan_sha[65] = "";
+    if (report_load_measured(path, &r, plan_sha, d)) {
+        report_free(&r);
+        return -1;
+    }
+    printf("%s: ok (measured report: %d ranks, of the plan with sha256 %.12s...)\n", path, r.n_ranks, plan_sha);
+    report_free(&r);
+    return 0;
+}
+
 static int validate_file(const char *path, attn_diag *d) {
     char *buf;
     size_t len;
@@ -80,9 +95,11 @@ static int validate_file(const char *path, attn_diag *d) {
     if (rc == 0) {
         file_kind kind = KIND_MODEL;
         if (yt_get(doc.root, "plan_version")) kind = KIND_PLAN;
+        else if (yt_get(doc.root, "measured_version") || yt_get(doc.root, "measured")) kind = KIND_MEASURED;
         else if (yt_get(doc.root, "device_types") || yt_get(doc.root, "node_types")) kind = KIND_TOPOLOGY;
         yt_free(&doc);
         if (kind == KIND_PLAN) rc = validate_plan(path, d);
+        else if (kind == KIND_MEASURED) rc = validate_measured(path, d);
         else if (kind == KIND_TOPOLOGY) rc = validate_topology(buf, len, path, d);
         else rc = validate_model(buf, len, path, d);
     }

@@ -1,8 +1,8 @@
 /* fuzz_loaders.c: libFuzzer entry point for every input-file loader of the project.
  * Each input goes, with diagnostics counted but not printed, through
  *   yt_load_buffer (the tree), model_load_buffer as YAML and as config.json,
- *   topology_load_buffer, and plan_load + plan_check (through a scratch file, since
- *   plan files are only loaded from paths),
+ *   topology_load_buffer, plan_load + plan_check and report_load_measured (through a
+ *   scratch file, since plans and measured reports are only loaded from paths),
  * and checks what a successful load promises: a model passes model_check, a topology's
  * device table is consistent, and every string scalar survives yt_write_str and a
  * re-parse unchanged. A crash, sanitizer report, leak or failed check aborts. */
@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "model.h"
 #include "plan.h"
+#include "report_io.h"
 #include "topology.h"
 #include "ytree.h"
 
@@ -149,16 +150,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(d.nerrors > 0 && t.devices == NULL);
     }
 
-    /* Plans only when the text could be one, to keep the file writes rare. */
-    if (contains(data, size, "plan_version")) {
+    /* Plans and measured reports only when the text could be one (fewer file writes). */
+    int plan = contains(data, size, "plan_version"), measured = contains(data, size, "measured");
+    if (plan || measured) {
         FILE *f = fopen(scratch_path, "wb");
         FUZZ_CHECK(f != NULL);
         FUZZ_CHECK(fwrite(data, 1, size, f) == size);
         FUZZ_CHECK(fclose(f) == 0);
+    }
+    if (plan) {
         attn_plan p;
         quiet(&d);
         if (plan_load(scratch_path, &p, &d) == 0) plan_check(&p, scratch_path, &d);
         plan_free(&p);
+    }
+    if (measured) {
+        attn_report r;
+        char sha[65];
+        quiet(&d);
+        if (report_load_measured(scratch_path, &r, sha, &d) == 0) FUZZ_CHECK(strlen(sha) == 64);
+        else FUZZ_CHECK(d.nerrors > 0);
+        report_free(&r);
     }
     return 0;
 }

@@ -27,4 +27,9 @@ expect 2 "ok (model tiny:" "$root/models/tiny.yaml" "$root/tests/lib/bad/heads_k
 expect 2 "heads_kv.yaml:5:11: error:" "$root/models/tiny.yaml" "$root/tests/lib/bad/heads_kv.yaml"
 expect 0 "ok (topology cpu-local:" -- "$root/topologies/cpu-local.yaml"
 expect 0 "ok (model meta-llama/Meta-Llama-3-8B:" "$root/models/llama-3-8b.config.json"
+# Plans and measured reports written by attnplan/attnrun (the fuzz seeds) go through
+# plan_load + plan_check and report_load_measured.
+expect 0 "ok (plan: model tiny-llama on cpu-local, dp=1,pp=1,n=2,m=4,scheme=head-alltoall" \
+  "$root/tests/fuzz/seeds/plan-tiny-llama-m4.yaml"
+expect 0 "ok (measured report: 2 ranks" "$root/tests/fuzz/seeds/measured-tiny-llama.yaml"
 exit $fail
