@@ -252,7 +252,8 @@ static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m,
         set_pos(src, F_ROPE_THETA, yt_get(root, k));
         if (yt_num_positive(doc, root, k, 1, 1e15, &m->rope_theta, d)) bad = 1;
     }
-    if ((k = json_key(root, "torch_dtype"))) {
+    /* Newer transformers releases write "dtype" where older ones wrote "torch_dtype". */
+    if ((k = json_key(root, "torch_dtype")) || (k = json_key(root, "dtype"))) {
         const yt_node *t = yt_get(root, k);
         char word[16];
         set_pos(src, F_DTYPE, t);
@@ -261,7 +262,7 @@ static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m,
         else if (!strcmp(word, "bfloat16")) m->dtype = DTYPE_BF16;
         else if (!strcmp(word, "float32")) m->dtype = DTYPE_FP32;
         else {
-            diag_error(d, doc->file, t->line, t->col, "unknown torch_dtype '%s' (expected float16, bfloat16 or float32)", word);
+            diag_error(d, doc->file, t->line, t->col, "unknown %s '%s' (expected float16, bfloat16 or float32)", k, word);
             bad = 1;
         }
     }

@@ -141,6 +141,9 @@ static void test_hf_config(void) {
     snprintf(longcfg, sizeof longcfg, "{\"_name_or_path\": \"/%0150d/snap-1\", \"hidden_size\": 64, "
              "\"num_attention_heads\": 4, \"intermediate_size\": 8, \"num_hidden_layers\": 1}", 0);
     CHECK(load(longcfg, "c.json", &m) == 0 && !strcmp(m.name, "snap-1"));
+    const char *newer = "{\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 8,"
+                        " \"num_hidden_layers\": 1, \"dtype\": \"bfloat16\"}";
+    CHECK(load(newer, "c.json", &m) == 0 && m.dtype == DTYPE_BF16);
 }
 
 static void test_embedded_section(void) {
