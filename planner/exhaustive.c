@@ -68,8 +68,9 @@ typedef struct best_state {
     int found;
 } best_state;
 
-static void consider(best_state *s, const lin_cand *c, int ci, const int *x, const int *X, const int *xf,
-                     const int *XF) {
+static void consider(const lin_cand *c, int ci, const int *x, const int *X, const int *xf, const int *XF,
+                     void *arg) {
+    best_state *s = arg;
     double pre, dec;
     if (lin_eval(c, x, X, xf, s->lim->mem_fraction, &pre, &dec) != 0) return;
     if (s->lim->max_tpot_s > 0 && dec > s->lim->max_tpot_s) return;
@@ -83,10 +84,10 @@ static void consider(best_state *s, const lin_cand *c, int ci, const int *x, con
     memcpy(o->xf, xf, sizeof o->xf), memcpy(o->XF, XF, sizeof o->XF);
 }
 
-static void search_candidate(best_state *s, const lin_cand *c, int ci) {
+void exhaustive_visit(const lin_cand *c, int ci, lin_visit_fn visit, void *arg) {
     int x[LIN_MAX_CLASSES] = {0}, X[LIN_MAX_CLASSES] = {0}, xf[LIN_MAX_CLASSES] = {0}, XF[LIN_MAX_CLASSES] = {0};
     if (c->balance == LIN_EVEN) {
-        consider(s, c, ci, x, X, xf, XF);
+        visit(c, ci, x, X, xf, XF, arg);
         return;
     }
     int n = c->n_classes;
@@ -96,12 +97,12 @@ static void search_candidate(best_state *s, const lin_cand *c, int ci) {
     for (int more = next_composition(X, low, n, c->units, 1); more; more = next_composition(X, low, n, c->units, 0)) {
         for (int k = 0; k < n; k++) x[k] = ceil_div(X[k], c->cls[k].parts);
         if (c->balance != LIN_SHARES) {
-            consider(s, c, ci, x, X, xf, XF);
+            visit(c, ci, x, X, xf, XF, arg);
             continue;
         }
         for (int mf = next_composition(XF, lowf, n, c->f_units, 1); mf; mf = next_composition(XF, lowf, n, c->f_units, 0)) {
             for (int k = 0; k < n; k++) xf[k] = ceil_div(XF[k], lowf[k]);
-            consider(s, c, ci, x, X, xf, XF);
+            visit(c, ci, x, X, xf, XF, arg);
         }
     }
 }
@@ -119,7 +120,7 @@ int exhaustive_solve(const lin_cand *c, int n, const lin_limits *lim, double max
         return ILP_TOO_BIG;
     }
     best_state s = {lim, out, 0};
-    for (int i = 0; i < n; i++) search_candidate(&s, &c[i], i);
+    for (int i = 0; i < n; i++) exhaustive_visit(&c[i], i, consider, &s);
     if (!s.found) {
         snprintf(err, errlen, "no structure satisfies the constraints");
         return ILP_INFEASIBLE;

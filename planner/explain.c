@@ -225,7 +225,8 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
     printf("\nchosen: %s\n", s);
     printf("  placement: %s; distribution: %s\n", r.best.order_name,
            r.best.balance == LIN_EVEN ? "even" : lin_balance_name(r.best.balance));
-    printf("  program (linear model): ttft %.6g s, tpot %.6g ms\n", r.best.program_pre_s, r.best.program_dec_s * 1e3);
+    printf("  program (linear model): ttft %.6g s, tpot %.6g ms%s\n", r.best.program_pre_s, r.best.program_dec_s * 1e3,
+           r.refined ? " (its own distribution)" : "");
     printf("  re-priced (cost model): prefill %.0f tokens/s, ttft %.6g s, tpot %.6g ms, decode %.0f tokens/s,\n"
            "                          peak memory %.2f GB (%.1f%% of the device), communication %.1f%%\n",
            r.best.metric[MET_PREFILL_TOKENS_PER_S], r.best.metric[MET_TTFT_S], r.best.metric[MET_TPOT_S] * 1e3,
@@ -237,11 +238,30 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
     else
         printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap unknown\n", o->time_limit_s);
     if (r.note[0]) printf("  note: %s\n", r.note);
-    if (r.n_neighbours > 0)
-        printf("  %d distribution neighbours re-priced with the cost model: %s\n", r.n_neighbours,
-               r.refined ? "one was better and replaced the program's distribution"
-                         : "none beats the program's distribution");
+    if (r.n_neighbours > 0 && r.refined)
+        printf("  %d distribution neighbours re-priced with the cost model: one beat the program's distribution\n"
+               "  (%s %.6g -> %.6g %s) and replaced it; the figures above are the replacement's\n",
+               r.n_neighbours, o->objective == OBJ_TPOT ? "tpot" : "ttft",
+               o->objective == OBJ_TPOT ? r.unrefined_s * 1e3 : r.unrefined_s,
+               o->objective == OBJ_TPOT ? objective_of(&r.best, o->objective) * 1e3 : objective_of(&r.best, o->objective),
+               o->objective == OBJ_TPOT ? "ms" : "s");
+    else if (r.n_neighbours > 0)
+        printf("  %d distribution neighbours re-priced with the cost model: none beats the program's distribution\n",
+               r.n_neighbours);
 
+    if (r.exhaustive && r.has_full) {
+        char f[128];
+        fmt_strategy(&r.full_best.strategy, f, sizeof f);
+        double vb = objective_of(&r.best, o->objective), vf = objective_of(&r.full_best, o->objective);
+        printf("  full cost model over the same space (%ld plans priced): best %s (%s, %s), %s %.6g %s;\n",
+               r.full_priced, f, r.full_best.order_name, lin_balance_name(r.full_best.balance),
+               o->objective == OBJ_TPOT ? "tpot" : "ttft", o->objective == OBJ_TPOT ? vf * 1e3 : vf,
+               o->objective == OBJ_TPOT ? "ms" : "s");
+        if (vb <= vf * (1 + 1e-9)) printf("  the choice re-priced is as good\n");
+        else printf("  the choice re-priced is slower by %.2f%%\n", 100 * (vb / vf - 1));
+    } else if (r.exhaustive && r.full_note[0]) {
+        printf("  full cost model over the same space: not priced (%s)\n", r.full_note);
+    }
     printf("\nalternatives (program: the linear model's %s in s; the rest re-priced by the cost model)\n",
            o->objective == OBJ_TPOT ? "tpot" : "ttft");
     printf("rank  %-44s", "strategy");

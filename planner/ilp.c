@@ -18,26 +18,6 @@
 
 #define MAX_RESOLVES 8
 
-typedef struct cand {
-    place_map pm;
-    lin_cand lc;
-    int valid;               /* even plan built and priced */
-    double shortfall;        /* even plan: worst excess over the allowed memory (bytes) */
-    double metric[MET_COUNT];
-} cand;
-
-typedef struct ctx {
-    const attn_model *m;
-    const attn_topology *t;
-    const cost_options *co;
-    const planner_options *o;
-    lin_limits lim;
-    place_orders orders;
-    int n;
-    cand *c;
-    lin_cand *lcs;           /* the lin candidates, contiguous, for the solvers */
-} ctx;
-
 void planner_options_init(planner_options *o) {
     memset(o, 0, sizeof *o);
     o->objective = OBJ_THROUGHPUT;
@@ -58,7 +38,7 @@ void planner_result_free(planner_result *r) {
 static int progress_on(const planner_options *o) { return o->progress < 0 ? isatty(2) : o->progress; }
 
 /* Worst excess of any rank's memory over fraction * capacity (<= 0: fits). */
-static double excess(const attn_report *r, double fraction) {
+double planner_excess(const attn_report *r, double fraction) {
     double worst = -INFINITY;
     for (int i = 0; i < r->n_ranks; i++) {
         const attn_rank_report *rr = &r->ranks[i];
@@ -74,7 +54,7 @@ static double excess(const attn_report *r, double fraction) {
  * the remainder going to the lowest replicas) is the slowest and fullest, so pricing it
  * alone gives the plan's ttft, tpot, peak memory and communication fraction. Saves a factor
  * dp at scale; tests/planner checks it against pricing the whole plan. */
-static int replica_window_ok(const ctx *x, const attn_strategy *s) {
+static int replica_window_ok(const planner_ctx *x, const attn_strategy *s) {
     const attn_topology *t = x->t;
     if (s->dp < 2 || x->orders.n_classes != 1 || t->n_nodes < 1) return 0;
     long long P = (long long)s->pp * s->n * s->m;
@@ -87,7 +67,7 @@ static int replica_window_ok(const ctx *x, const attn_strategy *s) {
 
 /* Prices replica 0 of the even plan p alone (see replica_window_ok) into rep, with the
  * metrics of the whole plan. */
-static int price_window(const ctx *x, const attn_plan *p, attn_report *rep, cost_detail *det) {
+static int price_window(const planner_ctx *x, const attn_plan *p, attn_report *rep, cost_detail *det) {
     attn_plan w = *p; /* shares replica 0's ranks (the first pp*n*m) with p */
     w.strategy.dp = 1;
     w.world = p->strategy.pp * p->strategy.n * p->strategy.m;
@@ -103,7 +83,7 @@ static int price_window(const ctx *x, const attn_plan *p, attn_report *rep, cost
 }
 
 /* Builds candidate (s, order k) and prices its even plan. reason set when invalid. */
-static void price_candidate(ctx *x, const attn_strategy *s, int k, cand *c, char *reason, size_t len) {
+static void price_candidate(planner_ctx *x, const attn_strategy *s, int k, planner_cand *c, char *reason, size_t len) {
     attn_plan p;
     cost_detail det;
     memset(c, 0, sizeof *c);
@@ -123,7 +103,7 @@ static void price_candidate(ctx *x, const attn_strategy *s, int k, cand *c, char
     } else {
         linearize(x->t, &p, &rep, &det, &c->pm, x->lim.mem_fraction, &c->lc);
         c->valid = 1;
-        c->shortfall = excess(&rep, x->lim.mem_fraction);
+        c->shortfall = planner_excess(&rep, x->lim.mem_fraction);
         memcpy(c->metric, rep.metric, sizeof c->metric);
     }
     report_free(&rep);
@@ -131,7 +111,7 @@ static void price_candidate(ctx *x, const attn_strategy *s, int k, cand *c, char
 }
 
 /* Builds and prices the plan of candidate c with distribution sol (NULL: even). */
-static int build_priced(const ctx *x, const cand *c, const lin_solution *sol, attn_plan *p, cost_detail *det,
+int planner_build_priced(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, attn_plan *p, cost_detail *det,
                         char *err, size_t len) {
     if (place_even_plan(x->m, x->t, &c->lc.strategy, &x->orders, c->lc.order, p, err, len) != 0) return -1;
     if (sol && c->pm.balance != LIN_EVEN && place_apply(p, x->t, &c->pm, &c->lc, sol, err, len) != 0) {
@@ -172,7 +152,7 @@ static void fill_terms(const attn_topology *t, const attn_plan *p, const cost_de
     a->terms[PHASE_PREFILL][3] = det->bubble_s > 0 ? det->bubble_s : 0;
 }
 
-static void fill_alt(const ctx *x, const cand *c, const lin_solution *sol, const attn_plan *p,
+void planner_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, const attn_plan *p,
                      const cost_detail *det, planner_alt *a) {
     memset(a, 0, sizeof *a);
     a->strategy = p->strategy;
@@ -193,19 +173,19 @@ static void fill_alt(const ctx *x, const cand *c, const lin_solution *sol, const
 }
 
 /* 1 when the re-priced plan keeps the limits the linear model promised. */
-static int repriced_ok(const ctx *x, const attn_plan *p) {
-    if (excess(&p->predicted, x->lim.mem_fraction) > 0) return 0;
+int planner_repriced_ok(const planner_ctx *x, const attn_plan *p) {
+    if (planner_excess(&p->predicted, x->lim.mem_fraction) > 0) return 0;
     if (x->lim.max_tpot_s > 0 && p->predicted.metric[MET_TPOT_S] > x->lim.max_tpot_s * (1 + 1e-9)) return 0;
     return 1;
 }
 
 /* Drops candidate i from further solves (its re-priced plan broke a limit). */
-static void exclude(ctx *x, int i) {
+static void exclude(planner_ctx *x, int i) {
     x->lcs[i].balance = LIN_EVEN;
     x->lcs[i].mem_even_ok = 0;
 }
 
-static double objective_metric(const ctx *x, const attn_plan *p) {
+double planner_objective_metric(const planner_ctx *x, const attn_plan *p) {
     return p->predicted.metric[x->lim.objective == OBJ_TPOT ? MET_TPOT_S : MET_TTFT_S];
 }
 
@@ -213,56 +193,59 @@ static double objective_metric(const ctx *x, const attn_plan *p) {
  * heads or MLP columns moved from one class to another) with the full cost model and
  * keeps the best if it beats the program's choice and keeps the limits: the linear model
  * is a first-order picture, the cost model has the last word. */
-static void refine(const ctx *x, const cand *c, lin_solution *sol, attn_plan *p, cost_detail *det,
+static void refine(const planner_ctx *x, const planner_cand *c, lin_solution *sol, attn_plan *p, cost_detail *det,
                    planner_result *r) {
     if (c->pm.balance == LIN_EVEN) return;
     const lin_cand *lc = &c->lc;
-    double best = objective_metric(x, p);
-    for (int mlp = 0; mlp <= (lc->balance == LIN_SHARES); mlp++)
-        for (int a = 0; a < lc->n_classes; a++)
-            for (int b = 0; b < lc->n_classes; b++) {
-                if (a == b) continue;
-                lin_solution n = *sol;
-                int *T = mlp ? n.XF : n.X;
-                long long low = (long long)lc->cls[a].parts * (mlp ? lc->cls[a].devices : 1);
-                if (T[a] - 1 < low) continue;
-                T[a]--, T[b]++;
-                for (int k = 0; k < lc->n_classes; k++) {
-                    n.x[k] = (n.X[k] + lc->cls[k].parts - 1) / lc->cls[k].parts;
-                    if (lc->balance == LIN_SHARES) {
-                        int d = lc->cls[k].parts * lc->cls[k].devices;
-                        n.xf[k] = (n.XF[k] + d - 1) / d;
+    double best = planner_objective_metric(x, p);
+    for (int round = 0; round < 8; round++) { /* first improvement, a few rounds */
+        int improved = 0;
+        for (int mlp = 0; mlp <= (lc->balance == LIN_SHARES); mlp++)
+            for (int a = 0; a < lc->n_classes; a++)
+                for (int b = 0; b < lc->n_classes; b++) {
+                    if (a == b) continue;
+                    lin_solution n = *sol;
+                    int *T = mlp ? n.XF : n.X;
+                    long long low = (long long)lc->cls[a].parts * (mlp ? lc->cls[a].devices : lin_min_units(lc));
+                    if (T[a] - 1 < low) continue;
+                    T[a]--, T[b]++;
+                    for (int k = 0; k < lc->n_classes; k++) {
+                        n.x[k] = (n.X[k] + lc->cls[k].parts - 1) / lc->cls[k].parts;
+                        if (lc->balance == LIN_SHARES) {
+                            int d = lc->cls[k].parts * lc->cls[k].devices;
+                            n.xf[k] = (n.XF[k] + d - 1) / d;
+                        }
                     }
-                }
-                attn_plan q;
-                cost_detail qd;
-                char err[256];
-                if (build_priced(x, c, &n, &q, &qd, err, sizeof err) != 0) continue;
-                r->n_neighbours++;
-                double v = objective_metric(x, &q);
-                if (v < best * (1 - 1e-12) && repriced_ok(x, &q)) {
-                    best = v;
-                    if (lin_eval(lc, n.x, n.X, n.xf, INFINITY, &n.pre_s, &n.dec_s) == 0) {
-                        n.objective = x->lim.objective == OBJ_TPOT ? n.dec_s : n.pre_s;
+                    attn_plan q;
+                    cost_detail qd;
+                    char err[256];
+                    if (planner_build_priced(x, c, &n, &q, &qd, err, sizeof err) != 0) continue;
+                    r->n_neighbours++;
+                    double v = planner_objective_metric(x, &q);
+                    if (v < best * (1 - 1e-12) && planner_repriced_ok(x, &q)) {
+                        best = v;
+                        if (lin_eval(lc, n.x, n.X, n.xf, INFINITY, &n.pre_s, &n.dec_s) == 0)
+                            n.objective = x->lim.objective == OBJ_TPOT ? n.dec_s : n.pre_s;
+                        *sol = n;
+                        plan_free(p);
+                        *p = q;
+                        *det = qd;
+                        r->refined = improved = 1;
+                        continue;
                     }
-                    *sol = n;
-                    plan_free(p);
-                    *p = q;
-                    *det = qd;
-                    r->refined = 1;
-                    continue;
+                    plan_free(&q);
                 }
-                plan_free(&q);
-            }
+        if (!improved) break;
+    }
 }
 
-static int solve(ctx *x, lin_solution *sol, char *err, size_t len) {
+static int solve(planner_ctx *x, lin_solution *sol, char *err, size_t len) {
     if (x->o->exhaustive) return exhaustive_solve(x->lcs, x->n, &x->lim, x->o->max_evals, sol, err, len);
     return ilp_solve(x->lcs, x->n, &x->lim, x->o->time_limit_s, progress_on(x->o), sol, err, len);
 }
 
 /* Best distribution of one candidate alone (for the table); -1 when infeasible. */
-static int solve_one(const ctx *x, int i, lin_solution *sol) {
+static int solve_one(const planner_ctx *x, int i, lin_solution *sol) {
     const lin_cand *c = &x->lcs[i];
     if (c->balance == LIN_EVEN) { /* nothing to distribute: the cost model's figures */
         if (!c->mem_even_ok || (x->lim.max_tpot_s > 0 && c->dec_0 > x->lim.max_tpot_s)) return -1;
@@ -305,7 +288,7 @@ static int same_structure(const attn_strategy *a, const attn_strategy *b) {
 }
 
 /* Prices every candidate; fills r's rejection of invalid structures. 0 ok. */
-static int price_all(ctx *x, planner_result *r) {
+static int price_all(planner_ctx *x, planner_result *r) {
     attn_strategy *ss = NULL;
     int ns = enumerate_strategies(x->t->n_devices, x->o->microbatches, &ss);
     if (ns < 0) return -1;
@@ -330,7 +313,7 @@ static int price_all(ctx *x, planner_result *r) {
         }
         for (int k = 0; k < K; k++) {
             char reason[192] = "";
-            cand *c = &x->c[x->n];
+            planner_cand *c = &x->c[x->n];
             price_candidate(x, &ss[i], k, c, reason, sizeof reason);
             if (!c->valid) {
                 place_map_free(&c->pm);
@@ -353,7 +336,7 @@ static int price_all(ctx *x, planner_result *r) {
 }
 
 /* Ranks all feasible candidates by the program's objective; records the infeasible ones. */
-static int rank_all(ctx *x, planner_result *r, ranked **out, int *n_out) {
+static int rank_all(planner_ctx *x, planner_result *r, ranked **out, int *n_out) {
     ranked *rk = calloc((size_t)(x->n > 0 ? x->n : 1), sizeof *rk);
     if (!rk) return -1;
     int nr = 0;
@@ -369,7 +352,7 @@ static int rank_all(ctx *x, planner_result *r, ranked **out, int *n_out) {
                 any = 1;
             }
         }
-        const cand *c = &x->c[i];
+        const planner_cand *c = &x->c[i];
         i = end;
         if (any) continue;
         /* no order works: say why, once per structure */
@@ -405,7 +388,7 @@ oom:
 }
 
 /* The largest batch (halving) at which the closest structure fits; 0 if none. */
-static int find_fit_batch(const ctx *x, const attn_strategy *s) {
+static int find_fit_batch(const planner_ctx *x, const attn_strategy *s) {
     attn_model m2 = *x->m;
     for (int b = x->m->workload.batch / 2; b >= 1 && b >= s->dp; b /= 2) {
         m2.workload.batch = b;
@@ -413,7 +396,7 @@ static int find_fit_batch(const ctx *x, const attn_strategy *s) {
         char err[192];
         if (place_even_plan(&m2, x->t, s, &x->orders, 0, &p, err, sizeof err) != 0) continue;
         attn_report rep;
-        int ok = cost_price_plan(&p, x->t, x->co, &rep, NULL) == 0 && excess(&rep, x->lim.mem_fraction) <= 0;
+        int ok = cost_price_plan(&p, x->t, x->co, &rep, NULL) == 0 && planner_excess(&rep, x->lim.mem_fraction) <= 0;
         if (ok || rep.ranks) report_free(&rep);
         plan_free(&p);
         if (ok) return b;
@@ -436,7 +419,7 @@ static int equivalent_listed(const planner_result *r, const planner_alt *a) {
 }
 
 /* Prices the top alternatives and the seed's baseline. */
-static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int nr) {
+static int price_alternatives(planner_ctx *x, planner_result *r, const ranked *rk, int nr) {
     int top = x->o->top > 0 ? x->o->top : 10;
     r->alts = calloc((size_t)top + 1, sizeof *r->alts);
     if (!r->alts) return -1;
@@ -446,7 +429,7 @@ static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int n
     int want_base = x->t->n_devices % 16 == 0;
     if (!want_base) snprintf(r->baseline_note, sizeof r->baseline_note, "%d devices are not a multiple of 16", x->t->n_devices);
     for (int j = 0; j < nr; j++) {
-        const cand *c = &x->c[rk[j].cand];
+        const planner_cand *c = &x->c[rk[j].cand];
         int is_best = same_structure(&c->lc.strategy, &r->best.strategy) && c->lc.order == r->best.order;
         int is_base = want_base && !r->has_baseline && same_structure(&c->lc.strategy, &base);
         if (is_best && is_base) {
@@ -457,9 +440,9 @@ static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int n
         attn_plan p;
         cost_detail det;
         char err[256];
-        if (build_priced(x, c, &rk[j].sol, &p, &det, err, sizeof err) != 0) continue;
+        if (planner_build_priced(x, c, &rk[j].sol, &p, &det, err, sizeof err) != 0) continue;
         planner_alt a;
-        fill_alt(x, c, &rk[j].sol, &p, &det, &a);
+        planner_fill_alt(x, c, &rk[j].sol, &p, &det, &a);
         plan_free(&p);
         if (equivalent_listed(r, &a)) continue; /* a mirror placement: same structure, same figures */
         if (r->n_alts < top) r->alts[r->n_alts++] = a;
@@ -483,7 +466,7 @@ static int price_alternatives(ctx *x, planner_result *r, const ranked *rk, int n
 int planner_run(const attn_model *m, const attn_topology *t, const cost_options *co, const planner_options *o,
                 planner_result *r) {
     memset(r, 0, sizeof *r);
-    ctx x;
+    planner_ctx x;
     memset(&x, 0, sizeof x);
     x.m = m, x.t = t, x.co = co, x.o = o;
     x.lim.objective = o->objective;
@@ -530,14 +513,14 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
             snprintf(r->message, sizeof r->message, "%s", err);
             goto done;
         }
-        const cand *c = &x.c[sol.cand];
+        const planner_cand *c = &x.c[sol.cand];
         attn_plan p;
         cost_detail det;
-        if (build_priced(&x, c, &sol, &p, &det, err, sizeof err) != 0) {
+        if (planner_build_priced(&x, c, &sol, &p, &det, err, sizeof err) != 0) {
             snprintf(r->message, sizeof r->message, "the chosen plan could not be built: %s", err);
             goto done;
         }
-        if (!repriced_ok(&x, &p)) {
+        if (!planner_repriced_ok(&x, &p)) {
             plan_free(&p);
             exclude(&x, sol.cand);
             for (int j = 0; j < nr; j++)
@@ -548,8 +531,11 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         r->proven_optimal = s == ILP_OK;
         r->gap = sol.gap;
         r->objective = sol.objective;
+        lin_solution program = sol;
+        r->unrefined_s = planner_objective_metric(&x, &p);
         refine(&x, c, &sol, &p, &det, r);
-        fill_alt(&x, c, &sol, &p, &det, &r->best);
+        planner_fill_alt(&x, c, &sol, &p, &det, &r->best);
+        r->best.program_pre_s = program.pre_s, r->best.program_dec_s = program.dec_s; /* the program's optimum */
         snprintf(p.objective, sizeof p.objective, "%s", o->objective == OBJ_TPOT ? "tpot" : "throughput");
         p.proven_optimal = r->proven_optimal;
         r->plan = p;
@@ -560,6 +546,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         snprintf(r->message, sizeof r->message, "every plan the program chose broke a limit once re-priced");
         goto done;
     }
+    if (o->exhaustive) planner_full_search(&x, 20000, r);
     /* drop the excluded from the ranking, then price the runners-up */
     int keep = 0;
     for (int j = 0; j < nr; j++)

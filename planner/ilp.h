@@ -82,10 +82,15 @@ typedef struct planner_result {
     int baseline_rank;           /* 1-based rank among all feasible candidates */
     int n_feasible;              /* feasible candidates (structure x placement order) */
     char baseline_note[192];     /* why it is absent or not fitting */
+    int has_full;                /* --exhaustive: every distribution priced by the cost model */
+    long full_priced;            /* plans priced for it */
+    planner_alt full_best;       /* the best of them by the full cost model */
+    char full_note[160];         /* why that check was skipped */
     char message[512];           /* why nothing was chosen */
     char note[256];              /* how the choice was reached when not the usual way */
     int n_neighbours;            /* distribution neighbours of the choice re-priced */
     int refined;                 /* 1: a neighbour re-priced better and replaced the choice */
+    double unrefined_s;          /* the program's distribution re-priced (ttft or tpot, by objective) */
 } planner_result;
 
 /* Runs the planner without printing (the tests call this). 0 ok (r->status says what was

@@ -5,6 +5,7 @@
 #define ATTN_ILP_PRIVATE_H
 #include <stddef.h>
 #include "cost.h"
+#include "ilp.h"
 #include "lin.h"
 
 enum { ILP_OK = 0, ILP_FEASIBLE = 1, ILP_INFEASIBLE = 2, ILP_TIMEOUT = 3, ILP_ERROR = 4, ILP_TOO_BIG = 5 };
@@ -21,6 +22,11 @@ int exhaustive_solve(const lin_cand *c, int n, const lin_limits *lim, double max
                      lin_solution *out, char *err, size_t errlen);
 /* How many distributions exhaustive_solve would try for candidate c. */
 double exhaustive_count(const lin_cand *c);
+/* Calls visit for every distribution of candidate c (index ci): per-part maxima x/xf and
+ * class totals X/XF, as exhaustive_solve enumerates them. */
+typedef void (*lin_visit_fn)(const lin_cand *c, int ci, const int *x, const int *X, const int *xf, const int *XF,
+                             void *arg);
+void exhaustive_visit(const lin_cand *c, int ci, lin_visit_fn visit, void *arg);
 
 /* ---- placement (placement.c) ---- */
 
@@ -70,5 +76,46 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
  * (and detail), so the linear model equals the cost model at the even split. */
 void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r, const cost_detail *det,
                const place_map *pm, double mem_fraction, lin_cand *lc);
+
+/* ---- the planner's state (ilp.c) and what ilp_full.c reuses ---- */
+
+/* One candidate: a structure under a placement order, its even plan's prices and its
+ * linear model. */
+typedef struct planner_cand {
+    place_map pm;
+    lin_cand lc;
+    int valid;               /* even plan built and priced */
+    double shortfall;        /* even plan: worst excess over the allowed memory (bytes) */
+    double metric[MET_COUNT];
+} planner_cand;
+
+/* Everything one planning run shares. */
+typedef struct planner_ctx {
+    const attn_model *m;
+    const attn_topology *t;
+    const cost_options *co;
+    const planner_options *o;
+    lin_limits lim;
+    place_orders orders;
+    int n;
+    planner_cand *c;
+    lin_cand *lcs;           /* the lin candidates, contiguous, for the solvers */
+} planner_ctx;
+
+/* Builds and prices the plan of candidate c with distribution sol (NULL: even). */
+int planner_build_priced(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, attn_plan *p,
+                         cost_detail *det, char *err, size_t len);
+/* 1 when a re-priced plan keeps the memory fraction and --max-tpot. */
+int planner_repriced_ok(const planner_ctx *x, const attn_plan *p);
+/* The re-priced ttft or tpot, by the objective. */
+double planner_objective_metric(const planner_ctx *x, const attn_plan *p);
+/* Worst excess of any rank's memory over fraction * capacity (<= 0: fits). */
+double planner_excess(const attn_report *r, double fraction);
+void planner_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, const attn_plan *p,
+                      const cost_detail *det, planner_alt *a);
+/* --exhaustive's second check (ilp_full.c): every distribution of every feasible candidate
+ * priced with the full cost model, when there are at most max_plans of them; fills
+ * r->full_*. */
+void planner_full_search(const planner_ctx *x, double max_plans, planner_result *r);
 
 #endif

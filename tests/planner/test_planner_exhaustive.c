@@ -56,6 +56,8 @@ static attn_model model(const char *name, attn_arch arch, int layers, int heads,
 }
 
 static int balance_seen[4];
+static double worst_gap;     /* re-priced choice against the full cost model's best, relative */
+static int full_checked;
 
 /* Program vs exhaustive on one problem; returns the program's status. */
 static int cross_check(const char *what, const attn_model *m, const attn_topology *t, lin_objective obj,
@@ -75,6 +77,16 @@ static int cross_check(const char *what, const attn_model *m, const attn_topolog
     if (a.status == 0 && b.status == 0) {
         double rel = fabs(a.objective - b.objective) / fmax(b.objective, 1e-30);
         CHECK(rel <= 1e-6, "%s: program optimum %.12g != exhaustive %.12g", what, a.objective, b.objective);
+        /* the full cost model over the same space: never worse than the re-priced choice */
+        if (b.has_full) {
+            int k = obj == OBJ_TPOT ? MET_TPOT_S : MET_TTFT_S;
+            double chosen = a.best.metric[k], full = b.full_best.metric[k];
+            CHECK(full <= chosen * (1 + 1e-9), "%s: full-model best %.9g worse than the choice %.9g", what, full, chosen);
+            double gap = chosen / full - 1;
+            if (gap > worst_gap) worst_gap = gap;
+            if (gap > 0.01) printf("  %s: the choice re-priced is %.2f%% slower than the full model's best\n", what, 100 * gap);
+            full_checked++;
+        }
         CHECK(a.proven_optimal, "%s: not proven optimal", what);
         attn_diag d;
         attn_diag_init(&d);
@@ -196,7 +208,9 @@ int main(void) {
     planner_result_free(&r);
 
     topology_free(&homo1), topology_free(&homo2), topology_free(&mix2), topology_free(&mix3), topology_free(&tiny);
-    printf("test_planner_exhaustive: %d problems solved, balancing rows %d layers %d shares %d, %d failures\n", solved,
-           balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], failures);
+    CHECK(full_checked >= 10, "the full cost model check ran on only %d problems", full_checked);
+    printf("test_planner_exhaustive: %d problems solved, balancing rows %d layers %d shares %d; full cost model "
+           "checked on %d, worst gap of the choice %.2f%%; %d failures\n", solved, balance_seen[LIN_ROWS],
+           balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], full_checked, 100 * worst_gap, failures);
     return failures ? 1 : 0;
 }
