@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                      default: a generic grid)\n"
             "  --world-max W       plans of up to W devices (default: this run's world size)\n"
             "  --backend cpu|cuda|auto   --threads T (BLAS threads per rank, default 1)\n"
-            "  --samples N         timed samples per point, median (default 5)\n"
+            "  --samples N         timed samples per point, the fastest kept (default 5)\n"
             "  --quick             fewer, shorter samples (tests)\n"
             "  --name NAME         name recorded in the file (default: the topology's)\n");
 }
@@ -129,11 +129,12 @@ static int microbatches_of(int requested, int rows, int pp) {
     return best;
 }
 
-/* The shapes cost_rank.c/cost_ops.c price for the fullest rank of every even strategy
- * of up to world_max devices: qkv (one GEMM of the q, k and v columns), o_proj, mlp_up
- * (gate and up together for llama), mlp_down, and the attention GEMMs at (query rows of a
- * chunk, keys per chunk, width) in prefill and decode. Query chunk: the model's default
- * (1024) capped at seq_len. */
+/* The GEMM shapes of the fullest rank of every even strategy of up to world_max devices,
+ * both as the runtime calls them (q, k, v; gate, up) and as a cost model that merges them
+ * prices them (q, k and v as one GEMM; gate and up as one): o_proj, mlp_down, and the
+ * attention GEMMs at (query rows of a chunk, keys per chunk, width) in prefill and decode,
+ * as cost_rank.c shapes them. Query chunk: the cost model's default (1024) capped at
+ * seq_len. */
 void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
     int L = m->workload.seq_len, batch = m->workload.batch, H = m->hidden, D = m->head_dim;
     int llama = m->arch == ARCH_LLAMA, qpk = m->heads / m->kv_heads;
@@ -154,9 +155,12 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         int tokens[2] = {mb_rows * L, rows};
                         for (int ph = 0; ph < 2; ph++) {
                             double T = tokens[ph];
-                            add_shape(c, T, (double)(qh + 2 * kvh) * dims, H, CAL_GEMM_PROJ);
+                            add_shape(c, T, (double)qh * dims, H, CAL_GEMM_PROJ);  /* q, as the runtime runs it */
+                            add_shape(c, T, (double)kvh * dims, H, CAL_GEMM_PROJ); /* k and v */
+                            add_shape(c, T, (double)(qh + 2 * kvh) * dims, H, CAL_GEMM_PROJ); /* q, k, v as one */
                             add_shape(c, T, H, (double)qh * dims, CAL_GEMM_PROJ);
-                            add_shape(c, T, (llama ? 2.0 : 1.0) * F, H, CAL_GEMM_PROJ);
+                            add_shape(c, T, F, H, CAL_GEMM_PROJ); /* up (and gate) */
+                            if (llama) add_shape(c, T, 2.0 * F, H, CAL_GEMM_PROJ); /* gate and up as one */
                             add_shape(c, T, H, F, CAL_GEMM_PROJ);
                         }
                         add_shape(c, ch, keys / chunks, qk, CAL_GEMM_SCORES);
@@ -187,8 +191,8 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     fprintf(f, "# Written by attnrun --calibrate (docs/calibration.md). Command:\n#  ");
     for (int i = 0; i < argc; i++) fprintf(f, " %s", argv[i]);
-    fprintf(f, "\n# Every figure below is a measurement of this run (median of %d samples per point,\n"
-               "# the slowest rank's median when several ranks measured at once).\n", c->samples);
+    fprintf(f, "\n# Every figure below is a measurement of this run (the fastest of %d samples per point,\n"
+               "# the slowest rank's when several ranks measured at once).\n", c->samples);
     fprintf(f, "calibration_version: 1\nname: ");
     yt_write_str(f, o->name ? o->name : device_type);
     fprintf(f, "\nmachine: ");
@@ -313,7 +317,11 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
     fake.world = world;
     fake.strategy = (attn_strategy){.dp = 1, .pp = 1, .n = world, .m = 1};
 #ifdef ATTN_HAVE_MPI
-    if (use_mpi && c->be) c->comm = attn_comm_mpi_create(&fake, c->be);
+#ifdef ATTN_HAVE_CUDA_BACKEND
+    if (use_mpi && c->be && strcmp(c->be->name, "cuda") == 0) c->comm = attn_comm_nccl_create(&fake, c->be);
+    else
+#endif
+        if (use_mpi && c->be) c->comm = attn_comm_mpi_create(&fake, c->be);
 #else
     (void)use_mpi;
 #endif

@@ -35,7 +35,7 @@ typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
 typedef struct cal_gemm {
     int m, n, k;
     cal_gemm_kind kind;     /* operand layout as the runtime calls it */
-    double seconds;         /* median time of one call */
+    double seconds;         /* time of one call (fastest sample) */
     double flops_per_s;
 } cal_gemm;
 
@@ -56,7 +56,7 @@ typedef struct cal_coll {
     int group_size;
     int n_sizes;
     double bytes[CAL_MAX_COLL_SIZES];   /* S, nccl-tests' buffer size */
-    double seconds[CAL_MAX_COLL_SIZES]; /* median, slowest rank */
+    double seconds[CAL_MAX_COLL_SIZES]; /* fastest sample, slowest rank */
     double alpha_s, bus_bandwidth;      /* the fit */
 } cal_coll;
 
@@ -64,7 +64,7 @@ typedef struct cal_ctx {
     attn_backend *be;
     attn_comm *comm;        /* NULL without MPI (world 1) */
     int rank, world;
-    int samples;            /* timed samples per point (median) */
+    int samples;            /* timed samples per point (the fastest is kept) */
     double min_sample_s;    /* each sample repeats the op until it lasts this long */
     double peak_flops;      /* of the device, for efficiencies */
     int n_gemm;
@@ -89,6 +89,7 @@ int cal_measure_collectives(cal_ctx *c);
  * points do not determine it. Exposed for the tests. */
 int cal_fit_line(const double *x, const double *t, int n, double *a, double *b);
 double cal_median(double *v, int n);
+double cal_min(const double *v, int n);
 double cal_now(void);
 /* The slowest rank's value (max over the world); the value itself without a comm. */
 double cal_world_max(cal_ctx *c, double v);

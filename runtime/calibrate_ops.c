@@ -2,7 +2,8 @@
  * use, every elementwise kernel and the softmax over a range of sizes, and the fixed cost
  * of one op. Everything goes through the backend (backend.h), so a GPU backend is measured
  * by the same code. Each point: a warm-up call, then `samples` samples, each repeating the
- * call until it lasts min_sample_s; the median per call, then the slowest rank's. */
+ * call until it lasts min_sample_s; the fastest sample per call (other processes on the
+ * machine only ever add time), then the slowest rank's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@ double cal_median(double *v, int n) {
     if (n <= 0) return 0;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double cal_min(const double *v, int n) {
+    double m = n > 0 ? v[0] : 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] < m) m = v[i];
+    return m;
 }
 
 double cal_world_max(cal_ctx *c, double v) { return c->comm ? c->comm->host_max_double(c->comm, v) : v; }
@@ -69,7 +77,7 @@ static double time_op(cal_ctx *c, cal_op_fn fn, void *arg) {
         c->be->synchronize(c->be->ctx);
         s[i] = (cal_now() - t0) / reps;
     }
-    return cal_world_max(c, cal_median(s, ns));
+    return cal_world_max(c, cal_min(s, ns));
 }
 
 /* ---- GEMMs ---- */
