@@ -153,14 +153,15 @@ void agree(run_state *st, int code, const char *msg) {
     finish(st, worst);
 }
 
-static int check_model(const run_state *st, const char *path) {
+static int check_model(const run_state *st, const char *path, int loud) {
     char sha[65];
     if (sha256_file(path, sha) != 0) {
-        fprintf(stderr, "attnrun: error: %s: cannot read the model file\n", path);
+        if (loud) fprintf(stderr, "attnrun: error: %s: cannot read the model file\n", path);
         return 2;
     }
     const attn_model *pm = &st->plan.model;
     if (pm->sha256[0] && strcmp(sha, pm->sha256) == 0) return 0;
+    if (!loud) return 2; /* every rank fails alike; rank 0 says why */
     fprintf(stderr, "attnrun: error: model %s (sha256 %.12s...) is not the plan's model %s (%s, sha256 %.12s...)\n", path,
             sha, pm->name, pm->path[0] ? pm->path : "built in code", pm->sha256[0] ? pm->sha256 : "none recorded");
     attn_model m;
@@ -176,6 +177,18 @@ static int check_model(const run_state *st, const char *path) {
         if (strcmp(m.name, pm->name) != 0) fprintf(stderr, "attnrun:   name: %s in %s, %s in the plan\n", m.name, path, pm->name);
     }
     return 2;
+}
+
+/* A failure that may hit this rank alone (its device, its memory) before the ranks can
+ * agree: take the whole job down rather than leave the others waiting in a collective. */
+static void fail_alone(run_state *st) {
+#ifdef ATTN_HAVE_MPI
+    if (st->use_mpi && st->world > 1) {
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+#endif
+    finish(st, 1);
 }
 
 /* auto: the CUDA backend when built and it starts (a GPU is there), else the CPU */
@@ -208,8 +221,11 @@ int main(int argc, char **argv) {
             fprintf(stderr, "%s:%d: error: MPI_Init failed\n", __FILE__, __LINE__);
             return 1;
         }
-        MPI_Comm_rank(MPI_COMM_WORLD, &st.rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &st.world);
+        if (MPI_Comm_rank(MPI_COMM_WORLD, &st.rank) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &st.world) != MPI_SUCCESS) {
+            fprintf(stderr, "%s:%d: error: MPI_Comm_rank/size failed\n", __FILE__, __LINE__);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+            return 1;
+        }
     }
 #else
     if (launched_by_mpi() && getenv("OMPI_COMM_WORLD_SIZE") && atoi(getenv("OMPI_COMM_WORLD_SIZE")) > 1) {
@@ -241,7 +257,7 @@ int main(int argc, char **argv) {
         if (loud) fprintf(stderr, "attnrun: error: %s: cannot read the plan file\n", st.opt.plan);
         finish(&st, 2);
     }
-    if (st.opt.model && (rc = check_model(&st, st.opt.model)) != 0) finish(&st, rc);
+    if (st.opt.model && (rc = check_model(&st, st.opt.model, loud)) != 0) finish(&st, rc);
     int share = st.opt.rank_share;
     if (share >= 0 && st.world != 1) {
         if (loud) fprintf(stderr, "attnrun: error: --rank-share runs as one process (this run has %d)\n", st.world);
@@ -265,7 +281,7 @@ int main(int argc, char **argv) {
     const char *local_rank = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
     if (!local_rank) local_rank = getenv("SLURM_LOCALID");
     st.be = make_backend(&st.opt, share >= 0 || !local_rank ? 0 : atoi(local_rank), st.plan.model.dtype);
-    if (!st.be) finish(&st, 1);
+    if (!st.be) fail_alone(&st);
     if (share >= 0) st.comm = attn_comm_null_create(&st.plan, st.be, share);
 #ifdef ATTN_HAVE_MPI
     else if (st.use_mpi) {
@@ -277,6 +293,6 @@ int main(int argc, char **argv) {
     }
 #endif
     else st.comm = attn_comm_local_create(&st.plan, st.be);
-    if (!st.comm) finish(&st, 1);
+    if (!st.comm) fail_alone(&st);
     return run_plan(&st);
 }
