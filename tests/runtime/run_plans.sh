@@ -48,7 +48,7 @@ workload: {batch: 2, seq_len: 11, decode_tokens: 2}
 M
 
 case $group in
-  tp)     plans="gpt:dp=1,pp=1,n=2,m=1 gpt:dp=1,pp=1,n=4,m=1 llama:dp=1,pp=1,n=4,m=1 llama:dp=1,pp=1,n=6,m=1 llama8:dp=1,pp=1,n=8,m=1" ;;
+  tp)     plans="gpt:dp=1,pp=1,n=1,m=1 gpt:dp=1,pp=1,n=2,m=1 gpt:dp=1,pp=1,n=4,m=1 llama:dp=1,pp=1,n=4,m=1 llama:dp=1,pp=1,n=6,m=1 llama8:dp=1,pp=1,n=8,m=1" ;;
   pp_dp)  plans="gpt:dp=1,pp=2,n=1,m=1,mb=3 llama:dp=2,pp=1,n=1,m=1 gpt:dp=1,pp=3,n=2,m=1,mb=2 llama:dp=2,pp=2,n=2,m=1,mb=1 gpt:dp=2,pp=2,n=1,m=2,scheme=score-allreduce,mb=2" ;;
   score)  plans="gpt:dp=1,pp=1,n=1,m=2,scheme=score-allreduce gpt:dp=1,pp=1,n=2,m=3,scheme=score-allreduce llama:dp=1,pp=1,n=2,m=2,scheme=score-allreduce llama8:dp=1,pp=1,n=2,m=4,scheme=score-allreduce" ;;
   qk)     plans="gpt:dp=1,pp=1,n=1,m=3,scheme=qk-allgather gpt:dp=1,pp=1,n=2,m=3,scheme=qk-allgather llama:dp=1,pp=1,n=3,m=2,scheme=qk-allgather llama8:dp=1,pp=2,n=2,m=2,scheme=qk-allgather,mb=2" ;;
@@ -74,7 +74,7 @@ done
 if [ "$group" = uneven ]; then
   # shares plan_build_even never makes (the planner's balanced plans do): one rank with
   # 1 head and the whole MLP, the other 5 heads and no MLP column; dimension segments of
-  # 2 and 8 of 10; rank order of the file shuffled is not needed (ranks are by index)
+  # 2 and 8 (score-allreduce) and 7 and 3 (qk-allgather) of 10
   "$make_plan" "$work/gpt.yaml" "dp=1,pp=1,n=2,m=1" "$work/u1.yaml"
   sed -i -e 's/heads: \[0, 3\], kv_heads: \[0, 3\]/heads: [0, 1], kv_heads: [0, 1]/' -e 's/a2a_heads: \[0, 3\]/a2a_heads: [0, 1]/' \
          -e 's/heads: \[3, 6\], kv_heads: \[3, 6\]/heads: [1, 6], kv_heads: [1, 6]/' -e 's/a2a_heads: \[3, 6\]/a2a_heads: [1, 6]/' \
