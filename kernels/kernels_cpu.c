@@ -1,7 +1,8 @@
 /* kernels_cpu.c: the plain fp32 CPU kernels declared in kernels_cpu.h. Straight loops
  * that read like the math: they are the CPU backend's elementwise ops and the
  * reference the CUDA kernels are tested against. Statistics (mean, variance, softmax
- * sums) accumulate in double so the reference is tighter than what it checks. */
+ * sums) accumulate in double; the per-element transcendentals are fp32 (expf, tanhf),
+ * which keeps the hot loops cheap at fp32's own precision. */
 #include "kernels_cpu.h"
 #include <math.h>
 
@@ -59,15 +60,15 @@ void softmax_causal_forward_cpu(float *out, const float *s, int NH, int Tq, int 
             float *dst = out + off;
             int last = q0 + i;  /* last visible key (inclusive) */
             if (last > Tk - 1) last = Tk - 1;
-            double maxv = -INFINITY;
+            float maxv = -INFINITY;
             for (int j = 0; j <= last; j++) {
-                double v = (double)row[j] * scale;
+                float v = row[j] * scale;
                 if (v > maxv) maxv = v;
             }
             double sum = 0.0;
             for (int j = 0; j <= last; j++) {
-                double e = exp((double)row[j] * scale - maxv);
-                dst[j] = (float)e;
+                float e = expf(row[j] * scale - maxv); /* fp32 exp: the hot loop; the sum stays double */
+                dst[j] = e;
                 sum += e;
             }
             /* sum >= 1 whenever a key is visible (the max contributes exp(0)); a row with
@@ -80,17 +81,17 @@ void softmax_causal_forward_cpu(float *out, const float *s, int NH, int Tq, int 
 }
 
 void gelu_forward_cpu(float *out, const float *x, size_t N) {
-    const double k = 0.7978845608028654; /* sqrt(2/pi) */
+    const float k = 0.7978845608f; /* sqrt(2/pi) */
     for (size_t i = 0; i < N; i++) {
-        double v = x[i];
-        out[i] = (float)(0.5 * v * (1.0 + tanh(k * (v + 0.044715 * v * v * v))));
+        float v = x[i];
+        out[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
     }
 }
 
 void swiglu_forward_cpu(float *out, const float *gate, const float *up, size_t N) {
     for (size_t i = 0; i < N; i++) {
-        double g = gate[i];
-        out[i] = (float)(g / (1.0 + exp(-g)) * up[i]);
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
     }
 }
 
