@@ -28,7 +28,7 @@ double exhaustive_count(const lin_cand *c) {
     long long low[LIN_MAX_CLASSES];
     lows(c, 0, low);
     double n = compositions(c->units, c->n_classes, low);
-    if (c->balance == LIN_SHARES) {
+    if (lin_two_level(c->balance)) {
         lows(c, 1, low);
         n *= compositions(c->f_units, c->n_classes, low);
     }
@@ -96,7 +96,7 @@ void exhaustive_visit(const lin_cand *c, int ci, lin_visit_fn visit, void *arg) 
     lows(c, 1, lowf);
     for (int more = next_composition(X, low, n, c->units, 1); more; more = next_composition(X, low, n, c->units, 0)) {
         for (int k = 0; k < n; k++) x[k] = ceil_div(X[k], c->cls[k].parts);
-        if (c->balance != LIN_SHARES) {
+        if (!lin_two_level(c->balance)) {
             visit(c, ci, x, X, xf, XF, arg);
             continue;
         }

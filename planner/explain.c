@@ -130,7 +130,7 @@ static void print_alt_row(int rank, const planner_alt *a, lin_objective obj, int
     int ph = obj == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
     double prog = obj == OBJ_TPOT ? a->program_dec_s : a->program_pre_s;
     printf("%4d  %-44s", rank, s);
-    static const char *const short_names[4] = {"even", "rows", "layers", "heads+mlp"};
+    static const char *const short_names[LIN_BALANCE_COUNT] = {"even", "rows", "layers", "heads+mlp", "dims+mlp"};
     if (mixed) printf(" %-18.18s %-9s", a->order_name, short_names[a->balance]);
     printf(" %10.4g %13.0f %9.4g %9.4g %6.1f  %s\n", prog, a->metric[MET_PREFILL_TOKENS_PER_S], a->metric[MET_TTFT_S],
            a->metric[MET_TPOT_S] * 1e3, 100 * a->peak_mem_fraction, term_names[dominant(a, ph)]);

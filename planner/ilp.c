@@ -200,7 +200,7 @@ static void refine(const planner_ctx *x, const planner_cand *c, lin_solution *so
     double best = planner_objective_metric(x, p);
     for (int round = 0; round < 8; round++) { /* first improvement, a few rounds */
         int improved = 0;
-        for (int mlp = 0; mlp <= (lc->balance == LIN_SHARES); mlp++)
+        for (int mlp = 0; mlp <= (lin_two_level(lc->balance)); mlp++)
             for (int a = 0; a < lc->n_classes; a++)
                 for (int b = 0; b < lc->n_classes; b++) {
                     if (a == b) continue;
@@ -211,7 +211,7 @@ static void refine(const planner_ctx *x, const planner_cand *c, lin_solution *so
                     T[a]--, T[b]++;
                     for (int k = 0; k < lc->n_classes; k++) {
                         n.x[k] = (n.X[k] + lc->cls[k].parts - 1) / lc->cls[k].parts;
-                        if (lc->balance == LIN_SHARES) {
+                        if (lin_two_level(lc->balance)) {
                             int d = lc->cls[k].parts * lc->cls[k].devices;
                             n.xf[k] = (n.XF[k] + d - 1) / d;
                         }

@@ -69,7 +69,7 @@ typedef struct planner_result {
     int n_alts;
     planner_alt *alts;           /* ranked alternatives (best first), malloc'd */
     int n_cands, n_invalid, n_nofit, n_limit;
-    int n_balance[4];            /* candidates per lin_balance kind */
+    int n_balance[LIN_BALANCE_COUNT]; /* candidates per lin_balance kind */
     int n_rejected;
     planner_reject *rejected;    /* malloc'd; invalid first, then not fitting, then limits */
     double min_shortfall_bytes;  /* smallest memory excess among candidates that do not fit */

@@ -110,7 +110,7 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
         mat_put(&b->A, r, cc->x[k], 1), mat_put(&b->A, r, y, -lin_min_units(c));
         r = add_row(b, GLP_UP, 0);     /* x <= U y */
         mat_put(&b->A, r, cc->x[k], 1), mat_put(&b->A, r, y, -U);
-        if (c->balance == LIN_SHARES) {
+        if (lin_two_level(c->balance)) {
             cc->xf[k] = add_col(b, "xf", ci, k, 1, 0, UF, 0);
             r = add_row(b, GLP_LO, 0);
             mat_put(&b->A, r, cc->xf[k], 1), mat_put(&b->A, r, y, -1);
@@ -127,7 +127,7 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
         /* memory of the busiest device of this class */
         r = add_row(b, GLP_UP, 0);
         mat_put(&b->A, r, cc->x[k], k_->mem_u * M_SCALE);
-        if (c->balance == LIN_SHARES) mat_put(&b->A, r, cc->xf[k], k_->mem_f * M_SCALE);
+        if (lin_two_level(c->balance)) mat_put(&b->A, r, cc->xf[k], k_->mem_f * M_SCALE);
         mat_put(&b->A, r, y, (k_->mem_0 - k_->mem_cap * lim->mem_fraction) * M_SCALE);
     }
     /* the work is covered */
@@ -136,7 +136,7 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
         mat_put(&b->A, r, c->balance == LIN_LAYERS ? cc->X[k] : cc->x[k],
                 c->balance == LIN_LAYERS ? 1 : c->cls[k].parts);
     mat_put(&b->A, r, y, -U);
-    if (c->balance == LIN_SHARES) {
+    if (lin_two_level(c->balance)) {
         r = add_row(b, GLP_LO, 0);
         for (int k = 0; k < nc; k++) mat_put(&b->A, r, cc->xf[k], (double)c->cls[k].parts * c->cls[k].devices);
         mat_put(&b->A, r, y, -UF);
@@ -165,7 +165,7 @@ static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limit
         mat_put(&b->A, r, D, 1);
         for (int k = 0; k < nc; k++) mat_put(&b->A, r, cc->X[k], -c->cls[k].dec_u * T_SCALE);
         mat_put(&b->A, r, y, -c->dec_0 * T_SCALE);
-    } else { /* LIN_SHARES: attention phase max + MLP phase max + constant, both phases */
+    } else { /* SHARES, SEGS: attention phase max + MLP phase max + constant, both phases */
         for (int ph = 0; ph < 2; ph++) {
             int Z = ph ? D : T;
             int Ah = add_col(b, ph ? "Adh" : "Aph", ci, 0, 0, 0, INFINITY, 0);
@@ -306,7 +306,7 @@ int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit
     const cand_cols *wc = &cc[out->cand];
     for (int k = 0; k < w->n_classes && w->balance != LIN_EVEN; k++) {
         out->x[k] = (int)lround(glp_mip_col_val(g_b.P, wc->x[k]));
-        if (w->balance == LIN_SHARES) out->xf[k] = (int)lround(glp_mip_col_val(g_b.P, wc->xf[k]));
+        if (lin_two_level(w->balance)) out->xf[k] = (int)lround(glp_mip_col_val(g_b.P, wc->xf[k]));
     }
     int totals = lin_totals(w, out->x, out->xf, out->X, out->XF);
     if (w->balance == LIN_LAYERS) /* the layer totals are the program's own variables */

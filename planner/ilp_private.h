@@ -50,6 +50,7 @@ typedef struct place_map {
     int n_parts;        /* ROWS: dp, LAYERS: pp, SHARES: n (head groups of one block) */
     int *part_class;    /* part -> lin class */
     int head_unit;      /* SHARES: query heads per unit */
+    int dim_unit;       /* SEGS: dimensions per unit (gpt) or rotation pairs per unit (llama) */
     int mlp_unit;       /* SHARES: MLP columns per unit */
     int row_unit;       /* ROWS: batch rows per unit (a pipeline's microbatch count, so every
                            microbatch of a replica gains a row together) */

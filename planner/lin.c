@@ -12,6 +12,8 @@ const char *lin_balance_name(lin_balance b) {
     case LIN_ROWS: return "rows per replica";
     case LIN_LAYERS: return "layers per stage";
     case LIN_SHARES: return "heads and MLP columns per device";
+    case LIN_SEGS: return "dimension segments and MLP columns per device";
+    case LIN_BALANCE_COUNT: break;
     }
     return "?";
 }
@@ -48,7 +50,7 @@ int lin_totals(const lin_cand *c, const int *x, const int *xf, int *X, int *XF) 
     memset(XF, 0, LIN_MAX_CLASSES * sizeof *XF);
     if (c->balance == LIN_EVEN) return 0;
     if (share_totals(c, x, c->units, 0, X) != 0) return -1;
-    if (c->balance == LIN_SHARES && share_totals(c, xf, c->f_units, 1, XF) != 0) return -1;
+    if (lin_two_level(c->balance) && share_totals(c, xf, c->f_units, 1, XF) != 0) return -1;
     return 0;
 }
 
@@ -63,7 +65,7 @@ int lin_eval(const lin_cand *c, const int *x, const int *X, const int *xf, doubl
         if (x[k] < lin_min_units(c)) return -1;
         cover += (long long)q->parts * x[k];
         double mem = q->mem_u * x[k] + q->mem_0;
-        if (c->balance == LIN_SHARES) {
+        if (lin_two_level(c->balance)) {
             if (xf[k] < 1) return -1;
             cover_f += (long long)q->parts * q->devices * xf[k];
             mem += q->mem_f * xf[k];
@@ -92,6 +94,7 @@ int lin_eval(const lin_cand *c, const int *x, const int *X, const int *xf, doubl
         *dec_s = dsum + c->dec_0;
         break;
     case LIN_SHARES:
+    case LIN_SEGS:
         if (cover_f < c->f_units) return -1;
         *pre_s = pmax + pfmax + c->pre_0;
         *dec_s = dmax + dfmax + c->dec_0;

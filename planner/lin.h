@@ -8,7 +8,9 @@
  *   LIN_ROWS    replicas differ in class: batch rows per replica;
  *   LIN_LAYERS  stages differ in class (same in every replica): layers per stage;
  *   LIN_SHARES  every stage holds the same mix of classes: query heads (in units) per
- *               head group and MLP columns (in units) per device.
+ *               head group and MLP columns (in units) per device;
+ *   LIN_SEGS    every head group holds the same mix of classes (its segments differ):
+ *               dimension units per segment and MLP columns (in units) per device.
  * Each class c has `parts` identical parts (replicas, stages or head groups) and a linear
  * time and memory per unit of work, anchored on the cost model's even plan. x[c] is the
  * largest number of units a part of class c holds. */
@@ -18,12 +20,15 @@
 
 #define LIN_MAX_CLASSES 4
 
-typedef enum { LIN_EVEN = 0, LIN_ROWS = 1, LIN_LAYERS = 2, LIN_SHARES = 3 } lin_balance;
+typedef enum { LIN_EVEN = 0, LIN_ROWS = 1, LIN_LAYERS = 2, LIN_SHARES = 3, LIN_SEGS = 4, LIN_BALANCE_COUNT = 5 } lin_balance;
 const char *lin_balance_name(lin_balance b);
+/* SHARES and SEGS share one form: units per device of the class (head units or dimension
+ * units) and MLP units per device, each phase a max over classes. */
+static inline int lin_two_level(lin_balance b) { return b == LIN_SHARES || b == LIN_SEGS; }
 
 typedef struct lin_class {
     int parts;          /* identical parts of this class (> 0) */
-    int devices;        /* devices per part (LIN_SHARES: m per head group) */
+    int devices;        /* devices per part (SHARES: m per head group; SEGS: n head groups) */
     /* time per unit, seconds (prefill whole batch; one decode step) */
     double pre_u, dec_u;  /* rows / layers / head units */
     double pre_f, dec_f;  /* LIN_SHARES: per MLP unit on one device */

@@ -92,7 +92,10 @@ static void linearize_rows(const attn_topology *t, const attn_plan *p, const att
 
 /* The lin class of rank a, or -1. */
 static int class_of(const place_map *pm, const attn_rank_assign *a) {
-    int part = pm->balance == LIN_ROWS ? a->replica : pm->balance == LIN_LAYERS ? a->stage : a->head_group;
+    int part = pm->balance == LIN_ROWS     ? a->replica
+             : pm->balance == LIN_LAYERS   ? a->stage
+             : pm->balance == LIN_SEGS     ? a->seg
+                                           : a->head_group;
     return part >= 0 && part < pm->n_parts ? pm->part_class[part] : -1;
 }
 
@@ -130,6 +133,11 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
         split_rank(rr, &s);
         double rows = a->batch_end - a->batch_begin, layers = a->layer_end - a->layer_begin;
         double hu = (double)(a->head_end - a->head_begin) / (pm->head_unit > 0 ? pm->head_unit : 1);
+        if (pm->balance == LIN_SEGS) { /* the units are the segment's dimensions (pairs for llama) */
+            double dims = 0;
+            for (int k = 0; k < a->n_dim_ranges && k < 2; k++) dims += a->dim_end[k] - a->dim_begin[k];
+            hu = dims / (md->arch == ARCH_LLAMA ? 2 : 1) / (pm->dim_unit > 0 ? pm->dim_unit : 1);
+        }
         double fu = (double)(a->mlp_end - a->mlp_begin) / (pm->mlp_unit > 0 ? pm->mlp_unit : 1);
         if (rows <= 0 || layers <= 0) continue;
         q->mem_cap = rr->memory_capacity_bytes > 0 ? rr->memory_capacity_bytes : 1e30;
@@ -147,7 +155,8 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
             per_unit_mem_u = (rr->weights_bytes + rr->kv_cache_bytes) / layers;
             mem_0 = rr->activation_bytes + rr->comm_buffer_bytes;
             break;
-        case LIN_SHARES: {
+        case LIN_SHARES:
+        case LIN_SEGS: { /* hu: head units or dimension units */
             if (hu <= 0 || fu <= 0) continue;
             q->pre_u = maxd(q->pre_u, s.head[PHASE_PREFILL] / hu);
             q->dec_u = maxd(q->dec_u, s.head[PHASE_DECODE] / hu);
@@ -188,7 +197,7 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
         lc->pre_max = M - 1;
         lc->pre_0 = (p->strategy.pp - 1) * det->p2p_time_s;
         lc->dec_0 = (p->strategy.pp - 1) * p2p_dec;
-    } else if (pm->balance == LIN_SHARES) {
+    } else if (lin_two_level(pm->balance)) {
         lc->pre_0 = rest_pre, lc->dec_0 = rest_dec;
     } else {
         lc->pre_0 = lc->dec_0 = 0;

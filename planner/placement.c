@@ -137,16 +137,18 @@ int place_classify(const attn_model *md, const attn_strategy *s, const place_ord
     const int *dev = o->dev[k];
     int nm = s->n * s->m, blocks = s->dp * s->pp, world = blocks * nm;
     if (run_class(o, dev, 0, world) >= 0) return 0; /* one class: even */
-    int *bc = malloc((size_t)(blocks + s->n + 1) * sizeof *bc);
+    int *bc = malloc((size_t)(blocks + s->n + s->m + 1) * sizeof *bc);
     int maxparts = s->dp > s->pp ? s->dp : s->pp;
     if (s->n > maxparts) maxparts = s->n;
+    if (s->m > maxparts) maxparts = s->m;
     pm->part_class = malloc((size_t)maxparts * sizeof *pm->part_class);
     if (!bc || !pm->part_class) {
         free(bc);
         place_map_free(pm);
         return -1;
     }
-    int *hg = bc + blocks; /* head-group classes of block 0 */
+    int *hg = bc + blocks;   /* head-group classes of block 0 */
+    int *sg = hg + s->n;     /* segment classes of head group 0 */
     int all_pure = 1;
     for (int b = 0; b < blocks; b++) {
         bc[b] = run_class(o, dev, b * nm, nm);
@@ -202,6 +204,25 @@ int place_classify(const attn_model *md, const attn_strategy *s, const place_ord
             lc->units = md->heads / uh;
             lc->f_units = md->ffn_hidden / pm->mlp_unit;
             for (int c = 0; c < lc->n_classes; c++) lc->cls[c].devices = s->m;
+        }
+        /* head groups that mix classes, all the same way: balance the segments' widths
+         * (not for head-alltoall, whose core works on whole heads) */
+        int segs = !ok && s->m > 1 && s->scheme != SCHEME_HEAD_ALLTOALL;
+        for (int j = 0; j < s->m && segs; j++) sg[j] = o->cls_of_dev[dev[j]];
+        for (int g = 0; g < blocks * s->n && segs; g++)
+            for (int j = 0; j < s->m && segs; j++)
+                if (o->cls_of_dev[dev[g * s->m + j]] != sg[j]) segs = 0;
+        int span = md->arch == ARCH_LLAMA ? md->head_dim / 2 : md->head_dim; /* pairs or dims */
+        int ud = md->arch == ARCH_LLAMA ? 4 : 8; /* 8 dimensions (4 pairs) for tensor cores */
+        if (span % ud != 0 || span / ud < s->m) ud = 1;
+        if (segs && span / ud >= s->m && assign_lin_classes(pm, lc, sg, s->m) == 0) {
+            bal = LIN_SEGS;
+            pm->n_parts = s->m;
+            pm->dim_unit = ud;
+            pm->mlp_unit = largest_unit(md->ffn_hidden, nm);
+            lc->units = span / ud;
+            lc->f_units = md->ffn_hidden / pm->mlp_unit;
+            for (int c = 0; c < lc->n_classes; c++) lc->cls[c].devices = s->n;
         }
     }
     free(bc);
@@ -262,13 +283,34 @@ static int split_by_class(const place_map *pm, const int *total, int n_classes, 
     return 0;
 }
 
+/* SEGS: MLP units of each class spread over that class's devices, in (head group, segment)
+ * order; the segment's class is the device's. */
+static int split_mlp_by_segment(const place_map *pm, const int *total, int n_classes, int n, int m, int unit,
+                                int *begin, int *end) {
+    int seen[LIN_MAX_CLASSES] = {0}, count[LIN_MAX_CLASSES] = {0};
+    for (int j = 0; j < m; j++) count[pm->part_class[j]] += n;
+    int at = 0;
+    for (int g = 0; g < n; g++)
+        for (int j = 0; j < m; j++) {
+            int c = pm->part_class[j];
+            if (c < 0 || c >= n_classes) return -1;
+            int u = total[c] / count[c] + (seen[c] < total[c] % count[c] ? 1 : 0);
+            seen[c]++;
+            if (u < 1) return -1;
+            begin[g * m + j] = at * unit;
+            at += u;
+            end[g * m + j] = at * unit;
+        }
+    return 0;
+}
+
 int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const lin_cand *lc,
                 const lin_solution *sol, char *err, size_t errlen) {
     (void)t;
     if (pm->balance == LIN_EVEN) return 0;
     const attn_model *md = &p->model;
     const attn_strategy *s = &p->strategy;
-    int n = pm->n_parts * (pm->balance == LIN_SHARES ? s->m : 1);
+    int n = pm->n_parts + s->n * s->m; /* parts, and one MLP share per device of a block */
     int *b = malloc((size_t)n * 2 * sizeof *b);
     int *fb = malloc((size_t)n * 2 * sizeof *fb);
     if (!b || !fb) {
@@ -277,20 +319,31 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
         return -1;
     }
     int *e = b + n, *fe = fb + n, rc = 0;
-    int unit = pm->balance == LIN_SHARES ? pm->head_unit : pm->balance == LIN_ROWS && pm->row_unit > 1 ? pm->row_unit : 1;
+    int unit = pm->balance == LIN_SHARES ? pm->head_unit
+             : pm->balance == LIN_SEGS   ? pm->dim_unit
+             : pm->balance == LIN_ROWS && pm->row_unit > 1 ? pm->row_unit : 1;
     if (split_by_class(pm, sol->X, lc->n_classes, 1, unit, b, e) != 0 ||
-        (pm->balance == LIN_SHARES && split_by_class(pm, sol->XF, lc->n_classes, s->m, pm->mlp_unit, fb, fe) != 0)) {
+        (pm->balance == LIN_SHARES && split_by_class(pm, sol->XF, lc->n_classes, s->m, pm->mlp_unit, fb, fe) != 0) ||
+        (pm->balance == LIN_SEGS &&
+         split_mlp_by_segment(pm, sol->XF, lc->n_classes, s->n, s->m, pm->mlp_unit, fb, fe) != 0)) {
         snprintf(err, errlen, "the distribution leaves a part without work");
         rc = -1;
     }
     int min_rows = md->workload.batch;
     for (int r = 0; rc == 0 && r < p->world; r++) {
         attn_rank_assign *a = &p->ranks[r];
+        int j = a->head_group * s->m + a->seg;
         if (pm->balance == LIN_ROWS) {
             a->batch_begin = b[a->replica], a->batch_end = e[a->replica];
             if (e[a->replica] - b[a->replica] < min_rows) min_rows = e[a->replica] - b[a->replica];
         } else if (pm->balance == LIN_LAYERS) {
             a->layer_begin = b[a->stage], a->layer_end = e[a->stage];
+        } else if (pm->balance == LIN_SEGS) { /* pair ranges for llama (rotate-half), else dims */
+            int half = md->head_dim / 2;
+            a->dim_begin[0] = b[a->seg], a->dim_end[0] = e[a->seg];
+            a->n_dim_ranges = md->arch == ARCH_LLAMA ? 2 : 1;
+            if (md->arch == ARCH_LLAMA) a->dim_begin[1] = b[a->seg] + half, a->dim_end[1] = e[a->seg] + half;
+            a->mlp_begin = fb[j], a->mlp_end = fe[j];
         } else {
             int g = md->heads / md->kv_heads;
             a->head_begin = b[a->head_group], a->head_end = e[a->head_group];
@@ -303,7 +356,6 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
             } else {
                 a->a2a_head_begin = a->head_begin, a->a2a_head_end = a->head_end;
             }
-            int j = a->head_group * s->m + a->seg;
             a->mlp_begin = fb[j], a->mlp_end = fe[j];
         }
     }

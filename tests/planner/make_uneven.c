@@ -1,6 +1,7 @@
 /* make_uneven.c TOPOLOGY MODEL OUTDIR: writes plans with uneven shares through the
  * planner's own placement code (place_classify + place_apply), one per balancing kind:
- * heads and MLP columns per device, layers per stage, batch rows per replica, on a
+ * heads and MLP columns per device, dimension segments (RoPE pair ranges of uneven width)
+ * and MLP columns per device, layers per stage, batch rows per replica, on a
  * two-class topology whose first class is slow. uneven.sh runs them under attnrun --check,
  * so the shares the planner hands out are ones the runtime computes exactly. */
 #include <stdio.h>
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
     const want w[] = {
         {"shares", "dp=1,pp=1,n=4,m=2,scheme=score-allreduce", LIN_SHARES, {2, 6}, {4, 8}},
         {"shares-qk", "dp=1,pp=1,n=4,m=2,scheme=qk-allgather", LIN_SHARES, {3, 5}, {5, 7}},
+        {"segs", "dp=1,pp=1,n=1,m=8,scheme=score-allreduce", LIN_SEGS, {4, 12}, {4, 8}},
+        {"segs-qk", "dp=1,pp=1,n=1,m=8,scheme=qk-allgather", LIN_SEGS, {6, 10}, {5, 7}},
         {"layers", "dp=1,pp=2,n=2,m=2,scheme=qk-allgather", LIN_LAYERS, {1, 3}, {0, 0}},
         {"rows", "dp=2,pp=1,n=2,m=2,scheme=head-alltoall", LIN_ROWS, {1, 3}, {0, 0}},
     };

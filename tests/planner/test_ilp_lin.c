@@ -16,7 +16,7 @@ static int irand(int lo, int hi) { return lo + (int)(urand() * (hi - lo + 1)); }
 
 static void random_cand(lin_cand *c) {
     memset(c, 0, sizeof *c);
-    c->balance = (lin_balance)irand(0, 3);
+    c->balance = (lin_balance)irand(0, LIN_BALANCE_COUNT - 1);
     c->strategy = (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1};
     c->pre_0 = urand() * 2, c->dec_0 = urand() * 0.1;
     c->mem_even_ok = urand() < 0.8;
@@ -41,7 +41,7 @@ static void random_cand(lin_cand *c) {
     if (c->balance == LIN_ROWS) c->pre_0 = c->dec_0 = 0;
     if (c->balance == LIN_ROWS || c->balance == LIN_LAYERS) c->min_units = irand(0, 2);
     if (c->min_units > 1 && parts_total * c->min_units > c->units) c->units = parts_total * c->min_units + irand(0, 5);
-    if (c->balance == LIN_SHARES) {
+    if (lin_two_level(c->balance)) {
         int devs = 0;
         for (int k = 0; k < c->n_classes; k++) devs += c->cls[k].parts * c->cls[k].devices;
         if (devs > c->f_units) c->f_units = devs + irand(0, 8);

@@ -55,7 +55,7 @@ static attn_model model(const char *name, attn_arch arch, int layers, int heads,
     return m;
 }
 
-static int balance_seen[4];
+static int balance_seen[LIN_BALANCE_COUNT];
 static double worst_gap;     /* re-priced choice against the full cost model's best, relative */
 static int full_checked;
 
@@ -73,7 +73,7 @@ static int cross_check(const char *what, const attn_model *m, const attn_topolog
     planner_run(m, t, &co, &o, &b);
     CHECK(a.status == b.status, "%s: program status %d (%s), exhaustive %d (%s)", what, a.status, a.message, b.status,
           b.message);
-    for (int k = 0; k < 4; k++) balance_seen[k] += a.n_balance[k];
+    for (int k = 0; k < LIN_BALANCE_COUNT; k++) balance_seen[k] += a.n_balance[k];
     if (a.status == 0 && b.status == 0) {
         double rel = fabs(a.objective - b.objective) / fmax(b.objective, 1e-30);
         CHECK(rel <= 1e-6, "%s: program optimum %.12g != exhaustive %.12g", what, a.objective, b.objective);
@@ -185,9 +185,9 @@ int main(void) {
     }
 
     CHECK(solved >= 30, "only %d problems solved: the cross-check does not exercise the planner", solved);
-    CHECK(balance_seen[LIN_ROWS] > 0 && balance_seen[LIN_LAYERS] > 0 && balance_seen[LIN_SHARES] > 0,
-          "balancing kinds seen: rows %d layers %d shares %d", balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS],
-          balance_seen[LIN_SHARES]);
+    CHECK(balance_seen[LIN_ROWS] > 0 && balance_seen[LIN_LAYERS] > 0 && balance_seen[LIN_SHARES] > 0 &&
+          balance_seen[LIN_SEGS] > 0, "balancing kinds seen: rows %d layers %d shares %d segs %d",
+          balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], balance_seen[LIN_SEGS]);
 
     /* nothing fits: 1 GB devices */
     attn_model big = model("big", ARCH_GPT, 64, 16, 16, 128, 16384, 8, 2048, 0); /* ~11 GB of weights */
@@ -209,8 +209,9 @@ int main(void) {
 
     topology_free(&homo1), topology_free(&homo2), topology_free(&mix2), topology_free(&mix3), topology_free(&tiny);
     CHECK(full_checked >= 10, "the full cost model check ran on only %d problems", full_checked);
-    printf("test_planner_exhaustive: %d problems solved, balancing rows %d layers %d shares %d; full cost model "
-           "checked on %d, worst gap of the choice %.2f%%; %d failures\n", solved, balance_seen[LIN_ROWS],
-           balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], full_checked, 100 * worst_gap, failures);
+    printf("test_planner_exhaustive: %d problems solved, balancing rows %d layers %d shares %d segs %d; full cost "
+           "model checked on %d, worst gap of the choice %.2f%%; %d failures\n", solved, balance_seen[LIN_ROWS],
+           balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], balance_seen[LIN_SEGS], full_checked, 100 * worst_gap,
+           failures);
     return failures ? 1 : 0;
 }
