@@ -546,7 +546,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         snprintf(r->message, sizeof r->message, "every plan the program chose broke a limit once re-priced");
         goto done;
     }
-    if (o->exhaustive) planner_full_search(&x, 20000, r);
+    if (o->exhaustive) planner_full_search(&x, 2e6 / t->n_devices, r); /* about 2e6 ranks priced at most */
     /* drop the excluded from the ranking, then price the runners-up */
     int keep = 0;
     for (int j = 0; j < nr; j++)
