@@ -238,6 +238,7 @@ int planner_solve(const attn_model *m, const attn_topology *t, const cost_option
     else
         printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap unknown\n", o->time_limit_s);
     if (r.note[0]) printf("  note: %s\n", r.note);
+    if (r.n_ties > 0) printf("  the program had several equal optima; re-priced, the cost model prefers this one\n");
     if (r.n_neighbours > 0 && r.refined)
         printf("  %d distribution neighbours re-priced with the cost model: one beat the program's distribution\n"
                "  (%s %.6g -> %.6g %s) and replaced it; the figures above are the replacement's\n",

@@ -239,6 +239,35 @@ static void refine(const planner_ctx *x, const planner_cand *c, lin_solution *so
     }
 }
 
+typedef struct ranked { int cand; lin_solution sol; } ranked;
+
+/* Candidates the program rates equal to its optimum (mirror placement orders, typically):
+ * the full cost model picks among them, so the choice stays a proven optimum of the program. */
+static void break_ties(const planner_ctx *x, const ranked *rk, int nr, lin_solution *sol, attn_plan *p,
+                       cost_detail *det, planner_result *r) {
+    if (!planner_repriced_ok(x, p)) return;
+    double best = planner_objective_metric(x, p);
+    for (int j = 0, tried = 0; j < nr && tried < 8; j++) {
+        if (rk[j].cand == sol->cand || !(rk[j].sol.objective <= sol->objective * (1 + 1e-9))) continue;
+        tried++;
+        attn_plan q;
+        cost_detail qd;
+        char err[256];
+        if (planner_build_priced(x, &x->c[rk[j].cand], &rk[j].sol, &q, &qd, err, sizeof err) != 0) continue;
+        double v = planner_objective_metric(x, &q);
+        if (v < best * (1 - 1e-12) && planner_repriced_ok(x, &q)) {
+            best = v;
+            *sol = rk[j].sol;
+            plan_free(p);
+            *p = q;
+            *det = qd;
+            r->n_ties++;
+            continue;
+        }
+        plan_free(&q);
+    }
+}
+
 static int solve(planner_ctx *x, lin_solution *sol, char *err, size_t len) {
     if (x->o->exhaustive) return exhaustive_solve(x->lcs, x->n, &x->lim, x->o->max_evals, sol, err, len);
     return ilp_solve(x->lcs, x->n, &x->lim, x->o->time_limit_s, progress_on(x->o), sol, err, len);
@@ -275,7 +304,6 @@ static int add_reject(planner_result *r, const attn_strategy *s, planner_reject_
     return 0;
 }
 
-typedef struct ranked { int cand; lin_solution sol; } ranked;
 
 static int cmp_ranked(const void *a, const void *b) {
     const ranked *p = a, *q = b;
@@ -513,13 +541,14 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
             snprintf(r->message, sizeof r->message, "%s", err);
             goto done;
         }
-        const planner_cand *c = &x.c[sol.cand];
         attn_plan p;
         cost_detail det;
-        if (planner_build_priced(&x, c, &sol, &p, &det, err, sizeof err) != 0) {
+        if (planner_build_priced(&x, &x.c[sol.cand], &sol, &p, &det, err, sizeof err) != 0) {
             snprintf(r->message, sizeof r->message, "the chosen plan could not be built: %s", err);
             goto done;
         }
+        if (s == ILP_OK) break_ties(&x, rk, nr, &sol, &p, &det, r);
+        const planner_cand *c = &x.c[sol.cand];
         if (!planner_repriced_ok(&x, &p)) {
             plan_free(&p);
             exclude(&x, sol.cand);

@@ -89,6 +89,7 @@ typedef struct planner_result {
     char message[512];           /* why nothing was chosen */
     char note[256];              /* how the choice was reached when not the usual way */
     int n_neighbours;            /* distribution neighbours of the choice re-priced */
+    int n_ties;                  /* equal program optima the cost model preferred (tie breaks) */
     int refined;                 /* 1: a neighbour re-priced better and replaced the choice */
     double unrefined_s;          /* the program's distribution re-priced (ttft or tpot, by objective) */
 } planner_result;
