@@ -5,7 +5,9 @@
  * exhaustive search (exhaustive.c), picks structure, placement and distribution. The
  * choice is rebuilt as a plan and re-priced with the full cost model; if the re-priced plan
  * breaks a limit the linear model kept (memory, --max-tpot), that candidate is dropped and
- * the program solved again. The runners-up are re-priced the same way for the table. */
+ * the program solved again. Equal program optima and the choice's distribution neighbours
+ * are re-priced, and the cost model picks among them. The runners-up are re-priced the
+ * same way for the table. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

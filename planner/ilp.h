@@ -2,10 +2,10 @@
  * planner_solve: every structure (dp, pp, n, m, scheme) under every placement order is
  * priced on its even plan by the cost model, linearized, and one GLPK mixed-integer
  * program chooses the structure, the placement and the work distribution (rows per
- * replica, layers per stage, heads and MLP columns per device on mixed clusters) under the
- * objective and limits; the choice is re-priced with the full cost model, printed with the
- * alternatives, and written as a plan file. --exhaustive replaces the program by
- * enumeration (the cross-check). docs/planner.md has the formulation. */
+ * replica, layers per stage, heads, dimension segments and MLP columns per device on mixed
+ * clusters) under the objective and limits; the choice is re-priced with the full cost
+ * model, printed with the alternatives, and written as a plan file. --exhaustive replaces
+ * the program by enumeration (the cross-check). docs/planner.md has the formulation. */
 #ifndef ATTN_ILP_H
 #define ATTN_ILP_H
 #include <stdio.h>
