@@ -152,8 +152,24 @@ static void test_errors(void) {
                  "link: {bandwidth: 1, latency: 0}, nic: {bandwidth: 1, latency: 0}}\n"
                  "nodes:\n  - {type: n, count: 1024}\n  - {type: n, count: 1}\n",
                  "t.yaml:8:5: error: more than 1048576 devices in total");
+    expect_error_edit("    peak_flops: {fp16: 989e12, bf16: 989e12, fp32: 67e12}\n", "",
+                      "t.yaml:5:5: error: missing required key 'peak_flops'");
+    expect_error_edit(", link: {bandwidth: 400e9, latency: 4e-6, efficiency: 0.7}}", "}",
+                      "t.yaml:27:16: error: missing required key 'link'");
+    expect_error_edit("name: mix", "name: \"mi\\x01x\"", "t.yaml:1:7: error: 'name' must not contain control characters");
+    expect_error_edit("  box-a:\n", "  box-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:\n",
+                      "t.yaml:12:3: error: node type name is too long");
     attn_topology t;
     captured_diag c;
+#ifdef ATTN_SOURCE_DIR
+    attn_diag d;
+    attn_diag_init(&d);
+    CHECK(topology_load(ATTN_SOURCE_DIR "/topologies/dgx-h100-x2.yaml", &t, &d) == 0);
+    CHECK(t.n_devices == 16 && t.n_nodes == 2 && t.domain_nodes == 1 && strlen(t.sha256) == 64);
+    int across[] = {0, 8};
+    CHECK(topology_group_link(&t, across, 2) == LINK_NETWORK);
+    topology_free(&t);
+#endif
     capture_begin(&c);
     CHECK(topology_load("/nonexistent/t.yaml", &t, &c.d) == -1);
     CHECK(capture_end(&c, "/nonexistent/t.yaml: error: cannot open"));

@@ -273,6 +273,10 @@ static void test_writer(void) {
     yt_free(&doc);
     CHECK(unlink(path) == 0);
     CHECK(rmdir(dir) == 0); /* fails if a temporary file was left behind */
+    /* "-" writes standard output and never renames anything. */
+    CHECK(yt_writer_open(&w, "-") == 0 && w.f == stdout && w.path == NULL);
+    fprintf(w.f, "# test_ytree: a line on standard output\n");
+    CHECK(yt_writer_commit(&w) == 0);
     /* A target in a missing directory fails cleanly. */
     CHECK(yt_writer_open(&w, "/nonexistent-dir-attn/x.yaml") == -1);
     captured_diag c;
@@ -282,6 +286,58 @@ static void test_writer(void) {
     capture_begin(&c);
     CHECK(yt_load_file("/tmp", &doc, &c.d) == -1);
     CHECK(capture_end(&c, "/tmp: error: is a directory"));
+}
+
+static void test_read_file(void) {
+    /* A file larger than the first read buffer (64 KiB) is read whole. */
+    char path[] = "/tmp/attn_test_bigXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (int i = 0; i < 20000; i++) fprintf(f, "# padding line %05d\n", i);
+    fprintf(f, "last: 7\n");
+    CHECK(fclose(f) == 0);
+    yt_doc doc;
+    attn_diag d;
+    attn_diag_init(&d);
+    CHECK(yt_load_file(path, &doc, &d) == 0);
+    const yt_node *last = yt_get(doc.root, "last");
+    CHECK(last && last->line == 20001 && !strcmp(last->str, "7"));
+    yt_free(&doc);
+    CHECK(unlink(path) == 0);
+    /* An endless device stops one byte past the limit (its st_size is not trusted). */
+    captured_diag c;
+    capture_begin(&c);
+    CHECK(yt_load_file("/dev/zero", &doc, &c.d) == -1);
+    CHECK(capture_end(&c, "/dev/zero: error: file is larger than 64 MiB"));
+}
+
+static void test_diag(void) {
+    captured_diag c;
+    capture_begin(&c);
+    c.d.max_errors = 2;
+    for (int i = 0; i < 5; i++) diag_error(&c.d, "f", i + 1, 2, "problem %d", i);
+    diag_plain(&c.d, "not shown either");
+    CHECK(c.d.nerrors == 6);
+    fflush(c.d.out);
+    CHECK(c.text && strstr(c.text, "f:1:2: error: problem 0\nf:2:2: error: problem 1\n(further errors not shown)\n"));
+    CHECK(c.text && !strstr(c.text, "problem 2") && !strstr(c.text, "not shown either"));
+    CHECK(capture_end(&c, "(further errors not shown)"));
+    capture_begin(&c);
+    diag_plain(&c.d, "plain %s", "message");
+    diag_error(&c.d, "f", 3, 0, "no column");
+    diag_error(&c.d, "f", 0, 0, "whole file");
+    diag_error(&c.d, NULL, 0, 0, "no file");
+    fflush(c.d.out);
+    CHECK(c.text && !strcmp(c.text, "plain message\nf:3: error: no column\nf: error: whole file\nerror: no file\n"));
+    CHECK(capture_end(&c, "plain message"));
+    capture_begin(&c);
+    c.d.quiet = 1;
+    diag_error(&c.d, "f", 1, 1, "quiet");
+    CHECK(c.d.nerrors == 1);
+    CHECK(capture_end(&c, NULL));
 }
 
 static void test_printable(void) {
@@ -300,6 +356,8 @@ int main(void) {
     test_limits();
     test_typed();
     test_writer();
+    test_read_file();
+    test_diag();
     test_printable();
     return test_summary("test_ytree");
 }
