@@ -354,6 +354,10 @@ static int check_duplicate_keys(loader *ld, yt_node *map) {
 }
 
 static int on_collection_end(loader *ld) {
+    if (ld->depth == 0) { /* libyaml balances its events; never trust that blindly */
+        loader_error(ld, 0, 0, "unbalanced YAML events (libyaml bug?)");
+        return -1;
+    }
     frame *f = &ld->stack[--ld->depth];
     yt_node *n = f->node;
     int rc = 0;
