@@ -106,6 +106,8 @@ static int parse_options(int argc, char **argv, cal_options *o, int loud) {
 
 /* ---- shapes ---- */
 
+static double shape_working_set; /* bytes: set per strategy by cal_add_model_shapes */
+
 static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) {
     int im = (int)m, in = (int)n, ik = (int)k;
     if (im < 1 || in < 1 || ik < 1) return;
@@ -114,7 +116,7 @@ static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind ki
         if (g->m == im && g->n == in && g->k == ik) return;
     }
     if (c->n_gemm == CAL_MAX_SHAPES) return;
-    c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind};
+    c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind, .working_set = shape_working_set};
 }
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -153,6 +155,16 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         int ch = L < 1024 ? L : 1024, chunks = ceil_div(L, ch);
                         double keys = (double)ch * (chunks - 1) * chunks / 2 + L;
                         int tokens[2] = {mb_rows * L, rows};
+                        /* A weight matrix is used again one pass through the rank's layers
+                         * later (a decode step's, after the prefill's): in between, the
+                         * rank touched its layers' weights and a microbatch's activations
+                         * (x, the normalized copy, q, k, v, the attention output, the
+                         * projection, the MLP's columns, a chunk's scores) in every layer. */
+                        double Tm = (double)mb_rows * L, ch_rows = L < 1024 ? L : 1024;
+                        double acts = Tm * (3.0 * H + (2.0 * qh + 2 * kvh) * dims + (llama ? 2.0 : 1.0) * F) +
+                                      (double)mb_rows * qh * ch_rows * (L + m->workload.decode_tokens);
+                        shape_working_set = (model_layer_params(m) / (n * mm) + acts) * (double)c->be->elem_bytes *
+                                            ceil_div(m->layers, pp);
                         for (int ph = 0; ph < 2; ph++) {
                             double T = tokens[ph];
                             add_shape(c, T, (double)qh * dims, H, CAL_GEMM_PROJ);  /* q, as the runtime runs it */
@@ -171,6 +183,7 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
 }
 
 static void add_generic_shapes(cal_ctx *c) {
+    shape_working_set = 0;
     static const int ms[] = {1, 4, 16, 64, 256, 1024}, nk[] = {64, 256, 1024};
     for (size_t i = 0; i < 6; i++)
         for (size_t j = 0; j < 3; j++)

@@ -35,6 +35,8 @@ typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
 typedef struct cal_gemm {
     int m, n, k;
     cal_gemm_kind kind;     /* operand layout as the runtime calls it */
+    double working_set;     /* bytes the rank touches between two uses of the same weights: its
+                               layers' weights and one microbatch's activations (0: 4 MiB) */
     double seconds;         /* time of one call (fastest sample) */
     double flops_per_s;
 } cal_gemm;
@@ -67,6 +69,8 @@ typedef struct cal_ctx {
     int samples;            /* timed samples per point (the fastest is kept) */
     double min_sample_s;    /* each sample repeats the op until it lasts this long */
     double peak_flops;      /* of the device, for efficiencies */
+    attn_ptr pool;          /* GEMM B operands (calibrate_ops.c) */
+    size_t pool_elems;
     int n_gemm;
     cal_gemm gemm[CAL_MAX_SHAPES];
     cal_kernel kernel[CAL_KERNELS];

@@ -82,56 +82,71 @@ static double time_op(cal_ctx *c, cal_op_fn fn, void *arg) {
 
 /* ---- GEMMs ---- */
 
-/* Enough copies of the operands that the rotation's working set leaves the L2 cache:
- * a layer's weights are not in L1/L2 when the runtime reaches them. */
-#define GEMM_WORKING_SET (4u << 20)
-#define GEMM_MAX_COPIES 32
+/* Operands as the runtime's calls see them: A (the activations, or q / the probabilities)
+ * and C were just written, so they are reused hot; B (the weights, or the KV cache) walks
+ * through a pool as large as the rank's working set between two uses of the same weights
+ * (cal_gemm.working_set): a model whose layers fit in L2 runs from L2, one that touches
+ * tens of MiB per pass reads its weights from memory. Without a model: 4 MiB. */
+#define GEMM_DEFAULT_WORKING_SET (4u << 20)
+#define GEMM_MAX_POOL (256u << 20)
 
 typedef struct gemm_arg {
     const cal_gemm *g;
-    int copies;
-    attn_ptr a, b, cbuf;
-    size_t a_n, b_n, c_n;
+    size_t positions;       /* distinct B matrices in the pool */
+    attn_ptr a, pool, cbuf;
+    size_t b_n;
 } gemm_arg;
 
 static void run_gemm(cal_ctx *c, void *varg, int iter) {
     gemm_arg *ga = varg;
     const cal_gemm *g = ga->g;
-    int i = iter % ga->copies;
-    attn_ptr A = attn_ptr_at(c->be, ga->a, (size_t)i * ga->a_n), B = attn_ptr_at(c->be, ga->b, (size_t)i * ga->b_n),
-             C = attn_ptr_at(c->be, ga->cbuf, (size_t)i * ga->c_n);
+    attn_ptr A = ga->a, C = ga->cbuf, B = attn_ptr_at(c->be, ga->pool, (size_t)iter % ga->positions * ga->b_n);
     if (g->kind == CAL_GEMM_PV) /* P[M,K] . V[K,N] */
         c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, g->n, 0, 0.0f, C, g->n, 0, 1);
     else /* X[M,K] . W[N,K]^T: projections and q.k^T */
         c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, g->k, 0, 0.0f, C, g->n, 0, 1);
 }
 
+/* The B pool, shared by every shape: grown to the largest working set asked for. */
+static int pool_reserve(cal_ctx *c, size_t elems) {
+    if (elems <= c->pool_elems) return 0;
+    c->be->free(c->be->ctx, c->pool);
+    c->pool = c->be->alloc(c->be->ctx, elems);
+    c->pool_elems = attn_ptr_null(c->pool) ? 0 : elems;
+    if (!c->pool_elems) return -1;
+    c->be->fill(c->be->ctx, c->pool, elems, 0.02f); /* small values: no denormals or infinities */
+    return 0;
+}
+
 static int measure_gemm(cal_ctx *c, cal_gemm *g) {
-    gemm_arg ga = {.g = g, .a_n = (size_t)g->m * g->k, .b_n = (size_t)g->k * g->n, .c_n = (size_t)g->m * g->n};
-    size_t one = (ga.a_n + ga.b_n + ga.c_n) * c->be->elem_bytes;
-    ga.copies = (int)(GEMM_WORKING_SET / (one ? one : 1)) + 1;
-    if (ga.copies > GEMM_MAX_COPIES) ga.copies = GEMM_MAX_COPIES;
-    ga.a = c->be->alloc(c->be->ctx, ga.a_n * ga.copies);
-    ga.b = c->be->alloc(c->be->ctx, ga.b_n * ga.copies);
-    ga.cbuf = c->be->alloc(c->be->ctx, ga.c_n * ga.copies);
-    int ok = !attn_ptr_null(ga.a) && !attn_ptr_null(ga.b) && !attn_ptr_null(ga.cbuf);
-    if (ok) { /* small values: no denormals or infinities on any backend */
-        c->be->fill(c->be->ctx, ga.a, ga.a_n * ga.copies, 0.01f);
-        c->be->fill(c->be->ctx, ga.b, ga.b_n * ga.copies, 0.02f);
+    size_t eb = c->be->elem_bytes, a_n = (size_t)g->m * g->k, c_n = (size_t)g->m * g->n;
+    gemm_arg ga = {.g = g, .b_n = (size_t)g->k * g->n};
+    double ws = g->working_set > 0 ? g->working_set : GEMM_DEFAULT_WORKING_SET;
+    if (ws > GEMM_MAX_POOL) ws = GEMM_MAX_POOL;
+    ga.positions = (size_t)(ws / (double)(ga.b_n * eb));
+    if (ga.positions < 1) ga.positions = 1;
+    ga.a = c->be->alloc(c->be->ctx, a_n);
+    ga.cbuf = c->be->alloc(c->be->ctx, c_n);
+    int ok = !attn_ptr_null(ga.a) && !attn_ptr_null(ga.cbuf) && pool_reserve(c, ga.positions * ga.b_n) == 0;
+    if (ok) {
+        ga.pool = c->pool;
+        c->be->fill(c->be->ctx, ga.a, a_n, 0.01f);
         g->seconds = time_op(c, run_gemm, &ga);
         g->flops_per_s = g->seconds > 0 ? 2.0 * g->m * g->n * g->k / g->seconds : 0;
     }
     c->be->free(c->be->ctx, ga.a);
-    c->be->free(c->be->ctx, ga.b);
     c->be->free(c->be->ctx, ga.cbuf);
     if (!ok) fprintf(stderr, "attnrun: error: calibrate: cannot allocate the GEMM %dx%dx%d\n", g->m, g->n, g->k);
     return ok ? 0 : -1;
 }
 
 int cal_measure_gemms(cal_ctx *c) {
-    for (int i = 0; i < c->n_gemm; i++)
-        if (measure_gemm(c, &c->gemm[i]) != 0) return -1;
-    return 0;
+    int rc = 0;
+    for (int i = 0; i < c->n_gemm && !rc; i++) rc = measure_gemm(c, &c->gemm[i]);
+    c->be->free(c->be->ctx, c->pool);
+    c->pool = (attn_ptr){NULL};
+    c->pool_elems = 0;
+    return rc;
 }
 
 /* ---- elementwise kernels and softmax ---- */
