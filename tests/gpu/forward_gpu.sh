@@ -15,7 +15,10 @@ src=$1 build=$2
 probe=$build/tests/gpu/gpu_probe
 attnplan=$build/planner/attnplan attnrun=$build/runtime/attnrun cmp=$build/tests/gpu/compare_dumps
 gpu=${ATTN_TEST_GPU_BACKEND:-cuda}
-if [ "$gpu" = cuda ]; then "$probe" || exit $?; fi   # 77: no GPU, skipped
+# ATTN_TEST_ATTNRUN_GPU=PATH runs the "GPU" side with that attnrun instead (the emulated
+# CUDA backend, tests/gpu/emu: no GPU needed).
+gpu_run=${ATTN_TEST_ATTNRUN_GPU:-$attnrun}
+if [ "$gpu" = cuda ] && [ -z "${ATTN_TEST_ATTNRUN_GPU:-}" ]; then "$probe" || exit $?; fi   # 77: no GPU, skipped
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0
@@ -39,7 +42,7 @@ check() {
     { echo "FAIL $name: CPU run"; fail=1; return; }
   local extra=()
   grep -q "^dtype: fp32" "$m" && extra=(--check)
-  if ! "$attnrun" "$plan" --backend "$gpu" --repeat 1 --warmup 1 --dump "$work/$name.gpu.st" "${extra[@]}" "$@" \
+  if ! "$gpu_run" "$plan" --backend "$gpu" --repeat 1 --warmup 1 --dump "$work/$name.gpu.st" "${extra[@]}" "$@" \
       -o "$work/$name.measured.yaml" > "$work/$name.gpu.log" 2>&1; then
     echo "FAIL $name: GPU run"; cat "$work/$name.gpu.log"; fail=1; return
   fi
@@ -58,7 +61,7 @@ share() {
   local name=$1 topo=$2 dev=$3 strat=$4 rank=$5 plan=$work/$1.plan.yaml
   "$attnplan" price "$src/topologies/$topo.yaml" "$work/$name.yaml" --strategy "$strat" --devices "$dev" -o "$plan" \
     > /dev/null || { echo "FAIL $name: attnplan price $strat"; fail=1; return; }
-  if "$attnrun" "$plan" --backend "$gpu" --rank-share "$rank" --repeat 1 --warmup 0 -o "$work/$name.m.yaml" \
+  if "$gpu_run" "$plan" --backend "$gpu" --rank-share "$rank" --repeat 1 --warmup 0 -o "$work/$name.m.yaml" \
       > "$work/$name.log" 2>&1 && grep -q "^measured:" "$work/$name.m.yaml"; then
     echo "ok   rank share $rank of $strat ($name)"
   else
@@ -72,19 +75,23 @@ model gptbf tiny bf16
 model llama32 tiny-llama fp32
 model llama16 tiny-llama fp16
 model llamabf tiny-llama bf16
-model llamalong16 small-llama fp16 "seq_len: 200" "decode_tokens: 5"
+# The emulated backend (ATTN_TEST_ATTNRUN_GPU) runs every CUDA thread as a fiber: smaller
+# cases there, the same code paths (several query chunks, every scheme).
+long=200 chunk=64 share_base=small-llama
+[ -n "${ATTN_TEST_ATTNRUN_GPU:-}" ] && long=40 chunk=16 share_base=tiny-llama
+model llamalong16 small-llama fp16 "seq_len: $long" "decode_tokens: 5"
 check gpt32 1e-4
 check gpt16 2e-2
 check gptbf 6e-2
 check llama32 1e-4
 check llama16 2e-2
 check llamabf 6e-2
-check llamalong16 2e-2 --query-chunk 64
+check llamalong16 2e-2 --query-chunk $chunk
 
-model s_sar small-llama fp16
-model s_qka small-llama fp16
-model s_a2a small-llama fp16
-model s_pp small-llama fp16
+model s_sar $share_base fp16
+model s_qka $share_base fp16
+model s_a2a $share_base fp16
+model s_pp $share_base fp16
 model s_gpt tiny fp16
 share s_sar dgx-h100-x1 4 dp=1,pp=1,n=2,m=2,scheme=score-allreduce 3
 share s_qka dgx-h100-x1 4 dp=1,pp=1,n=2,m=2,scheme=qk-allgather 1

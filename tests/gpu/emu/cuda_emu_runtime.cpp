@@ -1,8 +1,10 @@
-/* cuda_emu_runtime.cpp: the CUDA runtime calls the kernels and tests/gpu/test_kernels.cu
- * make, on host memory, for the CPU stand-in of cuda_emu.h. One "device" that is always
- * there; work is synchronous, so streams and synchronization are no-ops; an error set by
- * a call is returned once by cudaGetLastError, as CUDA does. */
+/* cuda_emu_runtime.cpp: the CUDA runtime calls the kernels, tests/gpu/test_kernels.cu and
+ * runtime/cuda/backend_cuda.c make, on host memory, for the CPU stand-in of cuda_emu.h.
+ * One "device" that is always there; work is synchronous, so streams and synchronization
+ * are no-ops and an event records the host clock; an error set by a call is returned
+ * once by cudaGetLastError, as CUDA does. */
 #include "cuda_emu.h"
+#include <chrono>
 
 static cudaError_t emu_last = cudaSuccess;
 static cudaError_t emu_set(cudaError_t e) {
@@ -44,4 +46,42 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaM
     return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : emu_set(cudaErrorInvalidDevice); }
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned int) {
+    static int dummy;
+    *s = (cudaStream_t)&dummy;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b) {
+    *free_b = *total_b = (size_t)1 << 34;
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height,
+                              enum cudaMemcpyKind, cudaStream_t) {
+    if (width > dpitch || width > spitch) return emu_set(cudaErrorInvalidPitchValue);
+    for (size_t r = 0; r < height; r++) std::memmove((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+    return cudaSuccess;
+}
+struct CUevent_st {
+    double ms;
+};
+cudaError_t cudaEventCreate(cudaEvent_t *e) {
+    *e = new CUevent_st{0.0};
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+    using namespace std::chrono;
+    e->ms = duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+    return cudaSuccess;
+}
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
+    *ms = (float)(b->ms - a->ms);
+    return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    delete e;
+    return cudaSuccess;
+}
 }
