@@ -12,11 +12,13 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN] [--devices N]\n"
             "                     [--batch B] [--seq-len L] [--decode-tokens T] [--microbatches K]\n"
-            "                     [--query-chunk C]\n\n"
+            "                     [--query-chunk C] [--score-workspace BYTES]\n\n"
             "Prices one strategy with the analytic cost model (docs/cost-model.md).\n"
             "SPEC: dp=1,pp=2,n=8,m=1 or dp=1,pp=1,n=4,m=4,scheme=score-allreduce|qk-allgather|head-alltoall\n"
             "      (mb=K sets the pipeline microbatches). The strategy must use exactly the topology's\n"
             "      devices, or --devices N of them (the first N).\n"
+            "--score-workspace BYTES  budget of one attention score block (K, M, G suffixes; default 1G):\n"
+            "         sequences and heads are processed in blocks that fit it, as attnrun does\n"
             "-o PLAN  write the plan file with its predicted report\n"
             "exit codes: 0 priced (a plan that does not fit is reported, not an error), 1 failure,\n"
             "            2 bad usage, bad input or a strategy the model/topology cannot take\n");
@@ -145,8 +147,9 @@ int cmd_price(int argc, char **argv) {
     strategy_format(&plan.strategy, sbuf, sizeof sbuf);
     const attn_workload *w = &in.model.workload;
     printf("%s on %s (%d devices): %s\n", in.model.name, in.topo.name, in.topo.n_devices, sbuf);
-    printf("workload: batch %d, seq_len %d, decode_tokens %d, %s; query chunk %d, scores %d-byte\n\n", w->batch,
-           w->seq_len, w->decode_tokens, dtype_name(in.model.dtype), o.query_chunk, o.score_bytes);
+    printf("workload: batch %d, seq_len %d, decode_tokens %d, %s; query chunk %d, scores %d-byte, "
+           "score workspace %.0f MiB\n\n", w->batch, w->seq_len, w->decode_tokens, dtype_name(in.model.dtype), o.query_chunk,
+           o.score_bytes, o.score_workspace / (1024.0 * 1024.0));
     print_metrics(&plan.predicted);
     printf("\nfloors: prefill compute floor %.6g s (fullest device's FLOPs / peak); "
            "TPOT HBM floor %.6g s (weights + KV at seq_len / bandwidth)\n",
@@ -155,6 +158,10 @@ int cmd_price(int argc, char **argv) {
            "p2p %.4f ms; bubble %.4f ms\n",
            det.microbatches, plan.strategy.pp, det.critical_stage, det.stage_time_s * 1e3, det.p2p_time_s * 1e3,
            det.bubble_s * 1e3);
+    for (int ph = 0; ph < PHASE_COUNT; ph++)
+        printf("score blocks (%s): %d per query chunk of %d sequence(s) x %d head(s), workspace %.4g MB\n",
+               attn_phase_names[ph], det.score_blocks[ph], det.block_seqs[ph], det.block_heads[ph],
+               det.score_ws_bytes[ph] / 1e6);
     print_ops(&plan, det.critical_rank[PHASE_PREFILL], PHASE_PREFILL);
     print_ops(&plan, det.critical_rank[PHASE_DECODE], PHASE_DECODE);
     print_colls(&det);

@@ -13,6 +13,7 @@
 #ifndef ATTN_COST_H
 #define ATTN_COST_H
 #include <stddef.h>
+#include "attn_tiling.h"
 #include "metrics.h"
 #include "model.h"
 #include "plan.h"
@@ -60,6 +61,8 @@ typedef struct cost_options {
     const cost_calibration *calibration; /* NULL: topology defaults */
     int query_chunk;     /* query rows per attention chunk in prefill; 0: COST_DEFAULT_QUERY_CHUNK */
     int score_bytes;     /* bytes per score element (workspace and score-allreduce); 0: 4 (fp32) */
+    double score_workspace; /* budget in bytes for one score block's workspace (attn_tiling.h):
+                               sequences and heads are tiled to fit it; 0: ATTN_SCORE_WORKSPACE_DEFAULT */
 } cost_options;
 #define COST_DEFAULT_QUERY_CHUNK 1024
 void cost_options_default(cost_options *o);
@@ -92,6 +95,11 @@ typedef struct cost_detail {
     double comm_time_s[PHASE_COUNT];/* critical rank's communication time */
     int n_coll;
     cost_coll_line coll[COST_MAX_COLL_LINES]; /* the critical rank's collectives, both phases */
+    /* the critical rank's attention score blocks (attn_tiling.h; prefill: its largest
+     * microbatch): blocks per query chunk, the largest block's sequences and heads, and
+     * its workspace in bytes */
+    int score_blocks[PHASE_COUNT], block_seqs[PHASE_COUNT], block_heads[PHASE_COUNT];
+    double score_ws_bytes[PHASE_COUNT];
     char reason[256];               /* why pricing failed */
 } cost_detail;
 

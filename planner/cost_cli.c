@@ -43,6 +43,14 @@ int cli_take_arg(const char *cmd, int argc, char **argv, int *i, cli_inputs *in)
     if (!strcmp(a, "--decode-tokens")) return take_int(cmd, argc, argv, i, 0, 1 << 24, &in->decode_tokens);
     if (!strcmp(a, "--microbatches")) return take_int(cmd, argc, argv, i, 0, 1 << 24, &in->microbatches);
     if (!strcmp(a, "--query-chunk")) return take_int(cmd, argc, argv, i, 1, 1 << 24, &in->query_chunk);
+    if (!strcmp(a, "--score-workspace")) {
+        if (*i + 1 >= argc || attn_parse_bytes(argv[*i + 1], &in->score_workspace) != 0) {
+            fprintf(stderr, "attnplan %s: --score-workspace needs a byte count (digits, optional K, M or G suffix)\n", cmd);
+            return -1;
+        }
+        *i += 1;
+        return 1;
+    }
     if (a[0] == '-' && a[1] != '\0') return 0;
     if (!in->topology_path) {
         in->topology_path = a;
@@ -91,4 +99,5 @@ void cli_free(cli_inputs *in) {
 void cli_options(const cli_inputs *in, cost_options *o) {
     cost_options_default(o);
     if (in->query_chunk > 0) o->query_chunk = in->query_chunk;
+    if (in->score_workspace > 0) o->score_workspace = in->score_workspace;
 }

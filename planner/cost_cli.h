@@ -10,6 +10,7 @@ typedef struct cli_inputs {
     int devices;                  /* --devices N; 0 = all of the topology */
     int batch, seq_len, decode_tokens, microbatches; /* -1 = the model file's value */
     int query_chunk;              /* --query-chunk; 0 = default */
+    double score_workspace;       /* --score-workspace BYTES; 0 = default (attn_tiling.h) */
     attn_topology topo;
     attn_model model;
     int loaded;
@@ -25,7 +26,7 @@ int cli_take_arg(const char *cmd, int argc, char **argv, int *i, cli_inputs *in)
  * ATTN_EXIT_BADINPUT with the errors printed. */
 int cli_load(const char *cmd, cli_inputs *in);
 void cli_free(cli_inputs *in);
-/* Fills o from the inputs (query chunk); calibration stays NULL until a file is given. */
+/* Fills o from the inputs (query chunk, score workspace); calibration stays NULL until a file is given. */
 void cli_options(const cli_inputs *in, cost_options *o);
 
 #endif

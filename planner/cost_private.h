@@ -18,7 +18,11 @@ typedef struct cost_shape {
     double tokens;          /* rows * q_len */
     double score_pairs;     /* query-key pairs per sequence and head actually computed */
     double key_reads;       /* key positions read per sequence and kv head, summed over chunks */
-    double chunks;          /* attention chunks (kernel launches of scores/softmax/pv) */
+    double chunks;          /* attention chunks (query-row blocks) */
+    double score_blocks;    /* sequence x head blocks per chunk (attn_tiling.h): chunks x score_blocks
+                               launches of scores/softmax/pv and score collectives */
+    double score_ws;        /* bytes of the largest block's scores and probabilities */
+    int block_seqs, block_heads; /* the largest block's extents */
     double chunk_rows;      /* query rows of the largest chunk (GEMM shape) */
     double hidden;
     double q_heads, kv_heads, dims;     /* local: heads of the group, their kv heads, dims per head */
@@ -56,6 +60,7 @@ typedef struct price_ctx {
     const attn_topology *t;
     const cost_calibration *cal;
     int chunk, score_bytes;
+    double score_budget; /* bytes per score block (attn_tiling.h) */
     int dp, pp, n, m, M;
     int *at;             /* coordinate -> index into p->ranks */
     comm_geom *seg;      /* per (replica, stage, head group) */

@@ -74,6 +74,18 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
         sh->cache_kv_heads = sh->kv_heads, sh->cache_k_dims = sh->dims, sh->cache_v_dims = sh->dims;
         break;
     }
+    /* The score blocks the runtime uses (attn_tiling.h, the same call as forward.c's
+     * fw_tiling): prefill blocks of c query rows against the L keys; decode blocks of one
+     * row against the longest context a step reaches (L + decode_tokens), so every step
+     * uses the same blocks; memory counts one block. */
+    attn_tiling tl;
+    int keys = ph == PHASE_PREFILL ? (int)L : (int)L + md->workload.decode_tokens;
+    attn_tiling_plan(&tl, (int)rows, (int)sh->att_heads, (int)sh->chunk_rows, keys,
+                     sh->score_bytes + sh->elem_bytes, c->score_budget);
+    sh->score_blocks = attn_tiling_blocks(&tl);
+    sh->score_ws = tl.block_bytes;
+    sh->block_seqs = tl.block_seqs;
+    sh->block_heads = tl.block_heads;
 }
 
 /* One collective's buffer, calls and the group it runs on, for one layer. */
@@ -97,10 +109,14 @@ static int layer_colls(const price_ctx *c, const attn_rank_assign *a, const cost
     double eb = sh->elem_bytes, T = sh->tokens, d = md->head_dim;
     const comm_geom *seg = &c->seg[coord / c->m], *stage = &c->stage[coord / (c->m * c->n)];
     switch (c->p->strategy.scheme) {
-    case SCHEME_SCORE_ALLREDUCE: /* partial scores of every chunk, summed in place */
+    case SCHEME_SCORE_ALLREDUCE: { /* partial scores of every block of every chunk, summed in place */
+        /* the average buffer: time is affine in S (cost_comm.c), so calls x time(average)
+         * is the sum over the blocks and chunks of different sizes */
+        double calls = sh->chunks * sh->score_blocks;
         out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLREDUCE, GROUP_SEG, seg,
-                               sh->rows * sh->q_heads * sh->score_pairs * sh->score_bytes / sh->chunks, sh->chunks};
+                               sh->rows * sh->q_heads * sh->score_pairs * sh->score_bytes / calls, calls};
         break;
+    }
     case SCHEME_QK_ALLGATHER: /* q and k segments gathered to whole heads */
         out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLGATHER, GROUP_SEG, seg, T * sh->q_heads * d * eb, 1};
         out[k++] = (coll_call){OP_ATTN_COMM, COLL_ALLGATHER, GROUP_SEG, seg, T * sh->kv_heads * d * eb, 1};
@@ -188,6 +204,7 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     int q = rows / M, rem = rows % M;
     attn_op_cost lay[OP_COUNT];
     cost_shape big, small, dec;
+    small.score_ws = 0;
     memset(rr->op, 0, sizeof rr->op);
 
     /* prefill: rem microbatches of q+1 rows, M-rem of q rows */
@@ -224,11 +241,14 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     rr->weights_bytes = layers * cost_layer_weight_bytes(&big);
     rr->kv_cache_bytes = layers * rows * (L + md->workload.decode_tokens) * per_tok_kv;
     double T = big.tokens, H = md->hidden, F = big.mlp_cols, gated = md->arch == ARCH_LLAMA ? 2 : 1;
-    double attn_live = T * (big.q_heads + 2 * big.kv_heads) * big.dims * eb +
-                       big.rows * big.att_heads * big.chunk_rows * L * (c->score_bytes + eb) +
+    /* one score block's workspace (attn_tiling.h); blocks are not monotone in the rows
+     * (4 rows may tile as 2+2 where 3 fit in one), so the larger of the two microbatch sizes */
+    double score_ws = big.score_ws;
+    if (rem > 0 && q > 0 && small.score_ws > score_ws) score_ws = small.score_ws;
+    double attn_live = T * (big.q_heads + 2 * big.kv_heads) * big.dims * eb + score_ws +
                        T * big.att_heads * big.att_v_dims * eb;
     double mlp_live = T * F * (gated + 1) * eb;
-    double dec_live = dec.rows * dec.att_heads * dec.score_pairs * (c->score_bytes + eb);
+    double dec_live = dec.score_ws;
     double live = attn_live > mlp_live ? attn_live : mlp_live;
     if (dec_live > live) live = dec_live;
     rr->activation_bytes = 2 * T * H * eb + live;
@@ -257,6 +277,10 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         double per = ph == PHASE_PREFILL ? M : 1, layers = a->layer_end - a->layer_begin;
         cost_shape sh;
         base_shape(c, a, (attn_phase)ph, ph == PHASE_PREFILL ? (rows + M - 1) / M : rows, &sh);
+        detail->score_blocks[ph] = (int)sh.score_blocks;
+        detail->block_seqs[ph] = sh.block_seqs;
+        detail->block_heads[ph] = sh.block_heads;
+        detail->score_ws_bytes[ph] = sh.score_ws;
         coll_call cc[4];
         int k = layer_colls(c, a, &sh, cc);
         for (int i = 0; i < k && detail->n_coll < COST_MAX_COLL_LINES; i++) {

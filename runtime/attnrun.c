@@ -41,7 +41,10 @@ static void usage(FILE *f) {
             "  --model MODEL.yaml       refuse to run unless the plan was made for this model file\n"
             "  --threads T              BLAS threads per rank (default 1)\n"
             "  --rank-share R           run only rank R's work of the plan, collectives skipped\n"
-            "  --query-chunk Q          query rows per attention score block (default: automatic)\n",
+            "  --query-chunk Q          query rows per attention score block (default: automatic)\n"
+            "  --score-workspace BYTES  budget of one score block (K, M, G suffixes; default 1G): the\n"
+            "                           sequences and heads of a query chunk are processed in blocks\n"
+            "                           that fit it, as the cost model prices (attnplan --score-workspace)\n",
             CHECK_TOLERANCE);
 }
 
@@ -94,6 +97,13 @@ static int parse_args(int argc, char **argv, options *o, int loud) {
         else if (!strcmp(a, "--threads")) INT_VALUE(threads, 1);
         else if (!strcmp(a, "--rank-share")) INT_VALUE(rank_share, 0);
         else if (!strcmp(a, "--query-chunk")) INT_VALUE(query_chunk, 1);
+        else if (!strcmp(a, "--score-workspace")) {
+            NEED_VALUE;
+            if (attn_parse_bytes(val, &o->score_workspace) != 0) {
+                if (loud) fprintf(stderr, "attnrun: error: --score-workspace: bad value '%s' (digits, optional K, M or G)\n", val);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--seed")) {
             NEED_VALUE;
             char *end;

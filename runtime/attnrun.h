@@ -15,6 +15,7 @@ typedef struct options {
     const char *plan, *weights, *input, *dump, *out, *model, *backend;
     int check, repeat, warmup, threads, rank_share, query_chunk;
     uint64_t seed;
+    double score_workspace; /* --score-workspace BYTES; 0: the default (attn_tiling.h) */
 } options;
 
 typedef struct run_state {

@@ -116,10 +116,26 @@ int run_plan(run_state *st) {
     agree(st, st->weights ? 0 : 2, err);
     st->inputs = tensor_source_open(o->input, o->seed, err, sizeof err);
     agree(st, st->inputs ? 0 : 2, err);
-    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, err, sizeof err);
+    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, o->score_workspace, err,
+                            sizeof err);
     agree(st, st->fw ? 0 : (strstr(err, "tensor '") ? 2 : 1), err);
     attn_forward *fw = st->fw;
     fw->nan_fill = o->check;
+    /* --rank-share skips every receive: seeded random data instead of zeros (forward.h) */
+    if (share >= 0 && forward_fill_skipped_receives(fw, o->seed) != 0) {
+        snprintf(err, sizeof err, "rank %d: filling the skipped receive buffers failed", me);
+        agree(st, 1, err);
+    }
+
+    if (lead) { /* say so when --score-workspace (or a large run) splits the attention into blocks */
+        attn_tiling tp, td;
+        fw_tiling(fw, fw->max_mb_rows, 0, &tp);
+        fw_tiling(fw, fw->B, 1, &td);
+        if (attn_tiling_blocks(&tp) > 1 || attn_tiling_blocks(&td) > 1)
+            printf("attnrun: rank %d score blocks: prefill %d per query chunk (%d sequence(s) x %d head(s)), "
+                   "decode %d (%d x %d)\n", me, attn_tiling_blocks(&tp), tp.block_seqs, tp.block_heads,
+                   attn_tiling_blocks(&td), td.block_seqs, td.block_heads);
+    }
 
     const attn_model *m = &st->plan.model;
     int B = fw->B, L = fw->L, TD = fw->TDEC, C = fw->C, first = forward_is_first_stage(fw), last = forward_is_last_stage(fw);

@@ -152,7 +152,7 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, char *err, size_t errlen) {
+                             tensor_source *ws, int query_chunk, double score_workspace, char *err, size_t errlen) {
     const attn_model *m = &p->model;
     const attn_rank_assign *a = plan_rank_entry(p, rank);
     if (!a) {
@@ -232,6 +232,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->query_chunk = query_chunk;
     if (fw->query_chunk <= 0) fw->query_chunk = FORWARD_DEFAULT_QUERY_CHUNK;
     if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
+    fw->score_workspace = score_workspace > 0 ? score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
 
     /* --- allocations --- */
     int failed = 0;
@@ -268,9 +269,21 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->att = fw_alloc(fw, R * fw->NQ * fw->HS, ab, &failed);
     fw->mlp_a = fw_alloc(fw, R * fw->F, ab, &failed);
     if (m->arch == ARCH_LLAMA) fw->mlp_b = fw_alloc(fw, R * fw->F, ab, &failed);
-    /* one query chunk of every sequence of a microbatch (decode: of the batch) */
-    size_t score_seqs = max_size((size_t)fw->max_mb_rows, (size_t)fw->B);
-    fw->scores = fw_alloc(fw, score_seqs * (fw->att_nq ? fw->att_nq : 1) * fw->query_chunk * fw->TMAX, ab, &failed);
+    /* one score block (attn_tiling.h) of the largest tiling any call uses: both microbatch
+     * sizes (blocks are not monotone in the rows: 4 rows may tile as 2 + 2 where 3 fit in
+     * one) and the decode step */
+    size_t score_elems = 1;
+    {
+        int small_rows = fw->B / fw->microbatches;
+        int sizes[3] = {fw->max_mb_rows, small_rows, fw->B};
+        for (int i = 0; i < 3; i++) {
+            attn_tiling t;
+            fw_tiling(fw, sizes[i], i == 2, &t);
+            size_t e = (size_t)t.block_seqs * t.block_heads * (i == 2 ? 1 : fw->query_chunk) * (i == 2 ? fw->TMAX : fw->L);
+            score_elems = max_size(score_elems, e);
+        }
+    }
+    fw->scores = fw_alloc(fw, score_elems, ab, &failed);
     if (scheme == SCHEME_QK_ALLGATHER) {
         fw->gq = fw_alloc(fw, R * fw->NQ * fw->D, ab, &failed);
         fw->gk = fw_alloc(fw, R * fw->NKV * fw->D, ab, &failed);
@@ -312,6 +325,56 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         return NULL;
     }
     return fw;
+}
+
+/* count elements of buf from a seeded tile of at most 1 Mi elements, uploaded once and then
+ * doubled on the backend (copy2d of the filled prefix): a host generator over a whole
+ * activation buffer of a large plan would take minutes */
+static int fill_seeded(attn_forward *fw, attn_ptr buf, size_t count, uint64_t seed, const char *name) {
+    attn_backend *be = fw->be;
+    if (!buf.addr || count == 0) return 0;
+    size_t tile = count < ((size_t)1 << 20) ? count : ((size_t)1 << 20);
+    float *host = malloc(tile * sizeof *host);
+    if (!host) {
+        fprintf(stderr, "%s:%d: error: rank %d: out of memory for a random fill\n", __FILE__, __LINE__, fw->rank);
+        return -1;
+    }
+    for (size_t i = 0; i < tile; i++) host[i] = (float)tensor_random_value(seed, name, 0, i);
+    int rc = be->upload(be->ctx, buf, host, tile);
+    free(host);
+    if (rc != 0) return -1;
+    for (size_t done = tile; done < count;) {
+        size_t n = count - done < done ? count - done : done;
+        be->copy2d(be->ctx, fw_at(fw, buf, done), n, buf, n, 1, n);
+        done += n;
+    }
+    be->synchronize(be->ctx);
+    return 0;
+}
+
+int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed) {
+    size_t R = max_size((size_t)fw->max_mb_rows * fw->L, (size_t)fw->B);
+    /* the names only key the generator: distinct streams for the two buffers */
+    if (!forward_is_first_stage(fw) && fill_seeded(fw, fw->x, R * fw->C, seed, "rank_share.pipe_recv") != 0) return -1;
+    if (fw->recv_buf.addr) {
+        /* recv_buf's size as allocated in forward_create */
+        size_t n = 0;
+        if (fw->plan->strategy.scheme == SCHEME_QK_ALLGATHER)
+            n = R * max_size(fw->NQ, fw->NKV) * fw->D;
+        else if (fw->plan->strategy.scheme == SCHEME_HEAD_ALLTOALL)
+            n = max_size(R * fw->D * ((size_t)fw->att_nq + 2 * (size_t)fw->cache_kv_heads), R * fw->NQ * fw->HS);
+        if (fill_seeded(fw, fw->recv_buf, n, seed, "rank_share.coll_recv") != 0) return -1;
+    }
+    return 0;
+}
+
+void fw_tiling(const attn_forward *fw, int nseq, int decode, attn_tiling *t) {
+    /* bytes per score pair as the cost model counts them (fp32 scores + probabilities in
+     * the model dtype), whatever this backend stores: the blocks, and so the collective
+     * calls, must be the ones priced */
+    double pair = ATTN_SCORE_ELEM_BYTES + dtype_bytes(fw->plan->model.dtype);
+    attn_tiling_plan(t, nseq, fw->att_nq, decode ? 1 : fw->query_chunk, decode ? fw->TMAX : fw->L, pair,
+                     fw->score_workspace);
 }
 
 void forward_destroy(attn_forward *fw) {

@@ -5,6 +5,7 @@
  * for the model and the layouts. */
 #ifndef ATTN_FORWARD_H
 #define ATTN_FORWARD_H
+#include "attn_tiling.h"
 #include "backend.h"
 #include "comm.h"
 #include "metrics.h"
@@ -41,7 +42,9 @@ typedef struct attn_forward {
     int n_layers;           /* layers of this stage */
     int B, L, TDEC, TMAX;   /* replica batch rows, prompt length, decode tokens, L + TDEC */
     int microbatches, max_mb_rows;
-    int query_chunk;        /* query rows per score block (all sequences of a microbatch at once) */
+    int query_chunk;        /* query rows per score block */
+    double score_workspace; /* budget of one score block in bytes (attn_tiling.h): how many
+                               sequences and heads one block of a query chunk covers */
     /* KV cache geometry (scheme dependent) */
     int cache_kv_begin;     /* global kv head of cache head 0 */
     int cache_kv_heads, k_width, v_width;
@@ -61,20 +64,32 @@ typedef struct attn_forward {
 } attn_forward;
 
 /* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and
- * workspaces. query_chunk 0 picks a size. NULL with a message in err on failure. */
+ * workspaces. query_chunk 0 picks a size; score_workspace <= 0 the default budget
+ * (ATTN_SCORE_WORKSPACE_DEFAULT). NULL with a message in err on failure. */
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, char *err, size_t errlen);
+                             tensor_source *ws, int query_chunk, double score_workspace, char *err, size_t errlen);
 void forward_destroy(attn_forward *fw);
 /* Prefill of the replica's rows. input: [B, L, C] host fp32 (read by stage 0 only);
  * out: [B, L, C] (written by the last stage only; may be NULL). */
 void forward_prefill(attn_forward *fw, const float *input, float *out);
 /* Decode step `step` (0-based: position L + step). input/out: [B, C] host fp32. */
 void forward_decode_step(attn_forward *fw, int step, const float *input, float *out);
+/* --rank-share: the comm skips every transfer, so what this rank would receive (the
+ * previous stage's activations, the gathered or exchanged Q/K/V) never arrives. Fills
+ * those receive buffers once with seeded random values in [-1, 1) so the rank computes on
+ * data like the real run's rather than on zeros, which some kernels take fast paths on.
+ * Later skipped receives leave the buffers as the rank's own work left them (never zero
+ * again). Timings only: the values are not the plan's. 0 ok, -1 after printing why. */
+int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed);
 int forward_is_first_stage(const attn_forward *fw);
 int forward_is_last_stage(const attn_forward *fw);
 
 /* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
 void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
+/* The score blocks of an attention call over nseq sequences (attn_tiling.h), the same
+ * call the cost model makes: prefill blocks of query_chunk rows against L keys, decode
+ * (decode != 0) blocks of one row against TMAX keys (every step the same blocks). */
+void fw_tiling(const attn_forward *fw, int nseq, int decode, attn_tiling *t);
 /* shared helpers */
 const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r); /* the entry of world rank r */
 void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,

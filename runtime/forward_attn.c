@@ -8,7 +8,8 @@
  *   head-alltoall: all-to-all to whole heads a2a_head_begin..end (Q, and the K/V heads they
  *     use), attention on whole heads, all-to-all back to the dimension-split layout.
  * Scores are formed per query block [q0, q0+Tq) against keys 0..q0+Tq-1 only, so the L x L
- * matrix never exists. */
+ * matrix never exists, and per score block of sequences x heads (attn_tiling.h), so the
+ * workspace does not grow with the microbatch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,11 @@ static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nse
 }
 
 /* Attention of att_nq query heads Q[N, att_nq, qw] against the cache, into
- * out[N, att_nq, v_width]. reduce_scores: sum the partial score blocks over SEG. */
+ * out[N, att_nq, v_width]. reduce_scores: sum the partial score blocks over SEG.
+ * Per query chunk, the sequences × heads are processed in score blocks (fw_tiling,
+ * attn_tiling.h) so the workspace is one block's, not the microbatch's: each block forms
+ * its scores, all-reduces them (score-allreduce), runs the softmax and P·V. The members of
+ * a SEG group tile alike (same rows, heads and options), so their all-reduces pair up. */
 static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0,
                    int seq0, int reduce_scores) {
     attn_backend *be = fw->be;
@@ -40,45 +45,58 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
     int q_ld = nh * qw, o_ld = nh * vw;
     int k_ld = fw->cache_kv_heads * kw, v_ld = fw->cache_kv_heads * vw;
     float scale = (float)(1.0 / sqrt((double)fw->D)); /* the whole head's width, whatever the split */
-    /* chunk outer, sequences inner: every sequence of a chunk has the same positions, so
-     * one all-reduce and one softmax cover the chunk's scores of all sequences */
+    attn_tiling tl;
+    fw_tiling(fw, nseq, fw->phase == PHASE_DECODE, &tl);
+    /* chunk outer, blocks inner: every sequence of a chunk has the same positions, so one
+     * all-reduce and one softmax cover a block's scores of all its sequences and heads */
     for (int c = 0; c < T; c += fw->query_chunk) {
         int Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
         int q0 = pos0 + c, Tk = q0 + Tq;
-        size_t blk = (size_t)Tq * Tk, seq_blk = (size_t)nh * blk;
-        OP(OP_SCORES, {
-            for (int s = 0; s < nseq; s++) {
-                size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
-                for (int i = 0; i < nh;) { /* a run of query heads sharing one kv head */
-                    int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
-                    while (j < nh && (fw->att_q_begin + j) / fw->QPK == kv) j++;
-                    attn_ptr A = fw_at(fw, Q, qrow * q_ld + (size_t)i * qw);
-                    attn_ptr Bk = fw_at(fw, ly->k_cache, cache_seq * k_ld + (size_t)(kv - fw->cache_kv_begin) * kw);
-                    fw_gemm(fw, OP_SCORES, 0, 1, Tq, Tk, qw, 1.0f, A, q_ld, qw, Bk, k_ld, 0, 0.0f,
-                            fw_at(fw, fw->scores, s * seq_blk + (size_t)i * blk), Tk, (long long)blk, j - i);
-                    i = j;
-                }
+        size_t blk = (size_t)Tq * Tk;
+        for (int sb = 0; sb < tl.seq_blocks; sb++) {
+            int s0, ns;
+            attn_tiling_part(nseq, tl.seq_blocks, sb, &s0, &ns);
+            for (int hb = 0; hb < tl.head_blocks; hb++) {
+                int h0, nhb;
+                attn_tiling_part(nh, tl.head_blocks, hb, &h0, &nhb);
+                size_t seq_blk = (size_t)nhb * blk; /* one sequence's part of the block */
+                OP(OP_SCORES, {
+                    for (int s = s0; s < s0 + ns; s++) {
+                        size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
+                        for (int i = h0; i < h0 + nhb;) { /* a run of query heads sharing one kv head */
+                            int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
+                            while (j < h0 + nhb && (fw->att_q_begin + j) / fw->QPK == kv) j++;
+                            attn_ptr A = fw_at(fw, Q, qrow * q_ld + (size_t)i * qw);
+                            attn_ptr Bk = fw_at(fw, ly->k_cache, cache_seq * k_ld + (size_t)(kv - fw->cache_kv_begin) * kw);
+                            fw_gemm(fw, OP_SCORES, 0, 1, Tq, Tk, qw, 1.0f, A, q_ld, qw, Bk, k_ld, 0, 0.0f,
+                                    fw_at(fw, fw->scores, (s - s0) * seq_blk + (size_t)(i - h0) * blk), Tk, (long long)blk,
+                                    j - i);
+                            i = j;
+                        }
+                    }
+                });
+                if (reduce_scores)
+                    OP(OP_ATTN_COMM, {
+                        fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)ns * seq_blk);
+                        fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems((size_t)ns * seq_blk, fw->M));
+                    });
+                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, ns * nhb, Tq, Tk, q0, scale));
+                OP(OP_PV, {
+                    for (int s = s0; s < s0 + ns; s++) {
+                        size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
+                        for (int i = h0; i < h0 + nhb;) {
+                            int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
+                            while (j < h0 + nhb && (fw->att_q_begin + j) / fw->QPK == kv) j++;
+                            attn_ptr Bv = fw_at(fw, ly->v_cache, cache_seq * v_ld + (size_t)(kv - fw->cache_kv_begin) * vw);
+                            fw_gemm(fw, OP_PV, 0, 0, Tq, vw, Tk, 1.0f,
+                                    fw_at(fw, fw->scores, (s - s0) * seq_blk + (size_t)(i - h0) * blk), Tk, (long long)blk,
+                                    Bv, v_ld, 0, 0.0f, fw_at(fw, out, qrow * o_ld + (size_t)i * vw), o_ld, vw, j - i);
+                            i = j;
+                        }
+                    }
+                });
             }
-        });
-        if (reduce_scores)
-            OP(OP_ATTN_COMM, {
-                fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)nseq * seq_blk);
-                fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems((size_t)nseq * seq_blk, fw->M));
-            });
-        OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, nseq * nh, Tq, Tk, q0, scale));
-        OP(OP_PV, {
-            for (int s = 0; s < nseq; s++) {
-                size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
-                for (int i = 0; i < nh;) {
-                    int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
-                    while (j < nh && (fw->att_q_begin + j) / fw->QPK == kv) j++;
-                    attn_ptr Bv = fw_at(fw, ly->v_cache, cache_seq * v_ld + (size_t)(kv - fw->cache_kv_begin) * vw);
-                    fw_gemm(fw, OP_PV, 0, 0, Tq, vw, Tk, 1.0f, fw_at(fw, fw->scores, s * seq_blk + (size_t)i * blk), Tk,
-                            (long long)blk, Bv, v_ld, 0, 0.0f, fw_at(fw, out, qrow * o_ld + (size_t)i * vw), o_ld, vw, j - i);
-                    i = j;
-                }
-            }
-        });
+        }
     }
 }
 

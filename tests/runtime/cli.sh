@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # cli.sh MAKE_PLAN ATTNRUN WORKDIR: attnrun as one process, without a launcher (the path a
 # build without MPI takes): a world-size-1 plan with --check, --dump and -o; the world
-# size check; --rank-share; --model identity; usage errors; missing and malformed
+# size check; --rank-share (also on a later pipeline stage and with gathered/exchanged
+# receive buffers, which it fills with seeded random data); --score-workspace blocks;
+# --model identity; usage errors; missing and malformed
 # safetensors files (one message naming file and tensor, non-zero exit).
 set -uo pipefail
 make_plan=$1 attnrun=$2 work=$3
@@ -32,6 +34,8 @@ M
 sed 's/ffn_hidden: 30/ffn_hidden: 32/' "$work/m.yaml" > "$work/other.yaml"
 "$make_plan" "$work/m.yaml" "dp=1,pp=1,n=1,m=1" "$work/p1.yaml" || fail "make_plan"
 "$make_plan" "$work/m.yaml" "dp=1,pp=1,n=2,m=2,scheme=score-allreduce" "$work/p4.yaml" || fail "make_plan"
+"$make_plan" "$work/m.yaml" "dp=1,pp=2,n=1,m=2,scheme=qk-allgather,mb=2" "$work/p_qk.yaml" || fail "make_plan"
+"$make_plan" "$work/m.yaml" "dp=1,pp=2,n=1,m=2,scheme=head-alltoall,mb=1" "$work/p_a2a.yaml" || fail "make_plan"
 
 expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --dump "$work/out.safetensors" -o "$work/measured.yaml" --repeat 3 --warmup 1
 [ -s "$work/out.safetensors" ] || fail "no dump written"
@@ -44,6 +48,14 @@ expect 2 'needs 4 ranks' -- "$attnrun" "$work/p4.yaml"
 expect 0 'rank 3 of 4 alone' -- "$attnrun" "$work/p4.yaml" --rank-share 3 -o "$work/share.yaml"
 grep -q 'rank-share 3' "$work/share.yaml" || fail "rank-share report has no note"
 expect 2 'plan has ranks 0..3' -- "$attnrun" "$work/p4.yaml" --rank-share 4
+expect 0 'rank 3 of 4 alone' -- "$attnrun" "$work/p_qk.yaml" --rank-share 3
+expect 0 'rank 2 of 4 alone' -- "$attnrun" "$work/p_a2a.yaml" --rank-share 2
+# score blocks in one process: 4 heads x 2 query rows x 5 keys x 8 bytes = 320 bytes a
+# sequence; 500 bytes take one sequence a block, 100 one head of one sequence
+expect 0 'score blocks: prefill 2 per query chunk \(1 sequence\(s\) x 4 head' -- \
+  "$attnrun" "$work/p1.yaml" --query-chunk 2 --score-workspace 500 --repeat 1 --warmup 0
+expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --query-chunk 2 --score-workspace 100 --repeat 1 --warmup 0
+expect 2 'score-workspace: bad value' -- "$attnrun" "$work/p1.yaml" --score-workspace 1.5G
 expect 2 'no --check' -- "$attnrun" "$work/p4.yaml" --rank-share 0 --check
 expect 2 'unknown option' -- "$attnrun" "$work/p1.yaml" --frobnicate
 expect 2 'needs a value' -- "$attnrun" "$work/p1.yaml" --repeat

@@ -2,7 +2,8 @@
 # compare.sh ATTNPLAN ATTNRUN WORKDIR: the loop price -> run -> compare on cpu-local: the
 # table lists every metric and op class; --tolerance decides the exit code; a measured
 # report of another plan file is refused (and accepted with --force); a rank-share report
-# shows its not-measured entries as such.
+# shows its not-measured entries as such; with a small --score-workspace the cost model
+# prices the score blocks attnrun runs.
 set -uo pipefail
 attnplan=$1 attnrun=$2 work=$3
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,4 +35,15 @@ out=$("$attnplan" compare "$work/plan.yaml" "$work/share.yaml"); rc=$?
 [ $rc = 0 ] || fail "compare of a rank share exited $rc"
 echo "$out" | grep -E "^ +ttft_s" | grep -q "not measured" || fail "rank share ttft not shown as not measured"
 echo "$out" | grep -E "^ +attn_comm" | grep -q "not measured" || fail "rank share collectives not shown as not measured"
+# score blocks: 8 heads x 12 x 12 pairs x 8 bytes = 9216 bytes a sequence, so 4K splits the
+# heads (3 + 3 + 2) of each sequence; the planner's blocks must be the runtime's
+priced=$("$attnplan" price "$topo" "$model" --strategy dp=1,pp=1,n=1,m=2,scheme=score-allreduce --devices 2 \
+         --score-workspace 4K -o "$work/plan_blocks.yaml") || fail "attnplan price --score-workspace"
+ran=$(mpirun -np 2 "$attnrun" "$work/plan_blocks.yaml" --check --repeat 1 --warmup 0 --score-workspace 4K 2>&1) ||
+  { echo "$ran"; fail "attnrun --score-workspace"; }
+echo "$ran" | grep -q '^check: ok' || { echo "$ran"; fail "blocks: no check ok"; }
+p_blocks=$(echo "$priced" | sed -n 's/^score blocks (prefill): \([0-9]*\) per query chunk of \([0-9]*\) sequence(s) x \([0-9]*\) head.*/\1 \2 \3/p')
+r_blocks=$(echo "$ran" | sed -n 's/^attnrun: rank 0 score blocks: prefill \([0-9]*\) per query chunk (\([0-9]*\) sequence(s) x \([0-9]*\) head.*/\1 \2 \3/p')
+echo "score blocks: priced '$p_blocks', run '$r_blocks'"
+[ "$p_blocks" = "6 1 3" ] && [ "$r_blocks" = "$p_blocks" ] || fail "score blocks priced '$p_blocks', run '$r_blocks'"
 echo "compare.sh: all passed"

@@ -54,6 +54,10 @@ case $group in
   qk)     plans="gpt:dp=1,pp=1,n=1,m=3,scheme=qk-allgather gpt:dp=1,pp=1,n=2,m=3,scheme=qk-allgather llama:dp=1,pp=1,n=3,m=2,scheme=qk-allgather llama8:dp=1,pp=2,n=2,m=2,scheme=qk-allgather,mb=2" ;;
   a2a)    plans="gpt:dp=1,pp=1,n=1,m=2,scheme=head-alltoall gpt:dp=1,pp=1,n=2,m=3,scheme=head-alltoall llama:dp=1,pp=1,n=3,m=2,scheme=head-alltoall llama8:dp=1,pp=1,n=2,m=4,scheme=head-alltoall llama8:dp=2,pp=1,n=1,m=4,scheme=head-alltoall" ;;
   uneven) plans="" ;;  # hand-edited plans below
+  # every scheme with --score-workspace forced small (below) so each query chunk runs in
+  # several score blocks, alternately 1K and 2K: a gpt sequence's 6 heads take 6 x 4 x 9
+  # pairs x 8 bytes = 1728 bytes, so 2K splits sequences and 1K heads as well
+  blocks) plans="gpt:dp=1,pp=1,n=1,m=1 gpt:dp=1,pp=1,n=1,m=2,scheme=score-allreduce llama:dp=1,pp=1,n=1,m=2,scheme=score-allreduce gpt:dp=1,pp=1,n=1,m=3,scheme=qk-allgather llama:dp=1,pp=1,n=2,m=2,scheme=qk-allgather gpt:dp=1,pp=1,n=1,m=2,scheme=head-alltoall llama8:dp=1,pp=1,n=1,m=2,scheme=head-alltoall gpt:dp=1,pp=2,n=1,m=2,scheme=score-allreduce,mb=2" ;;
   *) echo "run_plans.sh: unknown group $group" >&2; exit 2 ;;
 esac
 
@@ -65,11 +69,17 @@ for entry in $plans; do
   world=$(awk '/^world:/ {print $2}' "$plan")
   # a small query chunk on every other plan exercises the chunked score blocks
   chunk=""; [ $((i % 2)) = 0 ] && chunk="--query-chunk 4"
+  if [ "$group" = blocks ]; then
+    chunk="--query-chunk 4 --score-workspace 1K"; [ $((i % 2)) = 0 ] && chunk="--query-chunk 4 --score-workspace 2K"
+  fi
   echo "== $model $strategy ($world ranks) $chunk"
   out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --warmup 0 --repeat 1 $chunk 2>&1) || {
     echo "$out"; echo "FAILED: $model $strategy" >&2; exit 1; }
   echo "$out" | grep '^check:'
   echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
+  if [ "$group" = blocks ]; then # the blocks must really be several
+    echo "$out" | grep -E '^attnrun: rank 0 score blocks: prefill ([2-9]|[1-9][0-9]+) per' || { echo "$out"; echo "FAILED: one score block" >&2; exit 1; }
+  fi
 done
 if [ "$group" = uneven ]; then
   # shares plan_build_even never makes (the planner's balanced plans do): one rank with

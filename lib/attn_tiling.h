@@ -1,0 +1,53 @@
+/* attn_tiling.h: how one attention call splits its score workspace into blocks of
+ * sequences and heads. The attention core forms, per query chunk, the scores of every
+ * (sequence, head) pair it covers; doing that for all sequences of a microbatch at once
+ * needs a workspace proportional to the microbatch (hundreds of GB for a batch of 128 at
+ * L = 10000), which is an artifact of the implementation, not of the partitioning. So the
+ * runtime (runtime/forward_attn.c) works on one block of sequences × heads at a time --
+ * scores, the scheme's score collective, softmax, P·V -- and the cost model
+ * (planner/cost_rank.c) prices exactly those blocks: this header is the one rule both use,
+ * so the collectives and launches priced are the ones run (docs/cost-model.md, "Memory
+ * per device"). */
+#ifndef ATTN_TILING_H
+#define ATTN_TILING_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Default budget for one block's score workspace: 1 GiB, about 1% of a current GPU's
+ * memory, and far above what the small CPU test models need (they run in one block). */
+#define ATTN_SCORE_WORKSPACE_DEFAULT (1024.0 * 1024.0 * 1024.0)
+/* Bytes per score element the rule assumes on top of the model dtype's probability:
+ * scores are fp32 (docs/cost-model.md: σ). */
+#define ATTN_SCORE_ELEM_BYTES 4
+
+typedef struct attn_tiling {
+    int seqs, heads;              /* what is tiled */
+    int seq_blocks, head_blocks;  /* how many parts along each; blocks = their product */
+    int block_seqs, block_heads;  /* the largest part along each (parts differ by at most one) */
+    double block_bytes;           /* workspace of the largest block: block_seqs·block_heads·rows·keys·bytes */
+} attn_tiling;
+
+/* Tiles `seqs` sequences × `heads` heads whose score blocks are `rows` query rows ×
+ * `keys` key columns of `bytes_per_pair` bytes each, so that one block's workspace is at
+ * most budget_bytes (budget <= 0: ATTN_SCORE_WORKSPACE_DEFAULT). Whole heads of as many
+ * sequences as fit come first (the fewest collectives, the widest batched GEMMs); only when
+ * one sequence's heads do not fit are the heads split, one sequence per block. When a
+ * single sequence × head is over the budget the block is that one pair (the floor: the
+ * workspace is then over budget). Parts are balanced: sizes differ by at most one.
+ * seqs or heads <= 0 give one (empty) block, so every caller runs its loop once. */
+void attn_tiling_plan(attn_tiling *t, int seqs, int heads, int rows, int keys, double bytes_per_pair,
+                      double budget_bytes);
+static inline int attn_tiling_blocks(const attn_tiling *t) { return t->seq_blocks * t->head_blocks; }
+/* Part i (0-based) of `total` split into `parts` balanced parts: its first index and size
+ * (the first total % parts parts have one more). */
+void attn_tiling_part(int total, int parts, int i, int *begin, int *count);
+
+/* A byte count: a decimal number with an optional binary suffix K, M or G (KiB, MiB, GiB),
+ * > 0 and at most 2^50. 0 ok, -1 on anything else. For --score-workspace of both tools. */
+int attn_parse_bytes(const char *s, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
