@@ -318,10 +318,14 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
      * one visible device while its local rank counts on: local rank modulo the visible
      * count is then the right device, as it is when every GPU is visible. */
     if (e == cudaSuccess && n > 0 && device >= n) device %= n;
-    if (e != cudaSuccess || device < 0 || device >= n) {
-        fprintf(stderr, "%s:%d: error: no usable CUDA device %d (%d visible; %s)\n", __FILE__, __LINE__, device,
-                e == cudaSuccess ? n : 0, e == cudaSuccess ? "index out of range" : cudaGetErrorString(e));
+    if (e != cudaSuccess || n <= 0) { /* no GPU here: not an error of ours (--backend auto falls back) */
+        fprintf(stderr, "%s:%d: CUDA backend: no usable CUDA device (%s)\n", __FILE__, __LINE__,
+                e == cudaSuccess ? "none visible" : cudaGetErrorString(e));
         (void)cudaGetLastError();
+        return NULL;
+    }
+    if (device < 0) {
+        fprintf(stderr, "%s:%d: error: CUDA device index %d is negative\n", __FILE__, __LINE__, device);
         return NULL;
     }
     attn_backend *be = calloc(1, sizeof *be);
