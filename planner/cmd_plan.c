@@ -21,7 +21,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan plan TOPOLOGY MODEL [--all] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
             "                    [--devices N] [--batch B] [--seq-len L] [--decode-tokens T]\n"
-            "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n\n"
+            "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n"
+            "                    [--calibration FILE]\n\n"
             "--all      every strategy dp x pp x n x m = N (each intra-head scheme when m > 1) for the\n"
             "           topology's N devices (or the first --devices N), priced with the cost model and\n"
             "           ranked by prefill tokens/s (--objective tpot: by decode step latency); strategies\n"

@@ -12,7 +12,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN] [--devices N]\n"
             "                     [--batch B] [--seq-len L] [--decode-tokens T] [--microbatches K]\n"
-            "                     [--query-chunk C] [--score-workspace BYTES]\n\n"
+            "                     [--query-chunk C] [--score-workspace BYTES]\n"
+            "                     [--calibration FILE]\n\n"
             "Prices one strategy with the analytic cost model (docs/cost-model.md).\n"
             "SPEC: dp=1,pp=2,n=8,m=1 or dp=1,pp=1,n=4,m=4,scheme=score-allreduce|qk-allgather|head-alltoall\n"
             "      (mb=K sets the pipeline microbatches). The strategy must use exactly the topology's\n"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "calibration_load.h"
 #include "cost_cli.h"
 
 void cli_inputs_init(cli_inputs *in) {
@@ -43,6 +44,14 @@ int cli_take_arg(const char *cmd, int argc, char **argv, int *i, cli_inputs *in)
     if (!strcmp(a, "--decode-tokens")) return take_int(cmd, argc, argv, i, 0, 1 << 24, &in->decode_tokens);
     if (!strcmp(a, "--microbatches")) return take_int(cmd, argc, argv, i, 0, 1 << 24, &in->microbatches);
     if (!strcmp(a, "--query-chunk")) return take_int(cmd, argc, argv, i, 1, 1 << 24, &in->query_chunk);
+    if (!strcmp(a, "--calibration")) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "attnplan %s: --calibration needs a file\n", cmd);
+            return -1;
+        }
+        in->calibration_path = argv[++*i];
+        return 1;
+    }
     if (!strcmp(a, "--score-workspace")) {
         if (*i + 1 >= argc || attn_parse_bytes(argv[*i + 1], &in->score_workspace) != 0) {
             fprintf(stderr, "attnplan %s: --score-workspace needs a byte count (digits, optional K, M or G suffix)\n", cmd);
@@ -88,16 +97,23 @@ int cli_load(const char *cmd, cli_inputs *in) {
                 in->topo.n_devices);
         return ATTN_EXIT_BADINPUT;
     }
+    if (in->calibration_path) { /* after --devices: efficiencies are rescaled to this topology */
+        if (calibration_load(in->calibration_path, &in->topo, &in->cal, NULL, &d) != 0) return ATTN_EXIT_BADINPUT;
+        in->cal_loaded = 1;
+    }
     return ATTN_EXIT_OK;
 }
 
 void cli_free(cli_inputs *in) {
     if (in->loaded) topology_free(&in->topo);
     in->loaded = 0;
+    if (in->cal_loaded) calibration_free(&in->cal);
+    in->cal_loaded = 0;
 }
 
 void cli_options(const cli_inputs *in, cost_options *o) {
     cost_options_default(o);
     if (in->query_chunk > 0) o->query_chunk = in->query_chunk;
     if (in->score_workspace > 0) o->score_workspace = in->score_workspace;
+    if (in->cal_loaded) o->calibration = &in->cal;
 }

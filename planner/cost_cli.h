@@ -11,6 +11,9 @@ typedef struct cli_inputs {
     int batch, seq_len, decode_tokens, microbatches; /* -1 = the model file's value */
     int query_chunk;              /* --query-chunk; 0 = default */
     double score_workspace;       /* --score-workspace BYTES; 0 = default (attn_tiling.h) */
+    const char *calibration_path; /* --calibration FILE (docs/calibration.md); NULL: topology defaults */
+    cost_calibration cal;         /* loaded by cli_load against the topology */
+    int cal_loaded;
     attn_topology topo;
     attn_model model;
     int loaded;

@@ -108,7 +108,7 @@ static int parse_options(int argc, char **argv, cal_options *o, int loud) {
 
 static double shape_working_set; /* bytes: set per strategy by cal_add_model_shapes */
 
-static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) {
+static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind, int ldb) {
     int im = (int)m, in = (int)n, ik = (int)k;
     if (im < 1 || in < 1 || ik < 1) return;
     for (int i = 0; i < c->n_gemm; i++) { /* the cost model keys its table by shape only */
@@ -116,8 +116,11 @@ static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind ki
         if (g->m == im && g->n == in && g->k == ik) return;
     }
     if (c->n_gemm == CAL_MAX_SHAPES) return;
-    c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind, .working_set = shape_working_set};
+    c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind, .ldb = ldb,
+                                      .working_set = shape_working_set};
 }
+
+static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) { add_shape_ld(c, m, n, k, kind, 0); }
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -149,9 +152,12 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         int dims = llama ? 2 * ceil_div(D / 2, mm) : ceil_div(D, mm);
                         int F = ceil_div(m->ffn_hidden, n * mm), rows = ceil_div(batch, dp);
                         int mb_rows = ceil_div(rows, microbatches_of(m->workload.microbatches, rows, pp));
-                        int qk = dims, v = dims; /* head-alltoall: fewer heads, whole widths */
+                        int qk = dims, v = dims, cache_heads = kvh; /* the KV cache: heads x width rows */
                         if (scheme == SCHEME_QK_ALLGATHER) qk = D;
-                        if (scheme == SCHEME_HEAD_ALLTOALL) qk = v = D;
+                        if (scheme == SCHEME_HEAD_ALLTOALL) {
+                            int ah = ceil_div(qh, mm);
+                            qk = v = D, cache_heads = (ah - 1) / qpk + 1;
+                        }
                         int ch = L < 1024 ? L : 1024, chunks = ceil_div(L, ch);
                         double keys = (double)ch * (chunks - 1) * chunks / 2 + L;
                         int tokens[2] = {mb_rows * L, rows};
@@ -175,10 +181,10 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                             if (llama) add_shape(c, T, 2.0 * F, H, CAL_GEMM_PROJ); /* gate and up as one */
                             add_shape(c, T, H, F, CAL_GEMM_PROJ);
                         }
-                        add_shape(c, ch, keys / chunks, qk, CAL_GEMM_SCORES);
-                        add_shape(c, ch, v, keys / chunks, CAL_GEMM_PV);
-                        add_shape(c, 1, L + 1, qk, CAL_GEMM_SCORES);
-                        add_shape(c, 1, v, L + 1, CAL_GEMM_PV);
+                        add_shape_ld(c, ch, keys / chunks, qk, CAL_GEMM_SCORES, cache_heads * qk);
+                        add_shape_ld(c, ch, v, keys / chunks, CAL_GEMM_PV, cache_heads * v);
+                        add_shape_ld(c, 1, L + 1, qk, CAL_GEMM_SCORES, cache_heads * qk);
+                        add_shape_ld(c, 1, v, L + 1, CAL_GEMM_PV, cache_heads * v);
                     }
 }
 

@@ -35,6 +35,7 @@ typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
 typedef struct cal_gemm {
     int m, n, k;
     cal_gemm_kind kind;     /* operand layout as the runtime calls it */
+    int ldb;                /* B's row stride in the runtime (KV cache: heads x width); 0: packed */
     double working_set;     /* bytes the rank touches between two uses of the same weights: its
                                layers' weights and one microbatch's activations (0: 4 MiB) */
     double seconds;         /* time of one call (fastest sample) */

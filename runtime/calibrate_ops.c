@@ -94,17 +94,21 @@ typedef struct gemm_arg {
     const cal_gemm *g;
     size_t positions;       /* distinct B matrices in the pool */
     attn_ptr a, pool, cbuf;
-    size_t b_n;
+    size_t b_n;             /* elements one B spans with its row stride */
+    int ldb;
 } gemm_arg;
 
 static void run_gemm(cal_ctx *c, void *varg, int iter) {
     gemm_arg *ga = varg;
     const cal_gemm *g = ga->g;
-    attn_ptr A = ga->a, C = ga->cbuf, B = attn_ptr_at(c->be, ga->pool, (size_t)iter % ga->positions * ga->b_n);
+    /* a strided B (the KV cache) is visited head after head, as the runtime's loop does */
+    size_t heads = (size_t)ga->ldb / (size_t)(g->kind == CAL_GEMM_PV ? g->n : g->k), i = (size_t)iter;
+    size_t at = (i / heads) % ga->positions * ga->b_n + i % heads * (ga->ldb / heads);
+    attn_ptr A = ga->a, C = ga->cbuf, B = attn_ptr_at(c->be, ga->pool, at);
     if (g->kind == CAL_GEMM_PV) /* P[M,K] . V[K,N] */
-        c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, g->n, 0, 0.0f, C, g->n, 0, 1);
+        c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, ga->ldb, 0, 0.0f, C, g->n, 0, 1);
     else /* X[M,K] . W[N,K]^T: projections and q.k^T */
-        c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, g->k, 0, 0.0f, C, g->n, 0, 1);
+        c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, ga->ldb, 0, 0.0f, C, g->n, 0, 1);
 }
 
 /* The B pool, shared by every shape: grown to the largest working set asked for. */
@@ -120,7 +124,11 @@ static int pool_reserve(cal_ctx *c, size_t elems) {
 
 static int measure_gemm(cal_ctx *c, cal_gemm *g) {
     size_t eb = c->be->elem_bytes, a_n = (size_t)g->m * g->k, c_n = (size_t)g->m * g->n;
-    gemm_arg ga = {.g = g, .b_n = (size_t)g->k * g->n};
+    /* B's rows: N rows of K (projections, q.k^T) or K rows of N (p.v), at the runtime's
+     * stride (the KV cache interleaves its heads: ldb = heads x width) */
+    int rows = g->kind == CAL_GEMM_PV ? g->k : g->n, width = g->kind == CAL_GEMM_PV ? g->n : g->k;
+    gemm_arg ga = {.g = g, .ldb = g->ldb > width ? g->ldb : width};
+    ga.b_n = (size_t)rows * ga.ldb;
     double ws = g->working_set > 0 ? g->working_set : GEMM_DEFAULT_WORKING_SET;
     if (ws > GEMM_MAX_POOL) ws = GEMM_MAX_POOL;
     ga.positions = (size_t)(ws / (double)(ga.b_n * eb));
@@ -150,6 +158,29 @@ int cal_measure_gemms(cal_ctx *c) {
 }
 
 /* ---- elementwise kernels and softmax ---- */
+
+/* libm's tanh and exp take value-dependent paths, so kernels are timed on values spread
+ * like activations (a fixed pseudo-random sequence, roughly normal, |x| < 4 x scale),
+ * never on a constant. 0 ok, -1 after a message. */
+static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale) {
+    float *h = malloc(count * sizeof *h);
+    if (!h) {
+        fprintf(stderr, "attnrun: error: calibrate: out of memory\n");
+        return -1;
+    }
+    unsigned long long x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < count; i++) {
+        double sum = 0; /* Irwin-Hall: the sum of 4 uniforms, centred */
+        for (int j = 0; j < 4; j++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            sum += (double)(x >> 11) / 9007199254740992.0;
+        }
+        h[i] = (float)((sum - 2.0) * 1.7 * scale);
+    }
+    int rc = c->be->upload(c->be->ctx, dst, h, count);
+    free(h);
+    return rc;
+}
 
 static const char *const kernel_names[CAL_KERNELS] = {"layernorm", "rmsnorm", "rope",     "gelu",
                                                       "swiglu",    "residual", "kv_copy", "softmax"};
@@ -200,13 +231,13 @@ static double kernel_bytes(int kind, int rows, double eb) {
 /* Softmax over heads x Tq x Tk: Tq = Tk causal blocks (prefill) and single rows (decode). */
 typedef struct soft_arg {
     int heads, tq, tk;
-    attn_ptr s;
+    attn_ptr s, out;        /* out of place, so every call sees the same logits */
 } soft_arg;
 
 static void run_softmax(cal_ctx *c, void *varg, int iter) {
     soft_arg *a = varg;
     (void)iter;
-    c->be->softmax_causal(c->be->ctx, a->s, a->s, a->heads, a->tq, a->tk, a->tk - a->tq, 0.125f);
+    c->be->softmax_causal(c->be->ctx, a->out, a->s, a->heads, a->tq, a->tk, a->tk - a->tq, 0.125f);
 }
 
 static const int kernel_rows[] = {1, 4, 16, 64, 256, 1024, 4096};
@@ -217,18 +248,27 @@ static int measure_softmax(cal_ctx *c, cal_kernel *out, double *decode_bw) {
     static const int tk[] = {16, 32, 64, 128, 256, 512};
     double eb = (double)c->be->elem_bytes;
     double x[6], t[6], xd[6], td[6];
-    attn_ptr s = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512);
-    if (attn_ptr_null(s)) return -1;
-    c->be->fill(c->be->ctx, s, (size_t)8 * 512 * 512, 0.5f);
+    attn_ptr s = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512), o = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512);
+    if (attn_ptr_null(s) || attn_ptr_null(o)) {
+        c->be->free(c->be->ctx, s);
+        c->be->free(c->be->ctx, o);
+        return -1;
+    }
+    if (fill_spread(c, s, (size_t)8 * 512 * 512, 4.0f) != 0) { /* logits of a few units */
+        c->be->free(c->be->ctx, s);
+        c->be->free(c->be->ctx, o);
+        return -1;
+    }
     for (int i = 0; i < 6; i++) {
-        soft_arg a = {8, tk[i], tk[i], s};
+        soft_arg a = {8, tk[i], tk[i], s, o};
         x[i] = (4 + eb) * 8.0 * tk[i] * tk[i]; /* fp32 scores in, probabilities out */
         t[i] = time_op(c, run_softmax, &a);
-        soft_arg d = {8 * 4, 1, tk[i] * 4, s};
+        soft_arg d = {8 * 4, 1, tk[i] * 4, s, o};
         xd[i] = (4 + eb) * 32.0 * tk[i] * 4;
         td[i] = time_op(c, run_softmax, &d);
     }
     c->be->free(c->be->ctx, s);
+    c->be->free(c->be->ctx, o);
     double a, b, ad, bd;
     if (cal_fit_line(x, t, 6, &a, &b) != 0 || cal_fit_line(xd, td, 6, &ad, &bd) != 0) return -1;
     out->bandwidth = 1.0 / b;
@@ -247,8 +287,7 @@ int cal_measure_kernels(cal_ctx *c) {
     int rc = 0;
     if (attn_ptr_null(k.x) || attn_ptr_null(k.y) || attn_ptr_null(k.z) || attn_ptr_null(k.w)) rc = -1;
     if (!rc) {
-        c->be->fill(c->be->ctx, k.x, max_n, 0.25f);
-        c->be->fill(c->be->ctx, k.y, max_n, 0.5f);
+        if (fill_spread(c, k.x, max_n, 1.0f) || fill_spread(c, k.y, max_n, 1.0f)) rc = -1;
         c->be->fill(c->be->ctx, k.w, KERNEL_WIDTH, 1.0f);
     }
     double eb = (double)c->be->elem_bytes, fixed[CAL_KERNELS];
