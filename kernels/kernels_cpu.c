@@ -75,7 +75,7 @@ void softmax_causal_forward_cpu(float *out, const float *s, int NH, int Tq, int 
              * no visible key (q0 + i < 0) is all zeros rather than 0/0. */
             double inv = sum > 0.0 ? 1.0 / sum : 0.0;
             for (int j = 0; j <= last; j++) dst[j] = (float)(dst[j] * inv);
-            for (int j = last + 1; j < Tk; j++) dst[j] = 0.0f;
+            for (int j = last + 1 > 0 ? last + 1 : 0; j < Tk; j++) dst[j] = 0.0f; /* q0 + i may be < -1 */
         }
     }
 }

@@ -82,6 +82,7 @@ static int check_outputs(run_state *st, const float *all_pre, const float *all_d
         code = 1;
     } else {
         size_t miss_p, miss_d = 0;
+        double tol = check_tolerance(st->be->dtype);
         double ep = rel_error(all_pre, ref_pre, np, &miss_p);
         double ed = TD ? rel_error(all_dec, ref_dec, nd, &miss_d) : 0.0;
         printf("check: prefill relative error %.3e (%zu elements)\n", ep, np);
@@ -89,11 +90,11 @@ static int check_outputs(run_state *st, const float *all_pre, const float *all_d
         if (miss_p || miss_d) {
             printf("check: FAILED: %zu prefill and %zu decode output elements were never written\n", miss_p, miss_d);
             code = 1;
-        } else if (!(ep <= CHECK_TOLERANCE) || !(ed <= CHECK_TOLERANCE)) {
-            printf("check: FAILED: above the tolerance %g\n", CHECK_TOLERANCE);
+        } else if (!(ep <= tol) || !(ed <= tol)) {
+            printf("check: FAILED: above the tolerance %g (%s storage)\n", tol, dtype_name(st->be->dtype));
             code = 1;
         } else {
-            printf("check: ok (tolerance %g)\n", CHECK_TOLERANCE);
+            printf("check: ok (tolerance %g, %s storage)\n", tol, dtype_name(st->be->dtype));
         }
         fflush(stdout);
     }

@@ -339,7 +339,8 @@ static int fill_seeded(attn_forward *fw, attn_ptr buf, size_t count, uint64_t se
         fprintf(stderr, "%s:%d: error: rank %d: out of memory for a random fill\n", __FILE__, __LINE__, fw->rank);
         return -1;
     }
-    for (size_t i = 0; i < tile; i++) host[i] = (float)tensor_random_value(seed, name, 0, i);
+    tensor_random tr = tensor_random_init(seed, name, 0);
+    for (size_t i = 0; i < tile; i++) host[i] = (float)tensor_random_at(&tr, i);
     int rc = be->upload(be->ctx, buf, host, tile);
     free(host);
     if (rc != 0) return -1;

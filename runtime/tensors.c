@@ -66,14 +66,19 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+tensor_random tensor_random_init(uint64_t seed, const char *name, long long cols) {
+    tensor_random tr = {splitmix64(seed ^ fnv1a64(name)) - 0x9E3779B97F4A7C15ull, 1.0, 0.0};
+    /* key is stored minus splitmix64's increment so tensor_random_at can add (index + 1)
+     * increments: the value at index is splitmix64(splitmix64(seed ^ h(name)) + index*golden). */
+    if (ends_with(name, "layernorm.weight")) { tr.offset = 1.0; tr.scale = 0.1; }
+    else if (ends_with(name, ".bias")) tr.scale = 0.1;
+    else if (ends_with(name, "_proj.weight")) tr.scale = sqrt(3.0 / (double)cols); /* variance 1/in */
+    return tr;
+}
+
 double tensor_random_value(uint64_t seed, const char *name, long long cols, uint64_t index) {
-    uint64_t key = splitmix64(seed ^ fnv1a64(name));
-    uint64_t bits = splitmix64(key + index * 0x9E3779B97F4A7C15ull);
-    double r = 2.0 * ((double)(bits >> 11) * 0x1.0p-53) - 1.0; /* uniform in [-1, 1) */
-    if (ends_with(name, "layernorm.weight")) return 1.0 + 0.1 * r;
-    if (ends_with(name, ".bias")) return 0.1 * r;
-    if (ends_with(name, "_proj.weight")) return r * sqrt(3.0 / (double)cols); /* variance 1/in */
-    return r;
+    tensor_random tr = tensor_random_init(seed, name, cols);
+    return tensor_random_at(&tr, index);
 }
 
 /* --- safetensors header --- */
@@ -263,9 +268,10 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
     }
     long long w = c1 - c0;
     if (!ts->path) {
+        tensor_random tr = tensor_random_init(ts->seed, name, cols);
         for (long long r = r0; r < r1; r++)
             for (long long c = c0; c < c1; c++)
-                dst[(r - r0) * w + (c - c0)] = (float)tensor_random_value(ts->seed, name, cols, (uint64_t)(r * cols + c));
+                dst[(r - r0) * w + (c - c0)] = (float)tensor_random_at(&tr, (uint64_t)(r * cols + c));
         return 0;
     }
     const st_entry *e = find_entry(ts, name);

@@ -31,6 +31,21 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
 /* The seeded random value of element `index` of tensor `name` with `cols` columns
  * (the scale depends on the name; docs/model-contract.md). */
 double tensor_random_value(uint64_t seed, const char *name, long long cols, uint64_t index);
+/* The same values, with the per-tensor work (hashing the name, choosing the
+ * distribution) done once: tensor_random_init, then tensor_random_at per element. */
+typedef struct tensor_random {
+    uint64_t key;
+    double scale, offset;
+} tensor_random;
+tensor_random tensor_random_init(uint64_t seed, const char *name, long long cols);
+static inline double tensor_random_at(const tensor_random *tr, uint64_t index) {
+    uint64_t z = tr->key + (index + 1) * 0x9E3779B97F4A7C15ull; /* splitmix64(key + index*golden) */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    double r = 2.0 * ((double)(z >> 11) * 0x1.0p-53) - 1.0; /* uniform in [-1, 1) */
+    return tr->offset + tr->scale * r;
+}
 
 /* Writes F32 tensors to a safetensors file atomically (temporary file + rename). */
 typedef struct tensor_out {
