@@ -38,7 +38,7 @@ typedef struct cal_gemm {
     int ldb;                /* B's row stride in the runtime (KV cache: heads x width); 0: packed */
     double working_set;     /* bytes the rank touches between two uses of the same weights: its
                                layers' weights and one microbatch's activations (0: 4 MiB) */
-    double seconds;         /* time of one call (fastest sample) */
+    double seconds;         /* time of one call (median sample) */
     double flops_per_s;
 } cal_gemm;
 
@@ -59,7 +59,7 @@ typedef struct cal_coll {
     int group_size;
     int n_sizes;
     double bytes[CAL_MAX_COLL_SIZES];   /* S, nccl-tests' buffer size */
-    double seconds[CAL_MAX_COLL_SIZES]; /* fastest sample, slowest rank */
+    double seconds[CAL_MAX_COLL_SIZES]; /* median sample, slowest rank */
     double alpha_s, bus_bandwidth;      /* the fit */
 } cal_coll;
 
@@ -67,7 +67,7 @@ typedef struct cal_ctx {
     attn_backend *be;
     attn_comm *comm;        /* NULL without MPI (world 1) */
     int rank, world;
-    int samples;            /* timed samples per point (the fastest is kept) */
+    int samples;            /* timed samples per point (the median is kept) */
     double min_sample_s;    /* each sample repeats the op until it lasts this long */
     double peak_flops;      /* of the device, for efficiencies */
     attn_ptr pool;          /* GEMM B operands (calibrate_ops.c) */

@@ -71,7 +71,7 @@ static double time_coll(cal_ctx *c, coll_arg *a) {
         c->be->synchronize(c->be->ctx);
         s[i] = (cal_now() - t0) / reps;
     }
-    double t = cal_world_max(c, cal_min(s, ns));
+    double t = cal_world_max(c, cal_median(s, ns));
     return a->coll == COLL_SENDRECV ? t / 2 : t;
 }
 

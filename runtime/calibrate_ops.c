@@ -2,8 +2,8 @@
  * use, every elementwise kernel and the softmax over a range of sizes, and the fixed cost
  * of one op. Everything goes through the backend (backend.h), so a GPU backend is measured
  * by the same code. Each point: a warm-up call, then `samples` samples, each repeating the
- * call until it lasts min_sample_s; the fastest sample per call (other processes on the
- * machine only ever add time), then the slowest rank's. */
+ * call until it lasts min_sample_s; the median sample per call (the statistic attnrun
+ * reports for a plan's runs), then the slowest rank's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +77,7 @@ static double time_op(cal_ctx *c, cal_op_fn fn, void *arg) {
         c->be->synchronize(c->be->ctx);
         s[i] = (cal_now() - t0) / reps;
     }
-    return cal_world_max(c, cal_min(s, ns));
+    return cal_world_max(c, cal_median(s, ns));
 }
 
 /* ---- GEMMs ---- */
