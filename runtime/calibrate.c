@@ -115,7 +115,13 @@ static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind
         cal_gemm *g = &c->gemm[i];
         if (g->m == im && g->n == in && g->k == ik) return;
     }
-    if (c->n_gemm == CAL_MAX_SHAPES) return;
+    if (c->n_gemm == CAL_MAX_SHAPES) {
+        static int warned;
+        if (!warned++ && c->rank == 0)
+            fprintf(stderr, "attnrun: warning: calibrate: more than %d GEMM shapes; the rest are not measured\n",
+                    CAL_MAX_SHAPES);
+        return;
+    }
     c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind, .ldb = ldb,
                                       .working_set = shape_working_set};
 }

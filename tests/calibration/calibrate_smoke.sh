@@ -2,9 +2,11 @@
 # calibrate_smoke.sh: `attnrun --calibrate --quick` on 1 rank (no MPI) and on 2 ranks
 # (mpirun) writes a calibration file that the loader accepts against cpu-local-2, with
 # collectives only when there are 2 ranks; a bad option is exit 2 and writes nothing.
-# usage: calibrate_smoke.sh ATTNRUN TEST_CALIBRATION SOURCE_DIR SCRATCH
+# Then `attnplan price --calibration` with that file changes the prediction, and a bad file
+# is exit 2 at FILE:LINE:COL.
+# usage: calibrate_smoke.sh ATTNRUN TEST_CALIBRATION ATTNPLAN SOURCE_DIR SCRATCH
 set -euo pipefail
-attnrun=$1 loader=$2 src=$3 scratch=$4
+attnrun=$1 loader=$2 attnplan=$3 src=$4 scratch=$5
 rm -rf "$scratch" && mkdir -p "$scratch"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 topo=$src/topologies/cpu-local-2.yaml
@@ -36,4 +38,17 @@ set -e
 [ ! -e "$scratch/bad.yaml" ] || fail "--samples 0 wrote a file"
 "$attnrun" --calibrate -o "$scratch/bad.yaml" > "$scratch/bad.txt" 2>&1 && fail "no --topology/--peak accepted"
 grep -q "needs --topology" "$scratch/bad.txt" || fail "no --topology: unhelpful message"
-echo "calibrate_smoke: ok"
+ttft() { awk '$1 == "ttft_s" { print $2 }'; }
+model=$src/models/tiny-llama.yaml
+plain=$("$attnplan" price "$topo" "$model" --strategy n=2 | ttft)
+calibrated=$("$attnplan" price "$topo" "$model" --strategy n=2 --calibration "$scratch/two.yaml" | ttft)
+[ -n "$plain" ] && [ -n "$calibrated" ] || fail "attnplan price printed no ttft_s"
+[ "$plain" != "$calibrated" ] || fail "--calibration did not change the prediction ($plain s)"
+set +e
+"$attnplan" price "$topo" "$model" --strategy n=2 --calibration "$src/tests/calibration/bad/gemm_kind.yaml" \
+  > "$scratch/badcal.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "a bad calibration file: exit $rc, want 2"
+grep -q "gemm_kind.yaml:9:30: error: unknown kind 'matmul'" "$scratch/badcal.txt" || fail "a bad calibration file: no FILE:LINE:COL"
+echo "calibrate_smoke: ok (ttft_s $plain s without, $calibrated s with the calibration)"
