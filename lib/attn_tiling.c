@@ -40,6 +40,37 @@ void attn_tiling_part(int total, int parts, int i, int *begin, int *count) {
     *begin = i * base + (i < extra ? i : extra);
 }
 
+attn_gemm_batching attn_gemm_batch(int seqs, int head0, int heads, int qpk) {
+    attn_gemm_batching b = {0, 0};
+    if (seqs <= 0 || heads <= 0) return b;
+    if (qpk < 1) qpk = 1;
+    /* kv-head runs the heads fall into: with qpk == 1 a call per sequence strides through
+     * consecutive kv heads, so the whole block's heads are one run */
+    int runs = qpk == 1 ? 1 : (head0 + heads - 1) / qpk - head0 / qpk + 1;
+    long long per_seq = (long long)seqs * runs;
+    if (heads < per_seq) {
+        b.over_seqs = 1;
+        b.calls = heads;
+    } else {
+        b.calls = (int)per_seq; /* <= heads here */
+    }
+    return b;
+}
+
+long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk) {
+    long long calls = 0;
+    for (int sb = 0; sb < t->seq_blocks; sb++) {
+        int s0, ns;
+        attn_tiling_part(t->seqs, t->seq_blocks, sb, &s0, &ns);
+        for (int hb = 0; hb < t->head_blocks; hb++) {
+            int h0, nh;
+            attn_tiling_part(t->heads, t->head_blocks, hb, &h0, &nh);
+            calls += attn_gemm_batch(ns, head0 + h0, nh, qpk).calls;
+        }
+    }
+    return calls;
+}
+
 int attn_parse_bytes(const char *s, double *out) {
     /* digits only (strtod would also take hex, exponents and "inf"), then the suffix */
     if (!s) return -1;

@@ -43,6 +43,32 @@ static inline int attn_tiling_blocks(const attn_tiling *t) { return t->seq_block
  * (the first total % parts parts have one more). */
 void attn_tiling_part(int total, int parts, int i, int *begin, int *count);
 
+/* How one score block issues its attention GEMMs. The backend's GEMM is strided-batched with
+ * one stride per operand, so one call can cover either
+ *   - the block's heads of one sequence (A stride: the next query head; B stride: the next
+ *     kv head in the cache row, or 0 for a run of query heads sharing one kv head; C: the
+ *     next head's scores), one call per sequence and kv-head run -- per sequence when every
+ *     query head has its own kv head (qpk == 1), since then the whole run of heads steps
+ *     through consecutive kv heads; or
+ *   - one query head over the block's sequences (A stride: the next sequence's rows; B: the
+ *     next sequence's cache; C: the next sequence's part of the block), one call per head.
+ * Each call launches a kernel on a GPU, and in decode a call's work is tiny, so the block
+ * takes whichever needs fewer calls (per sequence on a tie). The runtime
+ * (runtime/forward_attn.c) issues these calls for scores and for P·V alike, and the cost
+ * model (planner/cost_rank.c) prices these launches: this is the one rule both follow. */
+typedef struct attn_gemm_batching {
+    int over_seqs; /* 1: one call per query head, batched over the sequences; 0: per sequence */
+    int calls;     /* calls for this block's scores (P·V issues as many) */
+} attn_gemm_batching;
+
+/* The batching of a block of `seqs` sequences x `heads` query heads whose first is query
+ * head `head0` (global numbering: runs sharing a kv head are head / qpk), qpk query heads
+ * per kv head (>= 1). No sequences or heads: 0 calls. */
+attn_gemm_batching attn_gemm_batch(int seqs, int head0, int heads, int qpk);
+/* The scores GEMM calls of one query chunk over every block of t (P·V issues as many),
+ * the query heads starting at global head head0. */
+long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk);
+
 /* A byte count: a decimal number with an optional binary suffix K, M or G (KiB, MiB, GiB),
  * > 0 and at most 2^50. 0 ok, -1 on anything else. For --score-workspace of both tools. */
 int attn_parse_bytes(const char *s, double *out);

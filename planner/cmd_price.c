@@ -163,6 +163,10 @@ int cmd_price(int argc, char **argv) {
         printf("score blocks (%s): %d per query chunk of %d sequence(s) x %d head(s), workspace %.4g MB\n",
                attn_phase_names[ph], det.score_blocks[ph], det.block_seqs[ph], det.block_heads[ph],
                det.score_ws_bytes[ph] / 1e6);
+    printf("attention GEMM calls of rank %d: prefill %.0f scores + %.0f P.V; rank %d: decode step %.0f + %.0f "
+           "(all its layers; prefill: all microbatches)\n",
+           det.critical_rank[PHASE_PREFILL], det.scores_calls[PHASE_PREFILL], det.pv_calls[PHASE_PREFILL],
+           det.critical_rank[PHASE_DECODE], det.scores_calls[PHASE_DECODE], det.pv_calls[PHASE_DECODE]);
     print_ops(&plan, det.critical_rank[PHASE_PREFILL], PHASE_PREFILL);
     print_ops(&plan, det.critical_rank[PHASE_DECODE], PHASE_DECODE);
     print_colls(&det);

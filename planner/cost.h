@@ -100,6 +100,10 @@ typedef struct cost_detail {
      * its workspace in bytes */
     int score_blocks[PHASE_COUNT], block_seqs[PHASE_COUNT], block_heads[PHASE_COUNT];
     double score_ws_bytes[PHASE_COUNT];
+    /* the critical rank's batched GEMM calls (launches) of the attention scores and P.V
+     * (attn_tiling.h, attn_gemm_batch) over its layers: prefill all its microbatches, decode
+     * one step -- what attnrun --stats counts on that rank */
+    double scores_calls[PHASE_COUNT], pv_calls[PHASE_COUNT];
     char reason[256];               /* why pricing failed */
 } cost_detail;
 

@@ -129,16 +129,20 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     double B = sh->rows, ah = sh->att_heads, akv = sh->att_kv_heads;
     double pairs = B * ah * sh->score_pairs;
     double keys_avg = sh->chunks > 0 ? sh->key_reads / sh->chunks : 0;
-    /* one launch of each per score block of each chunk, as the runtime loops */
+    /* softmax: one launch per score block of each chunk, as the runtime loops; scores and
+     * P.V: the batched GEMM calls of those blocks (attn_gemm_batch: per sequence or per
+     * head, whichever is fewer), none for P.V with no value dims (the runtime skips
+     * empty GEMMs) */
     double launches = sh->chunks * (sh->score_blocks > 1 ? sh->score_blocks : 1);
+    double gemm_launches = sh->chunks * sh->gemm_calls;
     op[OP_SCORES] = batched_op(dt, dt_model, 2 * pairs * sh->att_qk_dims,
                                eb * (B * ah * sh->q_len * sh->att_qk_dims + B * akv * sh->key_reads * sh->att_qk_dims) +
                                    sb * pairs,
-                               sh->chunk_rows, keys_avg, sh->att_qk_dims, launches, cal);
+                               sh->chunk_rows, keys_avg, sh->att_qk_dims, gemm_launches, cal);
     op[OP_SOFTMAX] = vector_op(dt, 5 * pairs, pairs * (sb + eb), bw_soft, launches, cal);
     op[OP_PV] = batched_op(dt, dt_model, 2 * pairs * sh->att_v_dims,
                            eb * (pairs + B * akv * sh->key_reads * sh->att_v_dims + B * ah * sh->q_len * sh->att_v_dims),
-                           sh->chunk_rows, sh->att_v_dims, keys_avg, launches, cal);
+                           sh->chunk_rows, sh->att_v_dims, keys_avg, sh->att_v_dims > 0 ? gemm_launches : 0, cal);
 
     /* Row-parallel output projection on the dimension-split attention output. */
     op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, cal);

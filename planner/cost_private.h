@@ -21,6 +21,9 @@ typedef struct cost_shape {
     double chunks;          /* attention chunks (query-row blocks) */
     double score_blocks;    /* sequence x head blocks per chunk (attn_tiling.h): chunks x score_blocks
                                launches of scores/softmax/pv and score collectives */
+    double gemm_calls;      /* batched GEMM calls of scores per chunk over all blocks
+                               (attn_tiling_gemm_calls, as the runtime issues them): chunks x
+                               gemm_calls launches of scores and of P.V */
     double score_ws;        /* bytes of the largest block's scores and probabilities */
     int block_seqs, block_heads; /* the largest block's extents */
     double chunk_rows;      /* query rows of the largest chunk (GEMM shape) */

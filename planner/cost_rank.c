@@ -83,6 +83,10 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     attn_tiling_plan(&tl, (int)rows, (int)sh->att_heads, (int)sh->chunk_rows, keys,
                      sh->score_bytes + sh->elem_bytes, c->score_budget);
     sh->score_blocks = attn_tiling_blocks(&tl);
+    /* the GEMM calls of those blocks: the attention core's query heads start at the rank's
+     * first head, or its first whole head under head-alltoall */
+    int head0 = c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL ? a->a2a_head_begin : a->head_begin;
+    sh->gemm_calls = (double)attn_tiling_gemm_calls(&tl, head0, md->kv_heads > 0 ? md->heads / md->kv_heads : 1);
     sh->score_ws = tl.block_bytes;
     sh->block_seqs = tl.block_seqs;
     sh->block_heads = tl.block_heads;
@@ -281,6 +285,16 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         detail->block_seqs[ph] = sh.block_seqs;
         detail->block_heads[ph] = sh.block_heads;
         detail->score_ws_bytes[ph] = sh.score_ws;
+        double calls = sh.chunks * sh.gemm_calls;
+        if (ph == PHASE_PREFILL) { /* rows % M microbatches of one row more, as cost_rank_price */
+            int q = rows / M, rem = rows % M;
+            cost_shape small;
+            base_shape(c, a, PHASE_PREFILL, q, &small);
+            if (rem > 0) calls = calls * rem + (double)(M - rem) * small.chunks * small.gemm_calls;
+            else calls *= M;
+        }
+        detail->scores_calls[ph] = layers * calls;
+        detail->pv_calls[ph] = sh.att_v_dims > 0 ? layers * calls : 0; /* no value dims: no P.V GEMM */
         coll_call cc[4];
         int k = layer_colls(c, a, &sh, cc);
         for (int i = 0; i < k && detail->n_coll < COST_MAX_COLL_LINES; i++) {

@@ -45,7 +45,9 @@ static void usage(FILE *f) {
             "  --query-chunk Q          query rows per attention score block (default: automatic)\n"
             "  --score-workspace BYTES  budget of one score block (K, M, G suffixes; default 1G): the\n"
             "                           sequences and heads of a query chunk are processed in blocks\n"
-            "                           that fit it, as the cost model prices (attnplan --score-workspace)\n",
+            "                           that fit it, as the cost model prices (attnplan --score-workspace)\n"
+            "  --stats                  print the lead rank's backend GEMM calls of the attention (scores,\n"
+            "                           P.V) per phase, the launches attnplan price counts\n",
             CHECK_TOLERANCE);
 }
 
@@ -93,6 +95,7 @@ static int parse_args(int argc, char **argv, options *o, int loud) {
                 return 2;
             }
         } else if (!strcmp(a, "--check")) o->check = 1;
+        else if (!strcmp(a, "--stats")) o->stats = 1;
         else if (!strcmp(a, "--repeat")) INT_VALUE(repeat, 1);
         else if (!strcmp(a, "--warmup")) INT_VALUE(warmup, 0);
         else if (!strcmp(a, "--threads")) INT_VALUE(threads, 1);

@@ -21,6 +21,7 @@ static inline double check_tolerance(attn_dtype storage) {
 typedef struct options {
     const char *plan, *weights, *input, *dump, *out, *model, *backend;
     int check, repeat, warmup, threads, rank_share, query_chunk;
+    int stats; /* --stats: print the attention's GEMM calls per phase */
     uint64_t seed;
     double score_workspace; /* --score-workspace BYTES; 0: the default (attn_tiling.h) */
 } options;

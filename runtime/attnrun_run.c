@@ -173,6 +173,7 @@ int run_plan(run_state *st) {
         if (run == o->warmup) { /* counters and timers restart for the timed runs */
             memset(fw->flops, 0, sizeof fw->flops);
             memset(fw->comm_bytes, 0, sizeof fw->comm_bytes);
+            memset(fw->gemm_calls, 0, sizeof fw->gemm_calls);
             for (int i = 0; i < OP_COUNT; i++) scratch[i] = 0;
             st->be->op_times(st->be->ctx, scratch);
         }
@@ -267,6 +268,13 @@ int run_plan(run_state *st) {
                rep.metric_max[MET_TTFT_S]);
         if (TD) printf(", tpot %.6f s", rep.metric[MET_TPOT_S]);
         printf(", peak memory %.0f bytes\n", rep.metric[MET_PEAK_MEMORY_BYTES]);
+    }
+    if (lead && o->stats) { /* per timed run; decode: the first step, as the counters count */
+        double(*g)[OP_COUNT] = fw->gemm_calls;
+        printf("attnrun: rank %d attention GEMM calls: prefill scores %.0f pv %.0f, decode step scores %.0f pv %.0f "
+               "(all the rank's layers; prefill: all microbatches)\n",
+               me, g[PHASE_PREFILL][OP_SCORES] / o->repeat, g[PHASE_PREFILL][OP_PV] / o->repeat,
+               TD ? g[PHASE_DECODE][OP_SCORES] / o->repeat : 0.0, TD ? g[PHASE_DECODE][OP_PV] / o->repeat : 0.0);
     }
     if (lead) {
         if (o->out) {

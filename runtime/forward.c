@@ -33,7 +33,10 @@ void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int
              attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
              attn_ptr C, int ldc, long long strideC, int batch) {
     if (M == 0 || N == 0 || batch == 0) return;
-    if (fw->counting) fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
+    if (fw->counting) {
+        fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
+        fw->gemm_calls[fw->phase][op] += 1;
+    }
     fw->be->gemm(fw->be->ctx, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc,
                  strideC, batch);
 }

@@ -61,6 +61,9 @@ typedef struct attn_forward {
     int phase;              /* PHASE_PREFILL or PHASE_DECODE: where flops/bytes are counted */
     int counting;           /* 0: flops/bytes not counted (decode steps after the first) */
     double flops[PHASE_COUNT][OP_COUNT], comm_bytes[PHASE_COUNT][OP_COUNT];
+    /* backend GEMM calls (each a kernel launch on a GPU) per op, counted like flops: what
+     * the cost model's launch counts must equal (attnrun --stats) */
+    double gemm_calls[PHASE_COUNT][OP_COUNT];
 } attn_forward;
 
 /* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and

@@ -32,6 +32,65 @@ static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nse
     }
 }
 
+/* One query chunk's score block inside attend(): sequences [s0, s0+ns) x query heads
+ * [h0, h0+nh) of the call, query rows [c, c+Tq) against keys [0, Tk). */
+typedef struct att_block {
+    attn_ptr Q, out;
+    int qw, T, c, Tq, Tk, seq0, s0, ns, h0, nh;
+} att_block;
+
+/* One batched GEMM of a block (OP_SCORES or OP_PV) over sequences [s, s+ns) x query heads
+ * [h, h+nh): batched over the heads of one sequence (ns == 1) or over the sequences of one
+ * head (nh == 1), as attn_gemm_batch chose. The block's scores are [ns][nh][Tq][Tk]. */
+static void att_gemm(attn_forward *fw, fwd_layer *ly, int op, const att_block *b, int s, int ns, int h, int nh) {
+    int nq = fw->att_nq, kw = fw->k_width, vw = fw->v_width, qw = b->qw;
+    size_t q_ld = (size_t)nq * qw, o_ld = (size_t)nq * vw;
+    size_t k_ld = (size_t)fw->cache_kv_heads * kw, v_ld = (size_t)fw->cache_kv_heads * vw;
+    size_t blk = (size_t)b->Tq * b->Tk, seq_blk = (size_t)b->nh * blk;
+    size_t kv = (size_t)((fw->att_q_begin + h) / fw->QPK - fw->cache_kv_begin);
+    size_t qrow = (size_t)s * b->T + b->c, cache_row = (size_t)(b->seq0 + s) * fw->TMAX;
+    attn_ptr S = fw_at(fw, fw->scores, (size_t)(s - b->s0) * seq_blk + (size_t)(h - b->h0) * blk);
+    /* strides of Q (or out), K (or V), scores and the batch count, along the batched axis:
+     * over heads the next query head, its kv head (the next one when every query head has
+     * its own, the same one for a run sharing it) and its scores; over sequences the next
+     * sequence's rows, cache and part of the block */
+    long long sq, sk, sv, so, ss;
+    int batch;
+    if (nh > 1) {
+        sq = qw, so = vw, ss = (long long)blk, batch = nh;
+        sk = fw->QPK == 1 ? kw : 0, sv = fw->QPK == 1 ? vw : 0;
+    } else {
+        sq = (long long)(b->T * q_ld), so = (long long)(b->T * o_ld), ss = (long long)seq_blk, batch = ns;
+        sk = (long long)(fw->TMAX * k_ld), sv = (long long)(fw->TMAX * v_ld);
+    }
+    if (op == OP_SCORES)
+        fw_gemm(fw, OP_SCORES, 0, 1, b->Tq, b->Tk, qw, 1.0f, fw_at(fw, b->Q, qrow * q_ld + (size_t)h * qw), (int)q_ld, sq,
+                fw_at(fw, ly->k_cache, cache_row * k_ld + kv * kw), (int)k_ld, sk, 0.0f, S, b->Tk, ss, batch);
+    else
+        fw_gemm(fw, OP_PV, 0, 0, b->Tq, vw, b->Tk, 1.0f, S, b->Tk, ss, fw_at(fw, ly->v_cache, cache_row * v_ld + kv * vw),
+                (int)v_ld, sv, 0.0f, fw_at(fw, b->out, qrow * o_ld + (size_t)h * vw), (int)o_ld, so, batch);
+}
+
+/* The block's GEMMs of one op, batched as the shared rule says (attn_gemm_batch, the
+ * calls the cost model prices): per query head over the sequences, or per sequence over
+ * each run of heads (all of them when every query head has its own kv head). */
+static void block_gemms(attn_forward *fw, fwd_layer *ly, int op, const att_block *b) {
+    attn_gemm_batching bt = attn_gemm_batch(b->ns, fw->att_q_begin + b->h0, b->nh, fw->QPK);
+    if (bt.over_seqs) {
+        for (int i = b->h0; i < b->h0 + b->nh; i++) att_gemm(fw, ly, op, b, b->s0, b->ns, i, 1);
+        return;
+    }
+    for (int s = b->s0; s < b->s0 + b->ns; s++)
+        for (int i = b->h0; i < b->h0 + b->nh;) {
+            int j = i + 1;
+            if (fw->QPK == 1) j = b->h0 + b->nh;
+            else
+                while (j < b->h0 + b->nh && (fw->att_q_begin + j) / fw->QPK == (fw->att_q_begin + i) / fw->QPK) j++;
+            att_gemm(fw, ly, op, b, s, 1, i, j - i);
+            i = j;
+        }
+}
+
 /* Attention of att_nq query heads Q[N, att_nq, qw] against the cache, into
  * out[N, att_nq, v_width]. reduce_scores: sum the partial score blocks over SEG.
  * Per query chunk, the sequences × heads are processed in score blocks (fw_tiling,
@@ -41,60 +100,30 @@ static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nse
 static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0,
                    int seq0, int reduce_scores) {
     attn_backend *be = fw->be;
-    int nh = fw->att_nq, kw = fw->k_width, vw = fw->v_width;
-    int q_ld = nh * qw, o_ld = nh * vw;
-    int k_ld = fw->cache_kv_heads * kw, v_ld = fw->cache_kv_heads * vw;
+    int nh = fw->att_nq;
     float scale = (float)(1.0 / sqrt((double)fw->D)); /* the whole head's width, whatever the split */
     attn_tiling tl;
     fw_tiling(fw, nseq, fw->phase == PHASE_DECODE, &tl);
     /* chunk outer, blocks inner: every sequence of a chunk has the same positions, so one
      * all-reduce and one softmax cover a block's scores of all its sequences and heads */
     for (int c = 0; c < T; c += fw->query_chunk) {
-        int Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
-        int q0 = pos0 + c, Tk = q0 + Tq;
-        size_t blk = (size_t)Tq * Tk;
+        att_block b = {Q, out, qw, T, c, 0, 0, seq0, 0, 0, 0, 0};
+        b.Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
+        int q0 = pos0 + c;
+        b.Tk = q0 + b.Tq;
         for (int sb = 0; sb < tl.seq_blocks; sb++) {
-            int s0, ns;
-            attn_tiling_part(nseq, tl.seq_blocks, sb, &s0, &ns);
+            attn_tiling_part(nseq, tl.seq_blocks, sb, &b.s0, &b.ns);
             for (int hb = 0; hb < tl.head_blocks; hb++) {
-                int h0, nhb;
-                attn_tiling_part(nh, tl.head_blocks, hb, &h0, &nhb);
-                size_t seq_blk = (size_t)nhb * blk; /* one sequence's part of the block */
-                OP(OP_SCORES, {
-                    for (int s = s0; s < s0 + ns; s++) {
-                        size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
-                        for (int i = h0; i < h0 + nhb;) { /* a run of query heads sharing one kv head */
-                            int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
-                            while (j < h0 + nhb && (fw->att_q_begin + j) / fw->QPK == kv) j++;
-                            attn_ptr A = fw_at(fw, Q, qrow * q_ld + (size_t)i * qw);
-                            attn_ptr Bk = fw_at(fw, ly->k_cache, cache_seq * k_ld + (size_t)(kv - fw->cache_kv_begin) * kw);
-                            fw_gemm(fw, OP_SCORES, 0, 1, Tq, Tk, qw, 1.0f, A, q_ld, qw, Bk, k_ld, 0, 0.0f,
-                                    fw_at(fw, fw->scores, (s - s0) * seq_blk + (size_t)(i - h0) * blk), Tk, (long long)blk,
-                                    j - i);
-                            i = j;
-                        }
-                    }
-                });
+                attn_tiling_part(nh, tl.head_blocks, hb, &b.h0, &b.nh);
+                size_t elems = (size_t)b.ns * b.nh * b.Tq * b.Tk;
+                OP(OP_SCORES, block_gemms(fw, ly, OP_SCORES, &b));
                 if (reduce_scores)
                     OP(OP_ATTN_COMM, {
-                        fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, (size_t)ns * seq_blk);
-                        fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems((size_t)ns * seq_blk, fw->M));
+                        fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, elems);
+                        fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems(elems, fw->M));
                     });
-                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, ns * nhb, Tq, Tk, q0, scale));
-                OP(OP_PV, {
-                    for (int s = s0; s < s0 + ns; s++) {
-                        size_t cache_seq = (size_t)(seq0 + s) * fw->TMAX, qrow = (size_t)s * T + c;
-                        for (int i = h0; i < h0 + nhb;) {
-                            int kv = (fw->att_q_begin + i) / fw->QPK, j = i;
-                            while (j < h0 + nhb && (fw->att_q_begin + j) / fw->QPK == kv) j++;
-                            attn_ptr Bv = fw_at(fw, ly->v_cache, cache_seq * v_ld + (size_t)(kv - fw->cache_kv_begin) * vw);
-                            fw_gemm(fw, OP_PV, 0, 0, Tq, vw, Tk, 1.0f,
-                                    fw_at(fw, fw->scores, (s - s0) * seq_blk + (size_t)(i - h0) * blk), Tk, (long long)blk,
-                                    Bv, v_ld, 0, 0.0f, fw_at(fw, out, qrow * o_ld + (size_t)i * vw), o_ld, vw, j - i);
-                            i = j;
-                        }
-                    }
-                });
+                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
+                OP(OP_PV, block_gemms(fw, ly, OP_PV, &b));
             }
         }
     }

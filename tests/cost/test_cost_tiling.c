@@ -7,8 +7,13 @@
  *   2. The seed (models/seed-dense-4l.yaml on topologies/dgx-h100-x2.yaml): with the default
  *      1 GiB budget dp=1,pp=1,n=1,m=16 score-allreduce fits; with an unbounded budget (one
  *      block of the whole microbatch, the old behaviour) it does not. The score
- *      all-reduces are chunks x blocks calls moving the same total volume; scores launch
- *      once per block (the time difference is exactly the extra launches' overhead).
+ *      all-reduces are chunks x blocks calls moving the same total volume; softmax launches
+ *      once per block, scores and P.V once per batched GEMM call (16 heads of one sequence:
+ *      one call; 128 sequences x 32 heads: one call per head), and the time differences are
+ *      exactly the extra launches' overhead.
+ *   3. The GEMM batching of one block (attn_gemm_batch): the fewer calls of per sequence
+ *      (one per kv-head run, found here by walking the heads) and per head, and the sum over
+ *      a tiling's blocks.
  * Part 2 skips when the shipped files are absent. Argument: the source directory. */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +88,43 @@ static void test_rule(void) {
     const char *bad[] = {"", "0", "-1", "1e3", "0x10", "1.5G", "1GB", "G", "inf", "99999999999999999999", NULL};
     for (int i = 0; bad[i]; i++) CHECK(attn_parse_bytes(bad[i], &v) != 0, "'%s' accepted", bad[i]);
     printf("test_cost_tiling: rule ok (%d cases)\n", cases);
+}
+
+static void test_batching(void) {
+    int cases = 0;
+    for (int qpk = 1; qpk <= 4; qpk++)
+        for (int seqs = 0; seqs <= 6; seqs++)
+            for (int head0 = 0; head0 <= 5; head0++)
+                for (int heads = 0; heads <= 9; heads++) {
+                    /* per sequence: a call per run of heads sharing a kv head, or one for all of
+                     * them when each head has its own kv head (the cache strides through them) */
+                    int runs = 0;
+                    for (int h = head0; h < head0 + heads; h++)
+                        if (h == head0 || (qpk > 1 && h / qpk != (h - 1) / qpk)) runs++;
+                    int per_seq = seqs * runs, per_head = seqs > 0 ? heads : 0;
+                    int want = per_seq < per_head ? per_seq : per_head;
+                    attn_gemm_batching b = attn_gemm_batch(seqs, head0, heads, qpk);
+                    CHECK(b.calls == want, "%d seqs x heads %d..%d, qpk %d: %d calls, want %d", seqs, head0,
+                          head0 + heads - 1, qpk, b.calls, want);
+                    CHECK(b.over_seqs == (per_head < per_seq), "%d seqs x %d heads, qpk %d: over_seqs %d", seqs, heads, qpk,
+                          b.over_seqs);
+                    cases++;
+                }
+    /* the seed's decode share for n=16 (2 heads of 128 sequences, MHA): 2 calls, not 256 */
+    attn_gemm_batching b = attn_gemm_batch(128, 4, 2, 1);
+    CHECK(b.over_seqs && b.calls == 2, "seed decode block: %d calls (over_seqs %d)", b.calls, b.over_seqs);
+    /* a GQA block of one sequence: heads 3..8 with 4 per kv head are 3 runs ({3}, {4..7}, {8}) */
+    b = attn_gemm_batch(1, 3, 6, 4);
+    CHECK(!b.over_seqs && b.calls == 3, "GQA block: %d calls", b.calls);
+    /* a tiling's sum walks its blocks: 5 sequences x 6 heads (qpk 2, first head 1) in blocks
+     * of one sequence x 3 heads: each block holds heads 1-3 (runs {1},{2,3}) or 4-6 ({4,5},{6}) */
+    attn_tiling t;
+    attn_tiling_plan(&t, 5, 6, 1, 1, 1, 3);
+    CHECK(t.seq_blocks == 5 && t.head_blocks == 2, "tiling %d x %d", t.seq_blocks, t.head_blocks);
+    CHECK(attn_tiling_gemm_calls(&t, 1, 2) == 5 * (2 + 2), "tiling calls %lld", attn_tiling_gemm_calls(&t, 1, 2));
+    attn_tiling_plan(&t, 5, 6, 1, 1, 1, 0); /* one block: 6 calls over the sequences beat 5 x 4 runs */
+    CHECK(attn_tiling_gemm_calls(&t, 1, 2) == 6, "one block calls %lld", attn_tiling_gemm_calls(&t, 1, 2));
+    printf("test_cost_tiling: batching ok (%d cases)\n", cases);
 }
 
 /* prices the seed's n=1,m=16 score-allreduce plan with a score budget */
@@ -161,13 +203,22 @@ static int test_seed(const char *src) {
         CHECK(lt->time_s > lw->time_s, "more calls, no more latency: %g vs %g", lt->time_s, lw->time_s);
     }
     CHECK_REL(a->op[PHASE_PREFILL][OP_ATTN_COMM].bytes, b->op[PHASE_PREFILL][OP_ATTN_COMM].bytes, 1e-12);
-    /* scores, softmax, P.V: same FLOPs, 4 x 10 x 255 more launches each */
+    /* scores, softmax, P.V: same FLOPs; softmax 4 x 10 x (256 - 1) more launches, scores and
+     * P.V 4 x 10 x (256 - 32): one call per block of one sequence's 16 heads against one
+     * call per head over the 128 sequences of the single block */
     double launch = t.dev_types[t.devices[0].device_type].launch_overhead_s;
     CHECK(launch > 0, "the topology has no launch overhead: the launch check cannot tell");
     for (int op = OP_SCORES; op <= OP_PV; op++) {
+        double extra = op == OP_SOFTMAX ? 255 : 256 - 32;
         CHECK_REL(a->op[PHASE_PREFILL][op].flops, b->op[PHASE_PREFILL][op].flops, 1e-12);
-        CHECK_REL(a->op[PHASE_PREFILL][op].time_s - b->op[PHASE_PREFILL][op].time_s, 4.0 * 10 * 255 * launch, 1e-6);
+        CHECK_REL(a->op[PHASE_PREFILL][op].time_s - b->op[PHASE_PREFILL][op].time_s, 4.0 * 10 * extra * launch, 1e-6);
     }
+    CHECK(dt.scores_calls[PHASE_PREFILL] == 4 * 10 * 256 && dw.scores_calls[PHASE_PREFILL] == 4 * 10 * 32 &&
+              dt.pv_calls[PHASE_PREFILL] == dt.scores_calls[PHASE_PREFILL],
+          "prefill GEMM calls %g (P.V %g) and %g", dt.scores_calls[PHASE_PREFILL], dt.pv_calls[PHASE_PREFILL],
+          dw.scores_calls[PHASE_PREFILL]);
+    /* decode: 128 sequences x 32 heads in one block, one call per head and layer */
+    CHECK(dt.scores_calls[PHASE_DECODE] == 4 * 32, "decode GEMM calls %g", dt.scores_calls[PHASE_DECODE]);
     printf("test_cost_tiling: seed n=1 m=16 score-allreduce fits (%.2f GB; %.2f GB over with one block)\n",
            a->memory_bytes / 1e9, rw->shortfall_bytes / 1e9);
     plan_free(&tiled);
@@ -178,6 +229,7 @@ static int test_seed(const char *src) {
 
 int main(int argc, char **argv) {
     test_rule();
+    test_batching();
     if (test_seed(argc > 1 ? argv[1] : ".") != 0) tu_failures++;
     if (tu_failures) fprintf(stderr, "test_cost_tiling: %d failure(s)\n", tu_failures);
     else printf("test_cost_tiling: ok\n");
