@@ -16,6 +16,10 @@
 # calibration or cost model on the same measurements; compare --force, as the plan files'
 # predicted sections differ from the ones that ran).
 #
+# A calibration file CAL is used for plans of as many ranks as it was measured with; for a
+# plan of W ranks, CAL-npW.yaml beside it is used instead when it exists
+# (calibrations/cpu-local-2-np1.yaml: the same measurement with one rank).
+#
 # --calibrate measures a fresh calibration first (attnrun --calibrate on 2 ranks, as
 # calibrations/cpu-local-2.yaml was made) into DIR/calibration.yaml and uses it: on
 # another machine, or when this one has changed.
@@ -81,6 +85,11 @@ if [ -n "$calibrate" ]; then
        "${margs[@]}" --name cpu-local-2 -o "$cal" > "$out/calibrate.txt" 2>&1; then
     echo "accuracy.sh: attnrun --calibrate failed (see $out/calibrate.txt)" >&2; exit 2
   fi
+  # the same with one rank, for the 1-rank plans (see CAL-npW above)
+  if ! timeout 300 mpirun -np 1 --bind-to core "$attnrun" --calibrate --backend cpu --topology "$topo" \
+       "${margs[@]}" --name cpu-local-2-np1 -o "$out/calibration-np1.yaml" > "$out/calibrate-np1.txt" 2>&1; then
+    echo "accuracy.sh: attnrun --calibrate (1 rank) failed (see $out/calibrate-np1.txt)" >&2; exit 2
+  fi
 fi
 [ -z "$cal" ] || [ -r "$cal" ] || { echo "accuracy.sh: cannot read $cal" >&2; exit 2; }
 
@@ -127,8 +136,13 @@ for model in $models; do
       case "$kv" in dp=*|pp=*|n=*|m=*) world=$((world * ${kv#*=})) ;; esac
     done
     tag=$model.${spec//[=,]/_}
+    # A CPU calibration holds for the number of ranks that ran at once while it was
+    # measured (its `ranks:`): ranks sharing the machine share its caches and memory
+    # bandwidth. Plans of fewer ranks use CAL-npW.yaml beside CAL when it exists.
     calopt=()
-    [ -z "$cal" ] || calopt=(--calibration "$cal")
+    plancal=$cal
+    [ -n "$cal" ] && [ -r "${cal%.yaml}-np$world.yaml" ] && plancal=${cal%.yaml}-np$world.yaml
+    [ -z "$plancal" ] || calopt=(--calibration "$plancal")
     if ! "$attnplan" price "$topo" "$mfile" --strategy "$spec" --devices "$world" "${calopt[@]}" \
          -o "$out/$tag.plan.yaml" > "$out/$tag.price.txt" 2>&1; then
       echo "accuracy.sh: attnplan price failed for $model $spec (see $out/$tag.price.txt)" >&2; exit 2

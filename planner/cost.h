@@ -43,11 +43,23 @@ typedef struct cost_coll_fit {
     double bus_bandwidth;           /* bytes/s (nccl-tests busbw) */
 } cost_coll_fit;
 
+/* Elementwise kernels a calibration times one by one: on a CPU their rates differ by 50x
+ * (libm's tanh and exp against a plain add), so one elementwise figure cannot price them. */
+typedef enum {
+    COST_KERNEL_LAYERNORM = 0, COST_KERNEL_RMSNORM, COST_KERNEL_ROPE, COST_KERNEL_GELU, COST_KERNEL_SWIGLU,
+    COST_KERNEL_RESIDUAL, COST_KERNEL_COPY, COST_KERNEL_COUNT
+} cost_kernel;
+#define COST_CALIBRATION_KERNELS 1 /* cost_calibration has kernel_bandwidth[] (feature test) */
+
 typedef struct cost_calibration {
     int n_gemm;
-    cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency */
+    cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency.
+                                       A calibrated GEMM is priced at its measured efficiency alone (no
+                                       memory roofline): the measurement already includes what bound it */
     double elementwise_bandwidth;   /* bytes/s achieved by norms, activations, residuals; 0: topology default */
+    double kernel_bandwidth[COST_KERNEL_COUNT]; /* bytes/s per kernel (bytes as the model counts them); 0: elementwise */
     double softmax_bandwidth;       /* bytes/s achieved by the softmax kernel; 0: elementwise figure */
+    double softmax_decode_bandwidth;/* bytes/s of a decode step's softmax (one query row, nothing masked); 0: softmax */
     double launch_overhead_s;       /* < 0: topology default */
     int n_coll;
     cost_coll_fit *coll;            /* an exact (coll, link, group_size) match wins; else the same

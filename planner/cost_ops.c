@@ -56,6 +56,12 @@ double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flo
     return (t_compute > t_memory ? t_compute : t_memory) + launches * launch_overhead(dt, cal);
 }
 
+/* Bytes a GEMM is bound by in the roofline: none when its efficiency is measured (the
+ * calibration timed the shape itself, whatever bound it: cache, memory or the pipes). */
+static double gemm_roofline_bytes(double bytes, const cost_calibration *cal) {
+    return cal && cal->n_gemm > 0 && cal->gemm ? 0 : bytes;
+}
+
 /* A GEMM C[gm,gn] = A[gm,gk] B[gk,gn] in the model dtype: reads A and B, writes C. */
 static attn_op_cost gemm_op(const attn_device_type *dt, attn_dtype dtype, int eb, double gm, double gn,
                             double gk, double launches, const cost_calibration *cal) {
@@ -63,8 +69,8 @@ static attn_op_cost gemm_op(const attn_device_type *dt, attn_dtype dtype, int eb
     if (gm <= 0 || gn <= 0 || gk <= 0) return c;
     c.flops = 2 * gm * gn * gk;
     c.bytes = eb * (gm * gk + gk * gn + gm * gn);
-    c.time_s = cost_kernel_time(dt, dtype, c.flops, c.bytes, cost_gemm_efficiency(dt, gm, gn, gk, cal), 0,
-                                launches, cal);
+    c.time_s = cost_kernel_time(dt, dtype, c.flops, gemm_roofline_bytes(c.bytes, cal),
+                                cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, cal);
     return c;
 }
 
@@ -86,8 +92,8 @@ static attn_op_cost batched_op(const attn_device_type *dt, attn_dtype dtype, dou
                                double gm, double gn, double gk, double launches, const cost_calibration *cal) {
     attn_op_cost c = {0, flops, bytes};
     if (flops <= 0 && bytes <= 0) return c;
-    c.time_s = cost_kernel_time(dt, dtype, flops, bytes, cost_gemm_efficiency(dt, gm, gn, gk, cal), 0,
-                                launches, cal);
+    c.time_s = cost_kernel_time(dt, dtype, flops, gemm_roofline_bytes(bytes, cal),
+                                cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, cal);
     return c;
 }
 
@@ -108,19 +114,28 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     const attn_dtype dt_model = sh->dtype;
     double bw_elem = cal && cal->elementwise_bandwidth > 0 ? cal->elementwise_bandwidth : 0;
     double bw_soft = cal && cal->softmax_bandwidth > 0 ? cal->softmax_bandwidth : bw_elem;
+    if (cal && sh->q_len == 1 && cal->softmax_decode_bandwidth > 0) bw_soft = cal->softmax_decode_bandwidth;
+    double bw_k[COST_KERNEL_COUNT]; /* each kernel's calibrated rate, else the elementwise figure */
+    for (int k = 0; k < COST_KERNEL_COUNT; k++)
+        bw_k[k] = cal && cal->kernel_bandwidth[k] > 0 ? cal->kernel_bandwidth[k] : bw_elem;
 
     /* Norms: read x, write the normalized copy, read the weights (and bias). FLOPs per
      * element: LayerNorm 7 (mean, variance, normalize, affine), RMSNorm 4. */
     double norm_w = llama ? H : 2 * H;
-    attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * T * H, eb * (2 * T * H + norm_w), bw_elem, 1, cal);
+    attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * T * H, eb * (2 * T * H + norm_w),
+                                  bw_k[llama ? COST_KERNEL_RMSNORM : COST_KERNEL_LAYERNORM], 1, cal);
     op[OP_NORM1] = norm;
     op[OP_NORM2] = norm;
 
     /* Projections on the rank's dimension-split share. */
-    op[OP_QKV_PROJ] = gemm_op(dt, dt_model, (int)eb, T, (sh->q_heads + 2 * sh->kv_heads) * sh->dims, H, 1, cal);
+    /* q, k and v are three GEMMs in the runtime (three weight matrices): priced as such,
+     * each at the efficiency of its own shape, with a launch each. */
+    attn_op_cost q = gemm_op(dt, dt_model, (int)eb, T, sh->q_heads * sh->dims, H, 1, cal);
+    attn_op_cost kv = gemm_op(dt, dt_model, (int)eb, T, sh->kv_heads * sh->dims, H, 1, cal);
+    op[OP_QKV_PROJ] = (attn_op_cost){q.time_s + 2 * kv.time_s, q.flops + 2 * kv.flops, q.bytes + 2 * kv.bytes};
     if (llama) {
         double e = T * (sh->q_heads + sh->kv_heads) * sh->dims; /* q and k rotated in place */
-        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_elem, 1, cal);
+        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_k[COST_KERNEL_ROPE], 1, cal);
     }
 
     /* Attention core over query chunks: scores written to a workspace of score_bytes per
@@ -146,19 +161,20 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
 
     /* Row-parallel output projection on the dimension-split attention output. */
     op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, cal);
-    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_elem, 1, cal);
+    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_k[COST_KERNEL_RESIDUAL], 1, cal);
     op[OP_RESIDUAL1] = resid;
     op[OP_RESIDUAL2] = resid;
 
     /* Column-parallel up (and gate), activation, row-parallel down. GELU(tanh) counted as
      * 8 FLOPs per element, SiLU(gate) * up as 5. */
     double F = sh->mlp_cols;
-    op[OP_MLP_UP] = gemm_op(dt, dt_model, (int)eb, T, (llama ? 2 : 1) * F, H, 1, cal);
-    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_elem, 1, cal)
-                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_elem, 1, cal);
+    attn_op_cost up = gemm_op(dt, dt_model, (int)eb, T, F, H, 1, cal); /* llama: gate and up, two GEMMs */
+    op[OP_MLP_UP] = (attn_op_cost){(llama ? 2 : 1) * up.time_s, (llama ? 2 : 1) * up.flops, (llama ? 2 : 1) * up.bytes};
+    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_k[COST_KERNEL_SWIGLU], 1, cal)
+                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_k[COST_KERNEL_GELU], 1, cal);
     op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, T, H, F, 1, cal);
 
     /* The new keys and values copied into the cache (read + write). */
     double kv_e = T * sh->cache_kv_heads * (sh->cache_k_dims + sh->cache_v_dims);
-    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_elem, 1, cal);
+    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_k[COST_KERNEL_COPY], 1, cal);
 }
