@@ -11,15 +11,7 @@
 #include <string.h>
 #include "cuda_check.h"
 
-#define CUBLAS_CHECK(x)                                                                                  \
-    do {                                                                                                 \
-        cublasStatus_t s_ = (x);                                                                         \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                               \
-            fprintf(stderr, "%s:%d: cuBLAS error %d (%s: %s) in %s\n", __FILE__, __LINE__, (int)s_,      \
-                    cublasGetStatusName(s_), cublasGetStatusString(s_), #x);                             \
-            exit(1);                                                                                     \
-        }                                                                                                \
-    } while (0)
+#include "cublas_check.h"
 
 /* Uniform values in [-1, 1) from a hash of the index: random, reproducible, never all zero. */
 __global__ void fill_hash_kernel(__half *x, size_t n, unsigned seed) {

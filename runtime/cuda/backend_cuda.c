@@ -14,15 +14,7 @@
 #include "kernels_cuda.h"
 #include "metrics.h"
 
-#define CUBLAS_DIE(x)                                                                                  \
-    do {                                                                                               \
-        cublasStatus_t s_ = (x);                                                                       \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                             \
-            fprintf(stderr, "%s:%d: cuBLAS error %d (%s: %s) in %s\n", __FILE__, __LINE__, (int)s_,    \
-                    cublasGetStatusName(s_), cublasGetStatusString(s_), #x);                           \
-            exit(1);                                                                                   \
-        }                                                                                              \
-    } while (0)
+#include "cublas_check.h"
 
 enum { WORKSPACE_BYTES = 32 << 20, STAGING_ELEMS = 1 << 22, EVENT_FOLD = 4096 };
 
@@ -167,10 +159,10 @@ static void cu_gemm(void *vctx, int transA, int transB, int M, int N, int K, flo
     if (M <= 0 || N <= 0 || batch <= 0) return;
     cublasOperation_t opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N, opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
     if (batch == 1)
-        CUBLAS_DIE(cublasGemmEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, A.addr, c->blas_type,
+        CUBLAS_CHECK(cublasGemmEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, A.addr, c->blas_type,
                                 lda, &beta, C.addr, c->blas_type, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     else
-        CUBLAS_DIE(cublasGemmStridedBatchedEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, strideB,
+        CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, strideB,
                                               A.addr, c->blas_type, lda, strideA, &beta, C.addr, c->blas_type, ldc,
                                               strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
@@ -341,13 +333,13 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
     c->blas_type = dtype == DTYPE_FP16 ? CUDA_R_16F : dtype == DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     CUDA_DIE(cudaSetDevice(device));
     CUDA_DIE(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
-    CUBLAS_DIE(cublasCreate(&c->blas));
-    CUBLAS_DIE(cublasSetStream(c->blas, c->stream));
+    CUBLAS_CHECK(cublasCreate(&c->blas));
+    CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
     /* fp32 storage stays true fp32 (no TF32), so the fp32 GPU run matches the CPU closely */
-    CUBLAS_DIE(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
+    CUBLAS_CHECK(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
     c->workspace = dev_alloc(c, WORKSPACE_BYTES);
     if (!c->workspace) exit(1);
-    CUBLAS_DIE(cublasSetWorkspace(c->blas, c->workspace, WORKSPACE_BYTES));
+    CUBLAS_CHECK(cublasSetWorkspace(c->blas, c->workspace, WORKSPACE_BYTES));
     if (c->dt != KC_FP32) {
         c->staging = dev_alloc(c, (size_t)STAGING_ELEMS * 4);
         if (!c->staging) exit(1);
