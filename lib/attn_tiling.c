@@ -41,7 +41,7 @@ void attn_tiling_part(int total, int parts, int i, int *begin, int *count) {
 }
 
 attn_gemm_batching attn_gemm_batch(int seqs, int head0, int heads, int qpk) {
-    attn_gemm_batching b = {0, 0};
+    attn_gemm_batching b = {0, 0, 1.0};
     if (seqs <= 0 || heads <= 0) return b;
     if (qpk < 1) qpk = 1;
     /* kv-head runs the heads fall into: with qpk == 1 a call per sequence strides through
@@ -53,6 +53,7 @@ attn_gemm_batching attn_gemm_batch(int seqs, int head0, int heads, int qpk) {
         b.calls = heads;
     } else {
         b.calls = (int)per_seq; /* <= heads here */
+        if (qpk > 1) b.b_shared = (double)heads / runs; /* a call per run, its heads on one kv head */
     }
     return b;
 }

@@ -59,6 +59,10 @@ void attn_tiling_part(int total, int parts, int i, int *begin, int *count);
 typedef struct attn_gemm_batching {
     int over_seqs; /* 1: one call per query head, batched over the sequences; 0: per sequence */
     int calls;     /* calls for this block's scores (P·V issues as many) */
+    double b_shared; /* batch entries per distinct B operand (K or V head) in a call, on average:
+                        a run of query heads sharing one kv head reads that head once for all of
+                        them (B stride 0), so a calibration must time the call with that reuse
+                        (docs/calibration.md); 1 when every entry has its own B */
 } attn_gemm_batching;
 
 /* The batching of a block of `seqs` sequences x `heads` query heads whose first is query

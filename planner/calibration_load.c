@@ -72,7 +72,7 @@ static int read_kernels(reader *r, const yt_node *map, cost_calibration *cal) {
 
 static int read_gemm(reader *r, const yt_node *seq, cost_calibration *cal) {
     if (yt_expect(r->doc, seq, YT_SEQ, "'gemm'", r->d)) return -1;
-    static const char *const keys[] = {"m", "n", "k", "kind", "seconds", "flops_per_s", "efficiency", NULL};
+    static const char *const keys[] = {"m", "n", "k", "reuse", "kind", "seconds", "flops_per_s", "efficiency", NULL};
     cal->gemm = calloc(seq->n ? seq->n : 1, sizeof *cal->gemm);
     if (!cal->gemm) {
         diag_error(r->d, r->doc->file, seq->line, seq->col, "out of memory");
@@ -81,7 +81,7 @@ static int read_gemm(reader *r, const yt_node *seq, cost_calibration *cal) {
     int bad = 0;
     for (size_t i = 0; i < seq->n; i++) {
         const yt_node *g = seq->vals[i];
-        long long m = 0, n = 0, k = 0;
+        long long m = 0, n = 0, k = 0, reuse = 1; /* files before the reuse key: 1 */
         double secs = 0, fps = 0, eff = 0;
         int kind = 0;
         if (yt_expect(r->doc, g, YT_MAP, "a GEMM entry", r->d) || yt_check_keys(r->doc, g, keys, r->d)) {
@@ -89,7 +89,7 @@ static int read_gemm(reader *r, const yt_node *seq, cost_calibration *cal) {
             continue;
         }
         int e = yt_int(r->doc, g, "m", 1, 1, 1 << 24, &m, r->d) | yt_int(r->doc, g, "n", 1, 1, 1 << 24, &n, r->d) |
-                yt_int(r->doc, g, "k", 1, 1, 1 << 24, &k, r->d) |
+                yt_int(r->doc, g, "k", 1, 1, 1 << 24, &k, r->d) | yt_int(r->doc, g, "reuse", 0, 1, 1 << 16, &reuse, r->d) |
                 enum_value(r, g, "kind", gemm_kinds, 3, NULL, &kind) |
                 yt_num_positive(r->doc, g, "seconds", 0, 1e6, &secs, r->d) |
                 yt_num_positive(r->doc, g, "flops_per_s", 0, 1e20, &fps, r->d) |
@@ -98,18 +98,20 @@ static int read_gemm(reader *r, const yt_node *seq, cost_calibration *cal) {
             bad++;
             continue;
         }
-        /* a shape measured twice would make the table ambiguous (the cost model takes the
-         * first exact hit); kinds share the table, as the cost model keys it by shape only */
+        /* a point measured twice would make the table ambiguous (the cost model takes the
+         * first exact hit); kinds share the table, as the cost model keys it by shape and
+         * reuse only */
         for (int j = 0; j < cal->n_gemm; j++)
-            if (cal->gemm[j].m == m && cal->gemm[j].n == n && cal->gemm[j].k == k) {
-                diag_error(r->d, r->doc->file, g->line, g->col, "GEMM %lldx%lldx%lld is listed twice", m, n, k);
+            if (cal->gemm[j].m == m && cal->gemm[j].n == n && cal->gemm[j].k == k && cal->gemm[j].reuse == reuse) {
+                diag_error(r->d, r->doc->file, g->line, g->col, "GEMM %lldx%lldx%lld (reuse %lld) is listed twice", m,
+                           n, k, reuse);
                 e = 1;
             }
         if (e) {
             bad++;
             continue;
         }
-        cal->gemm[cal->n_gemm++] = (cost_gemm_point){(double)m, (double)n, (double)k, eff};
+        cal->gemm[cal->n_gemm++] = (cost_gemm_point){(double)m, (double)n, (double)k, eff, (double)reuse};
     }
     return bad ? -1 : 0;
 }

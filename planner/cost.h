@@ -26,10 +26,15 @@ extern "C" {
 
 /* ---- calibration: measured figures that override the topology's defaults ---- */
 
-/* Achieved GEMM efficiency (fraction of the dtype's peak) for one shape C[m,n] += A[m,k]B[k,n]. */
+/* Achieved GEMM efficiency (fraction of the dtype's peak) for one shape C[m,n] += A[m,k]B[k,n],
+ * measured as a batched call whose `reuse` entries share one B operand (the attention GEMMs of
+ * query heads sharing a kv head, attn_gemm_batch's b_shared): reading K once for four heads is
+ * faster per GEMM than four fresh reads, so the reuse is part of the key. <= 1: one entry per
+ * B (every projection; old files, which have no reuse). */
 typedef struct cost_gemm_point {
     double m, n, k;
     double efficiency;
+    double reuse;
 } cost_gemm_point;
 
 /* One collective measured on a group of group_size devices crossing link class `link`:
@@ -149,9 +154,15 @@ double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, d
                       double launches, const cost_calibration *cal);
 double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
                         double gemm_eff, double bw_override, double launches, const cost_calibration *cal);
-/* Interpolated GEMM efficiency at a shape (the calibration table), or the device default. */
+/* Interpolated GEMM efficiency at a shape (the calibration table), or the device default.
+ * cost_gemm_efficiency_reuse: the same for a batched call whose `reuse` entries share one B
+ * operand; log2(reuse) is a fourth axis of the interpolation, the query's reuse clamped to
+ * the table's range (so a table measured without reuse prices every reuse as 1).
+ * cost_gemm_efficiency is reuse 1. */
 double cost_gemm_efficiency(const attn_device_type *dt, double gm, double gn, double gk,
                             const cost_calibration *cal);
+double cost_gemm_efficiency_reuse(const attn_device_type *dt, double gm, double gn, double gk, double reuse,
+                                  const cost_calibration *cal);
 
 /* Time of one collective of S bytes (nccl-tests' buffer size) over the n devices devs[] of t.
  * Groups within one node or one NVLink domain are priced flat on that fabric; groups that

@@ -27,23 +27,40 @@ static double launch_overhead(const attn_device_type *dt, const cost_calibration
     return dt->launch_overhead_s;
 }
 
-/* Inverse-distance weighting (power 2) in log2 space over the calibrated shapes; an exact
- * hit returns its value. Extrapolation therefore stays within the table's range. */
-double cost_gemm_efficiency(const attn_device_type *dt, double gm, double gn, double gk,
-                            const cost_calibration *cal) {
+static double log2_at_least_1(double x) { return log2(x > 1 ? x : 1); }
+
+/* Inverse-distance weighting (power 2) in log2 space over the calibrated points (m, n, k,
+ * reuse); an exact hit returns its value. Extrapolation therefore stays within the table's
+ * range; the reuse is clamped to the table's range first, so a file measured without reuse
+ * (all points 1) prices exactly as before it had the axis. */
+double cost_gemm_efficiency_reuse(const attn_device_type *dt, double gm, double gn, double gk, double reuse,
+                                  const cost_calibration *cal) {
     if (!cal || cal->n_gemm <= 0 || !cal->gemm) return dt->gemm_efficiency;
-    double lm = log2(gm > 1 ? gm : 1), ln = log2(gn > 1 ? gn : 1), lk = log2(gk > 1 ? gk : 1);
+    double rlo = INFINITY, rhi = 0;
+    for (int i = 0; i < cal->n_gemm; i++) {
+        double r = log2_at_least_1(cal->gemm[i].reuse);
+        if (r < rlo) rlo = r;
+        if (r > rhi) rhi = r;
+    }
+    double lr = log2_at_least_1(reuse);
+    lr = lr < rlo ? rlo : lr > rhi ? rhi : lr;
+    double lm = log2_at_least_1(gm), ln = log2_at_least_1(gn), lk = log2_at_least_1(gk);
     double wsum = 0, esum = 0;
     for (int i = 0; i < cal->n_gemm; i++) {
         const cost_gemm_point *g = &cal->gemm[i];
-        double dm = lm - log2(g->m > 1 ? g->m : 1), dn = ln - log2(g->n > 1 ? g->n : 1),
-               dk = lk - log2(g->k > 1 ? g->k : 1);
-        double d2 = dm * dm + dn * dn + dk * dk;
+        double dm = lm - log2_at_least_1(g->m), dn = ln - log2_at_least_1(g->n), dk = lk - log2_at_least_1(g->k),
+               dr = lr - log2_at_least_1(g->reuse);
+        double d2 = dm * dm + dn * dn + dk * dk + dr * dr;
         if (d2 < 1e-12) return g->efficiency;
         wsum += 1.0 / d2;
         esum += g->efficiency / d2;
     }
     return wsum > 0 ? esum / wsum : dt->gemm_efficiency;
+}
+
+double cost_gemm_efficiency(const attn_device_type *dt, double gm, double gn, double gk,
+                            const cost_calibration *cal) {
+    return cost_gemm_efficiency_reuse(dt, gm, gn, gk, 1, cal);
 }
 
 double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
@@ -87,13 +104,15 @@ static attn_op_cost vector_op(const attn_device_type *dt, double flops, double b
     return c;
 }
 
-/* An attention GEMM over query chunks: flops and bytes given, efficiency at the chunk shape. */
+/* An attention GEMM over query chunks: flops and bytes given, efficiency at the chunk shape
+ * and at the B reuse of the runtime's batched calls (query heads sharing a kv head). */
 static attn_op_cost batched_op(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
-                               double gm, double gn, double gk, double launches, const cost_calibration *cal) {
+                               double gm, double gn, double gk, double reuse, double launches,
+                               const cost_calibration *cal) {
     attn_op_cost c = {0, flops, bytes};
     if (flops <= 0 && bytes <= 0) return c;
     c.time_s = cost_kernel_time(dt, dtype, flops, gemm_roofline_bytes(bytes, cal),
-                                cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, cal);
+                                cost_gemm_efficiency_reuse(dt, gm, gn, gk, reuse, cal), 0, launches, cal);
     return c;
 }
 
@@ -153,11 +172,12 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     op[OP_SCORES] = batched_op(dt, dt_model, 2 * pairs * sh->att_qk_dims,
                                eb * (B * ah * sh->q_len * sh->att_qk_dims + B * akv * sh->key_reads * sh->att_qk_dims) +
                                    sb * pairs,
-                               sh->chunk_rows, keys_avg, sh->att_qk_dims, gemm_launches, cal);
+                               sh->chunk_rows, keys_avg, sh->att_qk_dims, sh->gemm_reuse, gemm_launches, cal);
     op[OP_SOFTMAX] = vector_op(dt, 5 * pairs, pairs * (sb + eb), bw_soft, launches, cal);
     op[OP_PV] = batched_op(dt, dt_model, 2 * pairs * sh->att_v_dims,
                            eb * (pairs + B * akv * sh->key_reads * sh->att_v_dims + B * ah * sh->q_len * sh->att_v_dims),
-                           sh->chunk_rows, sh->att_v_dims, keys_avg, sh->att_v_dims > 0 ? gemm_launches : 0, cal);
+                           sh->chunk_rows, sh->att_v_dims, keys_avg, sh->gemm_reuse,
+                           sh->att_v_dims > 0 ? gemm_launches : 0, cal);
 
     /* Row-parallel output projection on the dimension-split attention output. */
     op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, cal);

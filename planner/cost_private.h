@@ -24,6 +24,8 @@ typedef struct cost_shape {
     double gemm_calls;      /* batched GEMM calls of scores per chunk over all blocks
                                (attn_tiling_gemm_calls, as the runtime issues them): chunks x
                                gemm_calls launches of scores and of P.V */
+    double gemm_reuse;      /* the largest block's calls: entries per shared K/V head
+                               (attn_gemm_batch's b_shared), the calibration table's reuse key */
     double score_ws;        /* bytes of the largest block's scores and probabilities */
     int block_seqs, block_heads; /* the largest block's extents */
     double chunk_rows;      /* query rows of the largest chunk (GEMM shape) */

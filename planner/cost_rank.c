@@ -86,7 +86,9 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     /* the GEMM calls of those blocks: the attention core's query heads start at the rank's
      * first head, or its first whole head under head-alltoall */
     int head0 = c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL ? a->a2a_head_begin : a->head_begin;
-    sh->gemm_calls = (double)attn_tiling_gemm_calls(&tl, head0, md->kv_heads > 0 ? md->heads / md->kv_heads : 1);
+    int qpk = md->kv_heads > 0 ? md->heads / md->kv_heads : 1;
+    sh->gemm_calls = (double)attn_tiling_gemm_calls(&tl, head0, qpk);
+    sh->gemm_reuse = attn_gemm_batch(tl.block_seqs, head0, tl.block_heads, qpk).b_shared;
     sh->score_ws = tl.block_bytes;
     sh->block_seqs = tl.block_seqs;
     sh->block_heads = tl.block_heads;

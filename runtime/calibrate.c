@@ -3,6 +3,7 @@
  * written atomically by rank 0. Efficiencies are achieved FLOP/s over the peak of the
  * device type given by --topology (or --peak): the file records both, and the loader
  * rescales efficiencies when it prices on a device type with another peak. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #ifdef ATTN_HAVE_MPI
 #include <mpi.h>
 #endif
+#include "attn_tiling.h"
 #include "calibrate.h"
 #include "measure.h"
 #include "ytree.h"
@@ -108,12 +110,13 @@ static int parse_options(int argc, char **argv, cal_options *o, int loud) {
 
 static double shape_working_set; /* bytes: set per strategy by cal_add_model_shapes */
 
-static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind, int ldb) {
+static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind, int ldb, int reuse) {
     int im = (int)m, in = (int)n, ik = (int)k;
     if (im < 1 || in < 1 || ik < 1) return;
-    for (int i = 0; i < c->n_gemm; i++) { /* the cost model keys its table by shape only */
+    if (reuse < 1) reuse = 1;
+    for (int i = 0; i < c->n_gemm; i++) { /* the cost model keys its table by shape and reuse only */
         cal_gemm *g = &c->gemm[i];
-        if (g->m == im && g->n == in && g->k == ik) return;
+        if (g->m == im && g->n == in && g->k == ik && g->reuse == reuse) return;
     }
     if (c->n_gemm == CAL_MAX_SHAPES) {
         static int warned;
@@ -122,11 +125,23 @@ static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind
                     CAL_MAX_SHAPES);
         return;
     }
-    c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind, .ldb = ldb,
+    c->gemm[c->n_gemm++] = (cal_gemm){.m = im, .n = in, .k = ik, .kind = kind, .ldb = ldb, .reuse = reuse,
                                       .working_set = shape_working_set};
 }
 
-static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) { add_shape_ld(c, m, n, k, kind, 0); }
+static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) {
+    add_shape_ld(c, m, n, k, kind, 0, 1);
+}
+
+/* The B reuse of the runtime's attention GEMM calls in a phase: the score blocks as the
+ * cost model tiles them (cost_rank.c: chunk rows x keys, score + probability bytes per
+ * pair), batched by attn_gemm_batch for the largest block, the fullest rank's heads
+ * starting at head 0. Rounded: a call batches whole heads. */
+static int attn_reuse(const cal_ctx *c, int seqs, int heads, int rows, int keys, int qpk) {
+    attn_tiling tl;
+    attn_tiling_plan(&tl, seqs, heads, rows, keys, ATTN_SCORE_ELEM_BYTES + (double)c->be->elem_bytes, 0);
+    return (int)lround(attn_gemm_batch(tl.block_seqs, 0, tl.block_heads, qpk).b_shared);
+}
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -159,9 +174,10 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         int F = ceil_div(m->ffn_hidden, n * mm), rows = ceil_div(batch, dp);
                         int mb_rows = ceil_div(rows, microbatches_of(m->workload.microbatches, rows, pp));
                         int qk = dims, v = dims, cache_heads = kvh; /* the KV cache: heads x width rows */
+                        int ah = qh; /* query heads in the attention core */
                         if (scheme == SCHEME_QK_ALLGATHER) qk = D;
                         if (scheme == SCHEME_HEAD_ALLTOALL) {
-                            int ah = ceil_div(qh, mm);
+                            ah = ceil_div(qh, mm);
                             qk = v = D, cache_heads = (ah - 1) / qpk + 1;
                         }
                         int ch = L < 1024 ? L : 1024, chunks = ceil_div(L, ch);
@@ -187,10 +203,12 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                             if (llama) add_shape(c, T, 2.0 * F, H, CAL_GEMM_PROJ); /* gate and up as one */
                             add_shape(c, T, H, F, CAL_GEMM_PROJ);
                         }
-                        add_shape_ld(c, ch, keys / chunks, qk, CAL_GEMM_SCORES, cache_heads * qk);
-                        add_shape_ld(c, ch, v, keys / chunks, CAL_GEMM_PV, cache_heads * v);
-                        add_shape_ld(c, 1, L + 1, qk, CAL_GEMM_SCORES, cache_heads * qk);
-                        add_shape_ld(c, 1, v, L + 1, CAL_GEMM_PV, cache_heads * v);
+                        int r_pre = attn_reuse(c, mb_rows, ah, ch, L, qpk);
+                        int r_dec = attn_reuse(c, rows, ah, 1, L + m->workload.decode_tokens, qpk);
+                        add_shape_ld(c, ch, keys / chunks, qk, CAL_GEMM_SCORES, cache_heads * qk, r_pre);
+                        add_shape_ld(c, ch, v, keys / chunks, CAL_GEMM_PV, cache_heads * v, r_pre);
+                        add_shape_ld(c, 1, L + 1, qk, CAL_GEMM_SCORES, cache_heads * qk, r_dec);
+                        add_shape_ld(c, 1, v, L + 1, CAL_GEMM_PV, cache_heads * v, r_dec);
                     }
 }
 
@@ -237,14 +255,18 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
     for (int i = 0; i < CAL_KERNELS; i++)
         fprintf(f, "  %s: {bandwidth: %.6g, fixed: %.6g}\n", c->kernel[i].name, c->kernel[i].bandwidth,
                 c->kernel[i].fixed_s);
-    fprintf(f, "gemm:                            # efficiency = 2mnk / (seconds - launch_overhead) / peak_flops\n");
+    fprintf(f, "gemm:                            # efficiency = 2mnk x reuse / (seconds - launch_overhead) / peak_flops\n");
     for (int i = 0; i < c->n_gemm; i++) {
         const cal_gemm *g = &c->gemm[i];
         double t = g->seconds - c->launch_overhead_s;
         if (t < 0.5 * g->seconds) t = 0.5 * g->seconds; /* the fixed cost is priced separately */
-        double eff = 2.0 * g->m * g->n * g->k / t / c->peak_flops;
-        fprintf(f, "  - {m: %d, n: %d, k: %d, kind: %s, seconds: %.6g, flops_per_s: %.6g, efficiency: %.6g}\n", g->m,
-                g->n, g->k, gemm_kind_names[g->kind], g->seconds, g->flops_per_s, eff);
+        double eff = 2.0 * g->m * g->n * g->k * g->reuse / t / c->peak_flops;
+        /* seconds: one call, which covers `reuse` GEMMs on one B (written only when > 1:
+         * files without it load as reuse 1) */
+        char reuse[32] = "";
+        if (g->reuse > 1) snprintf(reuse, sizeof reuse, " reuse: %d,", g->reuse);
+        fprintf(f, "  - {m: %d, n: %d, k: %d,%s kind: %s, seconds: %.6g, flops_per_s: %.6g, efficiency: %.6g}\n",
+                g->m, g->n, g->k, reuse, gemm_kind_names[g->kind], g->seconds, g->flops_per_s, eff);
     }
     fprintf(f, "collectives:%s\n", c->n_coll ? "" : " []");
     for (int i = 0; i < c->n_coll; i++) {

@@ -36,6 +36,9 @@ typedef struct cal_gemm {
     int m, n, k;
     cal_gemm_kind kind;     /* operand layout as the runtime calls it */
     int ldb;                /* B's row stride in the runtime (KV cache: heads x width); 0: packed */
+    int reuse;              /* entries of one strided-batched call sharing B (stride 0), as the
+                               runtime batches query heads of one kv head (attn_gemm_batch's
+                               b_shared); 1: one plain GEMM */
     double working_set;     /* bytes the rank touches between two uses of the same weights: its
                                layers' weights and one microbatch's activations (0: 4 MiB) */
     double seconds;         /* time of one call (median sample) */

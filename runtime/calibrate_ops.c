@@ -105,9 +105,17 @@ static void run_gemm(cal_ctx *c, void *varg, int iter) {
     size_t heads = (size_t)ga->ldb / (size_t)(g->kind == CAL_GEMM_PV ? g->n : g->k), i = (size_t)iter;
     size_t at = (i / heads) % ga->positions * ga->b_n + i % heads * (ga->ldb / heads);
     attn_ptr A = ga->a, C = ga->cbuf, B = attn_ptr_at(c->be, ga->pool, at);
+    /* reuse > 1: one strided-batched call of `reuse` query heads on one kv head (B stride 0),
+     * with forward_attn.c's layouts: q.k^T reads q heads interleaved in a row and writes
+     * packed score blocks; p.v reads packed probabilities and writes interleaved heads */
+    long long r = g->reuse > 1 ? g->reuse : 1;
     if (g->kind == CAL_GEMM_PV) /* P[M,K] . V[K,N] */
-        c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, ga->ldb, 0, 0.0f, C, g->n, 0, 1);
-    else /* X[M,K] . W[N,K]^T: projections and q.k^T */
+        c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, (long long)g->m * g->k, B, ga->ldb, 0, 0.0f,
+                    C, (int)(r * g->n), g->n, (int)r);
+    else if (g->kind == CAL_GEMM_SCORES) /* Q[M,K] . K[N,K]^T */
+        c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, (int)(r * g->k), g->k, B, ga->ldb, 0, 0.0f, C, g->n,
+                    (long long)g->m * g->n, (int)r);
+    else /* X[M,K] . W[N,K]^T: projections */
         c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, ga->ldb, 0, 0.0f, C, g->n, 0, 1);
 }
 
@@ -123,7 +131,8 @@ static int pool_reserve(cal_ctx *c, size_t elems) {
 }
 
 static int measure_gemm(cal_ctx *c, cal_gemm *g) {
-    size_t eb = c->be->elem_bytes, a_n = (size_t)g->m * g->k, c_n = (size_t)g->m * g->n;
+    size_t r = g->reuse > 1 ? (size_t)g->reuse : 1; /* batch entries: A and C per entry, one B */
+    size_t eb = c->be->elem_bytes, a_n = (size_t)g->m * g->k * r, c_n = (size_t)g->m * g->n * r;
     /* B's rows: N rows of K (projections, q.k^T) or K rows of N (p.v), at the runtime's
      * stride (the KV cache interleaves its heads: ldb = heads x width) */
     int rows = g->kind == CAL_GEMM_PV ? g->k : g->n, width = g->kind == CAL_GEMM_PV ? g->n : g->k;
@@ -140,7 +149,7 @@ static int measure_gemm(cal_ctx *c, cal_gemm *g) {
         ga.pool = c->pool;
         c->be->fill(c->be->ctx, ga.a, a_n, 0.01f);
         g->seconds = time_op(c, run_gemm, &ga);
-        g->flops_per_s = g->seconds > 0 ? 2.0 * g->m * g->n * g->k / g->seconds : 0;
+        g->flops_per_s = g->seconds > 0 ? 2.0 * g->m * g->n * g->k * (double)r / g->seconds : 0;
     }
     c->be->free(c->be->ctx, ga.a);
     c->be->free(c->be->ctx, ga.cbuf);

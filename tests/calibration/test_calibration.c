@@ -223,6 +223,80 @@ static void test_direction(void) {
     topology_free(&t);
 }
 
+/* The GEMM table's reuse key (batch entries sharing one B operand, as the runtime batches
+ * query heads of one kv head): reuse.yaml loads with it, a lookup picks the matching reuse,
+ * a table without it prices every reuse as 1, and pricing GQA's decode uses the reuse-4
+ * points while MHA's uses the reuse-1 ones. */
+static void test_reuse(void) {
+    char cp[1200], gp[1200], tp[1200], mp[1200];
+    path_of(cp, sizeof cp, "tests/calibration/reuse.yaml");
+    path_of(gp, sizeof gp, "tests/calibration/good.yaml");
+    path_of(tp, sizeof tp, "topologies/cpu-local-2.yaml");
+    attn_diag d;
+    attn_diag_init(&d);
+    attn_topology t;
+    if (topology_load(tp, &t, &d) != 0) {
+        CHECK(0, "cannot load %s", tp);
+        return;
+    }
+    const attn_device_type *dt = &t.dev_types[0];
+    cost_calibration c, old;
+    if (calibration_load(cp, &t, &c, NULL, &d) != 0) {
+        CHECK(0, "reuse.yaml must load");
+        topology_free(&t);
+        return;
+    }
+    CHECK(c.n_gemm == 5, "%d GEMM points", c.n_gemm);
+    if (c.n_gemm == 5) CHECK(c.gemm[0].reuse == 1 && c.gemm[1].reuse == 1 && c.gemm[2].reuse == 4, "reuse fields");
+    CHECK(cost_gemm_efficiency_reuse(dt, 1, 257, 32, 4, &c) == 0.2, "reuse 4: %g",
+          cost_gemm_efficiency_reuse(dt, 1, 257, 32, 4, &c));
+    CHECK(cost_gemm_efficiency_reuse(dt, 1, 257, 32, 1, &c) == 0.05, "reuse 1: %g",
+          cost_gemm_efficiency_reuse(dt, 1, 257, 32, 1, &c));
+    CHECK(cost_gemm_efficiency(dt, 1, 32, 257, &c) == 0.04, "no reuse is reuse 1");
+    /* reuse 2 lies between the two measurements (interpolated, not either one) */
+    double r2 = cost_gemm_efficiency_reuse(dt, 1, 257, 32, 2, &c);
+    CHECK(r2 > 0.05 && r2 < 0.2, "reuse 2: %g", r2);
+    if (calibration_load(gp, &t, &old, NULL, &d) == 0) {
+        /* a file without reuse: the axis is clamped to 1, the figures are the old ones */
+        CHECK(cost_gemm_efficiency_reuse(dt, 200, 256, 32, 4, &old) == cost_gemm_efficiency(dt, 200, 256, 32, &old),
+              "a table without reuse ignores it");
+        calibration_free(&old);
+    } else CHECK(0, "good.yaml against cpu-local-2");
+
+    /* small-llama TP2 (4 query heads on one kv head per rank) against small (MHA): making the
+     * reuse-4 points twice as fast must speed up small-llama's decode attention GEMMs by 2x
+     * and leave small's untouched */
+    static const char *const models[2] = {"models/small-llama.yaml", "models/small.yaml"};
+    for (int mi = 0; mi < 2; mi++) {
+        attn_model m;
+        path_of(mp, sizeof mp, models[mi]);
+        if (model_load(mp, &m, &d) != 0) {
+            CHECK(0, "cannot load %s", mp);
+            continue;
+        }
+        attn_report a, b;
+        int ok = price(&m, &t, "dp=1,pp=1,n=2,m=1", &c, &a) == 0;
+        for (int i = 0; i < c.n_gemm; i++)
+            if (c.gemm[i].reuse == 4) c.gemm[i].efficiency *= 2;
+        ok = ok && price(&m, &t, "dp=1,pp=1,n=2,m=1", &c, &b) == 0;
+        for (int i = 0; i < c.n_gemm; i++)
+            if (c.gemm[i].reuse == 4) c.gemm[i].efficiency /= 2;
+        CHECK(ok, "pricing %s", models[mi]);
+        if (ok) {
+            double ta = a.ranks[0].op[PHASE_DECODE][OP_SCORES].time_s + a.ranks[0].op[PHASE_DECODE][OP_PV].time_s;
+            double tb = b.ranks[0].op[PHASE_DECODE][OP_SCORES].time_s + b.ranks[0].op[PHASE_DECODE][OP_PV].time_s;
+            if (mi == 0)
+                CHECK(fabs(ta / tb - 2) < 1e-9, "small-llama decode attention GEMMs: %g s then %g s", ta, tb);
+            else
+                CHECK(ta == tb && ta > 0, "small decode attention GEMMs: %g s then %g s", ta, tb);
+            report_free(&a);
+            report_free(&b);
+        }
+    }
+    calibration_free(&c);
+    topology_free(&t);
+}
+
 /* --load FILE [TOPOLOGY]: load one file (the smoke test's check), print what it holds. */
 static int load_one(const char *path, const char *topo) {
     attn_diag d;
@@ -251,6 +325,7 @@ int main(int argc, char **argv) {
     test_good();
     test_bad();
     test_direction();
+    test_reuse();
     if (failures) fprintf(stderr, "test_calibration: %d check(s) failed\n", failures);
     else printf("test_calibration: ok\n");
     return failures ? 1 : 0;

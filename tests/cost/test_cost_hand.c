@@ -21,7 +21,7 @@ static void test_gemm(void) {
      * 2*(128*4096 + 4096*4096 + 128*4096) = 35651584 / 2.8475e12 = 12.520 us: memory-bound. */
     CHECK_REL(cost_gemm_time(dt, DTYPE_FP16, 128, 4096, 4096, 1, NULL), 1.7520310447761196e-05, 1e-12);
     /* a calibration table with one exact point overrides the efficiency: 0.5 of peak */
-    cost_gemm_point pt = {4096, 4096, 4096, 0.5};
+    cost_gemm_point pt = {4096, 4096, 4096, 0.5, 1};
     cost_calibration cal;
     memset(&cal, 0, sizeof cal);
     cal.n_gemm = 1;

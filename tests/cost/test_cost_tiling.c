@@ -116,6 +116,18 @@ static void test_batching(void) {
     /* a GQA block of one sequence: heads 3..8 with 4 per kv head are 3 runs ({3}, {4..7}, {8}) */
     b = attn_gemm_batch(1, 3, 6, 4);
     CHECK(!b.over_seqs && b.calls == 3, "GQA block: %d calls", b.calls);
+    /* its B reuse: 6 heads on 3 kv heads, 2 entries per K/V head read on average */
+    CHECK(b.b_shared == 2.0, "GQA block: b_shared %g", b.b_shared);
+    /* small-llama's decode on one rank: 4 sequences x 8 heads, 4 per kv head: a call per
+     * sequence and run, each reading one K (or V) head for 4 query heads */
+    b = attn_gemm_batch(4, 0, 8, 4);
+    CHECK(!b.over_seqs && b.calls == 8 && b.b_shared == 4.0, "small-llama decode: %d calls, b_shared %g", b.calls,
+          b.b_shared);
+    /* batched over sequences or MHA: every entry has its own B */
+    b = attn_gemm_batch(128, 4, 2, 1);
+    CHECK(b.b_shared == 1.0, "MHA: b_shared %g", b.b_shared);
+    b = attn_gemm_batch(64, 0, 8, 4);
+    CHECK(b.over_seqs && b.b_shared == 1.0, "GQA over sequences: b_shared %g", b.b_shared);
     /* a tiling's sum walks its blocks: 5 sequences x 6 heads (qpk 2, first head 1) in blocks
      * of one sequence x 3 heads: each block holds heads 1-3 (runs {1},{2,3}) or 4-6 ({4,5},{6}) */
     attn_tiling t;
