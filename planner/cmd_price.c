@@ -21,7 +21,8 @@ static void usage(FILE *f) {
             "--score-workspace BYTES  budget of one attention score block (K, M, G suffixes; default 1G):\n"
             "         sequences and heads are processed in blocks that fit it, as attnrun does\n"
             "-o PLAN  write the plan file with its predicted report\n"
-            "exit codes: 0 priced (a plan that does not fit is reported, not an error), 1 failure,\n"
+            "exit codes: 0 priced (a plan that does not fit is reported, not an error), 1 failure or,\n"
+            "            with -o, a plan that does not fit (priced and shown, no file written),\n"
             "            2 bad usage, bad input or a strategy the model/topology cannot take\n");
 }
 
@@ -172,7 +173,14 @@ int cmd_price(int argc, char **argv) {
     print_colls(&det);
     print_memory(&plan);
     rc = ATTN_EXIT_OK;
-    if (out_path) {
+    if (out_path && !plan.predicted.fits) {
+        /* A plan over a device's capacity is priced and shown, but no plan file is written:
+         * attnplan validate and attnrun refuse it (plan_check), so writing one would only
+         * hand the user a file that fails later. */
+        fprintf(stderr, "attnplan price: %s not written: the plan does not fit (%.3f GB over on the fullest device)\n",
+                out_path, plan.predicted.shortfall_bytes / 1e9);
+        rc = ATTN_EXIT_FAIL;
+    } else if (out_path) {
         attn_diag d;
         attn_diag_init(&d);
         if (plan_write(out_path, &plan, &d) != 0) {
