@@ -7,17 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "svg.h"
-
-static int failures = 0;
-#define CHECK(cond, ...)                                                                      \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            failures++;                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);          \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-            fprintf(stderr, "\n");                                                            \
-        }                                                                                     \
-    } while (0)
+#include "report_check.h"
 
 static void expect_fmt(const char *got, const char *want) {
     CHECK(!strcmp(got, want), "got '%s', want '%s'", got, want);
