@@ -36,15 +36,13 @@ void plan_split_even(int total, int parts, int i, int *begin, int *end) {
     *end = *begin + q + (i < r ? 1 : 0);
 }
 
-/* Resolves microbatches: the strategy's, else the workload's, else the largest divisor
- * of the smallest replica's rows that is <= 4*pp (1 without a pipeline). */
-static int resolve_microbatches(const attn_model *m, const attn_strategy *s, int min_rows) {
-    if (s->microbatches > 0) return s->microbatches;
-    if (m->workload.microbatches > 0) return m->workload.microbatches;
-    if (s->pp == 1) return 1;
+int plan_resolve_microbatches(int requested, int rows, int pp) {
+    if (rows < 1) return 1;
+    if (requested > 0) return requested < rows ? requested : rows;
+    if (pp <= 1) return 1;
     int best = 1;
-    for (int k = 1; k <= 4 * s->pp && k <= min_rows; k++)
-        if (min_rows % k == 0) best = k;
+    for (int k = 1; k <= 4 * pp && k <= rows; k++)
+        if (rows % k == 0) best = k;
     return best;
 }
 
@@ -102,8 +100,10 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
     memset(p, 0, sizeof *p);
     if (check_even_rules(m, t, s, err, errlen) != 0) return -1;
     int min_rows = m->workload.batch / s->dp;
-    int mb = resolve_microbatches(m, s, min_rows);
-    if (mb > min_rows) FAIL("microbatches=%d exceeds the smallest replica's batch rows=%d", mb, min_rows);
+    int requested = s->microbatches > 0 ? s->microbatches : m->workload.microbatches;
+    if (requested > min_rows)
+        FAIL("microbatches=%d exceeds the smallest replica's batch rows=%d", requested, min_rows);
+    int mb = plan_resolve_microbatches(requested, min_rows, s->pp);
 
     p->version = 1;
     p->model = *m;

@@ -9,13 +9,7 @@
 #include "cost_private.h"
 
 int cost_resolve_microbatches(int requested, int rows, int pp) {
-    if (rows < 1) return 1;
-    if (requested > 0) return requested < rows ? requested : rows;
-    if (pp <= 1) return 1; /* the same rule as plan_build_even */
-    int best = 1;
-    for (int k = 1; k <= 4 * pp && k <= rows; k++)
-        if (rows % k == 0) best = k;
-    return best;
+    return plan_resolve_microbatches(requested, rows, pp);
 }
 
 double cost_pipeline_time(int M, int P, const double *stage_s, double p2p_s) {

@@ -14,6 +14,7 @@
 #include "attn_tiling.h"
 #include "calibrate.h"
 #include "measure.h"
+#include "plan.h"
 #include "ytree.h"
 
 #define CAL_MAX_MODELS 16
@@ -147,14 +148,6 @@ static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 /* Pipeline microbatches as the plan builder resolves them (docs/files.md): requested
  * capped at rows, else the largest divisor of rows up to 4 x pp. */
-static int microbatches_of(int requested, int rows, int pp) {
-    if (requested > 0) return requested < rows ? requested : rows;
-    int best = 1;
-    for (int d = 1; d <= rows && d <= 4 * pp; d++)
-        if (rows % d == 0) best = d;
-    return best;
-}
-
 /* The GEMM shapes of the fullest rank of every even strategy of up to world_max devices,
  * both as the runtime calls them (q, k, v; gate, up) and as a cost model that merges them
  * prices them (q, k and v as one GEMM; gate and up as one): o_proj, mlp_down, and the
@@ -172,7 +165,7 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         int qh = ceil_div(m->heads, n), kvh = (qh - 1) / qpk + 1;
                         int dims = llama ? 2 * ceil_div(D / 2, mm) : ceil_div(D, mm);
                         int F = ceil_div(m->ffn_hidden, n * mm), rows = ceil_div(batch, dp);
-                        int mb_rows = ceil_div(rows, microbatches_of(m->workload.microbatches, rows, pp));
+                        int mb_rows = ceil_div(rows, plan_resolve_microbatches(m->workload.microbatches, rows, pp));
                         int qk = dims, v = dims, cache_heads = kvh; /* the KV cache: heads x width rows */
                         int ah = qh; /* query heads in the attention core */
                         if (scheme == SCHEME_QK_ALLGATHER) qk = D;
