@@ -116,6 +116,37 @@ static int read_gemm(reader *r, const yt_node *seq, cost_calibration *cal) {
     return bad ? -1 : 0;
 }
 
+/* sync_wait: [{work: s, wait: s}, ...], work ascending (cost_sync_wait interpolates). */
+static int read_sync(reader *r, const yt_node *seq, cost_calibration *cal) {
+    if (yt_expect(r->doc, seq, YT_SEQ, "'sync_wait'", r->d)) return -1;
+    static const char *const keys[] = {"work", "wait", NULL};
+    if (seq->n > COST_MAX_SYNC_POINTS) {
+        diag_error(r->d, r->doc->file, seq->line, seq->col, "'sync_wait' has %d points, at most %d", (int)seq->n,
+                   COST_MAX_SYNC_POINTS);
+        return -1;
+    }
+    int bad = 0;
+    for (int i = 0; i < (int)seq->n; i++) {
+        const yt_node *p = seq->vals[i];
+        double work = 0, wait = 0;
+        if (yt_expect(r->doc, p, YT_MAP, "a sync_wait entry", r->d) || yt_check_keys(r->doc, p, keys, r->d) ||
+            yt_num_positive(r->doc, p, "work", 1, 1e6, &work, r->d) | yt_num(r->doc, p, "wait", 1, 0, 1e6, &wait, r->d)) {
+            bad++;
+            continue;
+        }
+        if (cal->n_sync > 0 && work <= cal->sync_work_s[cal->n_sync - 1]) {
+            diag_error(r->d, r->doc->file, p->line, p->col, "sync_wait: work %g s is not above the entry before it (%g s)",
+                       work, cal->sync_work_s[cal->n_sync - 1]);
+            bad++;
+            continue;
+        }
+        cal->sync_work_s[cal->n_sync] = work;
+        cal->sync_wait_s[cal->n_sync] = wait;
+        cal->n_sync++;
+    }
+    return bad ? -1 : 0;
+}
+
 static int read_samples(reader *r, const yt_node *seq) {
     if (yt_expect(r->doc, seq, YT_SEQ, "'samples'", r->d)) return -1;
     int bad = 0;
@@ -197,7 +228,7 @@ static int read_root(reader *r, const yt_node *root, const attn_topology *t, cos
     static const char *const keys[] = {"calibration_version", "name", "machine", "date", "backend", "dtype",
                                        "device_type", "ranks", "threads", "peak_flops", "launch_overhead",
                                        "elementwise_bandwidth", "softmax_bandwidth", "softmax_decode_bandwidth",
-                                       "kernels", "gemm", "collectives", NULL};
+                                       "kernels", "gemm", "collectives", "sync_wait", NULL};
     if (yt_expect(r->doc, root, YT_MAP, "a map (the calibration file's keys)", r->d) ||
         yt_check_keys(r->doc, root, keys, r->d))
         return -1;
@@ -232,6 +263,8 @@ static int read_root(reader *r, const yt_node *root, const attn_topology *t, cos
     } else if (read_gemm(r, g, cal))
         e = 1;
     if (c && read_collectives(r, c, cal)) e = 1;
+    const yt_node *sw = yt_get(root, "sync_wait");
+    if (sw && read_sync(r, sw, cal)) e = 1;
     if (e) return -1;
     info->rescale = 1;
     if (t) {

@@ -175,6 +175,17 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
             step += g[2];
         }
         double tr = cost_pipeline_time(M, c.pp, stage_mb, p2p);
+        /* synchronization (cost_sync_wait): each of the M - 1 steady-state periods lasts
+         * as long as its slowest stage, and replicas, which never synchronize with each
+         * other, end when the slowest one does (ttft and tpot are the slowest rank's) */
+        double period_s = 0;
+        for (int s = 0; s < c.pp; s++)
+            if (stage_mb[s] > period_s) period_s = stage_mb[s];
+        if (c.pp > 1) tr += (M - 1) * cost_sync_wait(c.cal, period_s);
+        if (c.dp > 1) {
+            tr += cost_sync_wait(c.cal, tr);
+            step += cost_sync_wait(c.cal, step);
+        }
         if (tr > ttft) {
             ttft = tr;
             detail->microbatches = M;

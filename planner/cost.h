@@ -56,6 +56,7 @@ typedef enum {
 } cost_kernel;
 #define COST_CALIBRATION_KERNELS 1 /* cost_calibration has kernel_bandwidth[] (feature test) */
 
+#define COST_MAX_SYNC_POINTS 16
 typedef struct cost_calibration {
     int n_gemm;
     cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency.
@@ -66,6 +67,10 @@ typedef struct cost_calibration {
     double softmax_bandwidth;       /* bytes/s achieved by the softmax kernel; 0: elementwise figure */
     double softmax_decode_bandwidth;/* bytes/s of a decode step's softmax (one query row, nothing masked); 0: softmax */
     double launch_overhead_s;       /* < 0: topology default */
+    int n_sync;                     /* points of the synchronization-wait table (0: no wait priced) */
+    double sync_work_s[COST_MAX_SYNC_POINTS]; /* independent work per rank before a collective, ascending */
+    double sync_wait_s[COST_MAX_SYNC_POINTS]; /* mean extra time the collective then waits for its
+                                                 slowest member (back-to-back latency excluded) */
     int n_coll;
     cost_coll_fit *coll;            /* an exact (coll, link, group_size) match wins; else the same
                                        (coll, link) with the nearest group size; else the topology */
@@ -154,6 +159,13 @@ double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, d
                       double launches, const cost_calibration *cal);
 double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
                         double gemm_eff, double bw_override, double launches, const cost_calibration *cal);
+/* The synchronization wait a collective adds after `work_s` seconds of independent work
+ * on each member since the previous synchronization: members finish the same work at
+ * different times (jitter), and a collective ends when the slowest arrives. The
+ * calibration's wait/work ratio, interpolated linearly in log(work) and held constant
+ * beyond the table's ends; 0 without a table (docs/cost-model.md, "Synchronization"). */
+double cost_sync_wait(const cost_calibration *cal, double work_s);
+
 /* Interpolated GEMM efficiency at a shape (the calibration table), or the device default.
  * cost_gemm_efficiency_reuse: the same for a batched call whose `reuse` entries share one B
  * operand; log2(reuse) is a fourth axis of the interpolation, the query's reuse clamped to

@@ -7,6 +7,7 @@
  * is priced flat on that fabric; a group that spans nodes over the network is priced
  * hierarchically (docs/cost-model.md, "Collectives"). A calibration entry for the
  * (collective, link class, group size) replaces alpha and beta. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cost_private.h"
@@ -171,4 +172,17 @@ double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs
     if (link) *link = g.link;
     if (hierarchical) *hierarchical = hier;
     return time;
+}
+
+double cost_sync_wait(const cost_calibration *cal, double work_s) {
+    if (!cal || cal->n_sync <= 0 || !(work_s > 0)) return 0;
+    const double *w = cal->sync_work_s, *t = cal->sync_wait_s;
+    int n = cal->n_sync;
+    if (n == 1 || work_s <= w[0]) return work_s * t[0] / w[0];
+    if (work_s >= w[n - 1]) return work_s * t[n - 1] / w[n - 1];
+    int i = 1;
+    while (i < n - 1 && w[i] < work_s) i++;
+    double f = log(work_s / w[i - 1]) / log(w[i] / w[i - 1]);
+    double ratio = (1 - f) * t[i - 1] / w[i - 1] + f * t[i] / w[i];
+    return work_s * ratio;
 }

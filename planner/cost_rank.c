@@ -146,14 +146,55 @@ static int layer_colls(const price_ctx *c, const attn_rank_assign *a, const cost
     return k;
 }
 
-/* All ops of one layer (compute and collectives) for rank a. */
+/* The synchronization wait of each entry of layer_colls (all its calls), from the work the
+ * rank does before each call since the previous one, in forward.c's order: residual2 of
+ * the layer before, norm1, q/k/v, RoPE, [the scheme's attention collectives around the KV
+ * cache write and the core], o_proj, its all-reduce, residual1, norm2, the MLP, its
+ * all-reduce. Work before a collective over a group of one is carried to the next. */
+static void layer_sync_waits(const price_ctx *c, const attn_op_cost *op, const coll_call *cc, int k,
+                             double wait[4]) {
+    double pre = op[OP_RESIDUAL2].time_s + op[OP_NORM1].time_s + op[OP_QKV_PROJ].time_s + op[OP_ROPE].time_s;
+    double core = op[OP_KV_CACHE_WRITE].time_s + op[OP_SCORES].time_s + op[OP_SOFTMAX].time_s + op[OP_PV].time_s;
+    double mlp = op[OP_RESIDUAL1].time_s + op[OP_NORM2].time_s + op[OP_MLP_UP].time_s + op[OP_MLP_ACT].time_s +
+                 op[OP_MLP_DOWN].time_s;
+    double acc = pre; /* work since the last synchronization */
+    for (int i = 0; i < 4; i++) wait[i] = 0;
+    for (int i = 0; i < k; i++) {
+        int sync = cc[i].g->n > 1;
+        if (cc[i].op == OP_ATTN_COMM && c->p->strategy.scheme == SCHEME_SCORE_ALLREDUCE) {
+            /* one all-reduce per score block, each after the block's q.k (softmax and P.V of
+             * the block before it in between) */
+            double calls = cc[i].calls > 1 ? cc[i].calls : 1, per = core / calls;
+            if (sync) {
+                wait[i] = cost_sync_wait(c->cal, acc + per) + (calls - 1) * cost_sync_wait(c->cal, per);
+                acc = 0;
+            } else
+                acc += core;
+            core = 0;
+        } else if (cc[i].op == OP_ATTN_COMM) { /* qk-allgather: q then k; head-alltoall: in, then out after the core */
+            if (i > 0 && cc[i - 1].op == OP_ATTN_COMM && c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL) acc += core, core = 0;
+            if (sync) wait[i] = cost_sync_wait(c->cal, acc), acc = 0;
+        } else if (cc[i].op == OP_O_PROJ_ALLREDUCE) {
+            acc += core + op[OP_O_PROJ].time_s;
+            if (sync) wait[i] = cost_sync_wait(c->cal, acc), acc = 0;
+        } else { /* OP_MLP_ALLREDUCE */
+            acc += mlp;
+            if (sync) wait[i] = cost_sync_wait(c->cal, acc), acc = 0;
+        }
+    }
+}
+
+/* All ops of one layer (compute and collectives) for rank a. A collective's time is its
+ * transfer (alpha-beta) plus the wait for its slowest member (cost_sync_wait). */
 static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost_shape *sh, attn_op_cost op[OP_COUNT]) {
     const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
     cost_layer_ops(sh, dt, c->cal, op);
     coll_call cc[4];
+    double wait[4];
     int k = layer_colls(c, a, sh, cc);
+    layer_sync_waits(c, op, cc, k, wait);
     for (int i = 0; i < k; i++) {
-        op[cc[i].op].time_s += cc[i].calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL);
+        op[cc[i].op].time_s += cc[i].calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL) + wait[i];
         op[cc[i].op].bytes += cc[i].calls * coll_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
     }
 }

@@ -269,6 +269,9 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
         fprintf(f, "    samples:                       # [S bytes, seconds]\n");
         for (int j = 0; j < k->n_sizes; j++) fprintf(f, "      - [%.0f, %.6g]\n", k->bytes[j], k->seconds[j]);
     }
+    fprintf(f, "sync_wait:%s\n", c->n_sync ? "                       # s: mean extra time a collective waits for its slowest member\n"
+                                              "  # after `work` s of the same work on every rank (back-to-back latency excluded)" : " []");
+    for (int i = 0; i < c->n_sync; i++) fprintf(f, "  - {work: %.6g, wait: %.6g}\n", c->sync_work_s[i], c->sync_wait_s[i]);
     return yt_writer_commit(&w);
 }
 
@@ -384,6 +387,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
         rc = agree_code(c, cal_measure_kernels(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_gemms(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_collectives(c) ? 1 : 0);
+        if (!rc) rc = agree_code(c, cal_measure_sync(c) ? 1 : 0);
         if (!rc && loud) {
             char machine[640];
             measure_machine(machine, sizeof machine, c->be->name, world, o.threads);

@@ -29,6 +29,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world);
 
 #define CAL_MAX_SHAPES 512
 #define CAL_MAX_COLL_SIZES 24
+#define CAL_MAX_SYNC 8
 
 typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
 
@@ -82,6 +83,9 @@ typedef struct cal_ctx {
     double launch_overhead_s;
     int n_coll;
     cal_coll coll[COLL_COUNT];
+    int n_sync;             /* synchronization wait (calibrate_comm.c), world > 1 */
+    double sync_work_s[CAL_MAX_SYNC], sync_wait_s[CAL_MAX_SYNC];
+    double sync_latency_s;  /* the back-to-back all-reduce of one element the waits exclude */
 } cal_ctx;
 
 /* Adds the GEMM shapes the cost model prices for model m's plans with up to max_split
@@ -93,6 +97,11 @@ int cal_measure_gemms(cal_ctx *c);
 int cal_measure_kernels(cal_ctx *c);
 /* calibrate_comm.c: the collectives over the world (world > 1), tables on stdout (rank 0). */
 int cal_measure_collectives(cal_ctx *c);
+/* calibrate_comm.c: the synchronization wait (world > 1): every rank does the same work for
+ * T seconds, then an all-reduce of one element; the time in it beyond the back-to-back
+ * latency is the wait for the slowest member (mean over samples and ranks), at T from
+ * 10 us to 10 ms. Table on stdout (rank 0). */
+int cal_measure_sync(cal_ctx *c);
 /* Least-squares fit of t = a + b*x minimizing relative error; returns 0, or -1 when the
  * points do not determine it. Exposed for the tests. */
 int cal_fit_line(const double *x, const double *t, int n, double *a, double *b);

@@ -145,3 +145,118 @@ int cal_measure_collectives(cal_ctx *c) {
     if (c->rank == 0) fflush(stdout);
     return 0;
 }
+
+/* ---- synchronization wait ---- */
+
+/* One unit of independent work (a few microseconds on a CPU core): a 32x64x64 GEMM and a
+ * GELU over 256 elements, a matrix unit and a libm/vector-bound kernel as a layer mixes them. */
+typedef struct sync_work {
+    attn_ptr a, b, cmat, x, y;
+} sync_work;
+#define SYNC_N 64
+#define SYNC_M 32
+#define SYNC_ELEMS 256
+#define SYNC_MAX_SAMPLES 20000
+
+static void sync_unit(cal_ctx *c, const sync_work *w) {
+    c->be->gemm(c->be->ctx, 0, 1, SYNC_M, SYNC_N, SYNC_N, 1.0f, w->a, SYNC_N, 0, w->b, SYNC_N, 0, 0.0f, w->cmat, SYNC_N,
+                0, 1);
+    c->be->gelu(c->be->ctx, w->y, w->x, SYNC_ELEMS);
+}
+
+/* The mean over the world of v on rank 0 (the others get their own v back); the maximum
+ * beyond 1024 ranks (every rank takes the same branch). */
+static double world_mean(cal_ctx *c, double v) {
+    double all[1024];
+    if (c->world > 1024) return cal_world_max(c, v);
+    c->comm->host_gather_double(c->comm, &v, 1, c->rank == 0 ? all : NULL);
+    if (c->rank != 0) return v;
+    double s = 0;
+    for (int i = 0; i < c->world; i++) s += all[i];
+    return s / c->world;
+}
+
+int cal_measure_sync(cal_ctx *c) {
+    static const double work_s[] = {1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2};
+    const int n_work = (int)(sizeof work_s / sizeof work_s[0]);
+    c->n_sync = 0;
+    if (!c->comm || c->world < 2) return 0;
+    attn_backend *be = c->be;
+    attn_comm *cm = c->comm;
+    sync_work w = {be->alloc(be->ctx, SYNC_N * SYNC_N), be->alloc(be->ctx, SYNC_N * SYNC_N),
+                   be->alloc(be->ctx, SYNC_N * SYNC_N), be->alloc(be->ctx, SYNC_ELEMS), be->alloc(be->ctx, SYNC_ELEMS)};
+    attn_ptr one = be->alloc(be->ctx, 1);
+    double *waits = malloc(SYNC_MAX_SAMPLES * sizeof *waits);
+    int rc = 0;
+    if (attn_ptr_null(w.a) || attn_ptr_null(w.b) || attn_ptr_null(w.cmat) || attn_ptr_null(w.x) ||
+        attn_ptr_null(w.y) || attn_ptr_null(one) || !waits) {
+        fprintf(stderr, "attnrun: error: calibrate: cannot allocate the synchronization buffers\n");
+        rc = -1;
+    }
+    if (cm->host_max_int(cm, rc ? 1 : 0)) rc = -1; /* no rank may enter a collective alone */
+    if (!rc) {
+        be->fill(be->ctx, w.a, SYNC_N * SYNC_N, 0.01f);
+        be->fill(be->ctx, w.b, SYNC_N * SYNC_N, 0.02f);
+        be->fill(be->ctx, w.x, SYNC_ELEMS, 0.5f);
+        be->fill(be->ctx, one, 1, 1.0f);
+        /* one unit's time (every rank then runs the same number of units and samples) */
+        for (int i = 0; i < 20; i++) sync_unit(c, &w);
+        be->synchronize(be->ctx);
+        double t0 = cal_now();
+        for (int i = 0; i < 200; i++) sync_unit(c, &w);
+        be->synchronize(be->ctx);
+        double unit = cal_world_max(c, (cal_now() - t0) / 200);
+        /* the back-to-back latency the waits exclude */
+        cm->barrier(cm, GROUP_KIND_COUNT);
+        t0 = cal_now();
+        for (int i = 0; i < 2000; i++) cm->allreduce_sum(cm, GROUP_STAGE, one, 1);
+        be->synchronize(be->ctx);
+        c->sync_latency_s = cal_world_max(c, (cal_now() - t0) / 2000);
+        for (int p = 0; p < n_work && unit > 0; p++) {
+            int units = (int)lround(work_s[p] / unit);
+            if (units < 1) units = 1;
+            /* the waits are heavy-tailed (on a shared host one core at times runs at half
+             * speed): half a second of samples, at least 100, for a stable mean (--quick:
+             * a twentieth) */
+            int n_min = (int)(25000 * c->min_sample_s), n = (int)(125 * c->min_sample_s / (units * unit));
+            if (n_min < 5) n_min = 5;
+            n = n < n_min ? n_min : n > SYNC_MAX_SAMPLES ? SYNC_MAX_SAMPLES : n;
+            double work_sum = 0;
+            cm->barrier(cm, GROUP_KIND_COUNT);
+            for (int s = 0; s < n; s++) {
+                double a = cal_now();
+                for (int u = 0; u < units; u++) sync_unit(c, &w);
+                be->synchronize(be->ctx);
+                double b = cal_now();
+                cm->allreduce_sum(cm, GROUP_STAGE, one, 1);
+                be->synchronize(be->ctx);
+                waits[s] = cal_now() - b - c->sync_latency_s;
+                work_sum += b - a;
+            }
+            double sum = 0;
+            for (int s = 0; s < n; s++) sum += waits[s];
+            double work = world_mean(c, work_sum / n), wait = world_mean(c, sum / n);
+            if (p > 0 && c->n_sync > 0 && work <= c->sync_work_s[c->n_sync - 1]) continue; /* one unit twice */
+            c->sync_work_s[c->n_sync] = work;
+            c->sync_wait_s[c->n_sync] = wait > 0 ? wait : 0;
+            c->n_sync++;
+        }
+    }
+    if (!rc && c->rank == 0) {
+        printf("\n# synchronization wait, %d ranks: all-reduce of one element after T of work per rank "
+               "(back-to-back %.2f us excluded)\n#   %12s %12s %8s\n", c->world, c->sync_latency_s * 1e6, "work (us)",
+               "wait (us)", "ratio");
+        for (int i = 0; i < c->n_sync; i++)
+            printf("    %12.2f %12.3f %8.4f\n", c->sync_work_s[i] * 1e6, c->sync_wait_s[i] * 1e6,
+                   c->sync_wait_s[i] / c->sync_work_s[i]);
+        fflush(stdout);
+    }
+    be->free(be->ctx, w.a);
+    be->free(be->ctx, w.b);
+    be->free(be->ctx, w.cmat);
+    be->free(be->ctx, w.x);
+    be->free(be->ctx, w.y);
+    be->free(be->ctx, one);
+    free(waits);
+    return rc;
+}

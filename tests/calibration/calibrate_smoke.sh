@@ -29,6 +29,9 @@ for c in allreduce allgather alltoall sendrecv; do
   grep -q "^# $c, 2 ranks: fit alpha" "$scratch/two.txt" || fail "2 ranks: no $c table on stdout"
 done
 grep -q "busbw" "$scratch/two.txt" || fail "2 ranks: the tables have no busbw column"
+grep -q '^sync_wait: \[\]' "$scratch/one.yaml" || fail "1 rank: a synchronization wait without a second rank"
+[ "$(grep -c '^  - {work: ' "$scratch/two.yaml")" -ge 5 ] || fail "2 ranks: fewer than 5 sync_wait points"
+grep -q "^# synchronization wait, 2 ranks" "$scratch/two.txt" || fail "2 ranks: no synchronization table on stdout"
 
 set +e
 "$attnrun" --calibrate --topology "$topo" --samples 0 -o "$scratch/bad.yaml" > "$scratch/bad.txt" 2>&1

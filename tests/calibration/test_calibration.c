@@ -315,6 +315,78 @@ static int load_one(const char *path, const char *topo) {
     return rc == 0 ? 0 : 2;
 }
 
+/* The synchronization wait: cost_sync_wait interpolates the wait/work ratio in log(work)
+ * and holds it beyond the ends; with a constant ratio r, a TP2 plan's all-reduces (its
+ * only synchronizations, after every stretch of work) grow by exactly r times the rank's
+ * other ops, and a DP2 plan (replicas that never synchronize) by r times its ttft. */
+static void test_sync(void) {
+    cost_calibration s;
+    memset(&s, 0, sizeof s);
+    s.launch_overhead_s = -1;
+    s.n_sync = 2;
+    s.sync_work_s[0] = 1e-5, s.sync_wait_s[0] = 1e-6;  /* ratio 0.1 */
+    s.sync_work_s[1] = 1e-3, s.sync_wait_s[1] = 3e-4;  /* ratio 0.3 */
+    CHECK(cost_sync_wait(&s, 0) == 0 && cost_sync_wait(NULL, 1e-3) == 0, "no work or no table: no wait");
+    CHECK(fabs(cost_sync_wait(&s, 1e-6) - 1e-7) < 1e-15, "below the table: its first ratio");
+    CHECK(fabs(cost_sync_wait(&s, 1e-1) - 3e-2) < 1e-12, "above the table: its last ratio");
+    CHECK(fabs(cost_sync_wait(&s, 1e-4) - 0.2 * 1e-4) < 1e-12, "halfway in log(work): the mean ratio, got %g",
+          cost_sync_wait(&s, 1e-4));
+
+    char mp[1200], tp[1200];
+    path_of(mp, sizeof mp, "models/small.yaml");
+    path_of(tp, sizeof tp, "topologies/cpu-local-2.yaml");
+    attn_diag d;
+    attn_diag_init(&d);
+    attn_model m;
+    attn_topology t;
+    if (model_load(mp, &m, &d) || topology_load(tp, &t, &d)) {
+        CHECK(0, "cannot load %s or %s", mp, tp);
+        return;
+    }
+    const double r = 0.125;
+    s.sync_work_s[0] = 1e-9, s.sync_wait_s[0] = r * 1e-9;
+    s.sync_work_s[1] = 1e3, s.sync_wait_s[1] = r * 1e3;
+    cost_calibration none;
+    memset(&none, 0, sizeof none);
+    none.launch_overhead_s = -1;
+    attn_report a, b;
+    if (price(&m, &t, "dp=1,pp=1,n=2,m=1", &none, &a) == 0 && price(&m, &t, "dp=1,pp=1,n=2,m=1", &s, &b) == 0) {
+        for (int ph = 0; ph < PHASE_COUNT; ph++) {
+            double other = 0, grown = 0;
+            for (int op = 0; op < OP_COUNT; op++) {
+                double x = a.ranks[0].op[ph][op].time_s, y = b.ranks[0].op[ph][op].time_s;
+                if (op == OP_O_PROJ_ALLREDUCE || op == OP_MLP_ALLREDUCE) grown += y - x;
+                else {
+                    other += x;
+                    CHECK(x == y, "phase %d op %s changed with the sync table", ph, attn_op_table[op].key);
+                }
+            }
+            CHECK(other > 0 && fabs(grown - r * other) <= 1e-9 * other, "phase %d: all-reduces grew %g, want %g", ph,
+                  grown, r * other);
+        }
+        report_free(&a);
+        report_free(&b);
+    } else
+        CHECK(0, "pricing TP2");
+    if (price(&m, &t, "dp=2,pp=1,n=1,m=1", &none, &a) == 0 && price(&m, &t, "dp=2,pp=1,n=1,m=1", &s, &b) == 0) {
+        CHECK(fabs(b.metric[MET_TTFT_S] - (1 + r) * a.metric[MET_TTFT_S]) <= 1e-9 * a.metric[MET_TTFT_S] &&
+                  fabs(b.metric[MET_TPOT_S] - (1 + r) * a.metric[MET_TPOT_S]) <= 1e-9 * a.metric[MET_TPOT_S],
+              "DP2: ttft %g -> %g, tpot %g -> %g, want x%g", a.metric[MET_TTFT_S], b.metric[MET_TTFT_S],
+              a.metric[MET_TPOT_S], b.metric[MET_TPOT_S], 1 + r);
+        report_free(&a);
+        report_free(&b);
+    } else
+        CHECK(0, "pricing DP2");
+    if (price(&m, &t, "dp=1,pp=1,n=1,m=1", &none, &a) == 0 && price(&m, &t, "dp=1,pp=1,n=1,m=1", &s, &b) == 0) {
+        CHECK(a.metric[MET_TTFT_S] == b.metric[MET_TTFT_S] && a.metric[MET_TPOT_S] == b.metric[MET_TPOT_S],
+              "one rank: nothing to wait for");
+        report_free(&a);
+        report_free(&b);
+    } else
+        CHECK(0, "pricing one rank");
+    topology_free(&t);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "--load")) return load_one(argv[2], argc == 4 ? argv[3] : NULL);
     if (argc != 2) {
@@ -326,6 +398,7 @@ int main(int argc, char **argv) {
     test_bad();
     test_direction();
     test_reuse();
+    test_sync();
     if (failures) fprintf(stderr, "test_calibration: %d check(s) failed\n", failures);
     else printf("test_calibration: ok\n");
     return failures ? 1 : 0;
