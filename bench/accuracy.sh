@@ -13,9 +13,9 @@
 # every plan and over the plans that ran on a quiet machine (at most 3 others).
 #
 # Each plan runs in --launches separate mpirun launches (default 3), each the median of
-# --repeat runs; per metric the launch with the median measurement counts. On this VM a
-# process runs in a faster or a slower mode (up to 25% apart) for its whole life, so a
-# launch, not a run, is the unit of sampling.
+# --repeat runs, in rounds over all plans; per metric the launch with the median
+# measurement counts. On this shared VM the machine's speed drifts in phases of seconds
+# (up to 2x), so a plan's launches are spread over the whole sweep.
 #
 # --reuse DIR prices again against the measured reports of an earlier run in DIR (another
 # calibration or cost model on the same measurements; compare --force, as the plan files'
@@ -134,6 +134,8 @@ echo "  priority: $priority; repeat $repeat, warm-up $warmup, seed 1; files in $
 printf '\n%-12s %-40s %-8s %12s %12s %8s  %s\n' model strategy metric predicted measured error "others runnable"
 results=$out/results.tsv
 : > "$results"
+# every plan: MODEL SPEC WORLD TAG
+plans=()
 for model in $models; do
   mfile=$root/models/$model.yaml
   [ -r "$mfile" ] || { echo "accuracy.sh: no model $mfile" >&2; exit 2; }
@@ -142,57 +144,77 @@ for model in $models; do
     for kv in ${spec//,/ }; do
       case "$kv" in dp=*|pp=*|n=*|m=*) world=$((world * ${kv#*=})) ;; esac
     done
-    tag=$model.${spec//[=,]/_}
-    # A CPU calibration holds for the number of ranks that ran at once while it was
-    # measured (its `ranks:`): ranks sharing the machine share its caches and memory
-    # bandwidth. Plans of fewer ranks use CAL-npW.yaml beside CAL when it exists.
-    calopt=()
-    plancal=$cal
-    [ -n "$cal" ] && [ -r "${cal%.yaml}-np$world.yaml" ] && plancal=${cal%.yaml}-np$world.yaml
-    [ -z "$plancal" ] || calopt=(--calibration "$plancal")
-    if ! "$attnplan" price "$topo" "$mfile" --strategy "$spec" --devices "$world" "${calopt[@]}" \
-         -o "$out/$tag.plan.yaml" > "$out/$tag.price.txt" 2>&1; then
-      echo "accuracy.sh: attnplan price failed for $model $spec (see $out/$tag.price.txt)" >&2; exit 2
-    fi
-    force=()
-    if [ -n "$reuse" ]; then
-      [ -r "$reuse/$tag.measured.1.yaml" ] || { echo "accuracy.sh: no $reuse/$tag.measured.1.yaml" >&2; exit 2; }
-      [ "$reuse" -ef "$out" ] || cp "$reuse/$tag".measured.*.yaml "$reuse/$tag.others" "$out/"
-      others=$(cat "$out/$tag.others")
-      force=(--force)
-    else
-      others=$(wait_quiet)
-      echo "$others" > "$out/$tag.others"
-      for l in $(seq 1 "$launches"); do
-        if ! timeout 300 $prio mpirun -np "$world" --bind-to core "$attnrun" "$out/$tag.plan.yaml" --threads 1 --seed 1 \
-             --repeat "$repeat" --warmup "$warmup" -o "$out/$tag.measured.$l.yaml" > "$out/$tag.run.$l.txt" 2>&1; then
-          echo "accuracy.sh: attnrun failed for $model $spec (see $out/$tag.run.$l.txt)" >&2; exit 2
-        fi
-      done
-    fi
-    # compare's metric lines: "  ttft_s  s  PREDICTED  MEASURED  ERROR%  MIN..MAX"; per metric,
-    # the launch with the median measurement (a process on this VM runs in a faster or a
-    # slower mode for its whole life, so one launch is one sample)
-    n_l=$launches
-    [ -n "$reuse" ] && n_l=$(ls "$out/$tag".measured.*.yaml 2> /dev/null | wc -l)
-    [ "$n_l" -ge 1 ] || { echo "accuracy.sh: no measured reports for $model $spec in $out" >&2; exit 2; }
-    for l in $(seq 1 "$n_l"); do
-      "$attnplan" compare "$out/$tag.plan.yaml" "$out/$tag.measured.$l.yaml" "${force[@]}" > "$out/$tag.compare.$l.txt" 2>&1 || {
-        echo "accuracy.sh: attnplan compare failed for $model $spec (see $out/$tag.compare.$l.txt)" >&2; exit 2; }
-    done
-    for metric in ttft_s tpot_s; do
-      med=$(for l in $(seq 1 "$n_l"); do
-              awk -v m="$metric" -v l="$l" '$1 == m && NF >= 5 { print $4, l; exit }' "$out/$tag.compare.$l.txt"
-            done | sort -g | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }')
-      [ "$metric" = ttft_s ] && cp "$out/$tag.compare.$med.txt" "$out/$tag.compare.txt" &&
-        cp "$out/$tag.measured.$med.yaml" "$out/$tag.measured.yaml"
-      awk -v m="$metric" -v model="$model" -v spec="$spec" -v w="$world" -v others="$others" '
-        $1 == m && NF >= 5 { e = $5; sub(/%$/, "", e);
-          printf "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", model, spec, w, m, $3, $4, e, others; exit }' \
-        "$out/$tag.compare.$med.txt" >> "$results"
-    done
-    tail -n 2 "$results" | awk -F'\t' '{ printf "%-12s %-40s %-8s %12.6g %12.6g %+7.1f%%  %d\n", $1, $2, $4, $5, $6, $7, $8 }'
+    plans+=("$model $spec $world $model.${spec//[=,]/_}")
   done
+done
+
+# 1. price every plan. A CPU calibration holds for the number of ranks that ran at once
+# while it was measured (its `ranks:`): ranks sharing the machine share its caches and
+# memory bandwidth. Plans of fewer ranks use CAL-npW.yaml beside CAL when it exists.
+for p in "${plans[@]}"; do
+  read -r model spec world tag <<< "$p"
+  calopt=()
+  plancal=$cal
+  [ -n "$cal" ] && [ -r "${cal%.yaml}-np$world.yaml" ] && plancal=${cal%.yaml}-np$world.yaml
+  [ -z "$plancal" ] || calopt=(--calibration "$plancal")
+  if ! "$attnplan" price "$topo" "$root/models/$model.yaml" --strategy "$spec" --devices "$world" "${calopt[@]}" \
+       -o "$out/$tag.plan.yaml" > "$out/$tag.price.txt" 2>&1; then
+    echo "accuracy.sh: attnplan price failed for $model $spec (see $out/$tag.price.txt)" >&2; exit 2
+  fi
+done
+
+# 2. run every plan, in --launches rounds over all of them: the host's speed drifts in
+# phases of seconds (up to 2x on a shared host), so a plan's launches are spread over the
+# whole sweep rather than taken back to back
+force=()
+if [ -n "$reuse" ]; then
+  force=(--force)
+  for p in "${plans[@]}"; do
+    read -r model spec world tag <<< "$p"
+    [ -r "$reuse/$tag.measured.1.yaml" ] || { echo "accuracy.sh: no $reuse/$tag.measured.1.yaml" >&2; exit 2; }
+    [ "$reuse" -ef "$out" ] || cp "$reuse/$tag".measured.*.yaml "$reuse/$tag.others" "$out/"
+  done
+else
+  for l in $(seq 1 "$launches"); do
+    echo "accuracy.sh: round $l of $launches over ${#plans[@]} plans" >&2
+    for p in "${plans[@]}"; do
+      read -r model spec world tag <<< "$p"
+      others=$(wait_quiet)
+      [ "$l" -eq 1 ] && echo "$others" > "$out/$tag.others"
+      [ "$others" -le "$(cat "$out/$tag.others")" ] || echo "$others" > "$out/$tag.others" # the most seen
+      if ! timeout 300 $prio mpirun -np "$world" --bind-to core "$attnrun" "$out/$tag.plan.yaml" --threads 1 --seed 1 \
+           --repeat "$repeat" --warmup "$warmup" -o "$out/$tag.measured.$l.yaml" > "$out/$tag.run.$l.txt" 2>&1; then
+        echo "accuracy.sh: attnrun failed for $model $spec (see $out/$tag.run.$l.txt)" >&2; exit 2
+      fi
+    done
+  done
+fi
+
+# 3. compare. compare's metric lines: "  ttft_s  s  PREDICTED  MEASURED  ERROR%  MIN..MAX";
+# per metric, the launch with the median measurement counts
+for p in "${plans[@]}"; do
+  read -r model spec world tag <<< "$p"
+  others=$(cat "$out/$tag.others")
+  n_l=$(ls "$out/$tag".measured.*.yaml 2> /dev/null | grep -c '\.measured\.[0-9]*\.yaml$' || true)
+  [ "$n_l" -ge 1 ] || { echo "accuracy.sh: no measured reports for $model $spec in $out" >&2; exit 2; }
+  for l in $(seq 1 "$n_l"); do
+    "$attnplan" compare "$out/$tag.plan.yaml" "$out/$tag.measured.$l.yaml" "${force[@]}" > "$out/$tag.compare.$l.txt" 2>&1 || {
+      echo "accuracy.sh: attnplan compare failed for $model $spec (see $out/$tag.compare.$l.txt)" >&2; exit 2; }
+  done
+  for metric in ttft_s tpot_s; do
+    med=$(for l in $(seq 1 "$n_l"); do
+            awk -v m="$metric" -v l="$l" '$1 == m && NF >= 5 { print $4, l; exit }' "$out/$tag.compare.$l.txt"
+          done | sort -g | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }')
+    if [ "$metric" = ttft_s ]; then
+      cp "$out/$tag.compare.$med.txt" "$out/$tag.compare.txt"
+      cp "$out/$tag.measured.$med.yaml" "$out/$tag.measured.yaml"
+    fi
+    awk -v m="$metric" -v model="$model" -v spec="$spec" -v w="$world" -v others="$others" '
+      $1 == m && NF >= 5 { e = $5; sub(/%$/, "", e);
+        printf "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", model, spec, w, m, $3, $4, e, others; exit }' \
+      "$out/$tag.compare.$med.txt" >> "$results"
+  done
+  tail -n 2 "$results" | awk -F'\t' '{ printf "%-12s %-40s %-8s %12.6g %12.6g %+7.1f%%  %d\n", $1, $2, $4, $5, $6, $7, $8 }'
 done
 
 echo

@@ -60,12 +60,7 @@ static int read_kernels(reader *r, const yt_node *map, cost_calibration *cal) {
             continue;
         }
         int idx = index_of(kernel_keys, map->keys[i]->str);
-#ifdef COST_CALIBRATION_KERNELS
         if (idx < COST_KERNEL_COUNT) cal->kernel_bandwidth[idx] = bw;
-#else
-        (void)cal;
-        (void)idx;
-#endif
     }
     return bad ? -1 : 0;
 }
@@ -252,9 +247,7 @@ static int read_root(reader *r, const yt_node *root, const attn_topology *t, cos
     info->threads = (int)threads;
     int dtype = DTYPE_FP32;
     if (yt_get(root, "dtype") && enum_value(r, root, "dtype", NULL, DTYPE_COUNT, dtype_name_i, &dtype)) e = 1;
-#ifdef COST_CALIBRATION_KERNELS
     cal->softmax_decode_bandwidth = decode_bw;
-#endif
     const yt_node *k = yt_get(root, "kernels"), *g = yt_get(root, "gemm"), *c = yt_get(root, "collectives");
     if (k && read_kernels(r, k, cal)) e = 1;
     if (!g) {

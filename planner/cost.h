@@ -54,7 +54,6 @@ typedef enum {
     COST_KERNEL_LAYERNORM = 0, COST_KERNEL_RMSNORM, COST_KERNEL_ROPE, COST_KERNEL_GELU, COST_KERNEL_SWIGLU,
     COST_KERNEL_RESIDUAL, COST_KERNEL_COPY, COST_KERNEL_COUNT
 } cost_kernel;
-#define COST_CALIBRATION_KERNELS 1 /* cost_calibration has kernel_bandwidth[] (feature test) */
 
 #define COST_MAX_SYNC_POINTS 16
 typedef struct cost_calibration {

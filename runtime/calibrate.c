@@ -22,7 +22,7 @@
 typedef struct cal_options {
     const char *out, *backend, *topology, *name;
     const char *models[CAL_MAX_MODELS];
-    int n_models, threads, samples, world_max, quick;
+    int n_models, threads, samples, passes, world_max, quick;
     double peak;
 } cal_options;
 
@@ -38,6 +38,8 @@ static void usage(FILE *f) {
             "  --world-max W       plans of up to W devices (default: this run's world size)\n"
             "  --backend cpu|cuda|auto   --threads T (BLAS threads per rank, default 1)\n"
             "  --samples N         timed samples per point, the median kept (default 7)\n"
+            "  --passes N          passes over every kernel and GEMM point, spread over the run;\n"
+            "                      each point keeps its median over the passes (default 7)\n"
             "  --quick             fewer, shorter samples (tests)\n"
             "  --name NAME         name recorded in the file (default: the topology's)\n");
 }
@@ -49,7 +51,7 @@ int calibrate_requested(int argc, char **argv) {
 }
 
 static int parse_options(int argc, char **argv, cal_options *o, int loud) {
-    *o = (cal_options){.out = "calibration.yaml", .backend = "auto", .threads = 1, .samples = 7};
+    *o = (cal_options){.out = "calibration.yaml", .backend = "auto", .threads = 1, .samples = 7, .passes = 7};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -86,14 +88,17 @@ static int parse_options(int argc, char **argv, cal_options *o, int loud) {
                 if (loud) fprintf(stderr, "attnrun: error: --peak: bad value '%s'\n", val);
                 return 2;
             }
-        } else if (!strcmp(a, "--threads") || !strcmp(a, "--samples") || !strcmp(a, "--world-max")) {
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "--samples") || !strcmp(a, "--passes") ||
+                   !strcmp(a, "--world-max")) {
             long v = strtol(val, &end, 10);
-            if (*val == '\0' || *end != '\0' || v < 1 || v > (strcmp(a, "--samples") ? 4096 : 15)) {
+            long most = !strcmp(a, "--samples") ? 15 : !strcmp(a, "--passes") ? CAL_MAX_PASSES : 4096;
+            if (*val == '\0' || *end != '\0' || v < 1 || v > most) {
                 if (loud) fprintf(stderr, "attnrun: error: %s: bad value '%s'\n", a, val);
                 return 2;
             }
             if (!strcmp(a, "--threads")) o->threads = (int)v;
             else if (!strcmp(a, "--samples")) o->samples = (int)v;
+            else if (!strcmp(a, "--passes")) o->passes = (int)v;
             else o->world_max = (int)v;
         } else {
             if (loud) fprintf(stderr, "attnrun: error: unknown --calibrate option '%s'\n", a);
@@ -227,8 +232,9 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     fprintf(f, "# Written by attnrun --calibrate (docs/calibration.md). Command:\n#  ");
     for (int i = 0; i < argc; i++) fprintf(f, " %s", argv[i]);
-    fprintf(f, "\n# Every figure below is a measurement of this run (the median of %d samples per point,\n"
-               "# the slowest rank's when several ranks measured at once).\n", c->samples);
+    fprintf(f, "\n# Every figure below is a measurement of this run (per point the median of %d samples, the\n"
+               "# slowest rank's when several ranks measured at once; kernels and GEMMs: the median over %d\n"
+               "# passes spread over the run).\n", c->samples, o->quick ? 1 : o->passes);
     fprintf(f, "calibration_version: 1\nname: ");
     yt_write_str(f, o->name ? o->name : device_type);
     fprintf(f, "\nmachine: ");
@@ -295,6 +301,54 @@ static attn_backend *make_backend(const cal_options *o, int device) {
 
 /* Every rank ends with the worst code (no rank may leave a collective half-done). */
 static int agree_code(cal_ctx *c, int code) { return c->comm ? c->comm->host_max_int(c->comm, code) : code; }
+
+/* The kernels and GEMMs in `passes` passes over the whole set, each point keeping its
+ * median over the passes: on a shared host the machine's speed drifts by 10-20% over
+ * seconds, and a point measured in one stretch would catch one moment of it. 0 ok, 1 after
+ * a message. */
+static int measure_passes(cal_ctx *c, int passes) {
+    enum { K_BW, K_FIXED, K_N };
+    int nk = CAL_KERNELS * K_N + 2, per = nk + 2 * c->n_gemm; /* + decode softmax, launch */
+    double *v = malloc((size_t)passes * per * sizeof *v), *col = malloc((size_t)passes * sizeof *col);
+    int rc = v && col ? 0 : 1;
+    if (rc) fprintf(stderr, "attnrun: error: out of memory\n");
+    for (int p = 0; p < passes && !rc; p++) {
+        rc = agree_code(c, cal_measure_kernels(c) ? 1 : 0);
+        if (!rc) rc = agree_code(c, cal_measure_gemms(c) ? 1 : 0);
+        if (rc) break;
+        double *row = v + (size_t)p * per;
+        for (int k = 0; k < CAL_KERNELS; k++) {
+            row[k * K_N + K_BW] = c->kernel[k].bandwidth;
+            row[k * K_N + K_FIXED] = c->kernel[k].fixed_s;
+        }
+        row[nk - 2] = c->softmax_decode_bandwidth;
+        row[nk - 1] = c->launch_overhead_s;
+        for (int i = 0; i < c->n_gemm; i++) {
+            row[nk + 2 * i] = c->gemm[i].seconds;
+            row[nk + 2 * i + 1] = c->gemm[i].flops_per_s;
+        }
+    }
+    if (!rc && passes > 1) {
+        double med[CAL_KERNELS * K_N + 2];
+        for (int j = 0; j < per; j++) {
+            for (int p = 0; p < passes; p++) col[p] = v[(size_t)p * per + j];
+            double m = cal_median(col, passes);
+            if (j < nk) med[j] = m;
+            else if ((j - nk) % 2 == 0) c->gemm[(j - nk) / 2].seconds = m;
+            else c->gemm[(j - nk) / 2].flops_per_s = m;
+        }
+        for (int k = 0; k < CAL_KERNELS; k++) {
+            c->kernel[k].bandwidth = med[k * K_N + K_BW];
+            c->kernel[k].fixed_s = med[k * K_N + K_FIXED];
+        }
+        c->softmax_decode_bandwidth = med[nk - 2];
+        c->launch_overhead_s = med[nk - 1];
+    }
+    free(v);
+    free(col);
+    return rc;
+}
+
 
 static int load_inputs(const cal_options *o, cal_ctx *c, attn_topology *t, int *have_t, char *device_type,
                        size_t dlen, attn_link *link, int loud) {
@@ -384,8 +438,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
     if (!rc) {
         if (loud) printf("attnrun --calibrate: %d rank(s), %s backend, %d GEMM shapes\n", world, c->be->name, c->n_gemm);
         double t0 = cal_now();
-        rc = agree_code(c, cal_measure_kernels(c) ? 1 : 0);
-        if (!rc) rc = agree_code(c, cal_measure_gemms(c) ? 1 : 0);
+        rc = agree_code(c, measure_passes(c, o.quick ? 1 : o.passes));
         if (!rc) rc = agree_code(c, cal_measure_collectives(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_sync(c) ? 1 : 0);
         if (!rc && loud) {

@@ -30,6 +30,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world);
 #define CAL_MAX_SHAPES 512
 #define CAL_MAX_COLL_SIZES 24
 #define CAL_MAX_SYNC 8
+#define CAL_MAX_PASSES 15
 
 typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
 
