@@ -21,13 +21,13 @@
 # calibration or cost model on the same measurements; compare --force, as the plan files'
 # predicted sections differ from the ones that ran).
 #
-# A calibration file CAL is used for plans of as many ranks as it was measured with; for a
-# plan of W ranks, CAL-npW.yaml beside it is used instead when it exists
-# (calibrations/cpu-local-2-np1.yaml: the same measurement with one rank).
-#
-# --calibrate measures a fresh calibration first (attnrun --calibrate on 2 ranks, as
-# calibrations/cpu-local-2.yaml was made) into DIR/calibration.yaml and uses it: on
-# another machine, or when this one has changed.
+# By default (and with --calibrate) the script first measures a calibration of the machine
+# as it is now (attnrun --calibrate on 2 ranks, as calibrations/cpu-local-2.yaml was made;
+# about 50 s) into DIR/calibration.yaml and prices every plan with it: this VM's host runs 20-50% faster or slower for minutes at a time, so a
+# calibration describes the minutes it was measured in (docs/accuracy.md). --calibration
+# FILE prices with FILE instead (e.g. the shipped calibrations/cpu-local-2.yaml), and
+# --no-calibration with the topology's defaults. With --reuse DIR, DIR's calibration is
+# used when it has one.
 #
 # usage: bench/accuracy.sh [--calibration FILE | --no-calibration | --calibrate] [--models "tiny small"]
 #                          [--repeat N] [--warmup N] [--launches N] [--quiet-wait S] [--out DIR] [--build DIR]
@@ -54,12 +54,12 @@ warmup=2
 launches=3
 quiet_wait=30
 reuse=
-calibrate=
+calibrate=auto
 out=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --calibration) cal=$2; shift 2 ;;
-    --no-calibration) cal=; shift ;;
+    --calibration) cal=$2; calibrate=; shift 2 ;;
+    --no-calibration) cal=; calibrate=; shift ;;
     --calibrate) calibrate=1; shift ;;
     --models) models=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
@@ -69,10 +69,17 @@ while [ $# -gt 0 ]; do
     --reuse) reuse=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "accuracy.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+if [ "$calibrate" = auto ]; then
+  calibrate=1
+  if [ -n "$reuse" ]; then
+    calibrate=
+    [ -r "$reuse/calibration.yaml" ] && cal=$reuse/calibration.yaml
+  fi
+fi
 attnplan=${ATTNPLAN:-$build/planner/attnplan}
 attnrun=${ATTNRUN:-$build/runtime/attnrun}
 for b in "$attnplan" "$attnrun"; do
@@ -91,11 +98,6 @@ if [ -n "$calibrate" ]; then
      ! timeout 300 mpirun -np 2 --bind-to core "$attnrun" --calibrate --backend cpu --topology "$topo" \
        "${margs[@]}" --name cpu-local-2 -o "$cal" > "$out/calibrate.txt" 2>&1; then
     echo "accuracy.sh: attnrun --calibrate failed (see $out/calibrate.txt)" >&2; exit 2
-  fi
-  # the same with one rank, for the 1-rank plans (see CAL-npW above)
-  if ! timeout 300 mpirun -np 1 --bind-to core "$attnrun" --calibrate --backend cpu --topology "$topo" \
-       "${margs[@]}" --name cpu-local-2-np1 -o "$out/calibration-np1.yaml" > "$out/calibrate-np1.txt" 2>&1; then
-    echo "accuracy.sh: attnrun --calibrate (1 rank) failed (see $out/calibrate-np1.txt)" >&2; exit 2
   fi
 fi
 [ -z "$cal" ] || [ -r "$cal" ] || { echo "accuracy.sh: cannot read $cal" >&2; exit 2; }
@@ -148,15 +150,12 @@ for model in $models; do
   done
 done
 
-# 1. price every plan. A CPU calibration holds for the number of ranks that ran at once
-# while it was measured (its `ranks:`): ranks sharing the machine share its caches and
-# memory bandwidth. Plans of fewer ranks use CAL-npW.yaml beside CAL when it exists.
+# 1. price every plan, all with the one calibration (measured with both cores busy; a
+# 1-rank calibration predicted the 1-rank plans no better: docs/accuracy.md)
+calopt=()
+[ -z "$cal" ] || calopt=(--calibration "$cal")
 for p in "${plans[@]}"; do
   read -r model spec world tag <<< "$p"
-  calopt=()
-  plancal=$cal
-  [ -n "$cal" ] && [ -r "${cal%.yaml}-np$world.yaml" ] && plancal=${cal%.yaml}-np$world.yaml
-  [ -z "$plancal" ] || calopt=(--calibration "$plancal")
   if ! "$attnplan" price "$topo" "$root/models/$model.yaml" --strategy "$spec" --devices "$world" "${calopt[@]}" \
        -o "$out/$tag.plan.yaml" > "$out/$tag.price.txt" 2>&1; then
     echo "accuracy.sh: attnplan price failed for $model $spec (see $out/$tag.price.txt)" >&2; exit 2
