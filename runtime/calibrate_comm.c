@@ -186,10 +186,9 @@ int cal_measure_sync(cal_ctx *c) {
     sync_work w = {be->alloc(be->ctx, SYNC_N * SYNC_N), be->alloc(be->ctx, SYNC_N * SYNC_N),
                    be->alloc(be->ctx, SYNC_N * SYNC_N), be->alloc(be->ctx, SYNC_ELEMS), be->alloc(be->ctx, SYNC_ELEMS)};
     attn_ptr one = be->alloc(be->ctx, 1);
-    double *waits = malloc(SYNC_MAX_SAMPLES * sizeof *waits);
     int rc = 0;
     if (attn_ptr_null(w.a) || attn_ptr_null(w.b) || attn_ptr_null(w.cmat) || attn_ptr_null(w.x) ||
-        attn_ptr_null(w.y) || attn_ptr_null(one) || !waits) {
+        attn_ptr_null(w.y) || attn_ptr_null(one)) {
         fprintf(stderr, "attnrun: error: calibrate: cannot allocate the synchronization buffers\n");
         rc = -1;
     }
@@ -221,7 +220,7 @@ int cal_measure_sync(cal_ctx *c) {
             int n_min = (int)(25000 * c->min_sample_s), n = (int)(125 * c->min_sample_s / (units * unit));
             if (n_min < 5) n_min = 5;
             n = n < n_min ? n_min : n > SYNC_MAX_SAMPLES ? SYNC_MAX_SAMPLES : n;
-            double work_sum = 0;
+            double work_sum = 0, wait_sum = 0;
             cm->barrier(cm, GROUP_KIND_COUNT);
             for (int s = 0; s < n; s++) {
                 double a = cal_now();
@@ -230,12 +229,10 @@ int cal_measure_sync(cal_ctx *c) {
                 double b = cal_now();
                 cm->allreduce_sum(cm, GROUP_STAGE, one, 1);
                 be->synchronize(be->ctx);
-                waits[s] = cal_now() - b - c->sync_latency_s;
+                wait_sum += cal_now() - b - c->sync_latency_s;
                 work_sum += b - a;
             }
-            double sum = 0;
-            for (int s = 0; s < n; s++) sum += waits[s];
-            double work = world_mean(c, work_sum / n), wait = world_mean(c, sum / n);
+            double work = world_mean(c, work_sum / n), wait = world_mean(c, wait_sum / n);
             if (p > 0 && c->n_sync > 0 && work <= c->sync_work_s[c->n_sync - 1]) continue; /* one unit twice */
             c->sync_work_s[c->n_sync] = work;
             c->sync_wait_s[c->n_sync] = wait > 0 ? wait : 0;
@@ -257,6 +254,5 @@ int cal_measure_sync(cal_ctx *c) {
     be->free(be->ctx, w.x);
     be->free(be->ctx, w.y);
     be->free(be->ctx, one);
-    free(waits);
     return rc;
 }

@@ -12,6 +12,8 @@
 #      measured reports, prints attnplan compare for each
 #   5. runs the same per-rank work with PyTorch, and prints the summary table (achieved
 #      TFLOP/s and GB/s against the ceilings, attnrun over PyTorch)
+#   6. attnrun --calibrate on the card (calibration-single-CARD.yaml in the results) and the
+#      one-GPU plan re-priced with it against its measurement (issue 7)
 # --cpu-only (alias --dry-run), or no GPU found: builds (unless --no-build), generates
 # and validates every plan, checks the PyTorch script's plan parsing, and runs the whole
 # pipeline (attnrun on the CPU backend, compare, summary) on tiny stand-in plans, so the
@@ -223,6 +225,46 @@ if [ $mode = cpu ]; then  # the whole pipeline on tiny stand-ins, on the CPU bac
       run tiny-share 3 cpu
     fi
   fi
+fi
+
+# --- 6. calibration ---------------------------------------------------------------------
+# attnrun --calibrate on this card (the one-GPU plan's shapes), then the
+# one-GPU plan re-priced with it against what step 4 measured: the single-h100/h200
+# calibration issue 7 asks for, and its accuracy. On the CPU-side check: the same on the
+# CPU backend with --quick and the tiny stand-in, so the step cannot rot.
+cal=$out/calibration-single-$card.yaml
+if [ $mode = gpu ]; then
+  # the shapes of the plan step 4 ran: the seed model at batch 8, 32 decode tokens
+  sed -e 's/^  batch: .*/  batch: 8/' -e 's/^  decode_tokens: .*/  decode_tokens: 32/' \
+    "$root/models/seed-dense-4l.yaml" > "$out/seed-dense-4l-b8.yaml"
+  calname=single ccal=(--backend cuda --passes 3 --model "$out/seed-dense-4l-b8.yaml")
+  climit=$(( ${ATTN_GPU_CHECK_BUDGET:-320} + 25 - SECONDS ))
+else
+  calname=tiny-single ccal=(--backend cpu --quick --model "$root/models/tiny.yaml") climit=120
+fi
+if [ "$climit" -lt 20 ]; then
+  log "skipping the calibration: past the budget (ATTN_GPU_CHECK_BUDGET), keeping the six minutes"
+elif [ -f "$out/$calname.measured.yaml" ]; then
+  log "calibration (attnrun --calibrate ${ccal[*]:0:2}, at most ${climit}s)"
+  if timeout "$climit" "$R" --calibrate "${ccal[@]}" --topology "$root/topologies/single-$card.yaml" \
+      --name "single-$card" -o "$cal" > "$out/calibrate.log" 2>&1; then
+    tail -1 "$out/calibrate.log"
+    pargs=(--batch 8 --decode-tokens 32) pmodel=seed-dense-4l
+    [ $mode = gpu ] || pargs=() pmodel=tiny
+    if "$A" price "$root/topologies/single-$card.yaml" "$root/models/$pmodel.yaml" --strategy dp=1,pp=1,n=1,m=1 \
+        "${pargs[@]}" --calibration "$cal" -o "$out/$calname-calibrated.plan.yaml" > "$out/$calname-calibrated.price.txt" 2>&1; then
+      "$A" compare "$out/$calname-calibrated.plan.yaml" "$out/$calname.measured.yaml" --force \
+        > "$out/$calname-calibrated.compare.txt" 2>&1 || fail "attnplan compare (calibrated)"
+      log "$calname priced with $cal against its measurement:"
+      sed -n '4,8p' "$out/$calname-calibrated.compare.txt"
+    else
+      tail -5 "$out/$calname-calibrated.price.txt"; fail "attnplan price --calibration"
+    fi
+  else
+    tail -10 "$out/calibrate.log"; fail "attnrun --calibrate"
+  fi
+else
+  log "skipping the calibration: no measured $calname run to compare with"
 fi
 
 # --- 5. summary -------------------------------------------------------------------------
