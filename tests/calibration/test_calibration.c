@@ -168,20 +168,34 @@ static int price(const attn_model *m, const attn_topology *t, const char *spec, 
     return 0;
 }
 
-static void test_direction(void) {
-    char mp[1200], tp[1200], cp[1200];
-    path_of(mp, sizeof mp, "models/small.yaml");
+/* models/MODEL.yaml and topologies/cpu-local-2.yaml; 0 ok (a failed check otherwise). */
+static int load_on_cpu_local_2(const char *model, attn_model *m, attn_topology *t) {
+    char mp[1400], tp[1200], rel[64];
+    snprintf(rel, sizeof rel, "models/%.40s.yaml", model);
+    path_of(mp, sizeof mp, rel);
     path_of(tp, sizeof tp, "topologies/cpu-local-2.yaml");
+    attn_diag d;
+    attn_diag_init(&d);
+    if (model_load(mp, m, &d) != 0) {
+        CHECK(0, "cannot load %s", mp);
+        return -1;
+    }
+    if (topology_load(tp, t, &d) != 0) {
+        CHECK(0, "cannot load %s", tp);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_direction(void) {
+    char cp[1200];
     path_of(cp, sizeof cp, "tests/calibration/good.yaml");
     attn_diag d;
     attn_diag_init(&d);
     attn_model m;
     attn_topology t;
     cost_calibration c;
-    if (model_load(mp, &m, &d) || topology_load(tp, &t, &d)) {
-        CHECK(0, "cannot load %s or %s", mp, tp);
-        return;
-    }
+    if (load_on_cpu_local_2("small", &m, &t) != 0) return;
     if (calibration_load(cp, &t, &c, NULL, &d) != 0) {
         CHECK(0, "cannot load %s", cp);
         topology_free(&t);
@@ -332,17 +346,9 @@ static void test_sync(void) {
     CHECK(fabs(cost_sync_wait(&s, 1e-4) - 0.2 * 1e-4) < 1e-12, "halfway in log(work): the mean ratio, got %g",
           cost_sync_wait(&s, 1e-4));
 
-    char mp[1200], tp[1200];
-    path_of(mp, sizeof mp, "models/small.yaml");
-    path_of(tp, sizeof tp, "topologies/cpu-local-2.yaml");
-    attn_diag d;
-    attn_diag_init(&d);
     attn_model m;
     attn_topology t;
-    if (model_load(mp, &m, &d) || topology_load(tp, &t, &d)) {
-        CHECK(0, "cannot load %s or %s", mp, tp);
-        return;
-    }
+    if (load_on_cpu_local_2("small", &m, &t) != 0) return;
     const double r = 0.125;
     s.sync_work_s[0] = 1e-9, s.sync_wait_s[0] = r * 1e-9;
     s.sync_work_s[1] = 1e3, s.sync_wait_s[1] = r * 1e3;
