@@ -67,13 +67,15 @@ static void print_colls(const cost_detail *det) {
         printf("  none (one device per stage and no pipeline)\n");
         return;
     }
-    printf("  %-8s %-18s %-14s %-6s %5s %-8s %14s %10s %12s\n", "phase", "op", "collective", "group", "size",
-           "link", "bytes/call", "calls", "time ms");
+    /* transfer: alpha-beta; wait: for the slowest member (a calibration's sync_wait, else 0);
+     * their sum is the op's time in the tables above */
+    printf("  %-8s %-18s %-14s %-6s %5s %-8s %14s %10s %12s %10s\n", "phase", "op", "collective", "group", "size",
+           "link", "bytes/call", "calls", "transfer ms", "wait ms");
     for (int i = 0; i < det->n_coll; i++) {
         const cost_coll_line *l = &det->coll[i];
-        printf("  %-8s %-18s %-14s %-6s %5d %-8s %14.6g %10.0f %12.4f%s\n", attn_phase_names[l->phase],
+        printf("  %-8s %-18s %-14s %-6s %5d %-8s %14.6g %10.0f %12.4f %10.4f%s\n", attn_phase_names[l->phase],
                attn_op_table[l->op].key, coll_name(l->coll), group_kind_name(l->group), l->group_size,
-               link_name(l->link), l->bytes_per_call, l->calls, l->time_s * 1e3,
+               link_name(l->link), l->bytes_per_call, l->calls, l->time_s * 1e3, l->wait_s * 1e3,
                l->hierarchical ? "  (hierarchical)" : "");
     }
 }

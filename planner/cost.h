@@ -100,7 +100,8 @@ typedef struct cost_coll_line {
     int hierarchical;               /* 1: priced as intra-node / inter-node / intra-node */
     double bytes_per_call;          /* S: the buffer size in nccl-tests' convention */
     double calls;                   /* calls in the phase on this rank */
-    double time_s;                  /* all calls */
+    double time_s;                  /* all calls: the transfer (alpha-beta) */
+    double wait_s;                  /* all calls: the wait for the slowest member (cost_sync_wait) */
 } cost_coll_line;
 #define COST_MAX_COLL_LINES 16
 

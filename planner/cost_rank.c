@@ -339,7 +339,11 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         detail->scores_calls[ph] = layers * calls;
         detail->pv_calls[ph] = sh.att_v_dims > 0 ? layers * calls : 0; /* no value dims: no P.V GEMM */
         coll_call cc[4];
+        attn_op_cost op[OP_COUNT];
+        double wait[4];
         int k = layer_colls(c, a, &sh, cc);
+        cost_layer_ops(&sh, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal, op);
+        layer_sync_waits(c, op, cc, k, wait);
         for (int i = 0; i < k && detail->n_coll < COST_MAX_COLL_LINES; i++) {
             if (cc[i].g->n <= 1) continue;
             cost_coll_line *l = &detail->coll[detail->n_coll++];
@@ -352,13 +356,14 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->bytes_per_call = cc[i].S;
             l->calls = cc[i].calls * layers * per;
             l->time_s = l->calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical);
+            l->wait_s = wait[i] * layers * per;
         }
         double bytes;
         attn_link link;
         double t = p2p_time(c, a, sh.tokens, &bytes, &link);
         if (bytes > 0 && detail->n_coll < COST_MAX_COLL_LINES) {
             cost_coll_line *l = &detail->coll[detail->n_coll++];
-            *l = (cost_coll_line){(attn_phase)ph, OP_PIPE_P2P, COLL_SENDRECV, GROUP_PIPE, 2, link, 0, bytes, per, per * t};
+            *l = (cost_coll_line){(attn_phase)ph, OP_PIPE_P2P, COLL_SENDRECV, GROUP_PIPE, 2, link, 0, bytes, per, per * t, 0};
         }
     }
 }

@@ -374,6 +374,29 @@ static void test_sync(void) {
         report_free(&b);
     } else
         CHECK(0, "pricing TP2");
+    /* attnplan price's collectives table: transfer + wait of each line is the op's time */
+    {
+        attn_strategy st;
+        char err[256];
+        cost_options o;
+        cost_options_default(&o);
+        o.calibration = &s;
+        cost_detail det;
+        attn_plan plan;
+        memset(&plan, 0, sizeof plan);
+        if (strategy_parse("dp=1,pp=1,n=2,m=1", &st, err, sizeof err) == 0 &&
+            cost_price_strategy(&m, &t, &st, &o, &plan, &det, err, sizeof err) == 0) {
+            CHECK(det.n_coll == 4, "TP2: %d collective lines, want 4", det.n_coll);
+            for (int i = 0; i < det.n_coll; i++) {
+                const cost_coll_line *l = &det.coll[i];
+                double op = plan.predicted.ranks[0].op[l->phase][l->op].time_s;
+                CHECK(l->wait_s > 0 && fabs(l->time_s + l->wait_s - op) <= 1e-9 * op,
+                      "line %d: transfer %g + wait %g against the op's %g", i, l->time_s, l->wait_s, op);
+            }
+            plan_free(&plan);
+        } else
+            CHECK(0, "pricing TP2 with a detail: %s", err);
+    }
     if (price(&m, &t, "dp=2,pp=1,n=1,m=1", &none, &a) == 0 && price(&m, &t, "dp=2,pp=1,n=1,m=1", &s, &b) == 0) {
         CHECK(fabs(b.metric[MET_TTFT_S] - (1 + r) * a.metric[MET_TTFT_S]) <= 1e-9 * a.metric[MET_TTFT_S] &&
                   fabs(b.metric[MET_TPOT_S] - (1 + r) * a.metric[MET_TPOT_S]) <= 1e-9 * a.metric[MET_TPOT_S],
