@@ -164,10 +164,12 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     for (int rep = 0; rep < c.dp; rep++) {
         int rows = cost_rank_rows(&p->ranks[c.at[rep * c.pp * c.n * c.m]]);
         int M = c.M < rows ? c.M : rows;
-        double p2p = 0, step = 0, period = 0;
+        double p2p = 0, step = 0, slowest = -1; /* slowest stage's time, its index */
+        int crit_s = 0;
         for (int s = 0; s < c.pp; s++) {
             double *g = &agg[(size_t)(rep * c.pp + s) * 4];
             stage_mb[s] = g[0];
+            if (g[0] > slowest) slowest = g[0], crit_s = s;
             if (s + 1 < c.pp) {
                 if (g[1] > p2p) p2p = g[1];
                 step += g[3];
@@ -178,10 +180,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
         /* synchronization (cost_sync_wait): each of the M - 1 steady-state periods lasts
          * as long as its slowest stage, and replicas, which never synchronize with each
          * other, end when the slowest one does (ttft and tpot are the slowest rank's) */
-        double period_s = 0;
-        for (int s = 0; s < c.pp; s++)
-            if (stage_mb[s] > period_s) period_s = stage_mb[s];
-        if (c.pp > 1) tr += (M - 1) * cost_sync_wait(c.cal, period_s);
+        if (c.pp > 1) tr += (M - 1) * cost_sync_wait(c.cal, slowest);
         if (c.dp > 1) {
             tr += cost_sync_wait(c.cal, tr);
             step += cost_sync_wait(c.cal, step);
@@ -190,13 +189,9 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
             ttft = tr;
             detail->microbatches = M;
             detail->p2p_time_s = c.pp > 1 ? p2p : 0;
-            period = detail->p2p_time_s;
-            detail->critical_stage = 0;
-            detail->stage_time_s = stage_mb[0];
-            for (int s = 0; s < c.pp; s++) {
-                if (stage_mb[s] > period) period = stage_mb[s];
-                if (stage_mb[s] > detail->stage_time_s) detail->stage_time_s = stage_mb[s], detail->critical_stage = s;
-            }
+            detail->critical_stage = crit_s;
+            detail->stage_time_s = slowest;
+            double period = slowest > detail->p2p_time_s ? slowest : detail->p2p_time_s;
             detail->bubble_s = tr - M * period;
         }
         if (step > tpot) tpot = step;

@@ -22,9 +22,7 @@
 #include "sha256.h"
 #include "tensors.h"
 #include "attnrun.h"
-#ifdef ATTN_HAVE_CALIBRATE
 #include "calibrate.h"
-#endif
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -247,12 +245,10 @@ int main(int argc, char **argv) {
         return 2;
     }
 #endif
-#ifdef ATTN_HAVE_CALIBRATE
     if (calibrate_requested(argc, argv)) { /* attnrun --calibrate: another program sharing the runtime */
         int cal_rc = calibrate_main(argc, argv, st.use_mpi, st.rank, st.world);
         finish(&st, cal_rc);
     }
-#endif
     int loud = st.rank == 0;
     int rc = parse_args(argc, argv, &st.opt, loud);
     if (rc == 1) {

@@ -332,7 +332,7 @@ static int measure_passes(cal_ctx *c, int passes) {
         double med[CAL_KERNELS * K_N + 2];
         for (int j = 0; j < per; j++) {
             for (int p = 0; p < passes; p++) col[p] = v[(size_t)p * per + j];
-            double m = cal_median(col, passes);
+            double m = measure_median(col, passes);
             if (j < nk) med[j] = m;
             else if ((j - nk) % 2 == 0) c->gemm[(j - nk) / 2].seconds = m;
             else c->gemm[(j - nk) / 2].flops_per_s = m;
@@ -437,7 +437,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
     rc = agree_code(c, load_inputs(&o, c, &t, &have_t, device_type, sizeof device_type, &link, loud));
     if (!rc) {
         if (loud) printf("attnrun --calibrate: %d rank(s), %s backend, %d GEMM shapes\n", world, c->be->name, c->n_gemm);
-        double t0 = cal_now();
+        double t0 = measure_now();
         rc = agree_code(c, measure_passes(c, o.quick ? 1 : o.passes));
         if (!rc) rc = agree_code(c, cal_measure_collectives(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_sync(c) ? 1 : 0);
@@ -447,7 +447,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
             if (write_file(c, &o, device_type, link, machine, argc, argv) != 0) rc = 1;
             else
                 printf("\nattnrun --calibrate: %d GEMM shapes, %d kernels, %d collectives in %.1f s; wrote %s\n", c->n_gemm,
-                       CAL_KERNELS, c->n_coll, cal_now() - t0, o.out);
+                       CAL_KERNELS, c->n_coll, measure_now() - t0, o.out);
         }
         rc = agree_code(c, rc);
     }

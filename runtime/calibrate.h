@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include "backend.h"
 #include "comm.h"
+#include "measure.h" /* measure_now, measure_median: the clock and statistic attnrun uses */
 #include "metrics.h"
 #include "model.h"
 #include "plan.h"
@@ -95,6 +96,13 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max);
 /* calibrate_ops.c: measures every shape of c->gemm, the kernels and the launch overhead.
  * 0 ok, -1 after a message (allocation failure). */
 int cal_measure_gemms(cal_ctx *c);
+/* One timed point: fn(c, arg, iter) is the op; every rank runs the same number of calls: a
+ * warm-up call, then `samples` samples, each repeating the call until it lasts min_sample_s
+ * (at most max_reps calls); the median sample per call, then the slowest rank's. barrier:
+ * the world synchronizes before each sample (collectives: no rank starts a sample while
+ * another is still in the last one). */
+typedef void (*cal_op_fn)(cal_ctx *c, void *arg, int iter);
+double cal_time_op(cal_ctx *c, cal_op_fn fn, void *arg, int barrier, int max_reps);
 int cal_measure_kernels(cal_ctx *c);
 /* calibrate_comm.c: the collectives over the world (world > 1), tables on stdout (rank 0). */
 int cal_measure_collectives(cal_ctx *c);
@@ -106,9 +114,6 @@ int cal_measure_sync(cal_ctx *c);
 /* Least-squares fit of t = a + b*x minimizing relative error; returns 0, or -1 when the
  * points do not determine it. Exposed for the tests. */
 int cal_fit_line(const double *x, const double *t, int n, double *a, double *b);
-double cal_median(double *v, int n);
-double cal_min(const double *v, int n);
-double cal_now(void);
 /* The slowest rank's value (max over the world); the value itself without a comm. */
 double cal_world_max(cal_ctx *c, double v);
 #endif

@@ -49,30 +49,9 @@ static void run_coll(cal_ctx *c, void *varg, int iter) {
     }
 }
 
-/* time_op from calibrate_ops.c is static there; collectives need the same protocol with a
- * barrier first so that no rank starts a sample while another is still in the last one. */
 static double time_coll(cal_ctx *c, coll_arg *a) {
-    run_coll(c, a, 0);
-    c->be->synchronize(c->be->ctx);
-    c->comm->barrier(c->comm, GROUP_KIND_COUNT);
-    double t0 = cal_now();
-    run_coll(c, a, 1);
-    c->be->synchronize(c->be->ctx);
-    double once = cal_world_max(c, cal_now() - t0);
-    int reps = once > 0 ? (int)ceil(c->min_sample_s / once) : 1000;
-    if (reps < 1) reps = 1;
-    if (reps > 20000) reps = 20000;
-    double s[16];
-    int ns = c->samples < 16 ? c->samples : 16;
-    for (int i = 0; i < ns; i++) {
-        c->comm->barrier(c->comm, GROUP_KIND_COUNT);
-        t0 = cal_now();
-        for (int r = 0; r < reps; r++) run_coll(c, a, r);
-        c->be->synchronize(c->be->ctx);
-        s[i] = (cal_now() - t0) / reps;
-    }
-    double t = cal_world_max(c, cal_median(s, ns));
-    return a->coll == COLL_SENDRECV ? t / 2 : t;
+    double t = cal_time_op(c, run_coll, a, 1, 20000);
+    return a->coll == COLL_SENDRECV ? t / 2 : t; /* one way of the round trip */
 }
 
 static int measure_one(cal_ctx *c, attn_coll coll, cal_coll *out) {
@@ -201,16 +180,16 @@ int cal_measure_sync(cal_ctx *c) {
         /* one unit's time (every rank then runs the same number of units and samples) */
         for (int i = 0; i < 20; i++) sync_unit(c, &w);
         be->synchronize(be->ctx);
-        double t0 = cal_now();
+        double t0 = measure_now();
         for (int i = 0; i < 200; i++) sync_unit(c, &w);
         be->synchronize(be->ctx);
-        double unit = cal_world_max(c, (cal_now() - t0) / 200);
+        double unit = cal_world_max(c, (measure_now() - t0) / 200);
         /* the back-to-back latency the waits exclude */
         cm->barrier(cm, GROUP_KIND_COUNT);
-        t0 = cal_now();
+        t0 = measure_now();
         for (int i = 0; i < 2000; i++) cm->allreduce_sum(cm, GROUP_STAGE, one, 1);
         be->synchronize(be->ctx);
-        c->sync_latency_s = cal_world_max(c, (cal_now() - t0) / 2000);
+        c->sync_latency_s = cal_world_max(c, (measure_now() - t0) / 2000);
         for (int p = 0; p < n_work && unit > 0; p++) {
             int units = (int)lround(work_s[p] / unit);
             if (units < 1) units = 1;
@@ -223,17 +202,17 @@ int cal_measure_sync(cal_ctx *c) {
             double work_sum = 0, wait_sum = 0;
             cm->barrier(cm, GROUP_KIND_COUNT);
             for (int s = 0; s < n; s++) {
-                double a = cal_now();
+                double a = measure_now();
                 for (int u = 0; u < units; u++) sync_unit(c, &w);
                 be->synchronize(be->ctx);
-                double b = cal_now();
+                double b = measure_now();
                 cm->allreduce_sum(cm, GROUP_STAGE, one, 1);
                 be->synchronize(be->ctx);
-                wait_sum += cal_now() - b - c->sync_latency_s;
+                wait_sum += measure_now() - b - c->sync_latency_s;
                 work_sum += b - a;
             }
             double work = world_mean(c, work_sum / n), wait = world_mean(c, wait_sum / n);
-            if (p > 0 && c->n_sync > 0 && work <= c->sync_work_s[c->n_sync - 1]) continue; /* one unit twice */
+            if (c->n_sync > 0 && work <= c->sync_work_s[c->n_sync - 1]) continue; /* the same units twice */
             c->sync_work_s[c->n_sync] = work;
             c->sync_wait_s[c->n_sync] = wait > 0 ? wait : 0;
             c->n_sync++;

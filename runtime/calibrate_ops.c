@@ -8,32 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "calibrate.h"
-
-double cal_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double cal_median(double *v, int n) {
-    if (n <= 0) return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double cal_min(const double *v, int n) {
-    double m = n > 0 ? v[0] : 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] < m) m = v[i];
-    return m;
-}
 
 double cal_world_max(cal_ctx *c, double v) { return c->comm ? c->comm->host_max_double(c->comm, v) : v; }
 
@@ -56,29 +31,31 @@ int cal_fit_line(const double *x, const double *t, int n, double *a, double *b) 
     return *b > 0 ? 0 : -1;
 }
 
-/* One timed point: fn(arg) is the op; every rank runs the same number of calls. */
-typedef void (*cal_op_fn)(cal_ctx *c, void *arg, int iter);
-
-static double time_op(cal_ctx *c, cal_op_fn fn, void *arg) {
+double cal_time_op(cal_ctx *c, cal_op_fn fn, void *arg, int barrier, int max_reps) {
     fn(c, arg, 0); /* warm-up: first touch, OpenBLAS buffers */
     c->be->synchronize(c->be->ctx);
-    double t0 = cal_now();
+    if (barrier) c->comm->barrier(c->comm, GROUP_KIND_COUNT);
+    double t0 = measure_now();
     fn(c, arg, 1);
     c->be->synchronize(c->be->ctx);
-    double once = cal_world_max(c, cal_now() - t0);
+    double once = cal_world_max(c, measure_now() - t0);
     int reps = once > 0 ? (int)ceil(c->min_sample_s / once) : 1000;
     if (reps < 1) reps = 1;
-    if (reps > 100000) reps = 100000;
+    if (reps > max_reps) reps = max_reps;
     double s[16];
     int ns = c->samples < 16 ? c->samples : 16;
     for (int i = 0; i < ns; i++) {
-        t0 = cal_now();
+        if (barrier) c->comm->barrier(c->comm, GROUP_KIND_COUNT);
+        t0 = measure_now();
         for (int r = 0; r < reps; r++) fn(c, arg, r);
         c->be->synchronize(c->be->ctx);
-        s[i] = (cal_now() - t0) / reps;
+        s[i] = (measure_now() - t0) / reps;
     }
-    return cal_world_max(c, cal_median(s, ns));
+    return cal_world_max(c, measure_median(s, ns));
 }
+
+/* A kernel or GEMM: every rank times its own op, no barrier between samples. */
+static double time_op(cal_ctx *c, cal_op_fn fn, void *arg) { return cal_time_op(c, fn, arg, 0, 100000); }
 
 /* ---- GEMMs ---- */
 
@@ -334,6 +311,6 @@ int cal_measure_kernels(cal_ctx *c) {
         return -1;
     }
     /* The fixed cost per op: the kernels' median intercept (what a tiny op costs). */
-    c->launch_overhead_s = cal_median(fixed, n_fixed);
+    c->launch_overhead_s = measure_median(fixed, n_fixed);
     return 0;
 }

@@ -14,7 +14,9 @@ typedef struct run_sample {
     double op_s[PHASE_COUNT][OP_COUNT];     /* this rank: whole prefill; one decode step */
 } run_sample;
 
-double measure_now(void);
+double measure_now(void); /* seconds, CLOCK_MONOTONIC */
+/* The median of v[0..n) (sorts v); 0 when n <= 0. */
+double measure_median(double *v, int n);
 /* Builds the report on every rank (rank 0's is complete; the others only carry their
  * own row). rank_share >= 0: only that rank ran, with collectives skipped. 0 ok. */
 int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm, const run_sample *runs, int nruns,

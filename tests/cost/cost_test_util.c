@@ -3,7 +3,6 @@
 #include <string.h>
 #include "cost_test_util.h"
 
-int tu_failures = 0;
 
 tu_topo_spec tu_h100_spec(int nodes, int per_node) {
     tu_topo_spec s;

@@ -1,22 +1,12 @@
 /* cost_test_util.h: what the cost-model tests share: topologies and models built in code
- * (so the tests do not depend on the shipped files), and check macros that count
- * failures and print where. */
+ * (so the tests do not depend on the shipped files), and CHECK_REL on tests/check.h. */
 #ifndef ATTN_COST_TEST_UTIL_H
 #define ATTN_COST_TEST_UTIL_H
 #include <math.h>
 #include <stdio.h>
+#include "../check.h"
 #include "cost.h"
 
-extern int tu_failures;
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            tu_failures++;                                                \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fputc('\n', stderr);                                          \
-        }                                                                 \
-    } while (0)
 /* |got - want| <= rel * |want| */
 #define CHECK_REL(got, want, rel) \
     CHECK(fabs((got) - (want)) <= (rel) * fabs(want), "got %.17g want %.17g", (double)(got), (double)(want))

@@ -93,7 +93,7 @@ static void test_pipeline_plan(void) {
     cost_detail det;
     char err[256];
     CHECK(cost_price_strategy(&m, &t, &st, NULL, &p, &det, err, sizeof err) == 0, "%s", err);
-    if (tu_failures) return;
+    if (check_failures) return;
     const attn_report *r = &p.predicted;
     double stage[2] = {0, 0}, p2p = 0;
     for (int i = 0; i < p.world; i++) {
@@ -130,7 +130,7 @@ static void test_score_volume(void) {
     cost_detail det;
     char err[256];
     CHECK(cost_price_strategy(&m, &t, &st, NULL, &p, &det, err, sizeof err) == 0, "%s", err);
-    if (tu_failures) return;
+    if (check_failures) return;
     double total = 0;
     for (int i = 0; i < det.n_coll; i++)
         if (det.coll[i].phase == PHASE_PREFILL && det.coll[i].op == OP_ATTN_COMM)
@@ -162,7 +162,7 @@ static void test_uneven(void) {
     attn_plan p;
     char err[256];
     CHECK(plan_build_even(&p, &m, &t, &st, err, sizeof err) == 0, "%s", err);
-    if (tu_failures) return;
+    if (check_failures) return;
     for (int i = 0; i < p.world; i++) {
         attn_rank_assign *a = &p.ranks[i];
         if (a->head_group == 0) a->head_end = a->kv_head_end = 5;
@@ -171,7 +171,7 @@ static void test_uneven(void) {
     attn_report r;
     cost_detail det;
     CHECK(cost_price_plan(&p, &t, NULL, &r, &det) == 0, "%s", det.reason);
-    if (tu_failures) return;
+    if (check_failures) return;
     double T = 1.0 * 256, H = 512, d = 64;
     for (int i = 0; i < p.world; i++) {
         double heads = p.ranks[i].head_group == 0 ? 5 : 3;
@@ -194,7 +194,7 @@ int main(void) {
     test_pipeline_plan();
     test_score_volume();
     test_uneven();
-    if (tu_failures) fprintf(stderr, "test_cost_hand: %d failure(s)\n", tu_failures);
+    if (check_failures) fprintf(stderr, "test_cost_hand: %d failure(s)\n", check_failures);
     else printf("test_cost_hand: ok\n");
-    return tu_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
     if (ok_q) plan_free(&pq);
     free(c);
     topology_free(&t);
-    if (tu_failures) fprintf(stderr, "test_cost_seed: %d failure(s)\n", tu_failures);
+    if (check_failures) fprintf(stderr, "test_cost_seed: %d failure(s)\n", check_failures);
     else printf("test_cost_seed: ok (%d strategies)\n", n);
-    return tu_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -242,8 +242,8 @@ static int test_seed(const char *src) {
 int main(int argc, char **argv) {
     test_rule();
     test_batching();
-    if (test_seed(argc > 1 ? argv[1] : ".") != 0) tu_failures++;
-    if (tu_failures) fprintf(stderr, "test_cost_tiling: %d failure(s)\n", tu_failures);
+    if (test_seed(argc > 1 ? argv[1] : ".") != 0) check_failures++;
+    if (check_failures) fprintf(stderr, "test_cost_tiling: %d failure(s)\n", check_failures);
     else printf("test_cost_tiling: ok\n");
-    return tu_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -193,5 +193,5 @@ int main(void) {
     test_hf_config();
     test_embedded_section();
     test_files();
-    return test_summary("test_model");
+    return check_finish("test_model");
 }

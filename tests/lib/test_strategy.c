@@ -14,7 +14,7 @@ static void expect_bad(const char *spec, const char *want) {
     CHECK(s.dp == 9 && s.n == 9); /* untouched on error */
     if (!strstr(err, want)) {
         fprintf(stderr, "  '%s': wanted '%s', got '%s'\n", spec, want, err);
-        test_failures++;
+        check_failures++;
     }
 }
 
@@ -113,5 +113,5 @@ int main(void) {
     test_strategy();
     test_tables();
     test_sha256();
-    return test_summary("test_strategy");
+    return check_finish("test_strategy");
 }

@@ -179,5 +179,5 @@ int main(void) {
     test_flatten();
     test_network_section();
     test_errors();
-    return test_summary("test_topology");
+    return check_finish("test_topology");
 }

@@ -359,5 +359,5 @@ int main(void) {
     test_read_file();
     test_diag();
     test_printable();
-    return test_summary("test_ytree");
+    return check_finish("test_ytree");
 }

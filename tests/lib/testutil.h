@@ -1,22 +1,13 @@
-/* testutil.h: the few helpers the lib unit tests share: CHECK that counts failures and
- * keeps going, and a diag that captures messages in memory so a test can assert the
+/* testutil.h: the few helpers the lib unit tests share (CHECK comes from tests/check.h):
+ * a diag that captures messages in memory so a test can assert the
  * exact "FILE:LINE:COL: error:" prefix a loader printed. */
 #ifndef ATTN_TESTS_LIB_TESTUTIL_H
 #define ATTN_TESTS_LIB_TESTUTIL_H
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../check.h"
 #include "diag.h"
-
-static int test_failures;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            test_failures++;                                                        \
-        }                                                                           \
-    } while (0)
 
 /* A diag whose messages land in a memory buffer. */
 typedef struct {
@@ -47,12 +38,4 @@ static inline int capture_end(captured_diag *c, const char *want) {
     return ok;
 }
 
-static inline int test_summary(const char *name) {
-    if (test_failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
-}
 #endif

@@ -3,17 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pf_failures = 0;
-
-int pf_finish(const char *name) {
-    if (pf_failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, pf_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
-}
-
 attn_model pf_model(attn_arch arch, int layers, int heads, int kv_heads, int head_dim, int ffn, int batch) {
     attn_model m;
     memset(&m, 0, sizeof m);

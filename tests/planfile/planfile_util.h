@@ -3,27 +3,14 @@
 #ifndef PLANFILE_UTIL_H
 #define PLANFILE_UTIL_H
 #include <stdio.h>
+#include "../check.h"
 #include "plan.h"
 
-extern int pf_failures;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            pf_failures++;                                                            \
-        }                                                                             \
+#define CHECK_EQ(a, b)                                                          \
+    do {                                                                        \
+        long long a_ = (a), b_ = (b);                                           \
+        CHECK(a_ == b_, "%s == %s (%lld vs %lld)", #a, #b, a_, b_);             \
     } while (0)
-#define CHECK_EQ(a, b)                                                                          \
-    do {                                                                                        \
-        long long a_ = (a), b_ = (b);                                                           \
-        if (a_ != b_) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, \
-                    #a, #b, a_, b_);                                                            \
-            pf_failures++;                                                                      \
-        }                                                                                       \
-    } while (0)
-/* Exit status for main: 0 when no check failed. */
-int pf_finish(const char *name);
 
 /* A valid model built in code (model_check passes). */
 attn_model pf_model(attn_arch arch, int layers, int heads, int kv_heads, int head_dim, int ffn, int batch);

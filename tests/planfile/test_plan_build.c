@@ -252,5 +252,5 @@ int main(void) {
     test_microbatches();
     test_groups_and_placement();
     test_rejections();
-    return pf_finish("test_plan_build");
+    return check_finish("test_plan_build");
 }

@@ -47,13 +47,13 @@ static void expect_text_rejected(const char *text, const char *msg, const char *
     if (rc == 0) plan_free(&p);
     if (!strstr(out, msg)) {
         fprintf(stderr, "case %d: expected '%s' in:\n%s", case_no, msg, out);
-        pf_failures++;
+        check_failures++;
     }
     if (line_anchor) {
         snprintf(where, sizeof where, "%s:%d:", path, pf_line_of(text, line_anchor));
         if (!strstr(out, where)) {
             fprintf(stderr, "case %d: expected position '%s' in:\n%s", case_no, where, out);
-            pf_failures++;
+            check_failures++;
         }
     }
     pf_diag_end(&c);
@@ -64,7 +64,7 @@ static void expect_edit_rejected(const char *base, const char *anchor, const cha
     char *text = pf_edit(base, anchor, from, to);
     if (!text) {
         fprintf(stderr, "edit not applicable: '%s' in the line of '%s'\n", from, anchor ? anchor : "");
-        pf_failures++;
+        check_failures++;
         return;
     }
     expect_text_rejected(text, msg, line_anchor);
@@ -181,7 +181,7 @@ static void expect_check(const attn_plan *p, const char *msg) {
     CHECK(problems > 0);
     if (!strstr(out, msg)) {
         fprintf(stderr, "expected '%s' in:\n%s", msg, out);
-        pf_failures++;
+        check_failures++;
     }
     pf_diag_end(&c);
 }
@@ -231,5 +231,5 @@ int main(int argc, char **argv) {
     dir = argv[1];
     test_file_corruptions();
     test_memory_corruptions();
-    return pf_finish("test_plan_corrupt");
+    return check_finish("test_plan_corrupt");
 }

@@ -11,7 +11,7 @@ static const char *dir;
 static void same_bits(const void *a, const void *b, size_t n, const char *what) {
     if (memcmp(a, b, n) != 0) {
         fprintf(stderr, "differs after the round trip: %s\n", what);
-        pf_failures++;
+        check_failures++;
     }
 }
 
@@ -93,7 +93,7 @@ static void round_trip(const attn_model *m, const attn_topology *t, attn_strateg
     char err[256], path[1024], path2[1024];
     if (plan_build_even(&p, m, t, &s, err, sizeof err) != 0) {
         fprintf(stderr, "%s: build failed: %s\n", name, err);
-        pf_failures++;
+        check_failures++;
         return;
     }
     snprintf(p.objective, sizeof p.objective, "tpot");
@@ -149,5 +149,5 @@ int main(int argc, char **argv) {
     /* a larger plan: 1024 ranks with predictions */
     attn_model big = pf_model(ARCH_LLAMA, 16, 64, 8, 128, 8192, 8);
     round_trip(&big, NULL, pf_strategy(2, 4, 16, 8, SCHEME_SCORE_ALLREDUCE), 1, "big.yaml");
-    return pf_finish("test_plan_io");
+    return check_finish("test_plan_io");
 }

@@ -127,7 +127,7 @@ static void expect_rejected(const char *base, const char *anchor, const char *fr
     char *text = pf_edit(base, anchor, from, to);
     if (!text) {
         fprintf(stderr, "edit not applicable: '%s'\n", from);
-        pf_failures++;
+        check_failures++;
         return;
     }
     char path[1024], name[64], where[1100];
@@ -143,14 +143,14 @@ static void expect_rejected(const char *base, const char *anchor, const char *fr
     if (rc == 0) report_free(&q);
     if (!strstr(out, msg)) {
         fprintf(stderr, "case %d: expected '%s' in:\n%s", case_no, msg, out);
-        pf_failures++;
+        check_failures++;
     }
     if (line_anchor) {
         int line = pf_line_of(text, line_anchor); /* else where it was before the edit */
         snprintf(where, sizeof where, "%s:%d:", path, line ? line : pf_line_of(base, line_anchor));
         if (!strstr(out, where)) {
             fprintf(stderr, "case %d: expected position '%s' in:\n%s", case_no, where, out);
-            pf_failures++;
+            check_failures++;
         }
     }
     pf_diag_end(&c);
@@ -199,5 +199,5 @@ int main(int argc, char **argv) {
     test_section_round_trip(2, 1);
     test_section_round_trip(0, 0);
     test_rejections();
-    return pf_finish("test_report_io");
+    return check_finish("test_report_io");
 }

@@ -9,11 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../check.h"
 #include "ilp.h"
-
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-    fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } } while (0)
 
 static const char *const dev_types =
     "device_types:\n"
@@ -212,6 +209,6 @@ int main(void) {
     printf("test_planner_exhaustive: %d problems solved, balancing rows %d layers %d shares %d segs %d; full cost "
            "model checked on %d, worst gap of the choice %.2f%%; %d failures\n", solved, balance_seen[LIN_ROWS],
            balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], balance_seen[LIN_SEGS], full_checked, 100 * worst_gap,
-           failures);
-    return failures ? 1 : 0;
+           check_failures);
+    return check_failures ? 1 : 0;
 }

@@ -18,7 +18,7 @@
 #include "cost.h"
 #include "report_html.h"
 #include "sha256.h"
-#include "report_check.h"
+#include "../check.h"
 
 static char scratch[1024], source[1024];
 
@@ -421,8 +421,8 @@ int main(int argc, char **argv) {
     free(html);
     plan_free(&plan);
     topology_free(&topo);
-    if (failures) {
-        fprintf(stderr, "test_report: %d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "test_report: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("test_report: all checks passed\n");

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "svg.h"
-#include "report_check.h"
+#include "../check.h"
 
 static void expect_fmt(const char *got, const char *want) {
     CHECK(!strcmp(got, want), "got '%s', want '%s'", got, want);
@@ -98,8 +98,8 @@ int main(void) {
     test_format();
     test_escape();
     test_chart();
-    if (failures) {
-        fprintf(stderr, "test_svg: %d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "test_svg: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("test_svg: all checks passed\n");
