@@ -4,9 +4,13 @@
  * all the control flow and only calls what is here, so both backends share it unchanged.
  *
  * Memory: every buffer holds elements of the backend's one storage type (fp32 on the CPU;
- * fp16/bf16/fp32 on the GPU, as elem_bytes says). An attn_ptr is an address in backend
- * memory (device memory on a GPU); attn_ptr_at() offsets it by whole elements, so the
- * caller never dereferences it. Host data crosses only through upload/download, always as
+ * fp16/bf16/fp32 on the GPU, as elem_bytes says), except the attention's score buffers,
+ * which are fp32 on every backend (alloc_f32; attn_f32_at offsets them): the scores are
+ * unscaled q.k sums, partial sums over a SEG group under score-allreduce, that fp16 would
+ * round at long heads and could overflow, and the cost model counts them as fp32
+ * (ATTN_SCORE_ELEM_BYTES). An attn_ptr is an address in backend memory (device memory on a
+ * GPU); attn_ptr_at() offsets it by whole elements, so the caller never dereferences it.
+ * Host data crosses only through upload/download (upload_f32 for score buffers), always as
  * fp32. Layouts are row-major; every "ld" is a row stride in elements.
  * Dimension names: N rows (tokens), C channels, NH heads, HS local head width,
  * Tq query rows, Tk key columns, M/N/K the GEMM sizes. */
@@ -30,11 +34,14 @@ struct attn_backend {
     /* --- memory. alloc returns {NULL} on failure (after printing why). Every backend
      * counts its live bytes and their peak (mem_stats) for the measured report. --- */
     attn_ptr (*alloc)(void *ctx, size_t count);
+    /* count fp32 elements whatever the storage type (score buffers); freed with free */
+    attn_ptr (*alloc_f32)(void *ctx, size_t count);
     void (*free)(void *ctx, attn_ptr p);
     void (*mem_stats)(void *ctx, size_t *bytes_in_use, size_t *bytes_peak);
     /* host fp32 <-> backend storage, count elements; 0 ok, -1 after printing why */
     int (*upload)(void *ctx, attn_ptr dst, const float *src, size_t count);
     int (*download)(void *ctx, float *dst, attn_ptr src, size_t count);
+    int (*upload_f32)(void *ctx, attn_ptr dst, const float *src, size_t count); /* into alloc_f32 memory */
     /* dst[i] = value (NaN fills outputs before a check; 0 clears accumulators) */
     void (*fill)(void *ctx, attn_ptr dst, size_t count, float value);
     /* 2-D strided copy: rows x cols elements, dst row r at dst + r*dst_ld (no overlap).
@@ -49,6 +56,10 @@ struct attn_backend {
     void (*gemm)(void *ctx, int transA, int transB, int M, int N, int K, float alpha,
                  attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB,
                  float beta, attn_ptr C, int ldc, long long strideC, int batch);
+    /* the same with C an fp32 buffer (alloc_f32): the attention's q.k^T into scores */
+    void (*gemm_to_f32)(void *ctx, int transA, int transB, int M, int N, int K, float alpha,
+                        attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB,
+                        float beta, attn_ptr C, int ldc, long long strideC, int batch);
 
     /* --- elementwise / normalization, same semantics as kernels/kernels_cpu.h --- */
     void (*layernorm)(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps);
@@ -58,8 +69,9 @@ struct attn_backend {
      * HS/2 local rotation pairs starting at global pair pair_begin (kernels_cpu.h). */
     void (*rope)(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pos0,
                  int pair_begin, int head_dim, float theta);
-    /* Causal scaled softmax over s[NH, Tq, Tk]; query row i is at absolute position
-     * q0 + i, key j at position j. out may alias s. */
+    /* Causal scaled softmax over fp32 scores s[NH, Tq, Tk] (alloc_f32) into probabilities
+     * out[NH, Tq, Tk] of the storage type; query row i is at absolute position q0 + i, key
+     * j at position j. out may alias s only when the storage type is fp32. */
     void (*softmax_causal)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale);
     void (*gelu)(void *ctx, attn_ptr out, attn_ptr x, size_t count);
     void (*swiglu)(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count);
@@ -79,6 +91,10 @@ struct attn_backend {
 
 static inline attn_ptr attn_ptr_at(const attn_backend *be, attn_ptr p, size_t elems) {
     p.addr += elems * be->elem_bytes;
+    return p;
+}
+static inline attn_ptr attn_f32_at(attn_ptr p, size_t elems) { /* offsets an fp32 (score) buffer */
+    p.addr += elems * sizeof(float);
     return p;
 }
 static inline int attn_ptr_null(attn_ptr p) { return p.addr == NULL; }

@@ -89,8 +89,8 @@ static void run_gemm(cal_ctx *c, void *varg, int iter) {
     if (g->kind == CAL_GEMM_PV) /* P[M,K] . V[K,N] */
         c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, (long long)g->m * g->k, B, ga->ldb, 0, 0.0f,
                     C, (int)(r * g->n), g->n, (int)r);
-    else if (g->kind == CAL_GEMM_SCORES) /* Q[M,K] . K[N,K]^T */
-        c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, (int)(r * g->k), g->k, B, ga->ldb, 0, 0.0f, C, g->n,
+    else if (g->kind == CAL_GEMM_SCORES) /* Q[M,K] . K[N,K]^T into fp32 scores, as forward_attn.c */
+        c->be->gemm_to_f32(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, (int)(r * g->k), g->k, B, ga->ldb, 0, 0.0f, C, g->n,
                     (long long)g->m * g->n, (int)r);
     else /* X[M,K] . W[N,K]^T: projections */
         c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, ga->ldb, 0, 0.0f, C, g->n, 0, 1);
@@ -120,7 +120,7 @@ static int measure_gemm(cal_ctx *c, cal_gemm *g) {
     ga.positions = (size_t)(ws / (double)(ga.b_n * eb));
     if (ga.positions < 1) ga.positions = 1;
     ga.a = c->be->alloc(c->be->ctx, a_n);
-    ga.cbuf = c->be->alloc(c->be->ctx, c_n);
+    ga.cbuf = g->kind == CAL_GEMM_SCORES ? c->be->alloc_f32(c->be->ctx, c_n) : c->be->alloc(c->be->ctx, c_n);
     int ok = !attn_ptr_null(ga.a) && !attn_ptr_null(ga.cbuf) && pool_reserve(c, ga.positions * ga.b_n) == 0;
     if (ok) {
         ga.pool = c->pool;
@@ -148,7 +148,8 @@ int cal_measure_gemms(cal_ctx *c) {
 /* libm's tanh and exp take value-dependent paths, so kernels are timed on values spread
  * like activations (a fixed pseudo-random sequence, roughly normal, |x| < 4 x scale),
  * never on a constant. 0 ok, -1 after a message. */
-static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale) {
+/* f32: dst is an fp32 buffer (alloc_f32) rather than one of the storage type */
+static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale, int f32) {
     float *h = malloc(count * sizeof *h);
     if (!h) {
         fprintf(stderr, "attnrun: error: calibrate: out of memory\n");
@@ -163,7 +164,7 @@ static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale) {
         }
         h[i] = (float)((sum - 2.0) * 1.7 * scale);
     }
-    int rc = c->be->upload(c->be->ctx, dst, h, count);
+    int rc = (f32 ? c->be->upload_f32 : c->be->upload)(c->be->ctx, dst, h, count);
     free(h);
     return rc;
 }
@@ -234,13 +235,13 @@ static int measure_softmax(cal_ctx *c, cal_kernel *out, double *decode_bw) {
     static const int tk[] = {16, 32, 64, 128, 256, 512};
     double eb = (double)c->be->elem_bytes;
     double x[6], t[6], xd[6], td[6];
-    attn_ptr s = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512), o = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512);
+    attn_ptr s = c->be->alloc_f32(c->be->ctx, (size_t)8 * 512 * 512), o = c->be->alloc(c->be->ctx, (size_t)8 * 512 * 512);
     if (attn_ptr_null(s) || attn_ptr_null(o)) {
         c->be->free(c->be->ctx, s);
         c->be->free(c->be->ctx, o);
         return -1;
     }
-    if (fill_spread(c, s, (size_t)8 * 512 * 512, 4.0f) != 0) { /* logits of a few units */
+    if (fill_spread(c, s, (size_t)8 * 512 * 512, 4.0f, 1) != 0) { /* logits of a few units */
         c->be->free(c->be->ctx, s);
         c->be->free(c->be->ctx, o);
         return -1;
@@ -273,7 +274,7 @@ int cal_measure_kernels(cal_ctx *c) {
     int rc = 0;
     if (attn_ptr_null(k.x) || attn_ptr_null(k.y) || attn_ptr_null(k.z) || attn_ptr_null(k.w)) rc = -1;
     if (!rc) {
-        if (fill_spread(c, k.x, max_n, 1.0f) || fill_spread(c, k.y, max_n, 1.0f)) rc = -1;
+        if (fill_spread(c, k.x, max_n, 1.0f, 0) || fill_spread(c, k.y, max_n, 1.0f, 0)) rc = -1;
         c->be->fill(c->be->ctx, k.w, KERNEL_WIDTH, 1.0f);
     }
     double eb = (double)c->be->elem_bytes, fixed[CAL_KERNELS];

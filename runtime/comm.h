@@ -32,6 +32,8 @@ struct attn_comm {
 
     /* --- data plane (backend buffers) --- */
     void (*allreduce_sum)(attn_comm *c, attn_group_kind g, attn_ptr buf, size_t count);
+    /* the same over an fp32 buffer (backend.h alloc_f32: the attention's partial scores) */
+    void (*allreduce_sum_f32)(attn_comm *c, attn_group_kind g, attn_ptr buf, size_t count);
     /* recv = concatenation over members (in group order) of their send; member i sends
      * counts[i] elements. send must not alias recv. */
     void (*allgather)(attn_comm *c, attn_group_kind g, attn_ptr send, attn_ptr recv, const size_t *counts);

@@ -114,7 +114,8 @@ static attn_comm *local_make(attn_backend *be, int rank, int world, int null_mod
     *c = (attn_comm){
         .name = null_mode ? "null" : "local", .ctx = ctx, .rank = rank, .world = world,
         .skips_collectives = null_mode,
-        .allreduce_sum = local_allreduce_sum, .allgather = local_allgather, .alltoall = local_alltoall,
+        .allreduce_sum = local_allreduce_sum, .allreduce_sum_f32 = local_allreduce_sum,
+        .allgather = local_allgather, .alltoall = local_alltoall,
         .send = local_send, .recv = local_recv, .barrier = local_barrier, .group_size = local_group_size,
         .host_max_int = local_max_int, .host_max_double = local_max_double,
         .host_gather_double = local_gather_double, .host_send_float = local_host_send,

@@ -178,7 +178,8 @@ attn_comm *attn_comm_mpi_create(const attn_plan *p, attn_backend *be) {
     }
     *c = (attn_comm){
         .name = "mpi", .ctx = ctx, .rank = rank, .world = world, .skips_collectives = 0,
-        .allreduce_sum = mpi_allreduce_sum, .allgather = mpi_allgather, .alltoall = mpi_alltoall,
+        .allreduce_sum = mpi_allreduce_sum, .allreduce_sum_f32 = mpi_allreduce_sum, /* buffers are fp32 */
+        .allgather = mpi_allgather, .alltoall = mpi_alltoall,
         .send = mpi_send, .recv = mpi_recv, .barrier = mpi_barrier, .group_size = mpi_group_size,
         .host_max_int = mpi_max_int, .host_max_double = mpi_max_double,
         .host_gather_double = mpi_gather_double, .host_send_float = mpi_host_send,

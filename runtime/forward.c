@@ -37,12 +37,12 @@ void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int
         fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
         fw->gemm_calls[fw->phase][op] += 1;
     }
-    fw->be->gemm(fw->be->ctx, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc,
-                 strideC, batch);
+    (op == OP_SCORES ? fw->be->gemm_to_f32 : fw->be->gemm)(fw->be->ctx, transA, transB, M, N, K, alpha, A, lda, strideA,
+                                                          B, ldb, strideB, beta, C, ldc, strideC, batch);
 }
 
-void fw_comm_bytes(attn_forward *fw, int op, double elems) {
-    if (fw->counting) fw->comm_bytes[fw->phase][op] += elems * (double)fw->be->elem_bytes;
+void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes) {
+    if (fw->counting) fw->comm_bytes[fw->phase][op] += elems * (double)elem_bytes;
 }
 
 /* bytes a member sends, with NCCL's bus conventions (docs/metrics.md) */
@@ -56,6 +56,20 @@ static attn_ptr fw_alloc(attn_forward *fw, size_t count, size_t *category, int *
     else {
         *category += count * fw->be->elem_bytes;
         fw->be->fill(fw->be->ctx, p, count ? count : 1, 0.0f); /* skipped collectives leave zeros, not garbage */
+    }
+    return p;
+}
+
+/* fp32 (score) buffers: counted at 4 bytes an element; zero-filled as bytes, which is
+ * 0.0 in every type (fill writes the storage type) */
+static attn_ptr fw_alloc_f32(attn_forward *fw, size_t count, size_t *category, int *failed) {
+    if (*failed) return (attn_ptr){NULL};
+    if (count == 0) count = 1;
+    attn_ptr p = fw->be->alloc_f32(fw->be->ctx, count);
+    if (attn_ptr_null(p)) *failed = 1;
+    else {
+        *category += count * sizeof(float);
+        fw->be->fill(fw->be->ctx, p, count * sizeof(float) / fw->be->elem_bytes, 0.0f);
     }
     return p;
 }
@@ -286,7 +300,8 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
             score_elems = max_size(score_elems, e);
         }
     }
-    fw->scores = fw_alloc(fw, score_elems, ab, &failed);
+    fw->scores = fw_alloc_f32(fw, score_elems, ab, &failed);
+    fw->probs = fw->be->dtype == DTYPE_FP32 ? fw->scores : fw_alloc(fw, score_elems, ab, &failed);
     if (scheme == SCHEME_QK_ALLGATHER) {
         fw->gq = fw_alloc(fw, R * fw->NQ * fw->D, ab, &failed);
         fw->gk = fw_alloc(fw, R * fw->NKV * fw->D, ab, &failed);
@@ -393,6 +408,7 @@ void forward_destroy(attn_forward *fw) {
         }
     attn_ptr *ws[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->proj, &fw->mlp_a, &fw->mlp_b,
                       &fw->scores, &fw->gq, &fw->gk, &fw->gv, &fw->go, &fw->send_buf, &fw->recv_buf};
+    if (fw->probs.addr != fw->scores.addr) be->free(be->ctx, fw->probs);
     for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) be->free(be->ctx, *ws[i]);
     free(fw->layers);
     free(fw->seg_off);
@@ -438,7 +454,7 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     OP(OP_O_PROJ, fw_gemm(fw, OP_O_PROJ, 0, 1, N, C, QW, 1.0f, fw->att, QW, 0, ly->wo, QW, 0, 0.0f, fw->proj, C, 0, 1));
     OP(OP_O_PROJ_ALLREDUCE, {
         fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
-        fw_comm_bytes(fw, OP_O_PROJ_ALLREDUCE, fw_allreduce_elems(NC, per_stage));
+        fw_comm_bytes(fw, OP_O_PROJ_ALLREDUCE, fw_allreduce_elems(NC, per_stage), fw->be->elem_bytes);
     });
     OP(OP_RESIDUAL1, be->residual(bc, fw->x, fw->x, fw->proj, NC));
     OP(OP_NORM2, m->arch == ARCH_GPT ? be->layernorm(bc, fw->xn, fw->x, ly->norm2_w, ly->norm2_b, N, C, eps)
@@ -457,7 +473,7 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
         OP(OP_MLP_DOWN, be->fill(bc, fw->proj, NC, 0.0f));
     OP(OP_MLP_ALLREDUCE, {
         fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
-        fw_comm_bytes(fw, OP_MLP_ALLREDUCE, fw_allreduce_elems(NC, per_stage));
+        fw_comm_bytes(fw, OP_MLP_ALLREDUCE, fw_allreduce_elems(NC, per_stage), fw->be->elem_bytes);
     });
     OP(OP_RESIDUAL2, be->residual(bc, fw->x, fw->x, fw->proj, NC));
 }
@@ -476,14 +492,14 @@ static void stage_forward(attn_forward *fw, const float *input, float *out, int 
     } else {
         OP(OP_PIPE_P2P, {
             fw->comm->recv(fw->comm, fw->x, NC, fw->rank - per_stage);
-            fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC);
+            fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
     }
     for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, nseq, T, pos0, seq0);
     if (!forward_is_last_stage(fw)) {
         OP(OP_PIPE_P2P, {
             fw->comm->send(fw->comm, fw->x, NC, fw->rank + per_stage);
-            fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC);
+            fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
     } else if (out) {
         be->synchronize(be->ctx);

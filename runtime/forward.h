@@ -54,7 +54,9 @@ typedef struct attn_forward {
     int *seg_off, *seg_hs;  /* per SEG member: its dims' offset inside a gathered head, and width */
     fwd_layer *layers;
     /* workspaces */
-    attn_ptr x, xn, q, k, v, att, proj, mlp_a, mlp_b, scores;
+    attn_ptr x, xn, q, k, v, att, proj, mlp_a, mlp_b;
+    attn_ptr scores;        /* fp32 (backend.h alloc_f32): one score block */
+    attn_ptr probs;         /* its probabilities, storage type: scores itself when that is fp32 */
     attn_ptr gq, gk, gv, go, send_buf, recv_buf; /* scheme buffers (gathered / whole heads) */
     size_t bytes_weights, bytes_kv_cache, bytes_activations, bytes_comm;
     int nan_fill;           /* --check: NaN-fill outputs before they are written */
@@ -95,11 +97,12 @@ void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, 
 void fw_tiling(const attn_forward *fw, int nseq, int decode, attn_tiling *t);
 /* shared helpers */
 const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r); /* the entry of world rank r */
+/* be->gemm, counted; OP_SCORES writes C into the fp32 score buffer (be->gemm_to_f32) */
 void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
              attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
              attn_ptr C, int ldc, long long strideC, int batch);
-/* counts elements sent by this rank for an op (when counting) */
-void fw_comm_bytes(attn_forward *fw, int op, double elems);
+/* counts elements of elem_bytes each sent by this rank for an op (when counting) */
+void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes);
 double fw_allreduce_elems(size_t count, int p); /* 2(p-1)/p * count */
 static inline attn_ptr fw_at(const attn_forward *fw, attn_ptr p, size_t elems) { return attn_ptr_at(fw->be, p, elems); }
 

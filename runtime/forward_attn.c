@@ -49,7 +49,8 @@ static void att_gemm(attn_forward *fw, fwd_layer *ly, int op, const att_block *b
     size_t blk = (size_t)b->Tq * b->Tk, seq_blk = (size_t)b->nh * blk;
     size_t kv = (size_t)((fw->att_q_begin + h) / fw->QPK - fw->cache_kv_begin);
     size_t qrow = (size_t)s * b->T + b->c, cache_row = (size_t)(b->seq0 + s) * fw->TMAX;
-    attn_ptr S = fw_at(fw, fw->scores, (size_t)(s - b->s0) * seq_blk + (size_t)(h - b->h0) * blk);
+    /* the block's part: fp32 scores out of q.k^T, storage-type probabilities into p.v */
+    size_t at = (size_t)(s - b->s0) * seq_blk + (size_t)(h - b->h0) * blk;
     /* strides of Q (or out), K (or V), scores and the batch count, along the batched axis:
      * over heads the next query head, its kv head (the next one when every query head has
      * its own, the same one for a run sharing it) and its scores; over sequences the next
@@ -65,9 +66,11 @@ static void att_gemm(attn_forward *fw, fwd_layer *ly, int op, const att_block *b
     }
     if (op == OP_SCORES)
         fw_gemm(fw, OP_SCORES, 0, 1, b->Tq, b->Tk, qw, 1.0f, fw_at(fw, b->Q, qrow * q_ld + (size_t)h * qw), (int)q_ld, sq,
-                fw_at(fw, ly->k_cache, cache_row * k_ld + kv * kw), (int)k_ld, sk, 0.0f, S, b->Tk, ss, batch);
+                fw_at(fw, ly->k_cache, cache_row * k_ld + kv * kw), (int)k_ld, sk, 0.0f, attn_f32_at(fw->scores, at), b->Tk,
+                ss, batch);
     else
-        fw_gemm(fw, OP_PV, 0, 0, b->Tq, vw, b->Tk, 1.0f, S, b->Tk, ss, fw_at(fw, ly->v_cache, cache_row * v_ld + kv * vw),
+        fw_gemm(fw, OP_PV, 0, 0, b->Tq, vw, b->Tk, 1.0f, fw_at(fw, fw->probs, at), b->Tk, ss,
+                fw_at(fw, ly->v_cache, cache_row * v_ld + kv * vw),
                 (int)v_ld, sv, 0.0f, fw_at(fw, b->out, qrow * o_ld + (size_t)h * vw), (int)o_ld, so, batch);
 }
 
@@ -119,10 +122,10 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
                 OP(OP_SCORES, block_gemms(fw, ly, OP_SCORES, &b));
                 if (reduce_scores)
                     OP(OP_ATTN_COMM, {
-                        fw->comm->allreduce_sum(fw->comm, GROUP_SEG, fw->scores, elems);
-                        fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems(elems, fw->M));
+                        fw->comm->allreduce_sum_f32(fw->comm, GROUP_SEG, fw->scores, elems);
+                        fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems(elems, fw->M), sizeof(float));
                     });
-                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->scores, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
+                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
                 OP(OP_PV, block_gemms(fw, ly, OP_PV, &b));
             }
         }
@@ -161,7 +164,7 @@ static void attention_qk_allgather(attn_forward *fw, fwd_layer *ly, int N, int n
         assemble_heads(fw, fw->gq, fw->recv_buf, N, fw->NQ);
         fw->comm->allgather(fw->comm, GROUP_SEG, fw->k, fw->recv_buf, ck);
         assemble_heads(fw, fw->gk, fw->recv_buf, N, fw->NKV);
-        fw_comm_bytes(fw, OP_ATTN_COMM, (double)(total_q + total_k) * (fw->M - 1) / fw->M);
+        fw_comm_bytes(fw, OP_ATTN_COMM, (double)(total_q + total_k) * (fw->M - 1) / fw->M, fw->be->elem_bytes);
     });
     free(cq);
     OP(OP_KV_CACHE_WRITE, {
@@ -223,7 +226,7 @@ static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int 
                 at += (size_t)N * parts[p].heads * hs;
             }
         }
-        fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent);
+        fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent, fw->be->elem_bytes);
     });
     OP(OP_KV_CACHE_WRITE, {
         cache_append(fw, ly->k_cache, fw->gk, nseq, T, pos0, seq0, fw->k_width);
@@ -254,7 +257,7 @@ static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int 
             be->copy2d(bc, fw_at(fw, fw->att, (size_t)(h0 - fw->me->head_begin) * HS), qw_ld, fw_at(fw, fw->recv_buf, at), cols, N, cols);
             at += (size_t)N * cols;
         }
-        fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent);
+        fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent, fw->be->elem_bytes);
     });
     free(cnt);
 }

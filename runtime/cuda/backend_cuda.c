@@ -1,10 +1,11 @@
 /* backend_cuda.c: the CUDA backend behind backend.h. One device, one stream; storage
- * fp16/bf16 (or fp32) as the model says, fp32 accumulation everywhere. GEMMs go through
- * cuBLAS (cublasGemmStridedBatchedEx, CUBLAS_COMPUTE_32F: tensor cores for fp16/bf16, a
- * 32 MiB workspace); every other op is a kernels/cuda/ kernel. Op timers are CUDA events
- * on the stream. Any failing CUDA or cuBLAS call prints FILE:LINE with the library's
- * error name and exits: the interface has no error returns, and a half-done step cannot
- * be continued. Host data crosses as fp32 through a device staging buffer. */
+ * fp16/bf16 (or fp32) as the model says, attention scores fp32 (backend.h), fp32
+ * accumulation everywhere. GEMMs go through cuBLAS (cublasGemmStridedBatchedEx,
+ * CUBLAS_COMPUTE_32F: tensor cores for fp16/bf16, a 32 MiB workspace); every other op
+ * is a kernels/cuda/ kernel. Op timers are CUDA events on the stream. Any failing CUDA
+ * or cuBLAS call prints FILE:LINE with the library's error name and exits: the
+ * interface has no error returns, and a half-done step cannot be continued. Host data
+ * crosses as fp32 through a device staging buffer. */
 #include <cublas_v2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +92,16 @@ static attn_ptr cu_alloc(void *vctx, size_t count) {
     return p;
 }
 
+static attn_ptr cu_alloc_f32(void *vctx, size_t count) {
+    attn_ptr p = {NULL};
+    if (count > SIZE_MAX / sizeof(float)) {
+        fprintf(stderr, "%s:%d: error: allocation of %zu fp32 elements overflows\n", __FILE__, __LINE__, count);
+        return p;
+    }
+    p.addr = dev_alloc(vctx, count * sizeof(float));
+    return p;
+}
+
 static void cu_free(void *vctx, attn_ptr p) { dev_free(vctx, p.addr); }
 
 static void cu_mem_stats(void *vctx, size_t *in_use, size_t *peak) {
@@ -112,6 +123,13 @@ static int cu_upload(void *vctx, attn_ptr dst, const float *src, size_t count) {
             CUDA_DIE(convert_cuda(dst.addr + off * eb, c->dt, c->staging, KC_FP32, n, c->stream));
         }
     }
+    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+static int cu_upload_f32(void *vctx, attn_ptr dst, const float *src, size_t count) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(cudaMemcpyAsync(dst.addr, src, count * sizeof(float), cudaMemcpyHostToDevice, c->stream));
     CUDA_DIE(cudaStreamSynchronize(c->stream));
     return 0;
 }
@@ -151,20 +169,35 @@ static void cu_copy2d(void *vctx, attn_ptr dst, size_t dst_ld, attn_ptr src, siz
 }
 
 /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS sees the
- * operands swapped, M and N swapped, and each transpose flag kept with its matrix. */
-static void cu_gemm(void *vctx, int transA, int transB, int M, int N, int K, float alpha, attn_ptr A, int lda,
-                    long long strideA, attn_ptr B, int ldb, long long strideB, float beta, attn_ptr C, int ldc,
-                    long long strideC, int batch) {
-    cuda_ctx *c = vctx;
+ * operands swapped, M and N swapped, and each transpose flag kept with its matrix. A and
+ * B are of the storage type; C of c_type (the storage type, or fp32 for scores). */
+static void gemm_typed(cuda_ctx *c, int transA, int transB, int M, int N, int K, float alpha, attn_ptr A, int lda,
+                       long long strideA, attn_ptr B, int ldb, long long strideB, float beta, attn_ptr C,
+                       cudaDataType_t c_type, int ldc, long long strideC, int batch) {
     if (M <= 0 || N <= 0 || batch <= 0) return;
     cublasOperation_t opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N, opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
     if (batch == 1)
         CUBLAS_CHECK(cublasGemmEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, A.addr, c->blas_type,
-                                lda, &beta, C.addr, c->blas_type, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                lda, &beta, C.addr, c_type, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     else
         CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, opB, opA, N, M, K, &alpha, B.addr, c->blas_type, ldb, strideB,
-                                              A.addr, c->blas_type, lda, strideA, &beta, C.addr, c->blas_type, ldc,
+                                              A.addr, c->blas_type, lda, strideA, &beta, C.addr, c_type, ldc,
                                               strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+static void cu_gemm(void *vctx, int transA, int transB, int M, int N, int K, float alpha, attn_ptr A, int lda,
+                    long long strideA, attn_ptr B, int ldb, long long strideB, float beta, attn_ptr C, int ldc,
+                    long long strideC, int batch) {
+    cuda_ctx *c = vctx;
+    gemm_typed(c, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, c->blas_type, ldc,
+               strideC, batch);
+}
+
+static void cu_gemm_to_f32(void *vctx, int transA, int transB, int M, int N, int K, float alpha, attn_ptr A, int lda,
+                           long long strideA, attn_ptr B, int ldb, long long strideB, float beta, attn_ptr C, int ldc,
+                           long long strideC, int batch) {
+    gemm_typed(vctx, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, CUDA_R_32F, ldc,
+               strideC, batch);
 }
 
 static void cu_layernorm(void *vctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps) {
@@ -185,7 +218,7 @@ static void cu_rope(void *vctx, attn_ptr x, int N, int T, int NH, int HS, int po
 
 static void cu_softmax_causal(void *vctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(softmax_causal_forward_cuda(out.addr, c->dt, s.addr, c->dt, NH, Tq, Tk, q0, scale, c->stream));
+    CUDA_DIE(softmax_causal_forward_cuda(out.addr, c->dt, s.addr, KC_FP32, NH, Tq, Tk, q0, scale, c->stream));
 }
 
 static void cu_gelu(void *vctx, attn_ptr out, attn_ptr x, size_t count) {
@@ -346,9 +379,9 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
     }
     *be = (attn_backend){
         .name = "cuda", .ctx = c, .dtype = dtype, .elem_bytes = (size_t)kc_dtype_bytes(c->dt),
-        .alloc = cu_alloc, .free = cu_free, .mem_stats = cu_mem_stats,
-        .upload = cu_upload, .download = cu_download, .fill = cu_fill, .copy2d = cu_copy2d,
-        .gemm = cu_gemm, .layernorm = cu_layernorm, .rmsnorm = cu_rmsnorm, .rope = cu_rope,
+        .alloc = cu_alloc, .alloc_f32 = cu_alloc_f32, .free = cu_free, .mem_stats = cu_mem_stats,
+        .upload = cu_upload, .download = cu_download, .upload_f32 = cu_upload_f32, .fill = cu_fill,
+        .copy2d = cu_copy2d, .gemm = cu_gemm, .gemm_to_f32 = cu_gemm_to_f32, .layernorm = cu_layernorm, .rmsnorm = cu_rmsnorm, .rope = cu_rope,
         .softmax_causal = cu_softmax_causal, .gelu = cu_gelu, .swiglu = cu_swiglu,
         .residual = cu_residual, .synchronize = cu_synchronize, .op_begin = cu_op_begin,
         .op_end = cu_op_end, .op_times = cu_op_times, .destroy = cu_destroy,

@@ -64,6 +64,11 @@ static void nccl_allreduce_sum(attn_comm *c, attn_group_kind g, attn_ptr buf, si
     NCCL_DIE(c, ncclAllReduce(buf.addr, buf.addr, count, x->type, ncclSum, group_comm(c, g), x->stream));
 }
 
+static void nccl_allreduce_sum_f32(attn_comm *c, attn_group_kind g, attn_ptr buf, size_t count) {
+    if (count == 0) return;
+    NCCL_DIE(c, ncclAllReduce(buf.addr, buf.addr, count, ncclFloat, ncclSum, group_comm(c, g), CTX(c)->stream));
+}
+
 /* Equal counts: one ncclAllGather. Uneven shares (balanced plans): one broadcast per
  * member into its slot of recv, fused in a group. */
 static void nccl_allgather(attn_comm *c, attn_group_kind g, attn_ptr send, attn_ptr recv, const size_t *counts) {
@@ -204,7 +209,8 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
     x->type = be->dtype == DTYPE_FP16 ? ncclHalf : be->dtype == DTYPE_BF16 ? ncclBfloat16 : ncclFloat;
     *c = (attn_comm){
         .name = "nccl", .ctx = x, .rank = host->rank, .world = host->world, .skips_collectives = 0,
-        .allreduce_sum = nccl_allreduce_sum, .allgather = nccl_allgather, .alltoall = nccl_alltoall,
+        .allreduce_sum = nccl_allreduce_sum, .allreduce_sum_f32 = nccl_allreduce_sum_f32,
+        .allgather = nccl_allgather, .alltoall = nccl_alltoall,
         .send = nccl_send, .recv = nccl_recv, .barrier = nccl_barrier, .group_size = nccl_group_size,
         .host_max_int = nccl_max_int, .host_max_double = nccl_max_double,
         .host_gather_double = nccl_gather_double, .host_send_float = nccl_host_send,
