@@ -10,7 +10,7 @@
  * round at long heads and could overflow, and the cost model counts them as fp32
  * (ATTN_SCORE_ELEM_BYTES). An attn_ptr is an address in backend memory (device memory on a
  * GPU); attn_ptr_at() offsets it by whole elements, so the caller never dereferences it.
- * Host data crosses only through upload/download (upload_f32 for score buffers), always as
+ * Host data crosses only through upload/download (upload_f32/download_f32 for score buffers), always as
  * fp32. Layouts are row-major; every "ld" is a row stride in elements.
  * Dimension names: N rows (tokens), C channels, NH heads, HS local head width,
  * Tq query rows, Tk key columns, M/N/K the GEMM sizes. */
@@ -41,7 +41,8 @@ struct attn_backend {
     /* host fp32 <-> backend storage, count elements; 0 ok, -1 after printing why */
     int (*upload)(void *ctx, attn_ptr dst, const float *src, size_t count);
     int (*download)(void *ctx, float *dst, attn_ptr src, size_t count);
-    int (*upload_f32)(void *ctx, attn_ptr dst, const float *src, size_t count); /* into alloc_f32 memory */
+    int (*upload_f32)(void *ctx, attn_ptr dst, const float *src, size_t count); /* alloc_f32 memory */
+    int (*download_f32)(void *ctx, float *dst, attn_ptr src, size_t count);
     /* dst[i] = value (NaN fills outputs before a check; 0 clears accumulators) */
     void (*fill)(void *ctx, attn_ptr dst, size_t count, float value);
     /* 2-D strided copy: rows x cols elements, dst row r at dst + r*dst_ld (no overlap).

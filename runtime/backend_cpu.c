@@ -195,8 +195,9 @@ attn_backend *attn_backend_cpu_create(int threads) {
         .name = "cpu", .ctx = ctx, .dtype = DTYPE_FP32, .elem_bytes = sizeof(float),
         /* storage is fp32 here, so the fp32 score buffers are ordinary buffers */
         .alloc = cpu_alloc, .alloc_f32 = cpu_alloc, .free = cpu_free, .mem_stats = cpu_mem_stats,
-        .upload = cpu_upload, .download = cpu_download, .upload_f32 = cpu_upload, .fill = cpu_fill,
-        .copy2d = cpu_copy2d, .gemm = cpu_gemm, .gemm_to_f32 = cpu_gemm, .layernorm = cpu_layernorm, .rmsnorm = cpu_rmsnorm, .rope = cpu_rope,
+        .upload = cpu_upload, .download = cpu_download, .upload_f32 = cpu_upload, .download_f32 = cpu_download,
+        .fill = cpu_fill, .copy2d = cpu_copy2d, .gemm = cpu_gemm, .gemm_to_f32 = cpu_gemm,
+        .layernorm = cpu_layernorm, .rmsnorm = cpu_rmsnorm, .rope = cpu_rope,
         .softmax_causal = cpu_softmax_causal, .gelu = cpu_gelu, .swiglu = cpu_swiglu,
         .residual = cpu_residual, .synchronize = cpu_synchronize, .op_begin = cpu_op_begin,
         .op_end = cpu_op_end, .op_times = cpu_op_times, .destroy = cpu_destroy,

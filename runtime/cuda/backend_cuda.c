@@ -134,6 +134,13 @@ static int cu_upload_f32(void *vctx, attn_ptr dst, const float *src, size_t coun
     return 0;
 }
 
+static int cu_download_f32(void *vctx, float *dst, attn_ptr src, size_t count) {
+    cuda_ctx *c = vctx;
+    CUDA_DIE(cudaMemcpyAsync(dst, src.addr, count * sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
 static int cu_download(void *vctx, float *dst, attn_ptr src, size_t count) {
     cuda_ctx *c = vctx;
     size_t eb = (size_t)kc_dtype_bytes(c->dt);
@@ -380,8 +387,9 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
     *be = (attn_backend){
         .name = "cuda", .ctx = c, .dtype = dtype, .elem_bytes = (size_t)kc_dtype_bytes(c->dt),
         .alloc = cu_alloc, .alloc_f32 = cu_alloc_f32, .free = cu_free, .mem_stats = cu_mem_stats,
-        .upload = cu_upload, .download = cu_download, .upload_f32 = cu_upload_f32, .fill = cu_fill,
-        .copy2d = cu_copy2d, .gemm = cu_gemm, .gemm_to_f32 = cu_gemm_to_f32, .layernorm = cu_layernorm, .rmsnorm = cu_rmsnorm, .rope = cu_rope,
+        .upload = cu_upload, .download = cu_download, .upload_f32 = cu_upload_f32, .download_f32 = cu_download_f32,
+        .fill = cu_fill, .copy2d = cu_copy2d, .gemm = cu_gemm, .gemm_to_f32 = cu_gemm_to_f32,
+        .layernorm = cu_layernorm, .rmsnorm = cu_rmsnorm, .rope = cu_rope,
         .softmax_causal = cu_softmax_causal, .gelu = cu_gelu, .swiglu = cu_swiglu,
         .residual = cu_residual, .synchronize = cu_synchronize, .op_begin = cu_op_begin,
         .op_end = cu_op_end, .op_times = cu_op_times, .destroy = cu_destroy,
