@@ -4,8 +4,16 @@
 # --check (float64 unpartitioned reference, tolerance 1e-4) and fails on the first plan
 # that does not match. Shapes are deliberately not powers of two (heads 6, head_dim 10,
 # hidden 60, ffn 50/70, batch 3/5, seq_len 7/9) so uneven shares are exercised.
+# ATTN_TEST_RUN_ARGS: more attnrun arguments for every run (tests/gpu: --backend cuda on
+# the emulated CUDA backend); ATTN_TEST_RUN_EXPECT: a pattern (grep -E) that some line of
+# every run's output must match (there: the NCCL emulation's summary, so the NCCL path ran).
 set -euo pipefail
 group=$1 make_plan=$2 attnrun=$3 work=$4
+run_args=${ATTN_TEST_RUN_ARGS:-}
+expect() { # OUTPUT: fails unless ATTN_TEST_RUN_EXPECT (when set) matches a line of it
+  [ -z "${ATTN_TEST_RUN_EXPECT:-}" ] && return 0
+  echo "$1" | grep -E -- "$ATTN_TEST_RUN_EXPECT" || { echo "$1"; echo "FAILED: no line matches $ATTN_TEST_RUN_EXPECT" >&2; exit 1; }
+}
 mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
@@ -73,9 +81,10 @@ for entry in $plans; do
     chunk="--query-chunk 4 --score-workspace 1K"; [ $((i % 2)) = 0 ] && chunk="--query-chunk 4 --score-workspace 2K"
   fi
   echo "== $model $strategy ($world ranks) $chunk"
-  out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --warmup 0 --repeat 1 $chunk 2>&1) || {
+  out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --warmup 0 --repeat 1 $chunk $run_args 2>&1) || {
     echo "$out"; echo "FAILED: $model $strategy" >&2; exit 1; }
   echo "$out" | grep '^check:'
+  expect "$out"
   echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
   if [ "$group" = blocks ]; then # the blocks must really be several
     echo "$out" | grep -E '^attnrun: rank 0 score blocks: prefill ([2-9]|[1-9][0-9]+) per' || { echo "$out"; echo "FAILED: one score block" >&2; exit 1; }
@@ -95,9 +104,10 @@ if [ "$group" = uneven ]; then
   sed -i -e 's/dims: \[\[0, 5\]\]/dims: [[0, 7]]/' -e 's/dims: \[\[5, 10\]\]/dims: [[7, 10]]/' "$work/u3.yaml"
   for plan in u1 u2 u3; do
     grep -q 'mlp: \[70, 70\]\|dims: \[\[2, 10\]\]\|dims: \[\[7, 10\]\]' "$work/$plan.yaml" || { echo "FAILED: $plan not edited" >&2; exit 1; }
-    out=$(timeout 120 mpirun -np 2 "$attnrun" "$work/$plan.yaml" --check --warmup 0 --repeat 1 2>&1) || {
+    out=$(timeout 120 mpirun -np 2 "$attnrun" "$work/$plan.yaml" --check --warmup 0 --repeat 1 $run_args 2>&1) || {
       echo "$out"; echo "FAILED: uneven $plan" >&2; exit 1; }
     echo "== uneven $plan"; echo "$out" | grep '^check:'
+    expect "$out"
   done
 fi
 echo "run_plans.sh $group: all plans match the reference"
