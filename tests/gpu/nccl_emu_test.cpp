@@ -243,6 +243,29 @@ static void test_sendrecv(ncclComm_t w) {
     OK(ncclGroupEnd());
 }
 
+/* A group's operations are in flight together (the emulation's model of a fused group;
+ * NCCL documents it for sends and receives): rank 0 fuses collectives of two
+ * communicators and a send, which the others call one by one in another order. The
+ * signature check must not add an order of its own (it did once: a false deadlock). */
+static void test_group_across_comms(ncclComm_t w) {
+    ncclComm_t s = NULL;
+    OK(ncclCommSplit(w, 0, me, &s, NULL));
+    float a = 1.0f, b = 2.0f, x = 7.0f, y = 0.0f;
+    if (me == 0) {
+        OK(ncclGroupStart());
+        OK(ncclAllReduce(&a, &a, 1, ncclFloat, ncclSum, w, 0));
+        OK(ncclAllReduce(&b, &b, 1, ncclFloat, ncclSum, s, 0));
+        OK(ncclSend(&x, 1, ncclFloat, 1, w, 0));
+        OK(ncclGroupEnd());
+    } else {
+        if (me == 1) OK(ncclRecv(&y, 1, ncclFloat, 0, w, 0));
+        OK(ncclAllReduce(&b, &b, 1, ncclFloat, ncclSum, s, 0));
+        OK(ncclAllReduce(&a, &a, 1, ncclFloat, ncclSum, w, 0));
+    }
+    CHECK(a == np && b == 2.0f * np && (me != 1 || y == 7.0f), "a %g b %g y %g", a, b, y);
+    OK(ncclCommDestroy(s));
+}
+
 /* Both ranks send first, each outside a group: NCCL's sends wait for their receives, so
  * on GPUs this hangs; here the watchdog must say so. */
 static int deadlock(ncclComm_t w) {
@@ -286,6 +309,7 @@ int main(int argc, char **argv) {
     test_allgather(w);
     test_broadcast(w);
     test_sendrecv(w);
+    test_group_across_comms(w);
     OK(ncclCommDestroy(w));
     int bad = check_failures, any = 0;
     MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

@@ -19,11 +19,12 @@
  *  - ordering and progress: outside a group an operation runs at once; inside
  *    ncclGroupStart/End (nested, a depth counter) operations are deferred and issued at
  *    the outermost ncclGroupEnd as nonblocking MPI operations in call order, then waited
- *    for together. Sends are synchronous-mode (MPI_Issend): an NCCL send does not
- *    complete before its receive is posted, so wherever NCCL would deadlock (unfused
- *    send/recv pairs, collectives in different orders) this deadlocks too; a watchdog
- *    (NCCL_EMU_TIMEOUT seconds, default 300, 0 = none) then names the pending operations
- *    and returns an error instead of hanging;
+ *    for together (a whole group in flight at once, collectives of several communicators
+ *    included, which is more than NCCL documents for collectives). Sends are
+ *    synchronous-mode (MPI_Issend): an NCCL send may not complete before its receive is
+ *    posted, so wherever NCCL may deadlock (unfused send/recv pairs, collectives in
+ *    different orders) this deadlocks every time; a watchdog (NCCL_EMU_TIMEOUT seconds,
+ *    default 300, 0 = none) then names the pending operations and fails the call;
  *  - bootstrap: ncclCommInitRank needs MPI initialized, nranks and rank equal to
  *    MPI_COMM_WORLD's, and every rank holding the same id from ncclGetUniqueId (rank 0's
  *    bytes are broadcast and compared), so an id that was never shared is caught.
@@ -269,51 +270,46 @@ double timeout_s() {
     return t && *t ? atof(t) : 300.0;
 }
 
-/* Waits for reqs (MPI_REQUEST_NULL entries allowed), polling so that an oversubscribed
- * machine gives the CPU to the ranks still computing; after the watchdog's time, names
- * the operations still pending (owner[i] indexes ops) and fails. */
-ncclResult_t wait_all(std::vector<MPI_Request> &reqs, std::vector<MPI_Status> &st, const std::vector<size_t> &owner,
-                      const std::vector<Op> &ops, const char *stage) {
-    st.resize(reqs.size());
-    if (reqs.empty()) return ncclSuccess;
-    auto t0 = std::chrono::steady_clock::now();
-    double limit = timeout_s();
-    for (long spin = 0;; spin++) {
-        int done = 0, rc = MPI_Testall((int)reqs.size(), reqs.data(), &done, st.data());
-        if (rc == MPI_ERR_IN_STATUS) {
-            for (size_t i = 0; i < reqs.size(); i++)
-                if (st[i].MPI_ERROR != MPI_SUCCESS && st[i].MPI_ERROR != MPI_ERR_PENDING) {
-                    mpi_fail(st[i].MPI_ERROR, stage);
-                    return fail(ncclSystemError, "%s: %s failed: %s", stage, describe(ops[owner[i]]).c_str(),
-                                last_error.c_str());
-                }
-        }
-        if (rc != MPI_SUCCESS) return mpi_fail(rc, stage);
-        if (done) return ncclSuccess;
-        if (spin < 1000) continue;
-        std::this_thread::sleep_for(std::chrono::microseconds(spin < 20000 ? 20 : 200));
-        double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (limit > 0 && waited > limit) {
-            std::string list;
-            for (size_t i = 0; i < reqs.size(); i++) {
-                int flag = 1;
-                if (reqs[i] != MPI_REQUEST_NULL && MPI_Test(&reqs[i], &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && !flag)
-                    list += "\n  pending: " + describe(ops[owner[i]]);
-            }
-            ncclResult_t r = fail(ncclSystemError, "%s: not complete after %.0f s (NCCL_EMU_TIMEOUT): a deadlock, as NCCL "
-                                  "would hang here (a send whose receive is never posted, collectives called in "
-                                  "different orders, unfused send/recv pairs)?%s", stage, waited, list.c_str());
-            fprintf(stderr, "%s\n", last_error.c_str());
-            return r;
-        }
-    }
+/* A request of a running group: an operation's data transfer, or a collective's
+ * signature all-reduce. */
+struct Pending {
+    MPI_Request req;
+    size_t op;
+    bool sig, done;
+};
+
+constexpr int NSIG = 4; /* kind, datatype, count, root */
+void signature(const Op &o, long long *s) {
+    s[0] = o.kind, s[1] = o.type, s[2] = (long long)o.count, s[3] = o.kind == K_BROADCAST ? o.peer : -1;
 }
 
-/* Runs a group's operations (one, outside a group) to completion: (1) in call order, the
- * signature all-reduce of each collective and each send/receive; (2) once the signatures
- * agree, the collectives in call order; (3) waits for everything and checks what each
- * receive got. Collectives of one communicator are issued in call order on both of its
- * MPI communicators, so they match across ranks as NCCL's do. */
+/* A collective's data transfer, once every member has made the same call. */
+ncclResult_t issue_collective(const Op &o, MPI_Request *q) {
+    int bytes = (int)(o.count * elem_bytes(o.type));
+    MPI_Comm c = o.comm->data;
+    if (o.kind == K_ALLREDUCE) {
+        MPI_Datatype t = o.type == ncclFloat ? MPI_FLOAT : o.type == ncclHalf ? t_half : t_bf16;
+        MPI_Op op = o.type == ncclFloat ? MPI_SUM : o.type == ncclHalf ? op_half_sum : op_bf16_sum;
+        MPI_TRY(MPI_Iallreduce(o.send == o.recv ? MPI_IN_PLACE : o.send, o.recv, (int)o.count, t, op, c, q));
+    } else if (o.kind == K_ALLGATHER) {
+        bool inplace = (uintptr_t)o.send == (uintptr_t)o.recv + (uintptr_t)bytes * o.comm->rank;
+        MPI_TRY(MPI_Iallgather(inplace ? MPI_IN_PLACE : o.send, bytes, MPI_BYTE, o.recv, bytes, MPI_BYTE, c, q));
+    } else {
+        /* the root's data goes out of its recvbuff, which NCCL fills too */
+        if (o.comm->rank == o.peer && o.send != o.recv) memcpy(o.recv, o.send, (size_t)bytes);
+        MPI_TRY(MPI_Ibcast(o.recv, bytes, MPI_BYTE, o.peer, c, q));
+    }
+    return ncclSuccess;
+}
+
+/* Runs a group's operations (one, outside a group) to completion, all in flight at once
+ * as NCCL's are: first, in call order, each send and receive and each collective's
+ * signature all-reduce (on the communicator's second MPI communicator); a collective's
+ * data transfer is issued once its signature agrees and the earlier collectives of its
+ * communicator are issued, so each communicator's collectives start in call order on
+ * every member and match as NCCL's do. Polls rather than blocks, so that an
+ * oversubscribed machine gives the CPU to the ranks still computing; after the watchdog's
+ * time it names what is pending and fails. */
 ncclResult_t run_ops(std::vector<Op> &ops) {
     if (ops.empty()) return ncclSuccess;
     if (ncclResult_t r = mpi_ready()) return r;
@@ -321,74 +317,98 @@ ncclResult_t run_ops(std::vector<Op> &ops) {
     for (const Op &o : ops)
         if (!live.count(o.comm)) return fail(ncclInvalidUsage, "ncclGroupEnd: a communicator of the group was destroyed");
     stats_groups++;
-    const int NSIG = 4;
+    const char *stage = ops.size() > 1 ? "ncclGroupEnd" : kind_name[ops[0].kind];
     std::vector<long long> sig(ops.size() * 2 * NSIG);
-    std::vector<MPI_Request> sreq, dreq;
-    std::vector<size_t> sown, down;
+    std::vector<Pending> reqs;
+    std::vector<int> state(ops.size(), 0); /* collectives: 0 signature pending, 1 agreed, 2 issued */
     for (size_t i = 0; i < ops.size(); i++) {
         Op &o = ops[i];
         stats[o.kind]++;
-        int bytes = (int)(o.count * elem_bytes(o.type));
         MPI_Request q;
         if (o.kind == K_SEND || o.kind == K_RECV) {
+            int bytes = (int)(o.count * elem_bytes(o.type));
             if (o.kind == K_SEND) MPI_TRY(MPI_Issend(o.send, bytes, MPI_BYTE, o.peer, (int)o.type, o.comm->data, &q));
             else MPI_TRY(MPI_Irecv(o.recv, bytes, MPI_BYTE, o.peer, MPI_ANY_TAG, o.comm->data, &q));
-            dreq.push_back(q), down.push_back(i);
+            reqs.push_back({q, i, false, false});
+            state[i] = 2;
             continue;
         }
         /* max over members of (s, -s) gives max and -min: equal everywhere iff all agree */
         long long *s = &sig[i * 2 * NSIG];
-        s[0] = o.kind, s[1] = o.type, s[2] = (long long)o.count, s[3] = o.kind == K_BROADCAST ? o.peer : -1;
+        signature(o, s);
         for (int k = 0; k < NSIG; k++) s[NSIG + k] = -s[k];
         MPI_TRY(MPI_Iallreduce(MPI_IN_PLACE, s, 2 * NSIG, MPI_LONG_LONG, MPI_MAX, o.comm->check, &q));
-        sreq.push_back(q), sown.push_back(i);
+        reqs.push_back({q, i, true, false});
     }
-    std::vector<MPI_Status> st;
-    if (ncclResult_t r = wait_all(sreq, st, sown, ops, "matching the collectives' signatures")) return r;
-    for (size_t i : sown) {
-        const long long *s = &sig[i * 2 * NSIG];
-        const Op &o = ops[i];
-        long long mine[NSIG] = {o.kind, o.type, (long long)o.count, o.kind == K_BROADCAST ? o.peer : -1};
-        for (int k = 0; k < NSIG; k++)
-            if (s[k] != mine[k] || -s[NSIG + k] != mine[k]) {
-                static const char *const field[NSIG] = {"operation", "datatype", "count", "root"};
-                return fail(ncclInvalidUsage, "%s: the members of the communicator did not make the same call: %s ranges "
-                            "over [%lld, %lld] across them (NCCL would hang or corrupt memory)", describe(o).c_str(),
-                            field[k], -s[NSIG + k], s[k]);
+    auto t0 = std::chrono::steady_clock::now();
+    double limit = timeout_s();
+    for (long idle = 0;; idle++) {
+        bool all_done = true;
+        for (size_t k = 0; k < reqs.size(); k++) {
+            Pending &p = reqs[k];
+            if (p.done) continue;
+            int flag = 0;
+            MPI_Status st;
+            int rc = MPI_Test(&p.req, &flag, &st);
+            if (rc != MPI_SUCCESS) {
+                mpi_fail(rc, stage);
+                return fail(ncclSystemError, "%s: %s failed: %s", stage, describe(ops[p.op]).c_str(), last_error.c_str());
             }
-    }
-    for (size_t i : sown) {
-        Op &o = ops[i];
-        int bytes = (int)(o.count * elem_bytes(o.type));
-        MPI_Comm c = o.comm->data;
-        MPI_Request q;
-        if (o.kind == K_ALLREDUCE) {
-            MPI_Datatype t = o.type == ncclFloat ? MPI_FLOAT : o.type == ncclHalf ? t_half : t_bf16;
-            MPI_Op op = o.type == ncclFloat ? MPI_SUM : o.type == ncclHalf ? op_half_sum : op_bf16_sum;
-            const void *in = o.send == o.recv ? MPI_IN_PLACE : o.send;
-            MPI_TRY(MPI_Iallreduce(in, o.recv, (int)o.count, t, op, c, &q));
-        } else if (o.kind == K_ALLGATHER) {
-            bool inplace = (uintptr_t)o.send == (uintptr_t)o.recv + (uintptr_t)bytes * o.comm->rank;
-            MPI_TRY(MPI_Iallgather(inplace ? MPI_IN_PLACE : o.send, bytes, MPI_BYTE, o.recv, bytes, MPI_BYTE, c, &q));
-        } else {
-            /* the root's data goes out of recvbuff, as NCCL leaves it there too */
-            if (o.comm->rank == o.peer && o.send != o.recv) memcpy(o.recv, o.send, (size_t)bytes);
-            MPI_TRY(MPI_Ibcast(o.recv, bytes, MPI_BYTE, o.peer, c, &q));
+            if (!flag) {
+                all_done = false;
+                continue;
+            }
+            p.done = true, idle = 0;
+            const Op &o = ops[p.op];
+            if (p.sig) {
+                const long long *s = &sig[p.op * 2 * NSIG];
+                long long mine[NSIG];
+                signature(o, mine);
+                static const char *const field[NSIG] = {"operation", "datatype", "count", "root"};
+                for (int f = 0; f < NSIG; f++)
+                    if (s[f] != mine[f] || -s[NSIG + f] != mine[f])
+                        return fail(ncclInvalidUsage, "%s: the members of the communicator did not make the same call: %s "
+                                    "ranges over [%lld, %lld] across them (NCCL would hang or corrupt memory)",
+                                    describe(o).c_str(), field[f], -s[NSIG + f], s[f]);
+                state[p.op] = 1;
+            } else if (o.kind == K_RECV) {
+                int got = 0;
+                MPI_TRY(MPI_Get_count(&st, MPI_BYTE, &got));
+                if (st.MPI_TAG != (int)o.type || (size_t)got != o.count * elem_bytes(o.type))
+                    return fail(ncclInvalidUsage, "%s: the peer's ncclSend sent %d bytes of datatype %d (%s), not %zu %s "
+                                "elements: NCCL needs the same count and datatype on both sides", describe(o).c_str(),
+                                got, st.MPI_TAG, type_name((ncclDataType_t)st.MPI_TAG), o.count, type_name(o.type));
+            }
         }
-        dreq.push_back(q), down.push_back(i);
+        /* agreed collectives whose communicator has issued every earlier one go now */
+        for (size_t i = 0; i < ops.size(); i++) {
+            if (state[i] != 1) continue;
+            bool turn = true;
+            for (size_t j = 0; j < i && turn; j++)
+                if (ops[j].comm == ops[i].comm && state[j] != 2) turn = false;
+            if (!turn) continue;
+            MPI_Request q;
+            if (ncclResult_t r = issue_collective(ops[i], &q)) return r;
+            reqs.push_back({q, i, false, false});
+            state[i] = 2, all_done = false, idle = 0;
+        }
+        if (all_done) return ncclSuccess;
+        if (idle < 1000) continue;
+        std::this_thread::sleep_for(std::chrono::microseconds(idle < 20000 ? 20 : 200));
+        double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (limit > 0 && waited > limit) {
+            std::string list;
+            for (const Pending &p : reqs)
+                if (!p.done)
+                    list += "\n  pending: " + describe(ops[p.op]) +
+                            (p.sig ? " (the other members have not made this call)" : "");
+            ncclResult_t r = fail(ncclSystemError, "%s: not complete after %.0f s (NCCL_EMU_TIMEOUT): a deadlock, as NCCL "
+                                  "would hang here (a send whose receive is never posted, collectives called in "
+                                  "different orders, unfused send/recv pairs)?%s", stage, waited, list.c_str());
+            fprintf(stderr, "%s\n", last_error.c_str());
+            return r;
+        }
     }
-    if (ncclResult_t r = wait_all(dreq, st, down, ops, ops.size() > 1 ? "ncclGroupEnd" : kind_name[ops[0].kind])) return r;
-    for (size_t k = 0; k < dreq.size(); k++) {
-        const Op &o = ops[down[k]];
-        if (o.kind != K_RECV) continue;
-        int got = 0;
-        MPI_TRY(MPI_Get_count(&st[k], MPI_BYTE, &got));
-        if (st[k].MPI_TAG != (int)o.type || (size_t)got != o.count * elem_bytes(o.type))
-            return fail(ncclInvalidUsage, "%s: the peer's ncclSend sent %d bytes of datatype %d (%s), not %zu %s elements: "
-                        "NCCL needs the same count and datatype on both sides", describe(o).c_str(), got,
-                        st[k].MPI_TAG, type_name((ncclDataType_t)st[k].MPI_TAG), o.count, type_name(o.type));
-    }
-    return ncclSuccess;
 }
 
 /* Runs the operation now (outside a group) or defers it to the outermost ncclGroupEnd. */
