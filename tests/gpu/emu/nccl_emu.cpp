@@ -95,7 +95,7 @@ int group_depth = 0;
 ncclResult_t group_error = ncclSuccess; /* the first error inside the open group */
 MPI_Datatype t_half = MPI_DATATYPE_NULL, t_bf16 = MPI_DATATYPE_NULL;
 MPI_Op op_half_sum = MPI_OP_NULL, op_bf16_sum = MPI_OP_NULL;
-long long stats[K_COUNT], stats_groups;
+long long stats[K_COUNT], stats_groups, stats_type[3]; /* stats_type: float, half, bfloat16 operations */
 
 int world_rank() {
     int init = 0, fin = 0, r = -1;
@@ -324,6 +324,7 @@ ncclResult_t run_ops(std::vector<Op> &ops) {
     for (size_t i = 0; i < ops.size(); i++) {
         Op &o = ops[i];
         stats[o.kind]++;
+        stats_type[o.type == ncclFloat ? 0 : o.type == ncclHalf ? 1 : 2]++;
         MPI_Request q;
         if (o.kind == K_SEND || o.kind == K_RECV) {
             int bytes = (int)(o.count * elem_bytes(o.type));
@@ -446,8 +447,9 @@ ncclResult_t free_comm(ncclComm_t comm, bool collective) {
     delete comm;
     if (live.empty() && debug_info())
         fprintf(stderr, "nccl_emu: rank %d: done: allreduce %lld, allgather %lld, broadcast %lld, send %lld, recv %lld, "
-                "groups %lld\n", world_rank(), stats[K_ALLREDUCE], stats[K_ALLGATHER], stats[K_BROADCAST],
-                stats[K_SEND], stats[K_RECV], stats_groups);
+                "groups %lld; by datatype: float %lld, half %lld, bfloat16 %lld\n", world_rank(), stats[K_ALLREDUCE],
+                stats[K_ALLGATHER], stats[K_BROADCAST], stats[K_SEND], stats[K_RECV], stats_groups, stats_type[0],
+                stats_type[1], stats_type[2]);
     return r;
 }
 
