@@ -263,9 +263,9 @@ int run_plan(run_state *st) {
         }
         printf(", peak memory %.0f bytes\n", rep.metric[MET_PEAK_MEMORY_BYTES]);
     } else if (lead) {
-        printf("attnrun: %s, %d rank%s: ttft %.6f s (min %.6f, max %.6f)", st->opt.plan, st->plan.world,
-               st->plan.world == 1 ? "" : "s", rep.metric[MET_TTFT_S], rep.metric_min[MET_TTFT_S],
-               rep.metric_max[MET_TTFT_S]);
+        printf("attnrun: %s, %d rank%s (backend %s, comm %s): ttft %.6f s (min %.6f, max %.6f)", st->opt.plan,
+               st->plan.world, st->plan.world == 1 ? "" : "s", st->be->name, st->comm->name, rep.metric[MET_TTFT_S],
+               rep.metric_min[MET_TTFT_S], rep.metric_max[MET_TTFT_S]);
         if (TD) printf(", tpot %.6f s", rep.metric[MET_TPOT_S]);
         printf(", peak memory %.0f bytes\n", rep.metric[MET_PEAK_MEMORY_BYTES]);
     }

@@ -102,7 +102,7 @@ if [ $nobuild = 0 ]; then
     tail -30 "$out/configure.log"; fail "configure"; exit 1
   fi
   grep "attnplan: GLPK" "$out/configure.log"
-  grep -q "CUDA=ON" "$out/configure.log" && targets+=(test_gpu_kernels gpu_ceilings gpu_probe)
+  grep -q "CUDA=ON" "$out/configure.log" && targets+=(test_gpu_kernels test_backend_ops gpu_ceilings gpu_probe)
   log "build: ${targets[*]}"
   if ! cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" > "$out/build.log" 2>&1; then
     grep -E "error|Error" "$out/build.log" | head -30; fail "build"; exit 1
