@@ -106,11 +106,26 @@ static int check_rules(const attn_model *m, const char *file, const model_src *s
     return problems;
 }
 
-int model_check(const attn_model *m, const char *file, attn_diag *d) {
-    model_src none;
-    memset(&none, 0, sizeof none);
-    return check_rules(m, file, &none, d);
+int model_check_at(const attn_model *m, const char *file, const yt_node *map, attn_diag *d) {
+    static const struct { int field; const char *key; } top[] = {
+        {F_NAME, "name"}, {F_ARCH, "arch"}, {F_LAYERS, "layers"}, {F_HEADS, "heads"}, {F_KV_HEADS, "kv_heads"},
+        {F_HEAD_DIM, "head_dim"}, {F_HIDDEN, "hidden"}, {F_FFN, "ffn_hidden"}, {F_NORM_EPS, "norm_eps"},
+        {F_ROPE_THETA, "rope_theta"}, {F_DTYPE, "dtype"}, {F_WORKLOAD, "workload"}};
+    static const struct { int field; const char *key; } work[] = {
+        {F_BATCH, "batch"}, {F_SEQ_LEN, "seq_len"}, {F_DECODE, "decode_tokens"}, {F_MICRO, "microbatches"}};
+    model_src src;
+    memset(&src, 0, sizeof src);
+    if (map && map->kind == YT_MAP) {
+        set_pos(&src, F_ROOT, map);
+        for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) set_pos(&src, top[i].field, yt_get(map, top[i].key));
+        const yt_node *w = yt_get(map, "workload");
+        if (w && w->kind == YT_MAP)
+            for (size_t i = 0; i < sizeof work / sizeof work[0]; i++) set_pos(&src, work[i].field, yt_get(w, work[i].key));
+    }
+    return check_rules(m, file, &src, d);
 }
+
+int model_check(const attn_model *m, const char *file, attn_diag *d) { return model_check_at(m, file, NULL, d); }
 
 double model_layer_params(const attn_model *m) {
     /* Linear layers carry no biases (kernels and cost model agree on this). */

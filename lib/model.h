@@ -54,6 +54,9 @@ int model_read_yaml(const struct yt_doc *doc, const struct yt_node *map, attn_mo
 /* Checks the consistency rules on a model built in code (same rules as the loader);
  * file may be NULL. Returns the number of problems. */
 int model_check(const attn_model *m, const char *file, attn_diag *d);
+/* The same, each problem at its key's line:col inside `map` (a model map laid out as a
+ * model file's, as a plan file's model: section is); map NULL: as model_check. */
+int model_check_at(const attn_model *m, const char *file, const struct yt_node *map, attn_diag *d);
 /* Parameter count and weight bytes of one layer (all of it, unsharded). */
 double model_layer_params(const attn_model *m);
 

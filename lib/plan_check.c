@@ -69,7 +69,8 @@ static int check_header(checker *c) {
     const attn_strategy *s = &p->strategy;
     int before = c->problems;
     if (p->version != 1) top_problem(c, "plan_version", "plan_version %d is not supported (this build reads 1)", p->version);
-    int nm = model_check(&p->model, c->pos ? c->pos->file : NULL, c->d);
+    const yt_node *model_map = c->pos && c->pos->root ? yt_get(c->pos->root, "model") : NULL;
+    int nm = model_check_at(&p->model, c->pos ? c->pos->file : NULL, model_map, c->d);
     c->problems += nm;
     if (s->dp < 1 || s->pp < 1 || s->n < 1 || s->m < 1) {
         top_problem(c, "strategy", "dp, pp, n and m must be >= 1 (dp=%d pp=%d n=%d m=%d)", s->dp, s->pp, s->n, s->m);
