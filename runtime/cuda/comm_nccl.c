@@ -55,7 +55,12 @@ static void nccl_fail(attn_comm *c, ncclResult_t r, const char *file, int line, 
 static nccl_ctx *CTX(attn_comm *c) { return (nccl_ctx *)c->ctx; }
 
 static ncclComm_t group_comm(attn_comm *c, attn_group_kind g) {
-    return g >= 0 && g < GROUP_KIND_COUNT ? CTX(c)->group[g] : CTX(c)->world;
+    ncclComm_t comm = g >= 0 && g < GROUP_KIND_COUNT ? CTX(c)->group[g] : CTX(c)->world;
+    if (!comm) { /* GROUP_PIPE: no communicator (comm.h: pipeline sends name world ranks) */
+        fprintf(stderr, "%s:%d: error: no NCCL communicator for group kind %d\n", __FILE__, __LINE__, (int)g);
+        c->abort(c, 1);
+    }
+    return comm;
 }
 
 static void nccl_allreduce_sum(attn_comm *c, attn_group_kind g, attn_ptr buf, size_t count) {
@@ -244,9 +249,12 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
         host->abort(host, 1);
     }
     NCCL_DIE(c, ncclCommInitRank(&x->world, c->world, id, c->rank));
+    /* GROUP_PIPE carries no collective (pipeline sends go over the world communicator), so
+     * it gets no communicator: each one costs device memory and a bootstrap at start-up */
     for (int g = 0; g < GROUP_KIND_COUNT; g++)
-        NCCL_DIE(c, ncclCommSplit(x->world, comm_group_color(p, c->rank, (attn_group_kind)g), c->rank, &x->group[g],
-                                  NULL));
+        if (g != GROUP_PIPE)
+            NCCL_DIE(c, ncclCommSplit(x->world, comm_group_color(p, c->rank, (attn_group_kind)g), c->rank,
+                                      &x->group[g], NULL));
     return c;
 }
 #endif
