@@ -90,8 +90,8 @@ static void run_gemm(cal_ctx *c, void *varg, int iter) {
         c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, (long long)g->m * g->k, B, ga->ldb, 0, 0.0f,
                     C, (int)(r * g->n), g->n, (int)r);
     else if (g->kind == CAL_GEMM_SCORES) /* Q[M,K] . K[N,K]^T into fp32 scores, as forward_attn.c */
-        c->be->gemm_to_f32(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, (int)(r * g->k), g->k, B, ga->ldb, 0, 0.0f, C, g->n,
-                    (long long)g->m * g->n, (int)r);
+        c->be->gemm_to_f32(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, (int)(r * g->k), g->k, B, ga->ldb, 0, 0.0f,
+                           C, g->n, (long long)g->m * g->n, (int)r);
     else /* X[M,K] . W[N,K]^T: projections */
         c->be->gemm(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, g->k, 0, B, ga->ldb, 0, 0.0f, C, g->n, 0, 1);
 }
