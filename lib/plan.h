@@ -65,16 +65,16 @@ typedef struct attn_plan {
     int proven_optimal;           /* 1 when the solver proved optimality */
 } attn_plan;
 
-/* Fills ranks[] and groups[] with an even split (heads, dims, MLP columns, layers and batch
- * divided as evenly as possible, remainders to the lowest indices) and rank r placed on
- * device r of t (t may be NULL: node = device = rank, links LINK_SELF). Checks divisibility
- * rules; returns 0 ok, -1 with a reason in err. */
 /* Pipeline microbatches for a replica of `rows` sequences: `requested` (> 0, the
  * strategy's or the workload's) capped at rows, else the auto rule: 1 without a pipeline
  * (pp = 1), otherwise the largest divisor of rows up to 4 x pp. The one rule shared by
  * plan_build_even, the cost model and attnrun --calibrate's shapes. */
 int plan_resolve_microbatches(int requested, int rows, int pp);
 
+/* Fills ranks[] and groups[] with an even split (heads, dims, MLP columns, layers and batch
+ * divided as evenly as possible, remainders to the lowest indices) and rank r placed on
+ * device r of t (t may be NULL: node = device = rank, links LINK_SELF). Checks divisibility
+ * rules; returns 0 ok, -1 with a reason in err. */
 int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
                     const attn_strategy *s, char *err, size_t errlen);
 /* Recomputes groups[] (and their link classes when t != NULL) from ranks[]. */

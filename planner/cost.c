@@ -8,10 +8,6 @@
 #include <string.h>
 #include "cost_private.h"
 
-int cost_resolve_microbatches(int requested, int rows, int pp) {
-    return plan_resolve_microbatches(requested, rows, pp);
-}
-
 double cost_pipeline_time(int M, int P, const double *stage_s, double p2p_s) {
     if (P < 1 || M < 1) return 0;
     if (P == 1) p2p_s = 0;
@@ -120,7 +116,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     c.dp = p->strategy.dp, c.pp = p->strategy.pp, c.n = p->strategy.n, c.m = p->strategy.m;
     c.M = p->strategy.microbatches > 0
               ? p->strategy.microbatches
-              : cost_resolve_microbatches(p->model.workload.microbatches, p->model.workload.batch / c.dp, c.pp);
+              : plan_resolve_microbatches(p->model.workload.microbatches, p->model.workload.batch / c.dp, c.pp);
     if (build_ctx(&c, detail) != 0) goto fail;
     if (report_alloc(out, p->world) != 0) FAIL("out of memory for the report");
     int world = p->world, nst = c.dp * c.pp;

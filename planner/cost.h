@@ -145,10 +145,6 @@ int cost_price_strategy(const attn_model *m, const attn_topology *t, const attn_
                         const cost_options *o, attn_plan *plan, cost_detail *detail,
                         char *err, size_t errlen);
 
-/* Microbatches for a replica of `rows` sequences: requested (> 0) capped at rows, or the
- * auto rule of plan_build_even (1 without a pipeline, else the largest divisor of rows up
- * to 4 x pp). */
-int cost_resolve_microbatches(int requested, int rows, int pp);
 
 /* ---- building blocks (exported for the GLPK planner's linearization and the tests) ---- */
 

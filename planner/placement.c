@@ -174,7 +174,7 @@ int place_classify(const attn_model *md, const attn_strategy *s, const place_ord
                 lc->units = md->workload.batch;
                 if (s->pp > 1) { /* rows move in whole microbatch rounds, or keep the microbatches */
                     int req = s->microbatches > 0 ? s->microbatches : md->workload.microbatches;
-                    int M = cost_resolve_microbatches(req, md->workload.batch / s->dp, s->pp);
+                    int M = plan_resolve_microbatches(req, md->workload.batch / s->dp, s->pp);
                     if (md->workload.batch % M == 0) pm->row_unit = M, lc->units = md->workload.batch / M;
                     else lc->min_units = M;
                 }
@@ -362,7 +362,7 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
     if (rc == 0 && pm->balance == LIN_ROWS) { /* keep the even split's microbatches when they fit */
         int req = lc->strategy.microbatches > 0 ? lc->strategy.microbatches : md->workload.microbatches;
         int keep = pm->row_unit > 1 ? pm->row_unit : lc->min_units;
-        p->strategy.microbatches = keep > 1 && keep <= min_rows ? keep : cost_resolve_microbatches(req, min_rows, s->pp);
+        p->strategy.microbatches = keep > 1 && keep <= min_rows ? keep : plan_resolve_microbatches(req, min_rows, s->pp);
     }
     free(b), free(fb);
     return rc;

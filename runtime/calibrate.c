@@ -151,8 +151,6 @@ static int attn_reuse(const cal_ctx *c, int seqs, int heads, int rows, int keys,
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-/* Pipeline microbatches as the plan builder resolves them (docs/files.md): requested
- * capped at rows, else the largest divisor of rows up to 4 x pp. */
 /* The GEMM shapes of the fullest rank of every even strategy of up to world_max devices,
  * both as the runtime calls them (q, k, v; gate, up) and as a cost model that merges them
  * prices them (q, k and v as one GEMM; gate and up as one): o_proj, mlp_down, and the
@@ -348,7 +346,6 @@ static int measure_passes(cal_ctx *c, int passes) {
     free(col);
     return rc;
 }
-
 
 static int load_inputs(const cal_options *o, cal_ctx *c, attn_topology *t, int *have_t, char *device_type,
                        size_t dlen, attn_link *link, int loud) {

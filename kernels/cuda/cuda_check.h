@@ -2,8 +2,8 @@
  * the line, the expression and the library's own error text, then returns or exits.
  *   CUDA_TRY(x)    returns -1 from the enclosing int function on failure
  *   CUDA_CHECK(x)  exits the process with status 1 (tests, tools)
- * cuBLAS and NCCL variants live in runtime/cuda/ (cublas_check / nccl_check there), so
- * this header needs only the CUDA runtime. */
+ * CUBLAS_CHECK is in cublas_check.h and NCCL_DIE in runtime/cuda/comm_nccl.c, so this
+ * header needs only the CUDA runtime. */
 #ifndef ATTN_CUDA_CHECK_H
 #define ATTN_CUDA_CHECK_H
 #include <stdio.h>

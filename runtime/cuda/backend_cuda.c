@@ -73,7 +73,7 @@ static void dev_free(cuda_ctx *c, void *p) {
         if (c->blocks[i].ptr == p) {
             c->bytes_in_use -= c->blocks[i].bytes;
             c->blocks[i] = c->blocks[--c->n_blocks];
-            CUDA_DIE(cudaFree(p));
+            CUDA_CHECK(cudaFree(p));
             return;
         }
     fprintf(stderr, "%s:%d: error: freeing %p, which this backend did not allocate\n", __FILE__, __LINE__, p);
@@ -115,29 +115,29 @@ static int cu_upload(void *vctx, attn_ptr dst, const float *src, size_t count) {
     cuda_ctx *c = vctx;
     size_t eb = (size_t)kc_dtype_bytes(c->dt);
     if (c->dt == KC_FP32) {
-        CUDA_DIE(cudaMemcpyAsync(dst.addr, src, count * 4, cudaMemcpyHostToDevice, c->stream));
+        CUDA_CHECK(cudaMemcpyAsync(dst.addr, src, count * 4, cudaMemcpyHostToDevice, c->stream));
     } else {
         for (size_t off = 0; off < count; off += STAGING_ELEMS) {
             size_t n = count - off < STAGING_ELEMS ? count - off : STAGING_ELEMS;
-            CUDA_DIE(cudaMemcpyAsync(c->staging, src + off, n * 4, cudaMemcpyHostToDevice, c->stream));
-            CUDA_DIE(convert_cuda(dst.addr + off * eb, c->dt, c->staging, KC_FP32, n, c->stream));
+            CUDA_CHECK(cudaMemcpyAsync(c->staging, src + off, n * 4, cudaMemcpyHostToDevice, c->stream));
+            CUDA_CHECK(convert_cuda(dst.addr + off * eb, c->dt, c->staging, KC_FP32, n, c->stream));
         }
     }
-    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
     return 0;
 }
 
 static int cu_upload_f32(void *vctx, attn_ptr dst, const float *src, size_t count) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(cudaMemcpyAsync(dst.addr, src, count * sizeof(float), cudaMemcpyHostToDevice, c->stream));
-    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(dst.addr, src, count * sizeof(float), cudaMemcpyHostToDevice, c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
     return 0;
 }
 
 static int cu_download_f32(void *vctx, float *dst, attn_ptr src, size_t count) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(cudaMemcpyAsync(dst, src.addr, count * sizeof(float), cudaMemcpyDeviceToHost, c->stream));
-    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(dst, src.addr, count * sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
     return 0;
 }
 
@@ -145,21 +145,21 @@ static int cu_download(void *vctx, float *dst, attn_ptr src, size_t count) {
     cuda_ctx *c = vctx;
     size_t eb = (size_t)kc_dtype_bytes(c->dt);
     if (c->dt == KC_FP32) {
-        CUDA_DIE(cudaMemcpyAsync(dst, src.addr, count * 4, cudaMemcpyDeviceToHost, c->stream));
+        CUDA_CHECK(cudaMemcpyAsync(dst, src.addr, count * 4, cudaMemcpyDeviceToHost, c->stream));
     } else {
         for (size_t off = 0; off < count; off += STAGING_ELEMS) {
             size_t n = count - off < STAGING_ELEMS ? count - off : STAGING_ELEMS;
-            CUDA_DIE(convert_cuda(c->staging, KC_FP32, src.addr + off * eb, c->dt, n, c->stream));
-            CUDA_DIE(cudaMemcpyAsync(dst + off, c->staging, n * 4, cudaMemcpyDeviceToHost, c->stream));
+            CUDA_CHECK(convert_cuda(c->staging, KC_FP32, src.addr + off * eb, c->dt, n, c->stream));
+            CUDA_CHECK(cudaMemcpyAsync(dst + off, c->staging, n * 4, cudaMemcpyDeviceToHost, c->stream));
         }
     }
-    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
     return 0;
 }
 
 static void cu_fill(void *vctx, attn_ptr dst, size_t count, float value) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(fill_cuda(dst.addr, value, count, c->dt, c->stream));
+    CUDA_CHECK(fill_cuda(dst.addr, value, count, c->dt, c->stream));
 }
 
 static void cu_copy2d(void *vctx, attn_ptr dst, size_t dst_ld, attn_ptr src, size_t src_ld, size_t rows,
@@ -168,10 +168,10 @@ static void cu_copy2d(void *vctx, attn_ptr dst, size_t dst_ld, attn_ptr src, siz
     size_t eb = (size_t)kc_dtype_bytes(c->dt);
     if (rows == 0 || cols == 0) return;
     if ((dst_ld == cols && src_ld == cols) || rows == 1) {
-        CUDA_DIE(cudaMemcpyAsync(dst.addr, src.addr, rows * cols * eb, cudaMemcpyDeviceToDevice, c->stream));
+        CUDA_CHECK(cudaMemcpyAsync(dst.addr, src.addr, rows * cols * eb, cudaMemcpyDeviceToDevice, c->stream));
         return;
     }
-    CUDA_DIE(cudaMemcpy2DAsync(dst.addr, dst_ld * eb, src.addr, src_ld * eb, cols * eb, rows,
+    CUDA_CHECK(cudaMemcpy2DAsync(dst.addr, dst_ld * eb, src.addr, src_ld * eb, cols * eb, rows,
                                cudaMemcpyDeviceToDevice, c->stream));
 }
 
@@ -209,52 +209,52 @@ static void cu_gemm_to_f32(void *vctx, int transA, int transB, int M, int N, int
 
 static void cu_layernorm(void *vctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(layernorm_forward_cuda(out.addr, x.addr, w.addr, b.addr, N, C, eps, c->dt, c->stream));
+    CUDA_CHECK(layernorm_forward_cuda(out.addr, x.addr, w.addr, b.addr, N, C, eps, c->dt, c->stream));
 }
 
 static void cu_rmsnorm(void *vctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, int C, float eps) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(rmsnorm_forward_cuda(out.addr, x.addr, w.addr, N, C, eps, c->dt, c->stream));
+    CUDA_CHECK(rmsnorm_forward_cuda(out.addr, x.addr, w.addr, N, C, eps, c->dt, c->stream));
 }
 
 static void cu_rope(void *vctx, attn_ptr x, int N, int T, int NH, int HS, int pos0, int pair_begin, int head_dim,
                     float theta) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(rope_forward_seq_cuda(x.addr, N, T, NH, HS, pos0, pair_begin, head_dim, theta, c->dt, c->stream));
+    CUDA_CHECK(rope_forward_seq_cuda(x.addr, N, T, NH, HS, pos0, pair_begin, head_dim, theta, c->dt, c->stream));
 }
 
 static void cu_softmax_causal(void *vctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(softmax_causal_forward_cuda(out.addr, c->dt, s.addr, KC_FP32, NH, Tq, Tk, q0, scale, c->stream));
+    CUDA_CHECK(softmax_causal_forward_cuda(out.addr, c->dt, s.addr, KC_FP32, NH, Tq, Tk, q0, scale, c->stream));
 }
 
 static void cu_gelu(void *vctx, attn_ptr out, attn_ptr x, size_t count) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(gelu_forward_cuda(out.addr, x.addr, count, c->dt, c->stream));
+    CUDA_CHECK(gelu_forward_cuda(out.addr, x.addr, count, c->dt, c->stream));
 }
 
 static void cu_swiglu(void *vctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(swiglu_forward_cuda(out.addr, gate.addr, up.addr, count, c->dt, c->stream));
+    CUDA_CHECK(swiglu_forward_cuda(out.addr, gate.addr, up.addr, count, c->dt, c->stream));
 }
 
 static void cu_residual(void *vctx, attn_ptr out, attn_ptr a, attn_ptr b, size_t count) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(residual_forward_cuda(out.addr, a.addr, b.addr, count, c->dt, c->stream));
+    CUDA_CHECK(residual_forward_cuda(out.addr, a.addr, b.addr, count, c->dt, c->stream));
 }
 
 static void cu_synchronize(void *vctx) {
     cuda_ctx *c = vctx;
-    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
 }
 
 /* Adds the elapsed time of every recorded interval to op_seconds and empties the list. */
 static void fold_events(cuda_ctx *c) {
     if (c->n_ev == 0) return;
-    CUDA_DIE(cudaStreamSynchronize(c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
     for (int i = 0; i < c->n_ev; i++) {
         float ms = 0.0f;
-        CUDA_DIE(cudaEventElapsedTime(&ms, c->ev[i].start, c->ev[i].stop));
+        CUDA_CHECK(cudaEventElapsedTime(&ms, c->ev[i].start, c->ev[i].stop));
         c->op_seconds[c->ev[i].op] += 1e-3 * ms;
     }
     c->n_ev = 0;
@@ -275,13 +275,13 @@ static void cu_op_begin(void *vctx, int op) {
             exit(1);
         }
         for (int i = c->cap_ev; i < cap; i++) {
-            CUDA_DIE(cudaEventCreate(&ev[i].start));
-            CUDA_DIE(cudaEventCreate(&ev[i].stop));
+            CUDA_CHECK(cudaEventCreate(&ev[i].start));
+            CUDA_CHECK(cudaEventCreate(&ev[i].stop));
         }
         c->ev = ev, c->cap_ev = cap;
     }
     c->ev[c->n_ev].op = op;
-    CUDA_DIE(cudaEventRecord(c->ev[c->n_ev].start, c->stream));
+    CUDA_CHECK(cudaEventRecord(c->ev[c->n_ev].start, c->stream));
     c->open_op = op;
 }
 
@@ -291,7 +291,7 @@ static void cu_op_end(void *vctx, int op) {
         fprintf(stderr, "%s:%d: error: op timer mismatch (open %d, closing %d)\n", __FILE__, __LINE__, c->open_op, op);
         exit(1);
     }
-    CUDA_DIE(cudaEventRecord(c->ev[c->n_ev].stop, c->stream));
+    CUDA_CHECK(cudaEventRecord(c->ev[c->n_ev].stop, c->stream));
     c->n_ev++;
     c->open_op = -1;
 }
@@ -371,8 +371,8 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
     c->open_op = -1;
     c->dt = dtype == DTYPE_FP16 ? KC_FP16 : dtype == DTYPE_BF16 ? KC_BF16 : KC_FP32;
     c->blas_type = dtype == DTYPE_FP16 ? CUDA_R_16F : dtype == DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
-    CUDA_DIE(cudaSetDevice(device));
-    CUDA_DIE(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaSetDevice(device));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     CUBLAS_CHECK(cublasCreate(&c->blas));
     CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
     /* fp32 storage stays true fp32 (no TF32), so the fp32 GPU run matches the CPU closely */

@@ -1,14 +1,13 @@
 /* backend_cuda.h: what the CUDA backend and the NCCL comm share beyond backend.h and
  * comm.h: the backend's stream (NCCL collectives are queued on it, so they order with the
- * kernels and land inside the op timers), the device choice for one process per GPU, and
- * the cuBLAS/NCCL check macros in nccl-tests' manner (file:line, the library's own error
- * name and text; the process exits, since a half-done step cannot be recovered). */
+ * kernels and land inside the op timers) and the device choice for one process per GPU.
+ * Both use CUDA_CHECK (kernels/cuda/cuda_check.h): a failing call exits, since a half-done
+ * step cannot be recovered. */
 #ifndef ATTN_BACKEND_CUDA_H
 #define ATTN_BACKEND_CUDA_H
-#include <stdio.h>
-#include <stdlib.h>
 #include <cuda_runtime_api.h>
 #include "backend.h"
+#include "cuda_check.h" /* CUDA_CHECK: FILE:LINE, the call and CUDA's error name and text, then exit */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,17 +20,6 @@ int attn_backend_cuda_device(const attn_backend *be);
  * MPI_LOCALRANKID, LOCAL_RANK) modulo the visible device count; 0 when none is set.
  * attn_backend_cuda_create(-1, dt) uses it. -1 when no device is usable. */
 int attn_cuda_pick_device(void);
-
-/* Exits after printing FILE:LINE, the call and the CUDA error's name and text. */
-#define CUDA_DIE(x)                                                                                      \
-    do {                                                                                                 \
-        cudaError_t e_ = (x);                                                                            \
-        if (e_ != cudaSuccess) {                                                                         \
-            fprintf(stderr, "%s:%d: CUDA error %d (%s: %s) in %s\n", __FILE__, __LINE__, (int)e_,        \
-                    cudaGetErrorName(e_), cudaGetErrorString(e_), #x);                                   \
-            exit(1);                                                                                     \
-        }                                                                                                \
-    } while (0)
 
 #ifdef __cplusplus
 }

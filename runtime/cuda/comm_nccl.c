@@ -116,7 +116,7 @@ static void nccl_alltoall(attn_comm *c, attn_group_kind g, attn_ptr send, const 
         c->abort(c, 1);
     }
     if (send_counts[me])
-        CUDA_DIE(cudaMemcpyAsync(recv.addr + roff * eb, send.addr + soff * eb, send_counts[me] * eb,
+        CUDA_CHECK(cudaMemcpyAsync(recv.addr + roff * eb, send.addr + soff * eb, send_counts[me] * eb,
                                  cudaMemcpyDeviceToDevice, x->stream));
     NCCL_DIE(c, ncclGroupStart());
     soff = roff = 0;
@@ -146,7 +146,7 @@ static void nccl_recv(attn_comm *c, attn_ptr buf, size_t count, int peer) {
 
 /* Drains this rank's queued device work, then meets the group on the host. */
 static void nccl_barrier(attn_comm *c, attn_group_kind g) {
-    CUDA_DIE(cudaStreamSynchronize(CTX(c)->stream));
+    CUDA_CHECK(cudaStreamSynchronize(CTX(c)->stream));
     CTX(c)->host->barrier(CTX(c)->host, g);
 }
 
@@ -184,7 +184,7 @@ static void nccl_abort(attn_comm *c, int code) {
 static void nccl_destroy(attn_comm *c) {
     if (!c) return;
     nccl_ctx *x = CTX(c);
-    CUDA_DIE(cudaStreamSynchronize(x->stream));
+    CUDA_CHECK(cudaStreamSynchronize(x->stream));
     for (int g = 0; g < GROUP_KIND_COUNT; g++)
         if (x->group[g]) NCCL_DIE(c, ncclCommDestroy(x->group[g]));
     if (x->world) NCCL_DIE(c, ncclCommDestroy(x->world));
@@ -232,14 +232,14 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
         MPI_Comm_size(node, &local_size);
         MPI_Comm_free(&node);
     }
-    CUDA_DIE(cudaGetDeviceCount(&ndev));
+    CUDA_CHECK(cudaGetDeviceCount(&ndev));
     int bad = dev != local % ndev;
     if (bad)
         fprintf(stderr, "%s:%d: error: rank %d is local rank %d of %d on its node with %d GPUs, but runs on GPU %d: "
                 "launch one rank per GPU (mpirun sets OMPI_COMM_WORLD_LOCAL_RANK, srun SLURM_LOCALID)\n",
                 __FILE__, __LINE__, c->rank, local, local_size, ndev, dev);
     if (host->host_max_int(host, bad)) host->abort(host, 1);
-    CUDA_DIE(cudaSetDevice(dev));
+    CUDA_CHECK(cudaSetDevice(dev));
 
     ncclUniqueId id;
     if (c->rank == 0) NCCL_DIE(c, ncclGetUniqueId(&id));

@@ -230,7 +230,7 @@ static int build_plan(attn_plan *p, attn_topology *t) {
     attn_strategy s;
     char err[256];
     if (strategy_parse("dp=1,pp=2,n=2,m=2,scheme=score-allreduce", &s, err, sizeof err) != 0) return -1;
-    s.microbatches = cost_resolve_microbatches(0, m.workload.batch, s.pp);
+    s.microbatches = plan_resolve_microbatches(0, m.workload.batch, s.pp);
     memset(p, 0, sizeof *p);
     if (plan_build_even(p, &m, t, &s, err, sizeof err) != 0) {
         fprintf(stderr, "plan_build_even: %s\n", err);
