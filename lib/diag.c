@@ -4,6 +4,8 @@
  * entries cannot flood the terminal. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "diag.h"
 
 void attn_diag_init(attn_diag *d) {
@@ -45,4 +47,52 @@ void diag_plain(attn_diag *d, const char *fmt, ...) {
     vfprintf(out, fmt, ap);
     va_end(ap);
     fputc('\n', out);
+}
+
+void attn_error_clear(attn_error *e) {
+    e->kind = ATTN_EXIT_OK;
+    e->msg[0] = '\0';
+}
+
+int attn_error_set(attn_error *e, int kind, const char *fmt, ...) {
+    if (!e || e->kind != ATTN_EXIT_OK) return -1;
+    e->kind = kind != ATTN_EXIT_OK ? kind : ATTN_EXIT_FAIL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int attn_format_err(char *buf, size_t len, const char *fmt, ...) {
+    if (!buf || len == 0) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static attn_fatal_hook fatal_hook;
+static void *fatal_ctx;
+
+attn_fatal_hook attn_set_fatal_hook(attn_fatal_hook hook, void *ctx) {
+    attn_fatal_hook old = fatal_hook;
+    fatal_hook = hook;
+    fatal_ctx = ctx;
+    return old;
+}
+
+void attn_fatal_at(const char *file, int line, int code, const char *fmt, ...) {
+    fprintf(stderr, "%s:%d: fatal: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    attn_fatal_hook hook = fatal_hook;
+    fatal_hook = NULL; /* a hook that fails fatally again ends here, not in a loop */
+    if (hook) hook(code, fatal_ctx);
+    exit(code);
 }
