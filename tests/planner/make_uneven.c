@@ -6,7 +6,7 @@
  * so the shares the planner hands out are ones the runtime computes exactly. */
 #include <stdio.h>
 #include <string.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 typedef struct want {
     const char *name, *spec;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 static unsigned long long rng = 0x9e3779b97f4a7c15ull;
 static double urand(void) {
@@ -58,13 +58,13 @@ int main(void) {
         lin_limits lim = {(lin_objective)irand(0, 1), urand() < 0.3 ? 0.05 + urand() * 0.3 : 0, 0.5 + 0.5 * urand()};
         lin_solution a, b;
         char ea[256], eb[256];
-        int ra = ilp_solve(c, n, &lim, 10, 0, &a, ea, sizeof ea);
+        int ra = glpk_program_solve(c, n, &lim, 10, 0, &a, ea, sizeof ea);
         int rb = exhaustive_solve(c, n, &lim, 1e8, &b, eb, sizeof eb);
-        if (rb == ILP_INFEASIBLE && ra == ILP_INFEASIBLE) {
+        if (rb == SEARCH_INFEASIBLE && ra == SEARCH_INFEASIBLE) {
             infeasible++;
             continue;
         }
-        if (ra != ILP_OK || rb != ILP_OK) {
+        if (ra != SEARCH_OK || rb != SEARCH_OK) {
             fprintf(stderr, "trial %d: solver %d (%s), exhaustive %d (%s)\n", trial, ra, ea, rb, eb);
             failures++;
             continue;
@@ -88,13 +88,13 @@ int main(void) {
     lin_limits lim = {OBJ_THROUGHPUT, 0, 1.0};
     lin_solution sol;
     char err[256];
-    int rc = ilp_solve(big, 3000, &lim, 0.001, 0, &sol, err, sizeof err);
-    if (rc == ILP_OK || (rc != ILP_FEASIBLE && rc != ILP_TIMEOUT) || (rc == ILP_FEASIBLE && sol.proven_optimal)) {
+    int rc = glpk_program_solve(big, 3000, &lim, 0.001, 0, &sol, err, sizeof err);
+    if (rc == SEARCH_OK || (rc != SEARCH_FEASIBLE && rc != SEARCH_TIMEOUT) || (rc == SEARCH_FEASIBLE && sol.proven_optimal)) {
         fprintf(stderr, "time limit: rc %d (%s), proven %d\n", rc, err, sol.proven_optimal);
         failures++;
     }
     /* the exhaustive search refuses what it cannot enumerate */
-    if (exhaustive_solve(big, 3000, &lim, 1000, &sol, err, sizeof err) != ILP_TOO_BIG || !strstr(err, "too big")) {
+    if (exhaustive_solve(big, 3000, &lim, 1000, &sol, err, sizeof err) != SEARCH_TOO_BIG || !strstr(err, "too big")) {
         fprintf(stderr, "exhaustive did not refuse a big problem\n");
         failures++;
     }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../check.h"
-#include "ilp.h"
+#include "planner.h"
 
 static const char *const dev_types =
     "device_types:\n"

@@ -1,4 +1,4 @@
-/* test_svg.c: the drawing layer of `attnplan report` (planner/svg.c) on its own: number
+/* test_svg.c: the drawing layer of `attnplan report` (planner/report/svg.c) on its own: number
  * formatting, escaping, and the bar chart with hostile input: labels longer than their
  * column in multi-byte UTF-8 (cut on a character boundary, whole on hover), markup in
  * labels, non-finite and negative values (never "nan" or "inf" in the SVG, never a bar of

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 void place_orders_free(place_orders *o) {
     for (int k = 0; k < PLACE_MAX_ORDERS; k++) free(o->dev[k]);

@@ -2,6 +2,7 @@
  * dispatches. Exit codes: 0 success, 1 failure, 2 bad usage or bad input. */
 #include <stdio.h>
 #include <string.h>
+#include "args.h"
 #include "commands.h"
 #include "diag.h"
 
@@ -32,7 +33,9 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "--version")) { printf("attnplan %s\n", ATTN_VERSION); return ATTN_EXIT_OK; }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "attnplan: unknown command '%s'\n", argv[1]);
+    attn_args a;
+    attn_args_init(&a, "attnplan", argc, argv, 1);
+    attn_args_fail(&a, "unknown command '%s'", argv[1]);
     usage(stderr);
     return ATTN_EXIT_BADINPUT;
 }

@@ -1,23 +1,29 @@
-/* ilp_private.h: what the planner's files share and nobody else needs: the solver entry
- * points over lin.h's candidates (GLPK program and exhaustive search), the placement of
- * ranks on devices, the linearization of the cost model, and plan assembly. */
-#ifndef ATTN_ILP_PRIVATE_H
-#define ATTN_ILP_PRIVATE_H
+/* search_private.h: what the files of planner/search/ share and nobody else needs (the
+ * tests aside): the solver entry points over lin.h's candidates (GLPK program and
+ * exhaustive search), the placement of ranks on devices, the linearization of the cost
+ * model, the pipeline's state, and the re-pricing helpers the pipeline and the full search
+ * both use. Calls point one way: planner.c -> full_search.c -> reprice.c, exhaustive.c;
+ * planner.c -> reprice.c, glpk_program.c, exhaustive.c, linearize.c, placement.c. */
+#ifndef ATTN_SEARCH_PRIVATE_H
+#define ATTN_SEARCH_PRIVATE_H
 #include <stddef.h>
 #include "cost.h"
-#include "ilp.h"
+#include "planner.h"
 #include "lin.h"
 
-enum { ILP_OK = 0, ILP_FEASIBLE = 1, ILP_INFEASIBLE = 2, ILP_TIMEOUT = 3, ILP_ERROR = 4, ILP_TOO_BIG = 5 };
+/* What a solver returns. */
+enum {
+    SEARCH_OK = 0, SEARCH_FEASIBLE = 1, SEARCH_INFEASIBLE = 2, SEARCH_TIMEOUT = 3, SEARCH_ERROR = 4, SEARCH_TOO_BIG = 5
+};
 
-/* Solves the program over candidates c[0..n) (ilp_model.c). ILP_OK: proven optimal;
- * ILP_FEASIBLE: the time limit stopped it with an incumbent (out->gap); else no solution
+/* Solves the program over candidates c[0..n) (glpk_program.c). SEARCH_OK: proven optimal;
+ * SEARCH_FEASIBLE: the time limit stopped it with an incumbent (out->gap); else no solution
  * with the reason in err. progress: a progress line on stderr. */
-int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit_s,
-              int progress, lin_solution *out, char *err, size_t errlen);
+int glpk_program_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit_s,
+                       int progress, lin_solution *out, char *err, size_t errlen);
 
 /* The same optimum by enumerating every candidate and every distribution (exhaustive.c).
- * Refuses (ILP_TOO_BIG) when more than max_evals distributions would be tried. */
+ * Refuses (SEARCH_TOO_BIG) when more than max_evals distributions would be tried. */
 int exhaustive_solve(const lin_cand *c, int n, const lin_limits *lim, double max_evals,
                      lin_solution *out, char *err, size_t errlen);
 /* How many distributions exhaustive_solve would try for candidate c. */
@@ -78,7 +84,7 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
 void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r, const cost_detail *det,
                const place_map *pm, double mem_fraction, lin_cand *lc);
 
-/* ---- the planner's state (ilp.c) and what ilp_full.c reuses ---- */
+/* ---- the pipeline's state (planner.c), which reprice.c and full_search.c read ---- */
 
 /* One candidate: a structure under a placement order, its even plan's prices and its
  * linear model. */
@@ -103,20 +109,26 @@ typedef struct planner_ctx {
     lin_cand *lcs;           /* the lin candidates, contiguous, for the solvers */
 } planner_ctx;
 
+/* ---- re-pricing (reprice.c) ---- */
+
 /* Builds and prices the plan of candidate c with distribution sol (NULL: even). */
-int planner_build_priced(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, attn_plan *p,
+int reprice_build_priced(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, attn_plan *p,
                          cost_detail *det, char *err, size_t len);
 /* 1 when a re-priced plan keeps the memory fraction and --max-tpot. */
-int planner_repriced_ok(const planner_ctx *x, const attn_plan *p);
+int reprice_ok(const planner_ctx *x, const attn_plan *p);
 /* The re-priced ttft or tpot, by the objective. */
-double planner_objective_metric(const planner_ctx *x, const attn_plan *p);
+double reprice_objective(const planner_ctx *x, const attn_plan *p);
 /* Worst excess of any rank's memory over fraction * capacity (<= 0: fits). */
-double planner_excess(const attn_report *r, double fraction);
-void planner_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, const attn_plan *p,
+double reprice_excess(const attn_report *r, double fraction);
+/* The printed row of a re-priced plan p: its figures, memory fraction and terms. */
+void reprice_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, const attn_plan *p,
                       const cost_detail *det, planner_alt *a);
-/* --exhaustive's second check (ilp_full.c): every distribution of every feasible candidate
+
+/* ---- the full search (full_search.c) ---- */
+
+/* --exhaustive's second check: every distribution of every feasible candidate
  * priced with the full cost model, when there are at most max_plans of them; fills
  * r->full_*. */
-void planner_full_search(const planner_ctx *x, double max_plans, planner_result *r);
+void full_search_run(const planner_ctx *x, double max_plans, planner_result *r);
 
 #endif

@@ -1,7 +1,7 @@
-/* ilp.c: the planner's pipeline (planner_run). For every structure of the device count and
+/* planner.c: the planner's pipeline (planner_run). For every structure of the device count and
  * every placement order: build the even plan on that placement, price it with the full
  * cost model, classify where device classes differ (placement.c) and linearize
- * (linearize.c). Then one GLPK program over all candidates (ilp_model.c), or the
+ * (linearize.c). Then one GLPK program over all candidates (glpk_program.c), or the
  * exhaustive search (exhaustive.c), picks structure, placement and distribution. The
  * choice is rebuilt as a plan and re-priced with the full cost model; if the re-priced plan
  * breaks a limit the linear model kept (memory, --max-tpot), that candidate is dropped and
@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "enumerate.h"
-#include "ilp.h"
-#include "ilp_private.h"
+#include "planner.h"
+#include "search_private.h"
 
 #define MAX_RESOLVES 8
 
@@ -38,18 +38,6 @@ void planner_result_free(planner_result *r) {
 }
 
 static int progress_on(const planner_options *o) { return o->progress < 0 ? isatty(2) : o->progress; }
-
-/* Worst excess of any rank's memory over fraction * capacity (<= 0: fits). */
-double planner_excess(const attn_report *r, double fraction) {
-    double worst = -INFINITY;
-    for (int i = 0; i < r->n_ranks; i++) {
-        const attn_rank_report *rr = &r->ranks[i];
-        if (rr->memory_capacity_bytes <= 0) continue;
-        double e = rr->memory_bytes - fraction * rr->memory_capacity_bytes;
-        if (e > worst) worst = e;
-    }
-    return worst;
-}
 
 /* Symmetry of identical replicas: on a one-class topology, when every replica of an even
  * plan sits on the same shape of nodes and domains, replica 0 (it has the most batch rows,
@@ -105,90 +93,17 @@ static void price_candidate(planner_ctx *x, const attn_strategy *s, int k, plann
     } else {
         linearize(x->t, &p, &rep, &det, &c->pm, x->lim.mem_fraction, &c->lc);
         c->valid = 1;
-        c->shortfall = planner_excess(&rep, x->lim.mem_fraction);
+        c->shortfall = reprice_excess(&rep, x->lim.mem_fraction);
         memcpy(c->metric, rep.metric, sizeof c->metric);
     }
     report_free(&rep);
     plan_free(&p);
 }
 
-/* Builds and prices the plan of candidate c with distribution sol (NULL: even). */
-int planner_build_priced(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, attn_plan *p, cost_detail *det,
-                        char *err, size_t len) {
-    if (place_even_plan(x->m, x->t, &c->lc.strategy, &x->orders, c->lc.order, p, err, len) != 0) return -1;
-    if (sol && c->pm.balance != LIN_EVEN && place_apply(p, x->t, &c->pm, &c->lc, sol, err, len) != 0) {
-        plan_free(p);
-        return -1;
-    }
-    if (cost_price_plan(p, x->t, x->co, &p->predicted, det) != 0) {
-        snprintf(err, len, "%s", det->reason);
-        plan_free(p);
-        return -1;
-    }
-    p->has_predicted = 1;
-    return 0;
-}
-
-/* The critical rank's time by kind: compute, memory traffic, communication, bubble. A
- * compute op counts as memory traffic when its bytes, not its FLOPs, bound its roofline on
- * that device (decode GEMMs usually). */
-static void fill_terms(const attn_topology *t, const attn_plan *p, const cost_detail *det, planner_alt *a) {
-    memset(a->terms, 0, sizeof a->terms);
-    for (int ph = 0; ph < PHASE_COUNT; ph++) {
-        int idx = 0;
-        for (int i = 0; i < p->world; i++)
-            if (p->ranks[i].rank == det->critical_rank[ph]) idx = i;
-        const attn_rank_report *rr = &p->predicted.ranks[idx];
-        const attn_device_type *dt = &t->dev_types[t->devices[p->ranks[idx].device].device_type];
-        double peak = dt->peak_flops[p->model.dtype] * (dt->gemm_efficiency > 0 ? dt->gemm_efficiency : 1);
-        double bw = dt->memory_bandwidth * (dt->memory_efficiency > 0 ? dt->memory_efficiency : 1);
-        for (int op = 0; op < OP_COUNT; op++) {
-            const attn_op_cost *oc = &rr->op[ph][op];
-            if (oc->time_s <= 0) continue;
-            int kind = attn_op_table[op].cls;
-            if (kind != OPCLASS_COMM)
-                kind = peak > 0 && bw > 0 && oc->flops / peak >= oc->bytes / bw ? OPCLASS_COMPUTE : OPCLASS_MEMORY;
-            a->terms[ph][kind] += oc->time_s;
-        }
-    }
-    a->terms[PHASE_PREFILL][3] = det->bubble_s > 0 ? det->bubble_s : 0;
-}
-
-void planner_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, const attn_plan *p,
-                     const cost_detail *det, planner_alt *a) {
-    memset(a, 0, sizeof *a);
-    a->strategy = p->strategy;
-    a->order = c->lc.order;
-    snprintf(a->order_name, sizeof a->order_name, "%s", x->orders.name[c->lc.order]);
-    a->balance = c->pm.balance;
-    a->program_pre_s = sol ? sol->pre_s : c->lc.pre_0;
-    a->program_dec_s = sol ? sol->dec_s : c->lc.dec_0;
-    memcpy(a->metric, p->predicted.metric, sizeof a->metric);
-    double worst = 0;
-    for (int i = 0; i < p->predicted.n_ranks; i++) {
-        const attn_rank_report *rr = &p->predicted.ranks[i];
-        if (rr->memory_capacity_bytes > 0 && rr->memory_bytes / rr->memory_capacity_bytes > worst)
-            worst = rr->memory_bytes / rr->memory_capacity_bytes;
-    }
-    a->peak_mem_fraction = worst;
-    fill_terms(x->t, p, det, a);
-}
-
-/* 1 when the re-priced plan keeps the limits the linear model promised. */
-int planner_repriced_ok(const planner_ctx *x, const attn_plan *p) {
-    if (planner_excess(&p->predicted, x->lim.mem_fraction) > 0) return 0;
-    if (x->lim.max_tpot_s > 0 && p->predicted.metric[MET_TPOT_S] > x->lim.max_tpot_s * (1 + 1e-9)) return 0;
-    return 1;
-}
-
 /* Drops candidate i from further solves (its re-priced plan broke a limit). */
 static void exclude(planner_ctx *x, int i) {
     x->lcs[i].balance = LIN_EVEN;
     x->lcs[i].mem_even_ok = 0;
-}
-
-double planner_objective_metric(const planner_ctx *x, const attn_plan *p) {
-    return p->predicted.metric[x->lim.objective == OBJ_TPOT ? MET_TPOT_S : MET_TTFT_S];
 }
 
 /* Re-prices the distribution neighbours of a balanced choice (one unit of rows, layers,
@@ -199,7 +114,7 @@ static void refine(const planner_ctx *x, const planner_cand *c, lin_solution *so
                    planner_result *r) {
     if (c->pm.balance == LIN_EVEN) return;
     const lin_cand *lc = &c->lc;
-    double best = planner_objective_metric(x, p);
+    double best = reprice_objective(x, p);
     for (int round = 0; round < 8; round++) { /* first improvement, a few rounds */
         int improved = 0;
         for (int mlp = 0; mlp <= (lin_two_level(lc->balance)); mlp++)
@@ -221,10 +136,10 @@ static void refine(const planner_ctx *x, const planner_cand *c, lin_solution *so
                     attn_plan q;
                     cost_detail qd;
                     char err[256];
-                    if (planner_build_priced(x, c, &n, &q, &qd, err, sizeof err) != 0) continue;
+                    if (reprice_build_priced(x, c, &n, &q, &qd, err, sizeof err) != 0) continue;
                     r->n_neighbours++;
-                    double v = planner_objective_metric(x, &q);
-                    if (v < best * (1 - 1e-12) && planner_repriced_ok(x, &q)) {
+                    double v = reprice_objective(x, &q);
+                    if (v < best * (1 - 1e-12) && reprice_ok(x, &q)) {
                         best = v;
                         if (lin_eval(lc, n.x, n.X, n.xf, INFINITY, &n.pre_s, &n.dec_s) == 0)
                             n.objective = x->lim.objective == OBJ_TPOT ? n.dec_s : n.pre_s;
@@ -247,17 +162,17 @@ typedef struct ranked { int cand; lin_solution sol; } ranked;
  * the full cost model picks among them, so the choice stays a proven optimum of the program. */
 static void break_ties(const planner_ctx *x, const ranked *rk, int nr, lin_solution *sol, attn_plan *p,
                        cost_detail *det, planner_result *r) {
-    if (!planner_repriced_ok(x, p)) return;
-    double best = planner_objective_metric(x, p);
+    if (!reprice_ok(x, p)) return;
+    double best = reprice_objective(x, p);
     for (int j = 0, tried = 0; j < nr && tried < 8; j++) {
         if (rk[j].cand == sol->cand || !(rk[j].sol.objective <= sol->objective * (1 + 1e-9))) continue;
         tried++;
         attn_plan q;
         cost_detail qd;
         char err[256];
-        if (planner_build_priced(x, &x->c[rk[j].cand], &rk[j].sol, &q, &qd, err, sizeof err) != 0) continue;
-        double v = planner_objective_metric(x, &q);
-        if (v < best * (1 - 1e-12) && planner_repriced_ok(x, &q)) {
+        if (reprice_build_priced(x, &x->c[rk[j].cand], &rk[j].sol, &q, &qd, err, sizeof err) != 0) continue;
+        double v = reprice_objective(x, &q);
+        if (v < best * (1 - 1e-12) && reprice_ok(x, &q)) {
             best = v;
             *sol = rk[j].sol;
             plan_free(p);
@@ -272,7 +187,7 @@ static void break_ties(const planner_ctx *x, const ranked *rk, int nr, lin_solut
 
 static int solve(planner_ctx *x, lin_solution *sol, char *err, size_t len) {
     if (x->o->exhaustive) return exhaustive_solve(x->lcs, x->n, &x->lim, x->o->max_evals, sol, err, len);
-    return ilp_solve(x->lcs, x->n, &x->lim, x->o->time_limit_s, progress_on(x->o), sol, err, len);
+    return glpk_program_solve(x->lcs, x->n, &x->lim, x->o->time_limit_s, progress_on(x->o), sol, err, len);
 }
 
 /* Best distribution of one candidate alone (for the table); -1 when infeasible. */
@@ -287,8 +202,8 @@ static int solve_one(const planner_ctx *x, int i, lin_solution *sol) {
     }
     char err[256];
     int rc = x->o->exhaustive ? exhaustive_solve(&x->lcs[i], 1, &x->lim, x->o->max_evals, sol, err, sizeof err)
-                              : ilp_solve(&x->lcs[i], 1, &x->lim, 2.0, 0, sol, err, sizeof err);
-    if (rc != ILP_OK && rc != ILP_FEASIBLE) return -1;
+                              : glpk_program_solve(&x->lcs[i], 1, &x->lim, 2.0, 0, sol, err, sizeof err);
+    if (rc != SEARCH_OK && rc != SEARCH_FEASIBLE) return -1;
     sol->cand = i;
     return 0;
 }
@@ -426,7 +341,7 @@ static int find_fit_batch(const planner_ctx *x, const attn_strategy *s) {
         char err[192];
         if (place_even_plan(&m2, x->t, s, &x->orders, 0, &p, err, sizeof err) != 0) continue;
         attn_report rep;
-        int ok = cost_price_plan(&p, x->t, x->co, &rep, NULL) == 0 && planner_excess(&rep, x->lim.mem_fraction) <= 0;
+        int ok = cost_price_plan(&p, x->t, x->co, &rep, NULL) == 0 && reprice_excess(&rep, x->lim.mem_fraction) <= 0;
         if (ok || rep.ranks) report_free(&rep);
         plan_free(&p);
         if (ok) return b;
@@ -470,9 +385,9 @@ static int price_alternatives(planner_ctx *x, planner_result *r, const ranked *r
         attn_plan p;
         cost_detail det;
         char err[256];
-        if (planner_build_priced(x, c, &rk[j].sol, &p, &det, err, sizeof err) != 0) continue;
+        if (reprice_build_priced(x, c, &rk[j].sol, &p, &det, err, sizeof err) != 0) continue;
         planner_alt a;
-        planner_fill_alt(x, c, &rk[j].sol, &p, &det, &a);
+        reprice_fill_alt(x, c, &rk[j].sol, &p, &det, &a);
         plan_free(&p);
         if (equivalent_listed(r, &a)) continue; /* a mirror placement: same structure, same figures */
         if (r->n_alts < top) r->alts[r->n_alts++] = a;
@@ -516,7 +431,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         lin_solution sol;
         char err[256];
         int s = solve(&x, &sol, err, sizeof err);
-        if (s == ILP_INFEASIBLE) {
+        if (s == SEARCH_INFEASIBLE) {
             r->status = 1;
             if (x.n == 0)
                 snprintf(r->message, sizeof r->message, "none of the %d structures for %d devices is valid for %.120s "
@@ -527,31 +442,31 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
             if (r->min_shortfall_bytes > 0) r->fit_batch = find_fit_batch(&x, &r->closest);
             goto done;
         }
-        if (s == ILP_TIMEOUT) { /* no incumbent in time: the best candidate solved on its own */
+        if (s == SEARCH_TIMEOUT) { /* no incumbent in time: the best candidate solved on its own */
             int j = 0;
             while (j < nr && !isfinite(rk[j].sol.objective)) j++;
             if (j < nr) {
                 sol = rk[j].sol;
                 sol.gap = NAN;
-                s = ILP_FEASIBLE;
+                s = SEARCH_FEASIBLE;
                 snprintf(r->note, sizeof r->note, "the program had no incumbent at its time limit; this is the best "
                          "candidate solved on its own");
             }
         }
-        if (s != ILP_OK && s != ILP_FEASIBLE) {
-            r->status = s == ILP_TOO_BIG ? 2 : 3;
+        if (s != SEARCH_OK && s != SEARCH_FEASIBLE) {
+            r->status = s == SEARCH_TOO_BIG ? 2 : 3;
             snprintf(r->message, sizeof r->message, "%s", err);
             goto done;
         }
         attn_plan p;
         cost_detail det;
-        if (planner_build_priced(&x, &x.c[sol.cand], &sol, &p, &det, err, sizeof err) != 0) {
+        if (reprice_build_priced(&x, &x.c[sol.cand], &sol, &p, &det, err, sizeof err) != 0) {
             snprintf(r->message, sizeof r->message, "the chosen plan could not be built: %s", err);
             goto done;
         }
-        if (s == ILP_OK) break_ties(&x, rk, nr, &sol, &p, &det, r);
+        if (s == SEARCH_OK) break_ties(&x, rk, nr, &sol, &p, &det, r);
         const planner_cand *c = &x.c[sol.cand];
-        if (!planner_repriced_ok(&x, &p)) {
+        if (!reprice_ok(&x, &p)) {
             plan_free(&p);
             exclude(&x, sol.cand);
             for (int j = 0; j < nr; j++)
@@ -559,13 +474,13 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
             continue;
         }
         r->status = 0;
-        r->proven_optimal = s == ILP_OK;
+        r->proven_optimal = s == SEARCH_OK;
         r->gap = sol.gap;
         r->objective = sol.objective;
         lin_solution program = sol;
-        r->unrefined_s = planner_objective_metric(&x, &p);
+        r->unrefined_s = reprice_objective(&x, &p);
         refine(&x, c, &sol, &p, &det, r);
-        planner_fill_alt(&x, c, &sol, &p, &det, &r->best);
+        reprice_fill_alt(&x, c, &sol, &p, &det, &r->best);
         r->best.program_pre_s = program.pre_s, r->best.program_dec_s = program.dec_s; /* the program's optimum */
         snprintf(p.objective, sizeof p.objective, "%s", o->objective == OBJ_TPOT ? "tpot" : "throughput");
         p.proven_optimal = r->proven_optimal;
@@ -577,7 +492,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         snprintf(r->message, sizeof r->message, "every plan the program chose broke a limit once re-priced");
         goto done;
     }
-    if (o->exhaustive) planner_full_search(&x, 2e6 / t->n_devices, r); /* about 2e6 ranks priced at most */
+    if (o->exhaustive) full_search_run(&x, 2e6 / t->n_devices, r); /* about 2e6 ranks priced at most */
     /* drop the excluded from the ranking, then price the runners-up */
     int keep = 0;
     for (int j = 0; j < nr; j++)
@@ -593,4 +508,42 @@ done:
     free(x.lcs);
     place_orders_free(&x.orders);
     return rc;
+}
+
+double planner_alt_objective(const planner_alt *a, lin_objective obj) {
+    return obj == OBJ_TPOT ? a->metric[MET_TPOT_S] : a->metric[MET_TTFT_S];
+}
+
+int planner_alt_dominant(const planner_alt *a, int ph) {
+    int k = 0;
+    for (int j = 1; j < 4; j++)
+        if (a->terms[ph][j] > a->terms[ph][k]) k = j;
+    return k;
+}
+
+int planner_alt_largest_saving(const planner_alt *a, const planner_alt *b, int ph, double *saving) {
+    int k = 0;
+    double best = -INFINITY;
+    for (int j = 0; j < 4; j++) {
+        double d = b->terms[ph][j] - a->terms[ph][j];
+        if (d > best) best = d, k = j;
+    }
+    *saving = best;
+    return k;
+}
+
+int planner_better_alt(const planner_result *r, lin_objective obj) {
+    int better = -1;
+    for (int i = 1; i < r->n_alts; i++)
+        if (planner_alt_objective(&r->alts[i], obj) < planner_alt_objective(&r->best, obj) * 0.99 &&
+            (better < 0 || planner_alt_objective(&r->alts[i], obj) < planner_alt_objective(&r->alts[better], obj)))
+            better = i;
+    return better;
+}
+
+double planner_allowed_memory(const attn_topology *t, double max_memory_fraction) {
+    double cap = INFINITY;
+    for (int i = 0; i < t->n_dev_types; i++)
+        if (t->dev_types[i].memory_bytes < cap) cap = t->dev_types[i].memory_bytes;
+    return cap * (max_memory_fraction > 0 ? max_memory_fraction : 1);
 }

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 /* Compositions of `units` into n parts with part k >= low[k]: C(free + n - 1, n - 1). */
 static double compositions(int units, int n, const long long *low) {
@@ -117,14 +117,14 @@ int exhaustive_solve(const lin_cand *c, int n, const lin_limits *lim, double max
         snprintf(err, errlen,
                  "--exhaustive would try %.3g distributions (limit %.3g): too big to enumerate; "
                  "use the solver (without --exhaustive) or a smaller problem", total, max_evals);
-        return ILP_TOO_BIG;
+        return SEARCH_TOO_BIG;
     }
     best_state s = {lim, out, 0};
     for (int i = 0; i < n; i++) exhaustive_visit(&c[i], i, consider, &s);
     if (!s.found) {
         snprintf(err, errlen, "no structure satisfies the constraints");
-        return ILP_INFEASIBLE;
+        return SEARCH_INFEASIBLE;
     }
     out->proven_optimal = 1;
-    return ILP_OK;
+    return SEARCH_OK;
 }

@@ -1,4 +1,4 @@
-/* commands.h: the attnplan subcommands; planner/main.c dispatches argv[1] to one of these.
+/* commands.h: the attnplan subcommands; cli/main.c dispatches argv[1] to one of these.
  * Each returns an exit code (ATTN_EXIT_*) and prints its own --help. */
 #ifndef ATTN_COMMANDS_H
 #define ATTN_COMMANDS_H

@@ -1,4 +1,4 @@
-/* ilp_full.c: the second half of --exhaustive. The program and the exhaustive search agree
+/* full_search.c: the second half of --exhaustive. The program and the exhaustive search agree
  * on the linear model; this prices every distribution they consider (each structure, each
  * placement order, each class split) with the full cost model instead, so the output can
  * say how far the program's choice, re-priced, is from the best the cost model knows in the
@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 typedef struct full_state {
     const planner_ctx *x;
@@ -27,18 +27,18 @@ static void price_one(const lin_cand *lc, int ci, const int *x, const int *X, co
     attn_plan p;
     cost_detail det;
     char err[256];
-    if (planner_build_priced(ctx, c, lc->balance == LIN_EVEN ? NULL : &sol, &p, &det, err, sizeof err) != 0) return;
+    if (reprice_build_priced(ctx, c, lc->balance == LIN_EVEN ? NULL : &sol, &p, &det, err, sizeof err) != 0) return;
     f->r->full_priced++;
-    double v = planner_objective_metric(ctx, &p);
-    if (planner_repriced_ok(ctx, &p) && v < f->best) {
+    double v = reprice_objective(ctx, &p);
+    if (reprice_ok(ctx, &p) && v < f->best) {
         f->best = v;
-        planner_fill_alt(ctx, c, &sol, &p, &det, &f->r->full_best);
+        reprice_fill_alt(ctx, c, &sol, &p, &det, &f->r->full_best);
         f->r->has_full = 1;
     }
     plan_free(&p);
 }
 
-void planner_full_search(const planner_ctx *x, double max_plans, planner_result *r) {
+void full_search_run(const planner_ctx *x, double max_plans, planner_result *r) {
     double total = 0;
     for (int i = 0; i < x->n; i++)
         if (x->lcs[i].balance != LIN_EVEN || x->lcs[i].mem_even_ok) total += exhaustive_count(&x->lcs[i]);

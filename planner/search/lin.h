@@ -1,5 +1,5 @@
 /* lin.h: the planner's linear program in data form, shared by the GLPK model
- * (ilp_model.c) and the exhaustive search (exhaustive.c), which must agree exactly.
+ * (glpk_program.c) and the exhaustive search (exhaustive.c), which must agree exactly.
  *
  * One candidate is a structure: (dp, pp, n, m, scheme) and a placement order. Its work
  * distribution is balanced at one level, the outermost at which device classes differ

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "args.h"
 #include "commands.h"
 #include "diag.h"
 #include "metrics.h"
@@ -90,33 +91,36 @@ int cmd_compare(int argc, char **argv) {
     const char *plan_path = NULL, *meas_path = NULL;
     double tolerance = -1;
     int force = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    attn_args p;
+    attn_args_init(&p, "attnplan compare", argc, argv, 1);
+    while (attn_args_peek(&p)) {
+        if (attn_args_is(&p, "--help") || attn_args_is(&p, "-h")) {
             usage(stdout);
             return ATTN_EXIT_OK;
-        } else if (!strcmp(argv[i], "--tolerance")) {
+        } else if (attn_args_is(&p, "--tolerance")) {
+            /* strtod, not attn_parse_real: any number >= 0, inf included (never fails) */
+            const char *v = attn_args_value(&p);
+            if (!v) return ATTN_EXIT_BADINPUT;
             char *end;
-            if (i + 1 >= argc || (tolerance = strtod(argv[i + 1], &end), *end != '\0' || argv[i + 1][0] == '\0') ||
-                !(tolerance >= 0)) {
-                fprintf(stderr, "attnplan compare: error: --tolerance needs a number >= 0\n");
+            tolerance = strtod(v, &end);
+            if (*end != '\0' || v[0] == '\0' || !(tolerance >= 0)) {
+                attn_args_fail(&p, "--tolerance: bad value '%s' (a number >= 0)", v);
                 return ATTN_EXIT_BADINPUT;
             }
-            i++;
-        } else if (!strcmp(argv[i], "--force")) {
+        } else if (attn_args_is(&p, "--force")) {
             force = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "attnplan compare: error: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return ATTN_EXIT_BADINPUT;
-        } else if (!plan_path) plan_path = argv[i];
-        else if (!meas_path) meas_path = argv[i];
-        else {
-            fprintf(stderr, "attnplan compare: error: unexpected argument '%s'\n", argv[i]);
+            attn_args_next(&p);
+        } else if (!attn_args_is_option(&p) && (!plan_path || !meas_path)) {
+            if (!plan_path) plan_path = attn_args_peek(&p);
+            else meas_path = attn_args_peek(&p);
+            attn_args_next(&p);
+        } else {
+            attn_args_reject(&p);
             return ATTN_EXIT_BADINPUT;
         }
     }
     if (!plan_path || !meas_path) {
-        usage(stderr);
+        attn_args_fail(&p, "needs PLAN and MEASURED (see --help)");
         return ATTN_EXIT_BADINPUT;
     }
     attn_diag d;

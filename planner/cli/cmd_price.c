@@ -5,8 +5,9 @@
  * predicted report (plan_write: atomic). */
 #include <stdio.h>
 #include <string.h>
+#include "args.h"
+#include "cli_input.h"
 #include "commands.h"
-#include "cost_cli.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -97,54 +98,50 @@ static void print_memory(const attn_plan *p) {
 }
 
 int cmd_price(int argc, char **argv) {
-    cli_inputs in;
-    cli_inputs_init(&in);
+    cli_input in;
+    cli_input_init(&in);
     const char *spec = NULL, *out_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    attn_args p;
+    attn_args_init(&p, "attnplan price", argc, argv, 1);
+    while (attn_args_peek(&p)) {
+        if (attn_args_is(&p, "--help") || attn_args_is(&p, "-h")) {
             usage(stdout);
             return ATTN_EXIT_OK;
         }
-        if ((!strcmp(argv[i], "--strategy") || !strcmp(argv[i], "-o")) && i + 1 < argc) {
-            if (argv[i][1] == 'o') out_path = argv[++i];
-            else spec = argv[++i];
-            continue;
-        }
-        int r = cli_take_arg("price", argc, argv, &i, &in);
-        if (r == 1) continue;
-        if (r == 0) fprintf(stderr, "attnplan price: unknown or incomplete option '%s'\n", argv[i]);
-        usage(stderr);
-        return ATTN_EXIT_BADINPUT;
+        int r;
+        if (attn_args_is(&p, "--strategy")) r = (spec = attn_args_value(&p)) ? 1 : -1;
+        else if (attn_args_is(&p, "-o")) r = (out_path = attn_args_value(&p)) ? 1 : -1;
+        else if ((r = cli_input_take_arg(&p, &in)) == 0) r = attn_args_reject(&p);
+        if (r < 0) return ATTN_EXIT_BADINPUT;
     }
     if (!spec) {
-        fprintf(stderr, "attnplan price: --strategy SPEC is required\n");
-        usage(stderr);
+        attn_args_fail(&p, "--strategy SPEC is required (see --help)");
         return ATTN_EXIT_BADINPUT;
     }
     attn_strategy s;
     char err[256];
     if (strategy_parse(spec, &s, err, sizeof err) != 0) {
-        fprintf(stderr, "attnplan price: --strategy '%s': %s\n", spec, err);
+        attn_args_fail(&p, "--strategy '%s': %s", spec, err);
         return ATTN_EXIT_BADINPUT;
     }
-    int rc = cli_load("price", &in);
+    int rc = cli_input_load(&p, &in);
     if (rc != ATTN_EXIT_OK) {
-        cli_free(&in);
+        cli_input_free(&in);
         return rc;
     }
     if (strategy_devices(&s) != in.topo.n_devices) {
         fprintf(stderr, "attnplan price: strategy %s uses %d devices; topology %s has %d (use --devices N)\n", spec,
                 strategy_devices(&s), in.topo.name, in.topo.n_devices);
-        cli_free(&in);
+        cli_input_free(&in);
         return ATTN_EXIT_BADINPUT;
     }
     cost_options o;
-    cli_options(&in, &o);
+    cli_input_options(&in, &o);
     attn_plan plan;
     cost_detail det;
     if (cost_price_strategy(&in.model, &in.topo, &s, &o, &plan, &det, err, sizeof err) != 0) {
         fprintf(stderr, "attnplan price: strategy %s on %s: %s\n", spec, in.model.name, err);
-        cli_free(&in);
+        cli_input_free(&in);
         return ATTN_EXIT_BADINPUT;
     }
     char sbuf[128];
@@ -193,6 +190,6 @@ int cmd_price(int argc, char **argv) {
         }
     }
     plan_free(&plan);
-    cli_free(&in);
+    cli_input_free(&in);
     return rc;
 }

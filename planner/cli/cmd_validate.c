@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "args.h"
 #include "commands.h"
 #include "diag.h"
 #include "model.h"
@@ -109,24 +110,26 @@ static int validate_file(const char *path, attn_diag *d) {
 
 int cmd_validate(int argc, char **argv) {
     int options_done = 0, nfiles = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!options_done && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+    attn_args p;
+    attn_args_init(&p, "attnplan validate", argc, argv, 1);
+    for (; attn_args_peek(&p); attn_args_next(&p)) {
+        if (!options_done && (attn_args_is(&p, "--help") || attn_args_is(&p, "-h"))) {
             validate_usage(stdout);
             return ATTN_EXIT_OK;
         }
-        if (!options_done && !strcmp(argv[i], "--")) {
+        if (!options_done && attn_args_is(&p, "--")) {
             options_done = 1;
             continue;
         }
-        if (!options_done && argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "attnplan validate: unknown option '%s'\n", argv[i]);
+        if (!options_done && attn_args_is_option(&p)) {
+            attn_args_reject(&p);
             validate_usage(stderr);
             return ATTN_EXIT_BADINPUT;
         }
         nfiles++;
     }
     if (nfiles == 0) {
-        fprintf(stderr, "attnplan validate: no files given\n");
+        attn_args_fail(&p, "no files given");
         validate_usage(stderr);
         return ATTN_EXIT_BADINPUT;
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "args.h"
 #include "commands.h"
 #include "report_alt.h"
 #include "sha256.h"
@@ -40,41 +41,36 @@ static int parse_args(int argc, char **argv, report_args *a) {
     a->top = 10;
     a->measured_paths = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->measured_paths);
     if (!a->measured_paths) { fprintf(stderr, "attnplan report: out of memory\n"); return -1; }
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(s, "--help") || !strcmp(s, "-h")) { usage(stdout); return 1; }
-        if (!strcmp(s, "--force")) { a->force = 1; continue; }
-        if (!strcmp(s, "-o") || !strcmp(s, "--output") || !strcmp(s, "--alternatives") ||
-            !strcmp(s, "--topology") || !strcmp(s, "--top")) {
-            if (!has_value) { fprintf(stderr, "attnplan report: %s needs a value\n", s); return -1; }
-            const char *v = argv[++i];
+    attn_args p;
+    attn_args_init(&p, "attnplan report", argc, argv, 1);
+    while (attn_args_peek(&p)) {
+        const char *s = attn_args_peek(&p);
+        if (attn_args_is(&p, "--help") || attn_args_is(&p, "-h")) { usage(stdout); return 1; }
+        if (attn_args_is(&p, "--force")) {
+            a->force = 1;
+            attn_args_next(&p);
+        } else if (attn_args_is(&p, "--top")) {
+            if (attn_args_int(&p, 1, 50, &a->top) != 0) return -1;
+        } else if (attn_args_is(&p, "-o") || attn_args_is(&p, "--output") || attn_args_is(&p, "--alternatives") ||
+                   attn_args_is(&p, "--topology")) {
+            const char *v = attn_args_value(&p);
+            if (!v) return -1;
             if (!strcmp(s, "--alternatives")) a->alt_path = v;
             else if (!strcmp(s, "--topology")) a->topology_path = v;
-            else if (!strcmp(s, "--top")) {
-                char *end;
-                long n = strtol(v, &end, 10);
-                if (*v == '\0' || *end != '\0' || n < 1 || n > 50) {
-                    fprintf(stderr, "attnplan report: --top expects an integer from 1 to 50, got '%s'\n", v);
-                    return -1;
-                }
-                a->top = (int)n;
-            } else a->out_path = v;
-        } else if (s[0] == '-' && s[1] != '\0') {
-            fprintf(stderr, "attnplan report: unknown option '%s'\n", s);
-            return -1;
-        } else if (!a->plan_path) a->plan_path = s;
-        else a->measured_paths[a->n_measured++] = s;
+            else a->out_path = v;
+        } else if (attn_args_is_option(&p)) {
+            return attn_args_reject(&p);
+        } else {
+            if (!a->plan_path) a->plan_path = s;
+            else a->measured_paths[a->n_measured++] = s;
+            attn_args_next(&p);
+        }
     }
     if (!a->plan_path || !a->out_path) {
-        fprintf(stderr, "attnplan report: %s\n", !a->plan_path ? "missing PLAN" : "missing -o REPORT.html");
-        usage(stderr);
+        attn_args_fail(&p, "%s (see --help)", !a->plan_path ? "missing PLAN" : "missing -o REPORT.html");
         return -1;
     }
-    if (a->alt_path && a->topology_path) {
-        fprintf(stderr, "attnplan report: --alternatives and --topology exclude each other\n");
-        return -1;
-    }
+    if (a->alt_path && a->topology_path) return attn_args_fail(&p, "--alternatives and --topology exclude each other");
     return 0;
 }
 

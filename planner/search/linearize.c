@@ -4,10 +4,10 @@
  * device class; the same for memory. Finally one scale factor per phase makes the linear
  * model reproduce the cost model's ttft and tpot exactly at the even split, so the program
  * starts from the cost model's own figure and only extrapolates the balancing from there.
- * The chosen plan is re-priced with the full cost model afterwards (ilp.c). */
+ * The chosen plan is re-priced with the full cost model afterwards (reprice.c). */
 #include <math.h>
 #include <string.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 /* Ops whose work scales with the rank's query heads, and with its MLP columns. */
 static int head_op(int op) {

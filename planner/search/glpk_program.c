@@ -1,8 +1,9 @@
-/* ilp_model.c: the planner's mixed-integer program in GLPK, built from the candidates of
- * lin.h. One binary per candidate (structure + placement order) picks the plan; integer
- * variables per device class carry the work distribution; continuous variables carry the
- * makespans (prefill and decode) of each candidate, linked to its binary by disaggregation
- * (every distribution variable is bounded by units * y, so no big-M constant appears).
+/* glpk_program.c: the planner's mixed-integer program in GLPK (the one file calling
+ * glp_*), built from the candidates of lin.h. One binary per candidate (structure +
+ * placement order) picks the plan; integer variables per device class carry the work
+ * distribution; continuous variables carry the makespans (prefill and decode) of each
+ * candidate, linked to its binary by disaggregation (every distribution variable is
+ * bounded by units * y, so no big-M constant appears).
  * Times are in milliseconds and memory in GB inside the program, to keep GLPK's numbers
  * near 1. GLPK never aborts the process: every matrix entry is checked before
  * glp_load_matrix, and glp_error_hook jumps back here should GLPK fail anyway. */
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "ilp_private.h"
+#include "search_private.h"
 
 #ifdef ATTN_HAVE_GLPK
 #include <glpk.h>
@@ -219,21 +220,21 @@ static void ios_callback(glp_tree *tree, void *info) {
     }
 }
 
-int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit_s,
-              int progress, lin_solution *out, char *err, size_t errlen) {
+int glpk_program_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit_s,
+                       int progress, lin_solution *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->cand = -1;
     if (n <= 0) {
         snprintf(err, errlen, "no candidate structure to choose from");
-        return ILP_INFEASIBLE;
+        return SEARCH_INFEASIBLE;
     }
     g_cc = calloc((size_t)n, sizeof *g_cc);
     if (!g_cc) {
         snprintf(err, errlen, "out of memory building the program");
-        return ILP_ERROR;
+        return SEARCH_ERROR;
     }
     memset(&g_b, 0, sizeof g_b);
-    int rc = ILP_ERROR;
+    int rc = SEARCH_ERROR;
     glp_term_out(GLP_OFF);
     glp_error_hook(glpk_failed, NULL);
     if (setjmp(glpk_jump)) {
@@ -244,7 +245,7 @@ int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit
         free(g_cc);
         g_cc = NULL;
         snprintf(err, errlen, "GLPK failed internally while solving the program");
-        return ILP_ERROR;
+        return SEARCH_ERROR;
     }
     cand_cols *const cc = g_cc;
     g_b.P = glp_create_prob();
@@ -281,13 +282,13 @@ int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit
     if (progress) fprintf(stderr, "\r%40s\r", "");
     int status = glp_mip_status(g_b.P);
     if (status == GLP_NOFEAS || (ret == GLP_ENOPFS) || (ret == GLP_ENODFS && status != GLP_FEAS)) {
-        rc = ILP_INFEASIBLE;
+        rc = SEARCH_INFEASIBLE;
         snprintf(err, errlen, "no structure satisfies the constraints");
         goto done;
     }
     if (status != GLP_OPT && status != GLP_FEAS) {
         if (ret == GLP_ETMLIM) {
-            rc = ILP_TIMEOUT;
+            rc = SEARCH_TIMEOUT;
             snprintf(err, errlen, "the solver reached its time limit (%.3g s) before finding any plan", time_limit_s);
         } else {
             snprintf(err, errlen, "GLPK could not solve the program (glp_intopt returned %d, status %d)", ret, status);
@@ -317,7 +318,7 @@ int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit
         goto done;
     }
     out->objective = lim->objective == OBJ_TPOT ? out->dec_s : out->pre_s;
-    rc = out->proven_optimal ? ILP_OK : ILP_FEASIBLE;
+    rc = out->proven_optimal ? SEARCH_OK : SEARCH_FEASIBLE;
 done:
     glp_delete_prob(g_b.P);
     glp_error_hook(NULL, NULL);
@@ -328,12 +329,12 @@ done:
 }
 
 #else /* no GLPK: the build still works, the program is unavailable */
-int ilp_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit_s,
-              int progress, lin_solution *out, char *err, size_t errlen) {
+int glpk_program_solve(const lin_cand *c, int n, const lin_limits *lim, double time_limit_s,
+                       int progress, lin_solution *out, char *err, size_t errlen) {
     (void)c, (void)n, (void)lim, (void)time_limit_s, (void)progress;
     memset(out, 0, sizeof *out);
     out->cand = -1;
     snprintf(err, errlen, "this attnplan was built without GLPK (install libglpk-dev and rebuild, or use --exhaustive)");
-    return ILP_ERROR;
+    return SEARCH_ERROR;
 }
 #endif

@@ -1,13 +1,15 @@
-/* ilp.h: the planner. `attnplan plan TOPOLOGY MODEL` (default branch) calls
- * planner_solve: every structure (dp, pp, n, m, scheme) under every placement order is
+/* planner.h: planner/search/, the planning pipeline and its solvers, behind one call.
+ * `attnplan plan TOPOLOGY MODEL` (default branch, cli/cmd_plan.c) calls planner_run:
+ * every structure (dp, pp, n, m, scheme) under every placement order is
  * priced on its even plan by the cost model, linearized, and one GLPK mixed-integer
  * program chooses the structure, the placement and the work distribution (rows per
  * replica, layers per stage, heads, dimension segments and MLP columns per device on mixed
  * clusters) under the objective and limits; the choice is re-priced with the full cost
- * model, printed with the alternatives, and written as a plan file. --exhaustive replaces
- * the program by enumeration (the cross-check). docs/planner.md has the formulation. */
-#ifndef ATTN_ILP_H
-#define ATTN_ILP_H
+ * model, ranked with the alternatives, and assembled as a plan; cli/plan_print.c prints
+ * the result. --exhaustive replaces the program by enumeration (the cross-check).
+ * docs/planner.md has the formulation. */
+#ifndef ATTN_PLANNER_H
+#define ATTN_PLANNER_H
 #include <stdio.h>
 #include "cost.h"
 #include "lin.h"
@@ -24,18 +26,12 @@ typedef struct planner_options {
     double max_evals;            /* distributions --exhaustive may try (default 1e8) */
     int top;                     /* --top K rows of alternatives (default 10) */
     int microbatches;            /* 0 = the model's workload value or auto */
-    const char *out_path;        /* -o PLAN, or NULL */
     int progress;                /* -1 auto (stderr is a terminal), 0 off, 1 on */
     int no_symmetry;             /* 1: price every replica (tests compare with the default) */
 } planner_options;
 
+/* The defaults; the command line (cli/cmd_plan.c) sets the rest. */
 void planner_options_init(planner_options *o);
-/* Consumes argv[*i] (and its value) if it is one of the planner's options (--max-tpot,
- * --max-memory-fraction, --time-limit, --exhaustive, --objective, --top, -o): returns 1
- * consumed, 0 not ours, -1 bad value (message printed, prefixed with cmd). */
-int planner_take_arg(const char *cmd, int argc, char **argv, int *i, planner_options *o);
-/* Usage lines for the options above. */
-void planner_usage(FILE *f);
 
 /* One priced alternative (a structure under a placement order, best distribution). */
 typedef struct planner_alt {
@@ -100,10 +96,21 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
                 const planner_options *o, planner_result *r);
 void planner_result_free(planner_result *r);
 
-/* The command's default branch: runs, prints the choice, alternatives, baseline, reasons
- * and rejections to stdout, writes -o. Returns an exit code (ATTN_EXIT_*). */
-int planner_solve(const attn_model *m, const attn_topology *t, const cost_options *co,
-                  const planner_options *o);
+/* What the explanation of a result rests on (cli/plan_print.c prints it). A term is an
+ * index into planner_alt.terms[phase]: compute, memory traffic, communication, bubble. */
+/* The objective's figure of a: tpot or ttft, seconds. */
+double planner_alt_objective(const planner_alt *a, lin_objective obj);
+/* The term that takes most of a's time in phase ph. */
+int planner_alt_dominant(const planner_alt *a, int ph);
+/* The term in which a saves most against b in phase ph (b's time minus a's); *saving is
+ * that difference in seconds (<= 0: a saves nowhere). */
+int planner_alt_largest_saving(const planner_alt *a, const planner_alt *b, int ph, double *saving);
+/* The alternative (index into r->alts, >= 1) the full cost model rates more than 1%
+ * better than the choice, the best such; -1 when none. */
+int planner_better_alt(const planner_result *r, lin_objective obj);
+/* The memory a plan may use on the smallest device of t: its capacity times the fraction
+ * (<= 0: 1); INFINITY on a topology without devices. */
+double planner_allowed_memory(const attn_topology *t, double max_memory_fraction);
 
 #ifdef __cplusplus
 }

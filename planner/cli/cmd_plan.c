@@ -1,0 +1,166 @@
+/* cmd_plan.c: `attnplan plan TOPOLOGY MODEL [--all] [-o PLAN]`. Every option of the
+ * command is read here, once (the shared inputs through cli_input.c). Two branches:
+ *   --all     every strategy for the devices (enumerate.c), priced and ranked (table.c);
+ *   default   the best plan: the planning pipeline of search/planner.c (planner_run),
+ *             printed by plan_print.c, the plan file written here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "args.h"
+#include "cli_input.h"
+#include "commands.h"
+#include "enumerate.h"
+#include "plan_print.h"
+#include "planner.h"
+#include "table.h"
+
+typedef struct plan_args {
+    int all, top;            /* --top K: 0 = all with --all, the planner's default otherwise */
+    attn_metric key;         /* --objective: prefill throughput or tpot */
+    const char *out_path;
+} plan_args;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: attnplan plan TOPOLOGY MODEL [--all] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
+            "                    [--devices N] [--batch B] [--seq-len L] [--decode-tokens T]\n"
+            "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n"
+            "                    [--calibration FILE]\n\n"
+            "--all      every strategy dp x pp x n x m = N (each intra-head scheme when m > 1) for the\n"
+            "           topology's N devices (or the first --devices N), priced with the cost model and\n"
+            "           ranked by prefill tokens/s (--objective tpot: by decode step latency); strategies\n"
+            "           that do not fit or are invalid are listed with the reason\n"
+            "--top K    show only the best K fitting strategies (default: all with --all, 10 otherwise)\n"
+            "-o PLAN    write the chosen plan with its predicted report\n"
+            "exit codes: 0 ok, 1 no strategy fits, 2 bad usage or bad input\n\n"
+            "planner options (default branch, without --all):\n"
+            "--objective throughput|tpot   maximize prefill tokens/s (default) or minimize the decode step\n"
+            "--max-tpot SECONDS            only plans whose decode step is at most this\n"
+            "--max-memory-fraction F       use at most F (0 < F <= 1) of each device's memory (default 1)\n"
+            "--time-limit SECONDS          solver time limit (default 10); at the limit the best plan found\n"
+            "                              is reported as not proven optimal, with the gap\n"
+            "--exhaustive                  enumerate every structure and distribution instead of solving the\n"
+            "                              program (refused when there are more than 1e8 distributions)\n"
+            "--top K                       alternatives to list (default 10)\n"
+            "-o PLAN                       write the chosen plan file\n");
+}
+
+/* Prices and ranks every strategy; NULL on allocation failure. */
+static plan_candidate *ranked(const cli_input *in, const cost_options *o, attn_metric key, int *n) {
+    plan_candidate *c = NULL;
+    *n = enumerate_and_price(&in->model, &in->topo, o, 0, &c);
+    if (*n < 0) return NULL;
+    rank_candidates(c, *n, key);
+    return c;
+}
+
+static void print_header(const cli_input *in) {
+    const attn_workload *w = &in->model.workload;
+    printf("%s on %s (%d devices): batch %d, seq_len %d, decode_tokens %d, %s\n", in->model.name, in->topo.name,
+           in->topo.n_devices, w->batch, w->seq_len, w->decode_tokens, dtype_name(in->model.dtype));
+}
+
+static int plan_all(const cli_input *in, const cost_options *o, const plan_args *a) {
+    int n;
+    plan_candidate *c = ranked(in, o, a->key, &n);
+    if (!c) {
+        fprintf(stderr, "attnplan plan: out of memory\n");
+        return ATTN_EXIT_FAIL;
+    }
+    print_header(in);
+    printf("ranked by %s (cost model, even shares)\n", attn_metric_table[a->key].key);
+    table_print_candidates(stdout, c, n, a->top);
+    int any = n > 0 && c[0].status == CAND_OK;
+    free(c);
+    return any ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
+}
+
+/* The default branch: runs the pipeline, prints its result, writes -o. */
+static int plan_best(const cli_input *in, const cost_options *co, const planner_options *po, const char *out_path) {
+    planner_result r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == 3) {
+        fprintf(stderr, "attnplan plan: %s\n", r.message);
+        planner_result_free(&r);
+        return ATTN_EXIT_FAIL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    int rc = plan_print_result(&in->model, &in->topo, po, &r, secs);
+    if (rc == ATTN_EXIT_OK && out_path) {
+        attn_diag d;
+        attn_diag_init(&d);
+        if (plan_check(&r.plan, NULL, &d) != 0) {
+            fprintf(stderr, "attnplan plan: internal error: the chosen plan fails its own checks; not written\n");
+            rc = ATTN_EXIT_FAIL;
+        } else if (plan_write(out_path, &r.plan, &d) != 0) {
+            rc = ATTN_EXIT_FAIL;
+        } else {
+            printf("\nplan written to %s\n", out_path);
+        }
+    }
+    planner_result_free(&r);
+    return rc;
+}
+
+/* Reads every option of the command into a, po and in. 0 ok, 1 --help printed, -1 bad
+ * usage (printed). */
+static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input *in) {
+    static const char *const objectives[] = {"throughput", "tpot"};
+    while (attn_args_peek(p)) {
+        int r = 0, obj;
+        if (attn_args_is(p, "--help") || attn_args_is(p, "-h")) {
+            usage(stdout);
+            return 1;
+        } else if (attn_args_is(p, "--all")) {
+            a->all = 1;
+            attn_args_next(p);
+        } else if (attn_args_is(p, "--exhaustive")) {
+            po->exhaustive = 1;
+            attn_args_next(p);
+        } else if (attn_args_is(p, "--top")) {
+            r = attn_args_int(p, 1, 1 << 30, &a->top);
+        } else if (attn_args_is(p, "--objective")) {
+            r = attn_args_choice(p, objectives, 2, &obj);
+            if (r == 0) a->key = obj ? MET_TPOT_S : MET_PREFILL_TOKENS_PER_S;
+        } else if (attn_args_is(p, "-o")) {
+            a->out_path = attn_args_value(p);
+            r = a->out_path ? 0 : -1;
+        } else if (attn_args_is(p, "--max-tpot")) {
+            r = attn_args_real(p, 1e-12, 1e6, &po->max_tpot_s);
+        } else if (attn_args_is(p, "--max-memory-fraction")) {
+            r = attn_args_real(p, 1e-6, 1, &po->max_memory_fraction);
+        } else if (attn_args_is(p, "--time-limit")) {
+            r = attn_args_real(p, 1e-3, 1e6, &po->time_limit_s);
+        } else {
+            int t = cli_input_take_arg(p, in);
+            if (t == 0) t = attn_args_reject(p);
+            r = t < 0 ? -1 : 0;
+        }
+        if (r != 0) return -1;
+    }
+    return 0;
+}
+
+int cmd_plan(int argc, char **argv) {
+    cli_input in;
+    cli_input_init(&in);
+    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL};
+    planner_options po;
+    planner_options_init(&po);
+    attn_args p;
+    attn_args_init(&p, "attnplan plan", argc, argv, 1);
+    int pr = parse_args(&p, &a, &po, &in);
+    int rc = pr == 1 ? ATTN_EXIT_OK : pr < 0 ? ATTN_EXIT_BADINPUT : cli_input_load(&p, &in);
+    if (pr == 0 && rc == ATTN_EXIT_OK) {
+        cost_options o;
+        cli_input_options(&in, &o);
+        po.objective = a.key == MET_TPOT_S ? OBJ_TPOT : OBJ_THROUGHPUT;
+        if (a.top > 0) po.top = a.top;
+        rc = a.all ? plan_all(&in, &o, &a) : plan_best(&in, &o, &po, a.out_path);
+    }
+    cli_input_free(&in);
+    return rc;
+}
