@@ -80,6 +80,8 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
 /* Recomputes groups[] (and their link classes when t != NULL) from ranks[]. */
 int plan_build_groups(attn_plan *p, const attn_topology *t);
 void plan_free(attn_plan *p);
+/* The ranks[] entry of world rank r; NULL when the plan has none. */
+const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r);
 
 /* Write atomically (temporary file + rename). 0 ok. */
 int plan_write(const char *path, const attn_plan *p, attn_diag *d);

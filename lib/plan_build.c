@@ -302,3 +302,9 @@ void plan_free(attn_plan *p) {
     if (p->has_predicted) report_free(&p->predicted);
     p->has_predicted = 0;
 }
+
+const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r) {
+    for (int i = 0; i < p->world; i++)
+        if (p->ranks[i].rank == r) return &p->ranks[i];
+    return NULL;
+}

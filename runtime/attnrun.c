@@ -19,6 +19,8 @@
 #include "measure.h"
 #include "plan.h"
 #include "reference.h"
+#include "args.h"
+#include "run_select.h"
 #include "sha256.h"
 #include "tensors.h"
 #include "attnrun.h"
@@ -49,91 +51,47 @@ static void usage(FILE *f) {
             CHECK_TOLERANCE);
 }
 
-static int parse_int(const char *s, int lo, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < lo || v > 1000000000) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-/* 0 ok, 1 --help, 2 bad usage (message printed when loud) */
-static int parse_args(int argc, char **argv, options *o, int loud) {
-    *o = (options){.repeat = 3, .warmup = 1, .threads = 1, .rank_share = -1, .seed = 1, .backend = "auto"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE                                                                    \
-    do {                                                                              \
-        if (!val) {                                                                   \
-            if (loud) fprintf(stderr, "attnrun: error: %s needs a value\n", a);       \
-            return 2;                                                                 \
-        }                                                                             \
-        i++;                                                                          \
-    } while (0)
-#define INT_VALUE(field, lo)                                                          \
-    do {                                                                              \
-        NEED_VALUE;                                                                   \
-        if (parse_int(val, lo, &o->field) != 0) {                                     \
-            if (loud) fprintf(stderr, "attnrun: error: %s: bad value '%s'\n", a, val); \
-            return 2;                                                                 \
-        }                                                                             \
-    } while (0)
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 1;
-        else if (!strcmp(a, "--weights")) { NEED_VALUE; o->weights = val; }
-        else if (!strcmp(a, "--input")) { NEED_VALUE; o->input = val; }
-        else if (!strcmp(a, "--dump")) { NEED_VALUE; o->dump = val; }
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) { NEED_VALUE; o->out = val; }
-        else if (!strcmp(a, "--model")) { NEED_VALUE; o->model = val; }
-        else if (!strcmp(a, "--backend")) {
-            NEED_VALUE;
-            o->backend = val;
-            if (strcmp(val, "cpu") && strcmp(val, "cuda") && strcmp(val, "auto")) {
-                if (loud) fprintf(stderr, "attnrun: error: --backend must be cpu, cuda or auto (got '%s')\n", val);
-                return 2;
-            }
-        } else if (!strcmp(a, "--check")) o->check = 1;
-        else if (!strcmp(a, "--stats")) o->stats = 1;
-        else if (!strcmp(a, "--repeat")) INT_VALUE(repeat, 1);
-        else if (!strcmp(a, "--warmup")) INT_VALUE(warmup, 0);
-        else if (!strcmp(a, "--threads")) INT_VALUE(threads, 1);
-        else if (!strcmp(a, "--rank-share")) INT_VALUE(rank_share, 0);
-        else if (!strcmp(a, "--query-chunk")) INT_VALUE(query_chunk, 1);
-        else if (!strcmp(a, "--score-workspace")) {
-            NEED_VALUE;
-            if (attn_parse_bytes(val, &o->score_workspace) != 0) {
-                if (loud) fprintf(stderr, "attnrun: error: --score-workspace: bad value '%s' (digits, optional K, M or G)\n", val);
-                return 2;
-            }
-        }
-        else if (!strcmp(a, "--seed")) {
-            NEED_VALUE;
-            char *end;
-            unsigned long long s = strtoull(val, &end, 10);
-            if (*val == '\0' || *end != '\0' || *val == '-') {
-                if (loud) fprintf(stderr, "attnrun: error: --seed: bad value '%s'\n", val);
-                return 2;
-            }
-            o->seed = s;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            if (loud) fprintf(stderr, "attnrun: error: unknown option '%s' (see --help)\n", a);
-            return 2;
-        } else if (!o->plan) o->plan = a;
-        else {
-            if (loud) fprintf(stderr, "attnrun: error: unexpected argument '%s'\n", a);
-            return 2;
-        }
-#undef INT_VALUE
-#undef NEED_VALUE
+/* 0 ok, 1 --help, 2 bad usage (message printed unless quiet: ranks other than 0) */
+static int parse_args(int argc, char **argv, attnrun_options *o, int quiet) {
+    *o = (attnrun_options){.repeat = 3, .warmup = 1, .threads = 1, .rank_share = -1, .seed = 1,
+                           .backend = RUN_BACKEND_AUTO};
+    attn_args a;
+    attn_args_init(&a, "attnrun", argc, argv, 1);
+    a.quiet = quiet;
+    const long most = 1000000000;
+    while (attn_args_peek(&a)) {
+        int rc = 0, kind;
+        unsigned long long seed;
+        if (attn_args_is(&a, "--help") || attn_args_is(&a, "-h")) return 1;
+        else if (attn_args_is(&a, "--weights")) rc = (o->weights = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--input")) rc = (o->input = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--dump")) rc = (o->dump = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "-o") || attn_args_is(&a, "--output")) rc = (o->out = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--model")) rc = (o->model = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--backend")) {
+            rc = attn_args_choice(&a, run_backend_names, RUN_BACKEND_COUNT, &kind);
+            if (rc == 0) o->backend = (run_backend_kind)kind;
+        } else if (attn_args_is(&a, "--check")) o->check = 1, attn_args_next(&a);
+        else if (attn_args_is(&a, "--stats")) o->stats = 1, attn_args_next(&a);
+        else if (attn_args_is(&a, "--repeat")) rc = attn_args_int(&a, 1, most, &o->repeat);
+        else if (attn_args_is(&a, "--warmup")) rc = attn_args_int(&a, 0, most, &o->warmup);
+        else if (attn_args_is(&a, "--threads")) rc = attn_args_int(&a, 1, most, &o->threads);
+        else if (attn_args_is(&a, "--rank-share")) rc = attn_args_int(&a, 0, most, &o->rank_share);
+        else if (attn_args_is(&a, "--query-chunk")) rc = attn_args_int(&a, 1, most, &o->query_chunk);
+        else if (attn_args_is(&a, "--score-workspace")) rc = attn_args_bytes(&a, &o->score_workspace);
+        else if (attn_args_is(&a, "--seed")) {
+            rc = attn_args_u64(&a, &seed);
+            if (rc == 0) o->seed = seed;
+        } else if (!attn_args_is_option(&a) && !o->plan) {
+            o->plan = attn_args_peek(&a);
+            attn_args_next(&a);
+        } else
+            rc = attn_args_reject(&a);
+        if (rc != 0) return 2;
     }
-    if (!o->plan) {
-        if (loud) fprintf(stderr, "attnrun: error: no plan file given (see --help)\n");
-        return 2;
-    }
-    if (o->rank_share >= 0 && (o->check || o->dump)) {
-        if (loud) fprintf(stderr, "attnrun: error: --rank-share computes one rank's share only: no --check or --dump\n");
-        return 2;
-    }
+    if (!o->plan) return attn_args_fail(&a, "no plan file given (see --help)"), 2;
+    if (o->rank_share >= 0 && (o->check || o->dump))
+        return attn_args_fail(&a, "--rank-share computes one rank's share only: no --check or --dump"), 2;
     return 0;
 }
 
@@ -142,10 +100,13 @@ static int launched_by_mpi(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_PROCID");
 }
 
-void finish(run_state *st, int code) {
+/* The one way out of attnrun: frees everything, finalizes MPI when it was started, exits
+ * with code. */
+static void attnrun_exit(run_state *st, int code) __attribute__((noreturn));
+static void attnrun_exit(run_state *st, int code) {
     forward_destroy(st->fw);
-    tensor_source_close(st->weights);
-    tensor_source_close(st->inputs);
+    tensor_source_destroy(st->weights);
+    tensor_source_destroy(st->inputs);
     if (st->comm) st->comm->destroy(st->comm);
     if (st->be) st->be->destroy(st->be);
     if (st->plan_loaded) plan_free(&st->plan);
@@ -153,16 +114,6 @@ void finish(run_state *st, int code) {
     if (st->use_mpi) MPI_Finalize();
 #endif
     exit(code);
-}
-
-/* Every rank calls this with its own status; if any failed, the lowest failing rank prints
- * its message and every rank exits with the worst code. Needs a comm. */
-void agree(run_state *st, int code, const char *msg) {
-    int worst = st->comm->host_max_int(st->comm, code);
-    if (worst == 0) return;
-    int first = st->comm->world - st->comm->host_max_int(st->comm, code ? st->comm->world - st->comm->rank : 0);
-    if (st->comm->rank == first && msg && *msg) fprintf(stderr, "attnrun: error: %s\n", msg);
-    finish(st, worst);
 }
 
 static int check_model(const run_state *st, const char *path, int loud) {
@@ -200,25 +151,7 @@ static void fail_alone(run_state *st) {
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
 #endif
-    finish(st, 1);
-}
-
-/* auto: the CUDA backend when built and it starts (a GPU is there), else the CPU */
-static attn_backend *make_backend(const options *o, int device, attn_dtype dtype) {
-#ifdef ATTN_HAVE_CUDA_BACKEND
-    if (strcmp(o->backend, "cpu") != 0) {
-        attn_backend *be = attn_backend_cuda_create(device, dtype);
-        if (be || strcmp(o->backend, "cuda") == 0) return be;
-    }
-#else
-    (void)device;
-    (void)dtype;
-    if (strcmp(o->backend, "cuda") == 0) {
-        fprintf(stderr, "attnrun: error: this attnrun was built without the CUDA backend\n");
-        return NULL;
-    }
-#endif
-    return attn_backend_cpu_create(o->threads);
+    attnrun_exit(st, 1);
 }
 
 int main(int argc, char **argv) {
@@ -246,36 +179,35 @@ int main(int argc, char **argv) {
     }
 #endif
     if (calibrate_requested(argc, argv)) { /* attnrun --calibrate: another program sharing the runtime */
-        int cal_rc = calibrate_main(argc, argv, st.use_mpi, st.rank, st.world);
-        finish(&st, cal_rc);
+        attnrun_exit(&st, calibrate_main(argc, argv, st.use_mpi, st.rank, st.world));
     }
     int loud = st.rank == 0;
-    int rc = parse_args(argc, argv, &st.opt, loud);
+    int rc = parse_args(argc, argv, &st.opt, !loud);
     if (rc == 1) {
         if (loud) usage(stdout);
-        finish(&st, 0);
+        attnrun_exit(&st, 0);
     }
-    if (rc != 0) finish(&st, 2);
+    if (rc != 0) attnrun_exit(&st, 2);
     /* the plan: every rank loads it; only rank 0 reports problems */
     attn_diag d;
     attn_diag_init(&d);
     d.quiet = !loud;
-    if (plan_load(st.opt.plan, &st.plan, &d) != 0) finish(&st, 2);
+    if (plan_load(st.opt.plan, &st.plan, &d) != 0) attnrun_exit(&st, 2);
     st.plan_loaded = 1;
-    if (plan_check(&st.plan, st.opt.plan, &d) != 0) finish(&st, 2);
+    if (plan_check(&st.plan, st.opt.plan, &d) != 0) attnrun_exit(&st, 2);
     if (sha256_file(st.opt.plan, st.plan_sha) != 0) {
         if (loud) fprintf(stderr, "attnrun: error: %s: cannot read the plan file\n", st.opt.plan);
-        finish(&st, 2);
+        attnrun_exit(&st, 2);
     }
-    if (st.opt.model && (rc = check_model(&st, st.opt.model, loud)) != 0) finish(&st, rc);
+    if (st.opt.model && (rc = check_model(&st, st.opt.model, loud)) != 0) attnrun_exit(&st, rc);
     int share = st.opt.rank_share;
     if (share >= 0 && st.world != 1) {
         if (loud) fprintf(stderr, "attnrun: error: --rank-share runs as one process (this run has %d)\n", st.world);
-        finish(&st, 2);
+        attnrun_exit(&st, 2);
     }
     if (share >= st.plan.world) {
         if (loud) fprintf(stderr, "attnrun: error: --rank-share %d: the plan has ranks 0..%d\n", share, st.plan.world - 1);
-        finish(&st, 2);
+        attnrun_exit(&st, 2);
     }
     if (share < 0 && st.world != st.plan.world) {
         if (loud)
@@ -286,23 +218,14 @@ int main(int argc, char **argv) {
 #else
                     " (this attnrun is built without MPI: world-size-1 plans and --rank-share only)");
 #endif
-        finish(&st, 2);
+        attnrun_exit(&st, 2);
     }
     const char *local_rank = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
     if (!local_rank) local_rank = getenv("SLURM_LOCALID");
-    st.be = make_backend(&st.opt, share >= 0 || !local_rank ? 0 : atoi(local_rank), st.plan.model.dtype);
+    st.be = run_select_backend(st.opt.backend, st.opt.threads, share >= 0 || !local_rank ? 0 : atoi(local_rank),
+                               st.plan.model.dtype);
     if (!st.be) fail_alone(&st);
-    if (share >= 0) st.comm = attn_comm_null_create(&st.plan, st.be, share);
-#ifdef ATTN_HAVE_MPI
-    else if (st.use_mpi) {
-#ifdef ATTN_HAVE_CUDA_BACKEND
-        if (strcmp(st.be->name, "cuda") == 0) st.comm = attn_comm_nccl_create(&st.plan, st.be);
-        else
-#endif
-            st.comm = attn_comm_mpi_create(&st.plan, st.be);
-    }
-#endif
-    else st.comm = attn_comm_local_create(&st.plan, st.be);
+    st.comm = run_select_comm(&st.plan, st.be, st.use_mpi, share);
     if (!st.comm) fail_alone(&st);
-    return run_plan(&st);
+    attnrun_exit(&st, run_plan(&st));
 }

@@ -1,5 +1,6 @@
-/* attnrun.h: what attnrun's two files share: the options, the run's state, and the
- * ways out (finish: clean up and exit; agree: all ranks agree on failure). */
+/* attnrun.h: what attnrun's main (attnrun.c) hands the run (attnrun_run.c): the options
+ * and the run's state. Dependencies point one way: attnrun.c calls attnrun_run.c, never
+ * the reverse; the run returns its exit code and main ends the process (attnrun_exit). */
 #ifndef ATTN_ATTNRUN_H
 #define ATTN_ATTNRUN_H
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include "comm.h"
 #include "forward.h"
 #include "plan.h"
+#include "run_select.h"
 #include "tensors.h"
 
 /* --check's bound on the relative error, by the backend's storage type: fp32 (the CPU
@@ -18,16 +20,17 @@ static inline double check_tolerance(attn_dtype storage) {
     return storage == DTYPE_FP16 ? 2e-2 : storage == DTYPE_BF16 ? 6e-2 : CHECK_TOLERANCE;
 }
 
-typedef struct options {
-    const char *plan, *weights, *input, *dump, *out, *model, *backend;
+typedef struct attnrun_options {
+    const char *plan, *weights, *input, *dump, *out, *model;
+    run_backend_kind backend; /* --backend */
     int check, repeat, warmup, threads, rank_share, query_chunk;
     int stats; /* --stats: print the attention's GEMM calls per phase */
     uint64_t seed;
     double score_workspace; /* --score-workspace BYTES; 0: the default (attn_tiling.h) */
-} options;
+} attnrun_options;
 
 typedef struct run_state {
-    options opt;
+    attnrun_options opt;
     int use_mpi, rank, world;
     attn_plan plan;
     int plan_loaded;
@@ -38,11 +41,7 @@ typedef struct run_state {
     attn_forward *fw;
 } run_state;
 
-/* Frees everything, finalizes MPI when it was started, exits with code. */
-void finish(run_state *st, int code) __attribute__((noreturn));
-/* Collective over the world: when any rank's code is non-zero, the lowest failing rank
- * prints msg and every rank finishes with the largest code. Returns when all are 0. */
-void agree(run_state *st, int code, const char *msg);
-/* attnrun_run.c: inputs, timed runs, --check, --dump, -o. Returns the exit code. */
+/* attnrun_run.c: inputs, timed runs, --check, --dump, -o. Returns the exit code, the
+ * same on every rank (agreed). Leaves st's objects for main to free. */
 int run_plan(run_state *st);
 #endif

@@ -1,16 +1,28 @@
 /* attnrun_run.c: the body of an attnrun execution once the plan, backend and comm exist:
  * weights and inputs (each rank reads only its shard), warm-up and timed runs, gathering
  * the outputs to rank 0 for --check (float64 reference) and --dump, and the measured
- * report. Every failure is agreed on by all ranks (agree), so none hangs. */
+ * report. Every failure is agreed on by all ranks (run_agree), so none hangs, and returned
+ * to main (attnrun.c), which ends the process. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "attnrun.h"
+#include "diag.h"
 #include "measure.h"
 #include "reference.h"
 #include "report_io.h"
+
+/* Every rank calls this with its own status; if any failed, the lowest failing rank prints
+ * its message and every rank gets the worst code back (0 when all are 0). Needs a comm. */
+static int run_agree(run_state *st, int code, const char *msg) {
+    int worst = st->comm->host_max_int(st->comm, code);
+    if (worst == 0) return 0;
+    int first = st->comm->world - st->comm->host_max_int(st->comm, code ? st->comm->world - st->comm->rank : 0);
+    if (st->comm->rank == first && msg && *msg) fprintf(stderr, "attnrun: error: %s\n", msg);
+    return worst;
+}
 
 static float *alloc_floats(size_t n, float fill) {
     float *p = malloc((n ? n : 1) * sizeof *p);
@@ -106,26 +118,28 @@ static int check_outputs(run_state *st, const float *all_pre, const float *all_d
 }
 
 int run_plan(run_state *st) {
-    const options *o = &st->opt;
+    const attnrun_options *o = &st->opt;
     attn_comm *c = st->comm;
     char err[1024] = "";
+    int rc;
     int share = o->rank_share;
     int me = share >= 0 ? share : c->rank;
     int lead = share >= 0 || c->rank == 0; /* the process that prints and writes */
 
-    st->weights = tensor_source_open(o->weights, o->seed, err, sizeof err);
-    agree(st, st->weights ? 0 : 2, err);
-    st->inputs = tensor_source_open(o->input, o->seed, err, sizeof err);
-    agree(st, st->inputs ? 0 : 2, err);
-    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, o->score_workspace, err,
-                            sizeof err);
-    agree(st, st->fw ? 0 : (strstr(err, "tensor '") ? 2 : 1), err);
+    /* a file that cannot be read as safetensors is a bad input */
+    st->weights = tensor_source_create(o->weights, o->seed, err, sizeof err);
+    if ((rc = run_agree(st, st->weights ? 0 : ATTN_EXIT_BADINPUT, err)) != 0) return rc;
+    st->inputs = tensor_source_create(o->input, o->seed, err, sizeof err);
+    if ((rc = run_agree(st, st->inputs ? 0 : ATTN_EXIT_BADINPUT, err)) != 0) return rc;
+    attn_error fe;
+    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, o->score_workspace, &fe);
+    if ((rc = run_agree(st, st->fw ? 0 : fe.kind, fe.msg)) != 0) return rc;
     attn_forward *fw = st->fw;
     fw->nan_fill = o->check;
     /* --rank-share skips every receive: seeded random data instead of zeros (forward.h) */
     if (share >= 0 && forward_fill_skipped_receives(fw, o->seed) != 0) {
-        snprintf(err, sizeof err, "rank %d: filling the skipped receive buffers failed", me);
-        agree(st, 1, err);
+        attn_format_err(err, sizeof err, "rank %d: filling the skipped receive buffers failed", me);
+        if ((rc = run_agree(st, ATTN_EXIT_FAIL, err)) != 0) return rc;
     }
 
     if (lead) { /* say so when --score-workspace (or a large run) splits the attention into blocks */
@@ -142,30 +156,31 @@ int run_plan(run_state *st) {
     int B = fw->B, L = fw->L, TD = fw->TDEC, C = fw->C, first = forward_is_first_stage(fw), last = forward_is_last_stage(fw);
     const attn_rank_assign *a = fw->me;
     float *in_pre = NULL, *in_dec = NULL, *out_pre = NULL, *out_dec = NULL, *in_step = NULL, *out_step = NULL;
+    run_sample *runs = NULL;
     int code = 0;
     if (first) {
         in_pre = alloc_floats((size_t)B * L * C, 0);
         in_dec = alloc_floats((size_t)B * TD * C, 0);
         if (!in_pre || !in_dec) {
-            snprintf(err, sizeof err, "rank %d: out of memory for inputs", me);
-            code = 1;
+            attn_format_err(err, sizeof err, "rank %d: out of memory for inputs", me);
+            code = ATTN_EXIT_FAIL;
         } else if (read_input(st->inputs, "hidden_states", m->workload.batch, L, C, (long long)a->batch_begin * L,
                               (long long)a->batch_end * L, in_pre, err, sizeof err) != 0 ||
                    (TD && read_input(st->inputs, "decode_hidden_states", m->workload.batch, TD, C, (long long)a->batch_begin * TD,
                                      (long long)a->batch_end * TD, in_dec, err, sizeof err) != 0)) {
-            code = 2;
+            code = ATTN_EXIT_BADINPUT; /* the input file lacks a tensor or has the wrong shape */
         }
     }
     out_pre = alloc_floats((size_t)B * L * C, NAN);
     out_dec = alloc_floats((size_t)B * TD * C, NAN);
     in_step = alloc_floats((size_t)B * C, 0);
     out_step = alloc_floats((size_t)B * C, NAN);
-    run_sample *runs = calloc((size_t)o->repeat, sizeof *runs);
+    runs = calloc((size_t)o->repeat, sizeof *runs);
     if (!code && (!out_pre || !out_dec || !in_step || !out_step || !runs)) {
-        snprintf(err, sizeof err, "rank %d: out of memory for outputs", me);
-        code = 1;
+        attn_format_err(err, sizeof err, "rank %d: out of memory for outputs", me);
+        code = ATTN_EXIT_FAIL;
     }
-    agree(st, code, err);
+    if ((rc = run_agree(st, code, err)) != 0) goto done;
 
     int progress = lead && isatty(2);
     double scratch[OP_COUNT];
@@ -286,6 +301,8 @@ int run_plan(run_state *st) {
         }
     }
     report_free(&rep);
+    rc = run_agree(st, code, "");
+done:
     free(in_pre);
     free(in_dec);
     free(out_pre);
@@ -293,6 +310,5 @@ int run_plan(run_state *st) {
     free(in_step);
     free(out_step);
     free(runs);
-    agree(st, code, "");
-    finish(st, 0);
+    return rc;
 }

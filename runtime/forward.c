@@ -2,26 +2,11 @@
  * shard, the pre-norm block (norm, QKV, RoPE, attention, o_proj + all-reduce, MLP +
  * all-reduce, residuals), the pipeline (microbatches through stages with send/recv) and the
  * decode steps. Only backend.h and comm.h are called, so the CUDA backend reuses it. */
-#include "forward.h"
+#include "forward_private.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r) {
-    for (int i = 0; i < p->world; i++)
-        if (p->ranks[i].rank == r) return &p->ranks[i];
-    return NULL;
-}
 
 static int dims_width(const attn_rank_assign *a) {
     int w = 0;
@@ -29,49 +14,135 @@ static int dims_width(const attn_rank_assign *a) {
     return w;
 }
 
-void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
-             attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
-             attn_ptr C, int ldc, long long strideC, int batch) {
-    if (M == 0 || N == 0 || batch == 0) return;
-    if (fw->counting) {
-        fw->flops[fw->phase][op] += 2.0 * M * N * K * (double)batch;
-        fw->gemm_calls[fw->phase][op] += 1;
-    }
-    (op == OP_SCORES ? fw->be->gemm_to_f32 : fw->be->gemm)(fw->be->ctx, transA, transB, M, N, K, alpha, A, lda, strideA,
-                                                          B, ldb, strideB, beta, C, ldc, strideC, batch);
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* --- the buffers: one table per layer and one for the forward (as llm.c lists a model's
+ * parameters and activations): name, where it lives, element count, the memory category it
+ * is counted in, its type. Allocation, memory accounting and freeing are loops over them. --- */
+typedef enum { FW_MEM_WEIGHTS, FW_MEM_KV_CACHE, FW_MEM_ACTIVATIONS, FW_MEM_COMM } fw_mem_category;
+
+typedef struct fw_buf {
+    const char *name;
+    attn_ptr *slot;
+    size_t elems;
+    fw_mem_category category;
+    int f32;        /* 1: fp32 (alloc_f32: the score block); 0: the backend's storage type */
+    int on;         /* allocated for this rank: the architecture and the scheme decide */
+} fw_buf;
+
+enum { FW_LAYER_BUFS = 13, FW_BUFS = 17 };
+
+/* rows of the largest activation: a prefill microbatch or the decode batch */
+static size_t fw_rows(const attn_forward *fw) { return max_size((size_t)fw->max_mb_rows * fw->L, (size_t)fw->B); }
+
+static int layer_bufs(const attn_forward *fw, fwd_layer *ly, fw_buf *t) {
+    const attn_model *m = &fw->plan->model;
+    int gpt = m->arch == ARCH_GPT, llama = m->arch == ARCH_LLAMA;
+    size_t C = (size_t)fw->C, qw = (size_t)fw->NQ * fw->HS, kw = (size_t)fw->NKV * fw->HS, F = (size_t)fw->F;
+    size_t cache_rows = (size_t)fw->B * fw->TMAX * fw->cache_kv_heads;
+    fw_buf b[FW_LAYER_BUFS] = {
+        {"norm1_w", &ly->norm1_w, C, FW_MEM_WEIGHTS, 0, 1},
+        {"norm2_w", &ly->norm2_w, C, FW_MEM_WEIGHTS, 0, 1},
+        {"norm1_b", &ly->norm1_b, C, FW_MEM_WEIGHTS, 0, gpt},
+        {"norm2_b", &ly->norm2_b, C, FW_MEM_WEIGHTS, 0, gpt},
+        {"wq", &ly->wq, qw * C, FW_MEM_WEIGHTS, 0, 1},
+        {"wk", &ly->wk, kw * C, FW_MEM_WEIGHTS, 0, 1},
+        {"wv", &ly->wv, kw * C, FW_MEM_WEIGHTS, 0, 1},
+        {"wo", &ly->wo, C * qw, FW_MEM_WEIGHTS, 0, 1},
+        {"w_up", &ly->w_up, F * C, FW_MEM_WEIGHTS, 0, 1},
+        {"w_gate", &ly->w_gate, F * C, FW_MEM_WEIGHTS, 0, llama},
+        {"w_down", &ly->w_down, C * F, FW_MEM_WEIGHTS, 0, 1},
+        {"k_cache", &ly->k_cache, cache_rows * fw->k_width, FW_MEM_KV_CACHE, 0, 1},
+        {"v_cache", &ly->v_cache, cache_rows * fw->v_width, FW_MEM_KV_CACHE, 0, 1},
+    };
+    memcpy(t, b, sizeof b);
+    return FW_LAYER_BUFS;
 }
 
-void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes) {
-    if (fw->counting) fw->comm_bytes[fw->phase][op] += elems * (double)elem_bytes;
+/* one score block (attn_tiling.h) of the largest tiling any call uses: both microbatch
+ * sizes (blocks are not monotone in the rows: 4 rows may tile as 2 + 2 where 3 fit in
+ * one) and the decode step */
+static size_t score_block_elems(const attn_forward *fw) {
+    size_t score_elems = 1;
+    int small_rows = fw->B / fw->microbatches;
+    int sizes[3] = {fw->max_mb_rows, small_rows, fw->B};
+    for (int i = 0; i < 3; i++) {
+        attn_tiling t;
+        fw_tiling(fw, sizes[i], i == 2, &t);
+        size_t e = (size_t)t.block_seqs * t.block_heads * (i == 2 ? 1 : fw->query_chunk) * (i == 2 ? fw->TMAX : fw->L);
+        score_elems = max_size(score_elems, e);
+    }
+    return score_elems;
 }
 
-/* bytes a member sends, with NCCL's bus conventions (docs/metrics.md) */
-double fw_allreduce_elems(size_t count, int p) { return p > 1 ? 2.0 * (p - 1) / p * (double)count : 0.0; }
-
-/* --- allocation with accounting --- */
-static attn_ptr fw_alloc(attn_forward *fw, size_t count, size_t *category, int *failed) {
-    if (*failed) return (attn_ptr){NULL};
-    attn_ptr p = fw->be->alloc(fw->be->ctx, count ? count : 1);
-    if (attn_ptr_null(p)) *failed = 1;
-    else {
-        *category += count * fw->be->elem_bytes;
-        fw->be->fill(fw->be->ctx, p, count ? count : 1, 0.0f); /* skipped collectives leave zeros, not garbage */
-    }
-    return p;
+/* The forward's workspaces; score_elems: score_block_elems (any value when only the slots
+ * are wanted, as forward_destroy). probs is the fp32 score block itself on an fp32 backend. */
+static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
+    const attn_model *m = &fw->plan->model;
+    attn_scheme scheme = fw->plan->strategy.scheme;
+    int llama = m->arch == ARCH_LLAMA, qk = scheme == SCHEME_QK_ALLGATHER, a2a = scheme == SCHEME_HEAD_ALLTOALL;
+    size_t C = (size_t)fw->C, R = fw_rows(fw), D = (size_t)fw->D;
+    size_t qw = (size_t)fw->NQ * fw->HS, kw = (size_t)fw->NKV * fw->HS;
+    size_t nh = (size_t)fw->att_nq, nkv = (size_t)fw->cache_kv_heads;
+    /* head-alltoall: there, every member's heads and kv heads in my dims; back, my whole heads */
+    size_t send_there = R * fw->HS * ((size_t)fw->NQ + 2 * (size_t)fw->M * fw->NKV);
+    size_t recv_there = R * D * (nh + 2 * nkv);
+    size_t send = a2a ? max_size(send_there, R * nh * D) : 0;
+    size_t recv = qk ? R * max_size(fw->NQ, fw->NKV) * D : a2a ? max_size(recv_there, R * qw) : 0;
+    fw_buf b[FW_BUFS] = {
+        {"x", &fw->x, R * C, FW_MEM_ACTIVATIONS, 0, 1},
+        {"xn", &fw->xn, R * C, FW_MEM_ACTIVATIONS, 0, 1},
+        {"proj", &fw->proj, R * C, FW_MEM_ACTIVATIONS, 0, 1},
+        {"q", &fw->q, R * qw, FW_MEM_ACTIVATIONS, 0, 1},
+        {"k", &fw->k, R * kw, FW_MEM_ACTIVATIONS, 0, 1},
+        {"v", &fw->v, R * kw, FW_MEM_ACTIVATIONS, 0, 1},
+        {"att", &fw->att, R * qw, FW_MEM_ACTIVATIONS, 0, 1},
+        {"mlp_a", &fw->mlp_a, R * fw->F, FW_MEM_ACTIVATIONS, 0, 1},
+        {"mlp_b", &fw->mlp_b, R * fw->F, FW_MEM_ACTIVATIONS, 0, llama},
+        {"scores", &fw->scores, score_elems, FW_MEM_ACTIVATIONS, 1, 1},
+        {"probs", &fw->probs, score_elems, FW_MEM_ACTIVATIONS, 0, fw->be->dtype != DTYPE_FP32},
+        {"gq", &fw->gq, R * (a2a ? nh : (size_t)fw->NQ) * D, FW_MEM_ACTIVATIONS, 0, qk || a2a},
+        {"gk", &fw->gk, R * (a2a ? nkv : (size_t)fw->NKV) * D, FW_MEM_ACTIVATIONS, 0, qk || a2a},
+        {"gv", &fw->gv, R * nkv * D, FW_MEM_ACTIVATIONS, 0, a2a},
+        {"go", &fw->go, R * nh * D, FW_MEM_ACTIVATIONS, 0, a2a},
+        {"send_buf", &fw->send_buf, send, FW_MEM_COMM, 0, a2a},
+        {"recv_buf", &fw->recv_buf, recv, FW_MEM_COMM, 0, qk || a2a},
+    };
+    memcpy(t, b, sizeof b);
+    return FW_BUFS;
 }
 
-/* fp32 (score) buffers: counted at 4 bytes an element; zero-filled as bytes, which is
- * 0.0 in every type (fill writes the storage type) */
-static attn_ptr fw_alloc_f32(attn_forward *fw, size_t count, size_t *category, int *failed) {
-    if (*failed) return (attn_ptr){NULL};
-    if (count == 0) count = 1;
-    attn_ptr p = fw->be->alloc_f32(fw->be->ctx, count);
-    if (attn_ptr_null(p)) *failed = 1;
-    else {
-        *category += count * sizeof(float);
-        fw->be->fill(fw->be->ctx, p, count * sizeof(float) / fw->be->elem_bytes, 0.0f);
+/* Bytes a buffer counts in its category: storage elements at the backend's width; fp32 at
+ * 4 bytes, at least one element (an empty buffer is allocated as one). */
+static size_t fw_buf_bytes(const attn_forward *fw, const fw_buf *b) {
+    return b->f32 ? max_size(b->elems, 1) * sizeof(float) : b->elems * fw->be->elem_bytes;
+}
+
+/* Allocates and zero-fills the table's buffers (skipped collectives leave zeros, not
+ * garbage); an empty one gets one element. fp32 buffers are zero-filled as bytes, which is
+ * 0.0 in every type (fill writes the storage type). 0 ok, -1 when one could not be had. */
+static int fw_alloc_bufs(attn_forward *fw, const fw_buf *t, int n) {
+    attn_backend *be = fw->be;
+    for (int i = 0; i < n; i++) {
+        if (!t[i].on) continue;
+        size_t count = max_size(t[i].elems, 1);
+        *t[i].slot = t[i].f32 ? be->alloc_f32(be->ctx, count) : be->alloc(be->ctx, count);
+        if (attn_ptr_null(*t[i].slot)) return -1;
+        be->fill(be->ctx, *t[i].slot, t[i].f32 ? count * sizeof(float) / be->elem_bytes : count, 0.0f);
     }
-    return p;
+    return 0;
+}
+
+static void fw_count_bufs(attn_forward *fw, const fw_buf *t, int n) {
+    size_t *category[] = {[FW_MEM_WEIGHTS] = &fw->bytes_weights, [FW_MEM_KV_CACHE] = &fw->bytes_kv_cache,
+                          [FW_MEM_ACTIVATIONS] = &fw->bytes_activations, [FW_MEM_COMM] = &fw->bytes_comm};
+    for (int i = 0; i < n; i++)
+        if (t[i].on) *category[t[i].category] += fw_buf_bytes(fw, &t[i]);
+}
+
+static void fw_free_bufs(attn_forward *fw, const fw_buf *t, int n) {
+    for (int i = 0; i < n; i++)
+        if (t[i].on) fw->be->free(fw->be->ctx, *t[i].slot);
 }
 
 /* --- weights: read this rank's shard of each tensor into host memory, then upload --- */
@@ -80,14 +151,23 @@ typedef struct loader {
     tensor_source *ws;
     float *host;         /* staging, as large as the largest local tensor */
     float *tmp;          /* one block before it is placed */
-    char *err;
-    size_t errlen;
+    attn_error *err;
     int failed;
 } loader;
 
+/* tensor_read_block into the loader's error: a weight tensor missing or malformed is a
+ * bad input (the weights file), not a failure of the run */
+static int ld_read(loader *ld, const char *name, int ndim, const long long *shape, long long r0, long long r1,
+                   long long c0, long long c1, float *dst) {
+    if (tensor_read_block(ld->ws, name, ndim, shape, r0, r1, c0, c1, dst, ld->err->msg, sizeof ld->err->msg) == 0)
+        return 0;
+    ld->err->kind = ATTN_EXIT_BADINPUT;
+    return -1;
+}
+
 static int load_upload(loader *ld, attn_ptr dst, size_t count) {
     if (ld->fw->be->upload(ld->fw->be->ctx, dst, ld->host, count) != 0) {
-        set_err(ld->err, ld->errlen, "upload of weights to the %s backend failed", ld->fw->be->name);
+        attn_error_set(ld->err, ATTN_EXIT_FAIL, "upload of weights to the %s backend failed", ld->fw->be->name);
         return -1;
     }
     return 0;
@@ -96,13 +176,13 @@ static int load_upload(loader *ld, attn_ptr dst, size_t count) {
 /* rows [r0,r1) of a [rows, cols] tensor into host at row offset `at` */
 static int read_rows(loader *ld, const char *name, long long rows, long long cols, long long r0, long long r1, size_t at) {
     long long shape[2] = {rows, cols};
-    return tensor_read_block(ld->ws, name, 2, shape, r0, r1, 0, cols, ld->host + at * (size_t)cols, ld->err, ld->errlen);
+    return ld_read(ld, name, 2, shape, r0, r1, 0, cols, ld->host + at * (size_t)cols);
 }
 
 /* cols [c0,c1) of a [rows, cols] tensor into host (row stride ld) at column `at` */
 static int read_cols(loader *ld, const char *name, long long rows, long long cols, long long c0, long long c1, int ld_host, int at) {
     long long shape[2] = {rows, cols};
-    if (tensor_read_block(ld->ws, name, 2, shape, 0, rows, c0, c1, ld->tmp, ld->err, ld->errlen) != 0) return -1;
+    if (ld_read(ld, name, 2, shape, 0, rows, c0, c1, ld->tmp) != 0) return -1;
     long long w = c1 - c0;
     for (long long r = 0; r < rows; r++) memcpy(ld->host + r * ld_host + at, ld->tmp + r * w, (size_t)w * sizeof(float));
     return 0;
@@ -110,7 +190,7 @@ static int read_cols(loader *ld, const char *name, long long rows, long long col
 
 static int load_vector(loader *ld, const char *name, int C, attn_ptr dst) {
     long long shape[1] = {C};
-    if (tensor_read_block(ld->ws, name, 1, shape, 0, 1, 0, C, ld->host, ld->err, ld->errlen) != 0) return -1;
+    if (ld_read(ld, name, 1, shape, 0, 1, 0, C, ld->host) != 0) return -1;
     return load_upload(ld, dst, (size_t)C);
 }
 
@@ -166,14 +246,13 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
     return 0;
 }
 
-static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
-
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, double score_workspace, char *err, size_t errlen) {
+                             tensor_source *ws, int query_chunk, double score_workspace, attn_error *err) {
+    attn_error_clear(err);
     const attn_model *m = &p->model;
     const attn_rank_assign *a = plan_rank_entry(p, rank);
     if (!a) {
-        set_err(err, errlen, "the plan has no rank %d", rank);
+        attn_error_set(err, ATTN_EXIT_FAIL, "the plan has no rank %d", rank);
         return NULL;
     }
     /* the layouts below rely on these (lib/plan.h): llama segments are pair ranges */
@@ -182,13 +261,13 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
                     a->dim_end[1] - a->dim_begin[1] == a->dim_end[0] - a->dim_begin[0] && a->dim_end[0] <= m->head_dim / 2);
     if (!pairs_ok || (m->arch == ARCH_GPT && a->n_dim_ranges != 1) || a->head_end <= a->head_begin ||
         a->kv_head_end <= a->kv_head_begin || a->layer_end < a->layer_begin || a->batch_end <= a->batch_begin) {
-        set_err(err, errlen, "plan rank %d: an assignment the runtime cannot execute (empty heads or batch rows, or "
+        attn_error_set(err, ATTN_EXIT_FAIL, "plan rank %d: an assignment the runtime cannot execute (empty heads or batch rows, or "
                              "dimension ranges that are not %s)", rank, m->arch == ARCH_LLAMA ? "one rotation-pair range" : "one range");
         return NULL;
     }
     attn_forward *fw = calloc(1, sizeof *fw);
     if (!fw) {
-        set_err(err, errlen, "out of memory");
+        attn_error_set(err, ATTN_EXIT_FAIL, "out of memory");
         return NULL;
     }
     fw->plan = p;
@@ -217,14 +296,14 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->seg_off = calloc((size_t)fw->M, sizeof(int));
     fw->seg_hs = calloc((size_t)fw->M, sizeof(int));
     if (!fw->seg_off || !fw->seg_hs) {
-        set_err(err, errlen, "out of memory");
+        attn_error_set(err, ATTN_EXIT_FAIL, "out of memory");
         forward_destroy(fw);
         return NULL;
     }
     for (int s = 0, off = 0; s < fw->M; s++) {
         const attn_rank_assign *o = plan_rank_entry(p, fw->seg_rank0 + s);
         if (!o) {
-            set_err(err, errlen, "the plan has no rank %d", fw->seg_rank0 + s);
+            attn_error_set(err, ATTN_EXIT_FAIL, "the plan has no rank %d", fw->seg_rank0 + s);
             forward_destroy(fw);
             return NULL;
         }
@@ -251,87 +330,37 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
     fw->score_workspace = score_workspace > 0 ? score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
 
-    /* --- allocations --- */
+    /* --- allocations: the tables, layer by layer, then the workspaces --- */
+    fw_buf t[FW_BUFS];
     int failed = 0;
-    size_t C = (size_t)fw->C, R = max_size((size_t)fw->max_mb_rows * fw->L, (size_t)fw->B);
     fw->layers = calloc((size_t)(fw->n_layers ? fw->n_layers : 1), sizeof *fw->layers);
     if (!fw->layers) failed = 1;
     for (int l = 0; l < fw->n_layers && !failed; l++) {
-        fwd_layer *ly = &fw->layers[l];
-        size_t *wb = &fw->bytes_weights;
-        ly->norm1_w = fw_alloc(fw, C, wb, &failed);
-        ly->norm2_w = fw_alloc(fw, C, wb, &failed);
-        if (m->arch == ARCH_GPT) {
-            ly->norm1_b = fw_alloc(fw, C, wb, &failed);
-            ly->norm2_b = fw_alloc(fw, C, wb, &failed);
-        }
-        ly->wq = fw_alloc(fw, (size_t)fw->NQ * fw->HS * C, wb, &failed);
-        ly->wk = fw_alloc(fw, (size_t)fw->NKV * fw->HS * C, wb, &failed);
-        ly->wv = fw_alloc(fw, (size_t)fw->NKV * fw->HS * C, wb, &failed);
-        ly->wo = fw_alloc(fw, C * fw->NQ * fw->HS, wb, &failed);
-        ly->w_up = fw_alloc(fw, (size_t)fw->F * C, wb, &failed);
-        if (m->arch == ARCH_LLAMA) ly->w_gate = fw_alloc(fw, (size_t)fw->F * C, wb, &failed);
-        ly->w_down = fw_alloc(fw, C * fw->F, wb, &failed);
-        size_t cache_rows = (size_t)fw->B * fw->TMAX * fw->cache_kv_heads;
-        ly->k_cache = fw_alloc(fw, cache_rows * fw->k_width, &fw->bytes_kv_cache, &failed);
-        ly->v_cache = fw_alloc(fw, cache_rows * fw->v_width, &fw->bytes_kv_cache, &failed);
+        int n = layer_bufs(fw, &fw->layers[l], t);
+        if (fw_alloc_bufs(fw, t, n) != 0) failed = 1;
+        else fw_count_bufs(fw, t, n);
     }
-    size_t *ab = &fw->bytes_activations, *cb = &fw->bytes_comm;
-    fw->x = fw_alloc(fw, R * C, ab, &failed);
-    fw->xn = fw_alloc(fw, R * C, ab, &failed);
-    fw->proj = fw_alloc(fw, R * C, ab, &failed);
-    fw->q = fw_alloc(fw, R * fw->NQ * fw->HS, ab, &failed);
-    fw->k = fw_alloc(fw, R * fw->NKV * fw->HS, ab, &failed);
-    fw->v = fw_alloc(fw, R * fw->NKV * fw->HS, ab, &failed);
-    fw->att = fw_alloc(fw, R * fw->NQ * fw->HS, ab, &failed);
-    fw->mlp_a = fw_alloc(fw, R * fw->F, ab, &failed);
-    if (m->arch == ARCH_LLAMA) fw->mlp_b = fw_alloc(fw, R * fw->F, ab, &failed);
-    /* one score block (attn_tiling.h) of the largest tiling any call uses: both microbatch
-     * sizes (blocks are not monotone in the rows: 4 rows may tile as 2 + 2 where 3 fit in
-     * one) and the decode step */
-    size_t score_elems = 1;
-    {
-        int small_rows = fw->B / fw->microbatches;
-        int sizes[3] = {fw->max_mb_rows, small_rows, fw->B};
-        for (int i = 0; i < 3; i++) {
-            attn_tiling t;
-            fw_tiling(fw, sizes[i], i == 2, &t);
-            size_t e = (size_t)t.block_seqs * t.block_heads * (i == 2 ? 1 : fw->query_chunk) * (i == 2 ? fw->TMAX : fw->L);
-            score_elems = max_size(score_elems, e);
-        }
+    if (!failed) {
+        int n = forward_bufs(fw, score_block_elems(fw), t);
+        if (fw_alloc_bufs(fw, t, n) != 0) failed = 1;
+        else fw_count_bufs(fw, t, n);
     }
-    fw->scores = fw_alloc_f32(fw, score_elems, ab, &failed);
-    fw->probs = fw->be->dtype == DTYPE_FP32 ? fw->scores : fw_alloc(fw, score_elems, ab, &failed);
-    if (scheme == SCHEME_QK_ALLGATHER) {
-        fw->gq = fw_alloc(fw, R * fw->NQ * fw->D, ab, &failed);
-        fw->gk = fw_alloc(fw, R * fw->NKV * fw->D, ab, &failed);
-        fw->recv_buf = fw_alloc(fw, R * max_size(fw->NQ, fw->NKV) * fw->D, cb, &failed);
-    } else if (scheme == SCHEME_HEAD_ALLTOALL) {
-        size_t nh = (size_t)fw->att_nq, nkv = (size_t)fw->cache_kv_heads;
-        fw->gq = fw_alloc(fw, R * nh * fw->D, ab, &failed);
-        fw->gk = fw_alloc(fw, R * nkv * fw->D, ab, &failed);
-        fw->gv = fw_alloc(fw, R * nkv * fw->D, ab, &failed);
-        fw->go = fw_alloc(fw, R * nh * fw->D, ab, &failed);
-        /* there: every member's heads and kv heads in my dims; back: my whole heads */
-        size_t send_there = R * fw->HS * ((size_t)fw->NQ + 2 * (size_t)fw->M * fw->NKV);
-        size_t recv_there = R * fw->D * (nh + 2 * nkv);
-        fw->send_buf = fw_alloc(fw, max_size(send_there, R * nh * fw->D), cb, &failed);
-        fw->recv_buf = fw_alloc(fw, max_size(recv_there, R * fw->NQ * fw->HS), cb, &failed);
-    }
+    if (fw->be->dtype == DTYPE_FP32) fw->probs = fw->scores;
     if (failed) {
-        set_err(err, errlen, "rank %d: %s backend could not allocate its buffers", rank, be->name);
+        attn_error_set(err, ATTN_EXIT_FAIL, "rank %d: %s backend could not allocate its buffers", rank, be->name);
         forward_destroy(fw);
         return NULL;
     }
 
     /* --- weights --- */
+    size_t C = (size_t)fw->C;
     size_t largest = max_size(max_size((size_t)fw->NQ, (size_t)fw->NKV) * fw->HS * C, (size_t)fw->F * C);
     largest = max_size(largest, C);
-    loader ld = {.fw = fw, .ws = ws, .err = err, .errlen = errlen};
+    loader ld = {.fw = fw, .ws = ws, .err = err};
     ld.host = malloc(largest * sizeof(float));
     ld.tmp = malloc(largest * sizeof(float));
     if (!ld.host || !ld.tmp) {
-        set_err(err, errlen, "out of memory staging weights");
+        attn_error_set(err, ATTN_EXIT_FAIL, "out of memory staging weights");
         ld.failed = 1;
     }
     for (int l = 0; l < fw->n_layers && !ld.failed; l++)
@@ -372,44 +401,25 @@ static int fill_seeded(attn_forward *fw, attn_ptr buf, size_t count, uint64_t se
 }
 
 int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed) {
-    size_t R = max_size((size_t)fw->max_mb_rows * fw->L, (size_t)fw->B);
     /* the names only key the generator: distinct streams for the two buffers */
-    if (!forward_is_first_stage(fw) && fill_seeded(fw, fw->x, R * fw->C, seed, "rank_share.pipe_recv") != 0) return -1;
+    if (!forward_is_first_stage(fw) && fill_seeded(fw, fw->x, fw_rows(fw) * fw->C, seed, "rank_share.pipe_recv") != 0)
+        return -1;
     if (fw->recv_buf.addr) {
-        /* recv_buf's size as allocated in forward_create */
-        size_t n = 0;
-        if (fw->plan->strategy.scheme == SCHEME_QK_ALLGATHER)
-            n = R * max_size(fw->NQ, fw->NKV) * fw->D;
-        else if (fw->plan->strategy.scheme == SCHEME_HEAD_ALLTOALL)
-            n = max_size(R * fw->D * ((size_t)fw->att_nq + 2 * (size_t)fw->cache_kv_heads), R * fw->NQ * fw->HS);
-        if (fill_seeded(fw, fw->recv_buf, n, seed, "rank_share.coll_recv") != 0) return -1;
+        fw_buf t[FW_BUFS];
+        int n = forward_bufs(fw, 0, t);
+        for (int i = 0; i < n; i++) /* recv_buf's size as allocated, from the table */
+            if (t[i].slot == &fw->recv_buf && fill_seeded(fw, fw->recv_buf, t[i].elems, seed, "rank_share.coll_recv") != 0)
+                return -1;
     }
     return 0;
 }
 
-void fw_tiling(const attn_forward *fw, int nseq, int decode, attn_tiling *t) {
-    /* bytes per score pair as the cost model counts them (fp32 scores + probabilities in
-     * the model dtype), whatever this backend stores: the blocks, and so the collective
-     * calls, must be the ones priced */
-    double pair = ATTN_SCORE_ELEM_BYTES + dtype_bytes(fw->plan->model.dtype);
-    attn_tiling_plan(t, nseq, fw->att_nq, decode ? 1 : fw->query_chunk, decode ? fw->TMAX : fw->L, pair,
-                     fw->score_workspace);
-}
-
 void forward_destroy(attn_forward *fw) {
     if (!fw) return;
-    attn_backend *be = fw->be;
+    fw_buf t[FW_BUFS];
     if (fw->layers)
-        for (int l = 0; l < fw->n_layers; l++) {
-            fwd_layer *ly = &fw->layers[l];
-            attn_ptr *ps[] = {&ly->norm1_w, &ly->norm1_b, &ly->norm2_w, &ly->norm2_b, &ly->wq, &ly->wk, &ly->wv,
-                              &ly->wo, &ly->w_up, &ly->w_gate, &ly->w_down, &ly->k_cache, &ly->v_cache};
-            for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) be->free(be->ctx, *ps[i]);
-        }
-    attn_ptr *ws[] = {&fw->x, &fw->xn, &fw->q, &fw->k, &fw->v, &fw->att, &fw->proj, &fw->mlp_a, &fw->mlp_b,
-                      &fw->scores, &fw->gq, &fw->gk, &fw->gv, &fw->go, &fw->send_buf, &fw->recv_buf};
-    if (fw->probs.addr != fw->scores.addr) be->free(be->ctx, fw->probs);
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) be->free(be->ctx, *ws[i]);
+        for (int l = 0; l < fw->n_layers; l++) fw_free_bufs(fw, t, layer_bufs(fw, &fw->layers[l], t));
+    fw_free_bufs(fw, t, forward_bufs(fw, 0, t));
     free(fw->layers);
     free(fw->seg_off);
     free(fw->seg_hs);
@@ -418,14 +428,6 @@ void forward_destroy(attn_forward *fw) {
 
 int forward_is_first_stage(const attn_forward *fw) { return fw->me->stage == 0; }
 int forward_is_last_stage(const attn_forward *fw) { return fw->me->stage == fw->plan->strategy.pp - 1; }
-
-/* times the statements (variadic: they may contain commas) as one op */
-#define OP(op, ...)                               \
-    do {                                          \
-        fw->be->op_begin(fw->be->ctx, (op));      \
-        __VA_ARGS__;                              \
-        fw->be->op_end(fw->be->ctx, (op));        \
-    } while (0)
 
 /* One block on x[N, C]: nseq sequences of T rows at positions pos0.., cache rows seq0.. */
 static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0) {

@@ -8,6 +8,7 @@
 #include "attn_tiling.h"
 #include "backend.h"
 #include "comm.h"
+#include "diag.h"
 #include "metrics.h"
 #include "plan.h"
 #include "tensors.h"
@@ -70,9 +71,10 @@ typedef struct attn_forward {
 
 /* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and
  * workspaces. query_chunk 0 picks a size; score_workspace <= 0 the default budget
- * (ATTN_SCORE_WORKSPACE_DEFAULT). NULL with a message in err on failure. */
+ * (ATTN_SCORE_WORKSPACE_DEFAULT). NULL on failure with err set: kind ATTN_EXIT_BADINPUT
+ * when a weight tensor is missing or malformed, ATTN_EXIT_FAIL otherwise (memory, backend). */
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, double score_workspace, char *err, size_t errlen);
+                             tensor_source *ws, int query_chunk, double score_workspace, attn_error *err);
 void forward_destroy(attn_forward *fw);
 /* Prefill of the replica's rows. input: [B, L, C] host fp32 (read by stage 0 only);
  * out: [B, L, C] (written by the last stage only; may be NULL). */
@@ -89,22 +91,10 @@ int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed);
 int forward_is_first_stage(const attn_forward *fw);
 int forward_is_last_stage(const attn_forward *fw);
 
-/* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
-void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
 /* The score blocks of an attention call over nseq sequences (attn_tiling.h), the same
  * call the cost model makes: prefill blocks of query_chunk rows against L keys, decode
  * (decode != 0) blocks of one row against TMAX keys (every step the same blocks). */
 void fw_tiling(const attn_forward *fw, int nseq, int decode, attn_tiling *t);
-/* shared helpers */
-const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r); /* the entry of world rank r */
-/* be->gemm, counted; OP_SCORES writes C into the fp32 score buffer (be->gemm_to_f32) */
-void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
-             attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
-             attn_ptr C, int ldc, long long strideC, int batch);
-/* counts elements of elem_bytes each sent by this rank for an op (when counting) */
-void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes);
-double fw_allreduce_elems(size_t count, int p); /* 2(p-1)/p * count */
-static inline attn_ptr fw_at(const attn_forward *fw, attn_ptr p, size_t elems) { return attn_ptr_at(fw->be, p, elems); }
 
 #ifdef __cplusplus
 }

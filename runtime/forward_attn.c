@@ -13,15 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "forward.h"
-
-/* times the statements (variadic: they may contain commas) as one op */
-#define OP(op, ...)                               \
-    do {                                          \
-        fw->be->op_begin(fw->be->ctx, (op));      \
-        __VA_ARGS__;                              \
-        fw->be->op_end(fw->be->ctx, (op));        \
-    } while (0)
+#include "forward_private.h"
 
 /* Appends src[N, heads*width] (nseq sequences of T rows) to a cache at positions pos0.. */
 static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nseq, int T, int pos0, int seq0, int width) {

@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "diag.h"
 #include "ytree.h"
 
 #define MAX_DIMS 8
@@ -38,14 +38,6 @@ struct tensor_source {
     int n_entries;
     st_entry *entries;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* --- seeded random values --- */
 static uint64_t splitmix64(uint64_t x) {
@@ -100,18 +92,18 @@ static int parse_header(tensor_source *ts, const char *json, size_t len, char *e
     quiet.quiet = 1;
     yt_doc doc;
     if (yt_load_buffer(json, len, ts->path, &doc, &quiet) != 0) {
-        set_err(err, errlen, "%s: malformed safetensors header (not a JSON object)", ts->path);
+        attn_format_err(err, errlen, "%s: malformed safetensors header (not a JSON object)", ts->path);
         return -1;
     }
     int rc = -1;
     const yt_node *root = doc.root;
     if (!root || root->kind != YT_MAP) {
-        set_err(err, errlen, "%s: malformed safetensors header (not a JSON object)", ts->path);
+        attn_format_err(err, errlen, "%s: malformed safetensors header (not a JSON object)", ts->path);
         goto done;
     }
     ts->entries = calloc(root->n ? root->n : 1, sizeof *ts->entries);
     if (!ts->entries) {
-        set_err(err, errlen, "%s: out of memory reading the header", ts->path);
+        attn_format_err(err, errlen, "%s: out of memory reading the header", ts->path);
         goto done;
     }
     for (size_t i = 0; i < root->n; i++) {
@@ -121,13 +113,13 @@ static int parse_header(tensor_source *ts, const char *json, size_t len, char *e
         const yt_node *dt = yt_get(t, "dtype"), *shape = yt_get(t, "shape"), *off = yt_get(t, "data_offsets");
         if (!t || t->kind != YT_MAP || !dt || dt->kind != YT_SCALAR || !shape || shape->kind != YT_SEQ ||
             !off || off->kind != YT_SEQ || off->n != 2) {
-            set_err(err, errlen, "%s: tensor '%s': malformed header entry (needs dtype, shape, data_offsets)", ts->path, name);
+            attn_format_err(err, errlen, "%s: tensor '%s': malformed header entry (needs dtype, shape, data_offsets)", ts->path, name);
             goto done;
         }
         st_entry *e = &ts->entries[ts->n_entries];
         e->name = strdup(name);
         if (!e->name) {
-            set_err(err, errlen, "%s: out of memory reading the header", ts->path);
+            attn_format_err(err, errlen, "%s: out of memory reading the header", ts->path);
             goto done;
         }
         ts->n_entries++;
@@ -136,25 +128,25 @@ static int parse_header(tensor_source *ts, const char *json, size_t len, char *e
         for (int k = 0; k < 3; k++)
             if (strcmp(dt->str, dtype_names[k]) == 0) e->dtype = (st_dtype)k;
         if (shape->n > MAX_DIMS) {
-            set_err(err, errlen, "%s: tensor '%s': %zu dimensions (at most %d)", ts->path, name, shape->n, MAX_DIMS);
+            attn_format_err(err, errlen, "%s: tensor '%s': %zu dimensions (at most %d)", ts->path, name, shape->n, MAX_DIMS);
             goto done;
         }
         e->ndim = (int)shape->n;
         for (size_t k = 0; k < shape->n; k++) {
             unsigned long long v;
             if (parse_u64(shape->vals[k], &v) != 0 || v > (1ull << 40)) {
-                set_err(err, errlen, "%s: tensor '%s': malformed shape", ts->path, name);
+                attn_format_err(err, errlen, "%s: tensor '%s': malformed shape", ts->path, name);
                 goto done;
             }
             e->shape[k] = (long long)v;
         }
         unsigned long long b, en;
         if (parse_u64(off->vals[0], &b) != 0 || parse_u64(off->vals[1], &en) != 0 || b > en) {
-            set_err(err, errlen, "%s: tensor '%s': malformed data_offsets", ts->path, name);
+            attn_format_err(err, errlen, "%s: tensor '%s': malformed data_offsets", ts->path, name);
             goto done;
         }
         if (en > ts->data_len) {
-            set_err(err, errlen, "%s: tensor '%s': data_offsets [%llu, %llu] run past the %zu data bytes of the file (truncated?)",
+            attn_format_err(err, errlen, "%s: tensor '%s': data_offsets [%llu, %llu] run past the %zu data bytes of the file (truncated?)",
                     ts->path, name, b, en, ts->data_len);
             goto done;
         }
@@ -167,10 +159,10 @@ done:
     return rc;
 }
 
-tensor_source *tensor_source_open(const char *path, uint64_t seed, char *err, size_t errlen) {
+tensor_source *tensor_source_create(const char *path, uint64_t seed, char *err, size_t errlen) {
     tensor_source *ts = calloc(1, sizeof *ts);
     if (!ts) {
-        set_err(err, errlen, "out of memory");
+        attn_format_err(err, errlen, "out of memory");
         return NULL;
     }
     ts->seed = seed;
@@ -178,32 +170,32 @@ tensor_source *tensor_source_open(const char *path, uint64_t seed, char *err, si
     ts->path = strdup(path);
     int fd = open(path, O_RDONLY);
     if (!ts->path || fd < 0) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        attn_format_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
+        attn_format_err(err, errlen, "%s: not a regular file", path);
         close(fd);
         goto fail;
     }
     ts->map_len = (size_t)st.st_size;
     if (ts->map_len < 8) {
-        set_err(err, errlen, "%s: too short for a safetensors file (%zu bytes)", path, ts->map_len);
+        attn_format_err(err, errlen, "%s: too short for a safetensors file (%zu bytes)", path, ts->map_len);
         close(fd);
         goto fail;
     }
     void *m = mmap(NULL, ts->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) {
-        set_err(err, errlen, "%s: cannot map: %s", path, strerror(errno));
+        attn_format_err(err, errlen, "%s: cannot map: %s", path, strerror(errno));
         goto fail;
     }
     ts->map = m;
     unsigned long long hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | ts->map[i];
     if (hlen == 0 || hlen > ts->map_len - 8 || hlen > YT_MAX_BYTES) {
-        set_err(err, errlen, "%s: malformed safetensors file: header length %llu does not fit the %zu-byte file", path,
+        attn_format_err(err, errlen, "%s: malformed safetensors file: header length %llu does not fit the %zu-byte file", path,
                 hlen, ts->map_len);
         goto fail;
     }
@@ -212,11 +204,11 @@ tensor_source *tensor_source_open(const char *path, uint64_t seed, char *err, si
     if (parse_header(ts, (const char *)ts->map + 8, (size_t)hlen, err, errlen) != 0) goto fail;
     return ts;
 fail:
-    tensor_source_close(ts);
+    tensor_source_destroy(ts);
     return NULL;
 }
 
-void tensor_source_close(tensor_source *ts) {
+void tensor_source_destroy(tensor_source *ts) {
     if (!ts) return;
     if (ts->map) munmap((void *)ts->map, ts->map_len);
     for (int i = 0; i < ts->n_entries; i++) free(ts->entries[i].name);
@@ -263,7 +255,7 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
     long long cols = shape[ndim - 1], rows = 1;
     for (int i = 0; i < ndim - 1; i++) rows *= shape[i];
     if (r0 < 0 || r1 > rows || r0 > r1 || c0 < 0 || c1 > cols || c0 > c1) {
-        set_err(err, errlen, "%s: tensor '%s': block out of range (internal error)", tensor_source_name(ts), name);
+        attn_format_err(err, errlen, "%s: tensor '%s': block out of range (internal error)", tensor_source_name(ts), name);
         return -1;
     }
     long long w = c1 - c0;
@@ -276,23 +268,23 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
     }
     const st_entry *e = find_entry(ts, name);
     if (!e) {
-        set_err(err, errlen, "%s: tensor '%s' is missing", ts->path, name);
+        attn_format_err(err, errlen, "%s: tensor '%s' is missing", ts->path, name);
         return -1;
     }
     char want[128], got[128];
     format_shape(want, sizeof want, ndim, shape);
     format_shape(got, sizeof got, e->ndim, e->shape);
     if (strcmp(want, got) != 0) {
-        set_err(err, errlen, "%s: tensor '%s' has shape %s, expected %s", ts->path, name, got, want);
+        attn_format_err(err, errlen, "%s: tensor '%s' has shape %s, expected %s", ts->path, name, got, want);
         return -1;
     }
     if (e->dtype == ST_OTHER) {
-        set_err(err, errlen, "%s: tensor '%s' has dtype %s (F32, F16 or BF16 are read)", ts->path, name, e->dtype_name);
+        attn_format_err(err, errlen, "%s: tensor '%s' has dtype %s (F32, F16 or BF16 are read)", ts->path, name, e->dtype_name);
         return -1;
     }
     size_t esize = (size_t)dtype_sizes[e->dtype];
     if (e->end - e->begin != (size_t)(rows * cols) * esize) {
-        set_err(err, errlen, "%s: tensor '%s': data_offsets span %zu bytes, its shape %s of %s needs %zu", ts->path, name,
+        attn_format_err(err, errlen, "%s: tensor '%s': data_offsets span %zu bytes, its shape %s of %s needs %zu", ts->path, name,
                 e->end - e->begin, got, e->dtype_name, (size_t)(rows * cols) * esize);
         return -1;
     }
@@ -319,7 +311,7 @@ int safetensors_write(const char *path, const tensor_out *tensors, int count, ch
     size_t cap = 256 + (size_t)count * 256, len = 0, offset = 0;
     char *hdr = malloc(cap);
     if (!hdr) {
-        set_err(err, errlen, "%s: out of memory", path);
+        attn_format_err(err, errlen, "%s: out of memory", path);
         return -1;
     }
     len += (size_t)snprintf(hdr + len, cap - len, "{");
@@ -338,7 +330,7 @@ int safetensors_write(const char *path, const tensor_out *tensors, int count, ch
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open for writing: %s", tmp, strerror(errno));
+        attn_format_err(err, errlen, "%s: cannot open for writing: %s", tmp, strerror(errno));
         free(hdr);
         return -1;
     }
@@ -359,7 +351,7 @@ int safetensors_write(const char *path, const tensor_out *tensors, int count, ch
     free(hdr);
     if (fclose(f) != 0) ok = 0;
     if (!ok || rename(tmp, path) != 0) {
-        set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        attn_format_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
         remove(tmp);
         return -1;
     }

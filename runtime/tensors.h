@@ -16,8 +16,8 @@ typedef struct tensor_source tensor_source;
 
 /* path NULL: seeded random values. Returns NULL with a message in err on failure (a
  * file that cannot be opened, mapped or whose header is malformed). */
-tensor_source *tensor_source_open(const char *path, uint64_t seed, char *err, size_t errlen);
-void tensor_source_close(tensor_source *ts);
+tensor_source *tensor_source_create(const char *path, uint64_t seed, char *err, size_t errlen);
+void tensor_source_destroy(tensor_source *ts);
 const char *tensor_source_name(const tensor_source *ts); /* file name or "seeded random" */
 int tensor_source_has(const tensor_source *ts, const char *name);
 

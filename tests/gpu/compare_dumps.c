@@ -47,10 +47,10 @@ int main(int argc, char **argv) {
     long long B = atoll(argv[3]), L = atoll(argv[4]), TDEC = atoll(argv[5]), C = atoll(argv[6]);
     double bound = atof(argv[7]);
     char msg[512];
-    tensor_source *a = tensor_source_open(argv[1], 0, msg, sizeof msg);
+    tensor_source *a = tensor_source_create(argv[1], 0, msg, sizeof msg);
     if (!a) return fprintf(stderr, "compare_dumps: %s\n", msg), 2;
-    tensor_source *ref = tensor_source_open(argv[2], 0, msg, sizeof msg);
-    if (!ref) return fprintf(stderr, "compare_dumps: %s\n", msg), tensor_source_close(a), 2;
+    tensor_source *ref = tensor_source_create(argv[2], 0, msg, sizeof msg);
+    if (!ref) return fprintf(stderr, "compare_dumps: %s\n", msg), tensor_source_destroy(a), 2;
     int fail = 0;
     const char *names[2] = {"hidden_states", "decode_output"};
     long long steps[2] = {L, TDEC};
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
         printf("%s %-14s rel_err %.3e (bound %.1e) non-finite %lld\n", ok ? "ok  " : "FAIL", names[k], err, bound, bad);
         if (!ok) fail = 1;
     }
-    tensor_source_close(a);
-    tensor_source_close(ref);
+    tensor_source_destroy(a);
+    tensor_source_destroy(ref);
     return fail;
 }

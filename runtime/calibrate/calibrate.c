@@ -11,16 +11,19 @@
 #ifdef ATTN_HAVE_MPI
 #include <mpi.h>
 #endif
+#include "args.h"
 #include "attn_tiling.h"
 #include "calibrate.h"
 #include "measure.h"
 #include "plan.h"
+#include "run_select.h"
 #include "ytree.h"
 
 #define CAL_MAX_MODELS 16
 
 typedef struct cal_options {
-    const char *out, *backend, *topology, *name;
+    const char *out, *topology, *name;
+    run_backend_kind backend;
     const char *models[CAL_MAX_MODELS];
     int n_models, threads, samples, passes, world_max, quick;
     double peak;
@@ -50,65 +53,42 @@ int calibrate_requested(int argc, char **argv) {
     return 0;
 }
 
-static int parse_options(int argc, char **argv, cal_options *o, int loud) {
-    *o = (cal_options){.out = "calibration.yaml", .backend = "auto", .threads = 1, .samples = 7, .passes = 7};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (!strcmp(a, "--calibrate")) continue;
-        if (!strcmp(a, "--quick")) { o->quick = 1; continue; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 1;
-        if (a[0] != '-') {
-            if (loud) fprintf(stderr, "attnrun: error: --calibrate takes no plan (got '%s')\n", a);
-            return 2;
-        }
-        if (!val) {
-            if (loud) fprintf(stderr, "attnrun: error: %s needs a value (see --calibrate --help)\n", a);
-            return 2;
-        }
-        i++;
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = val;
-        else if (!strcmp(a, "--topology")) o->topology = val;
-        else if (!strcmp(a, "--name")) o->name = val;
-        else if (!strcmp(a, "--backend")) {
-            o->backend = val;
-            if (strcmp(val, "cpu") && strcmp(val, "cuda") && strcmp(val, "auto")) {
-                if (loud) fprintf(stderr, "attnrun: error: --backend must be cpu, cuda or auto (got '%s')\n", val);
-                return 2;
-            }
-        } else if (!strcmp(a, "--model")) {
-            if (o->n_models == CAL_MAX_MODELS) {
-                if (loud) fprintf(stderr, "attnrun: error: at most %d --model files\n", CAL_MAX_MODELS);
-                return 2;
-            }
-            o->models[o->n_models++] = val;
-        } else if (!strcmp(a, "--peak")) {
-            o->peak = strtod(val, &end);
-            if (*val == '\0' || *end != '\0' || !(o->peak > 0) || o->peak > 1e20) {
-                if (loud) fprintf(stderr, "attnrun: error: --peak: bad value '%s'\n", val);
-                return 2;
-            }
-        } else if (!strcmp(a, "--threads") || !strcmp(a, "--samples") || !strcmp(a, "--passes") ||
-                   !strcmp(a, "--world-max")) {
-            long v = strtol(val, &end, 10);
-            long most = !strcmp(a, "--samples") ? 15 : !strcmp(a, "--passes") ? CAL_MAX_PASSES : 4096;
-            if (*val == '\0' || *end != '\0' || v < 1 || v > most) {
-                if (loud) fprintf(stderr, "attnrun: error: %s: bad value '%s'\n", a, val);
-                return 2;
-            }
-            if (!strcmp(a, "--threads")) o->threads = (int)v;
-            else if (!strcmp(a, "--samples")) o->samples = (int)v;
-            else if (!strcmp(a, "--passes")) o->passes = (int)v;
-            else o->world_max = (int)v;
-        } else {
-            if (loud) fprintf(stderr, "attnrun: error: unknown --calibrate option '%s'\n", a);
-            return 2;
-        }
+/* 0 ok, 1 --help, 2 bad usage (message printed unless quiet) */
+static int parse_options(int argc, char **argv, cal_options *o, int quiet) {
+    *o = (cal_options){.out = "calibration.yaml", .backend = RUN_BACKEND_AUTO, .threads = 1, .samples = 7, .passes = 7};
+    attn_args a;
+    attn_args_init(&a, "attnrun", argc, argv, 1);
+    a.quiet = quiet;
+    while (attn_args_peek(&a)) {
+        int rc = 0, kind;
+        const char *v;
+        if (attn_args_is(&a, "--calibrate")) attn_args_next(&a);
+        else if (attn_args_is(&a, "--quick")) o->quick = 1, attn_args_next(&a);
+        else if (attn_args_is(&a, "--help") || attn_args_is(&a, "-h")) return 1;
+        else if (!attn_args_is_option(&a)) rc = attn_args_fail(&a, "--calibrate takes no plan (got '%s')", attn_args_peek(&a));
+        else if (attn_args_is(&a, "-o") || attn_args_is(&a, "--output")) rc = (o->out = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--topology")) rc = (o->topology = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--name")) rc = (o->name = attn_args_value(&a)) ? 0 : -1;
+        else if (attn_args_is(&a, "--backend")) {
+            rc = attn_args_choice(&a, run_backend_names, RUN_BACKEND_COUNT, &kind);
+            if (rc == 0) o->backend = (run_backend_kind)kind;
+        } else if (attn_args_is(&a, "--model")) {
+            if (o->n_models == CAL_MAX_MODELS) rc = attn_args_fail(&a, "at most %d --model files", CAL_MAX_MODELS);
+            else if ((v = attn_args_value(&a)) != NULL) o->models[o->n_models++] = v;
+            else rc = -1;
+        } else if (attn_args_is(&a, "--peak")) {
+            if (!(v = attn_args_value(&a))) rc = -1;
+            else if (attn_parse_real(v, 0, 1e20, &o->peak) != 0 || !(o->peak > 0))
+                rc = attn_args_fail(&a, "--peak: bad value '%s' (FLOP/s above 0, at most 1e20)", v);
+        } else if (attn_args_is(&a, "--threads")) rc = attn_args_int(&a, 1, 4096, &o->threads);
+        else if (attn_args_is(&a, "--samples")) rc = attn_args_int(&a, 1, 15, &o->samples);
+        else if (attn_args_is(&a, "--passes")) rc = attn_args_int(&a, 1, CAL_MAX_PASSES, &o->passes);
+        else if (attn_args_is(&a, "--world-max")) rc = attn_args_int(&a, 1, 4096, &o->world_max);
+        else rc = attn_args_reject(&a);
+        if (rc != 0) return 2;
     }
-    if (!o->topology && !(o->peak > 0)) {
-        if (loud) fprintf(stderr, "attnrun: error: --calibrate needs --topology FILE or --peak FLOPS (the efficiencies' denominator)\n");
-        return 2;
-    }
+    if (!o->topology && !(o->peak > 0))
+        return attn_args_fail(&a, "--calibrate needs --topology FILE or --peak FLOPS (the efficiencies' denominator)"), 2;
     return 0;
 }
 
@@ -281,22 +261,6 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
 
 /* ---- the run ---- */
 
-static attn_backend *make_backend(const cal_options *o, int device) {
-#ifdef ATTN_HAVE_CUDA_BACKEND
-    if (strcmp(o->backend, "cpu") != 0) {
-        attn_backend *be = attn_backend_cuda_create(device, DTYPE_FP16);
-        if (be || strcmp(o->backend, "cuda") == 0) return be;
-    }
-#else
-    (void)device;
-    if (strcmp(o->backend, "cuda") == 0) {
-        fprintf(stderr, "attnrun: error: this attnrun was built without the CUDA backend\n");
-        return NULL;
-    }
-#endif
-    return attn_backend_cpu_create(o->threads);
-}
-
 /* Every rank ends with the worst code (no rank may leave a collective half-done). */
 static int agree_code(cal_ctx *c, int code) { return c->comm ? c->comm->host_max_int(c->comm, code) : code; }
 
@@ -388,7 +352,7 @@ static int load_inputs(const cal_options *o, cal_ctx *c, attn_topology *t, int *
 int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
     int loud = rank == 0;
     cal_options o;
-    int rc = parse_options(argc, argv, &o, loud);
+    int rc = parse_options(argc, argv, &o, !loud);
     if (rc == 1) {
         if (loud) usage(stdout);
         return 0;
@@ -404,21 +368,13 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
     c->samples = o.quick ? 3 : o.samples;
     c->min_sample_s = o.quick ? 2e-4 : 4e-3;
     const char *lr = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-    c->be = make_backend(&o, lr ? atoi(lr) : 0);
+    c->be = run_select_backend(o.backend, o.threads, lr ? atoi(lr) : 0, DTYPE_FP16);
     /* A plan of world ranks in one stage (n = world): GROUP_STAGE is the whole world. */
     attn_plan fake;
     memset(&fake, 0, sizeof fake);
     fake.world = world;
     fake.strategy = (attn_strategy){.dp = 1, .pp = 1, .n = world, .m = 1};
-#ifdef ATTN_HAVE_MPI
-#ifdef ATTN_HAVE_CUDA_BACKEND
-    if (use_mpi && c->be && strcmp(c->be->name, "cuda") == 0) c->comm = attn_comm_nccl_create(&fake, c->be);
-    else
-#endif
-        if (use_mpi && c->be) c->comm = attn_comm_mpi_create(&fake, c->be);
-#else
-    (void)use_mpi;
-#endif
+    if (use_mpi && c->be) c->comm = run_select_comm(&fake, c->be, use_mpi, -1); /* without MPI: no comm */
     if (!c->be || (use_mpi && !c->comm)) {
 #ifdef ATTN_HAVE_MPI
         if (use_mpi) MPI_Abort(MPI_COMM_WORLD, 1);

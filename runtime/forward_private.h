@@ -1,0 +1,31 @@
+/* forward_private.h: what the forward's files share and nothing outside them needs:
+ * forward.c (the blocks, the pipeline, allocation and weights) calls forward_attn.c (the
+ * attention of each scheme); both call forward_ops.c (counted GEMMs and bytes, the score
+ * tiling). Dependencies point that way only. */
+#ifndef ATTN_FORWARD_PRIVATE_H
+#define ATTN_FORWARD_PRIVATE_H
+#include "forward.h"
+
+/* The one op-timing macro: times the statements (variadic: they may contain commas) as
+ * one op on the backend's timers (backend.h op_begin/op_end). Needs `fw` in scope. */
+#define OP(op, ...)                               \
+    do {                                          \
+        fw->be->op_begin(fw->be->ctx, (op));      \
+        __VA_ARGS__;                              \
+        fw->be->op_end(fw->be->ctx, (op));        \
+    } while (0)
+
+/* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
+void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
+
+/* forward_ops.c: be->gemm, counted; OP_SCORES writes C into the fp32 score buffer
+ * (be->gemm_to_f32) */
+void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
+             attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB, float beta,
+             attn_ptr C, int ldc, long long strideC, int batch);
+/* counts elements of elem_bytes each sent by this rank for an op (when counting) */
+void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes);
+double fw_allreduce_elems(size_t count, int p); /* 2(p-1)/p * count */
+static inline attn_ptr fw_at(const attn_forward *fw, attn_ptr p, size_t elems) { return attn_ptr_at(fw->be, p, elems); }
+
+#endif
