@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "calibration_load.h"
 #include "cost_cli.h"
 
 void cli_inputs_init(cli_inputs *in) {
@@ -98,7 +97,7 @@ int cli_load(const char *cmd, cli_inputs *in) {
         return ATTN_EXIT_BADINPUT;
     }
     if (in->calibration_path) { /* after --devices: efficiencies are rescaled to this topology */
-        if (calibration_load(in->calibration_path, &in->topo, &in->cal, NULL, &d) != 0) return ATTN_EXIT_BADINPUT;
+        if (cost_calibration_load(in->calibration_path, &in->topo, &in->cal, NULL, &d) != 0) return ATTN_EXIT_BADINPUT;
         in->cal_loaded = 1;
     }
     return ATTN_EXIT_OK;
@@ -107,7 +106,7 @@ int cli_load(const char *cmd, cli_inputs *in) {
 void cli_free(cli_inputs *in) {
     if (in->loaded) topology_free(&in->topo);
     in->loaded = 0;
-    if (in->cal_loaded) calibration_free(&in->cal);
+    if (in->cal_loaded) cost_calibration_free(&in->cal);
     in->cal_loaded = 0;
 }
 
