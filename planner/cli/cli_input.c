@@ -3,7 +3,6 @@
  * bad flags in lib/args.h's one format, naming the flag. */
 #include <stdio.h>
 #include <string.h>
-#include "calibration_load.h"
 #include "cli_input.h"
 
 void cli_input_init(cli_input *in) {
@@ -67,7 +66,7 @@ int cli_input_load(const attn_args *a, cli_input *in) {
         return ATTN_EXIT_BADINPUT;
     }
     if (in->calibration_path) { /* after --devices: efficiencies are rescaled to this topology */
-        if (calibration_load(in->calibration_path, &in->topo, &in->cal, NULL, &d) != 0) return ATTN_EXIT_BADINPUT;
+        if (cost_calibration_load(in->calibration_path, &in->topo, &in->cal, NULL, &d) != 0) return ATTN_EXIT_BADINPUT;
         in->cal_loaded = 1;
     }
     return ATTN_EXIT_OK;
@@ -76,7 +75,7 @@ int cli_input_load(const attn_args *a, cli_input *in) {
 void cli_input_free(cli_input *in) {
     if (in->loaded) topology_free(&in->topo);
     in->loaded = 0;
-    if (in->cal_loaded) calibration_free(&in->cal);
+    if (in->cal_loaded) cost_calibration_free(&in->cal);
     in->cal_loaded = 0;
 }
 

@@ -14,6 +14,7 @@
 #define ATTN_COST_H
 #include <stddef.h>
 #include "attn_tiling.h"
+#include "calibration_io.h"
 #include "metrics.h"
 #include "model.h"
 #include "plan.h"
@@ -48,21 +49,18 @@ typedef struct cost_coll_fit {
     double bus_bandwidth;           /* bytes/s (nccl-tests busbw) */
 } cost_coll_fit;
 
-/* Elementwise kernels a calibration times one by one: on a CPU their rates differ by 50x
- * (libm's tanh and exp against a plain add), so one elementwise figure cannot price them. */
-typedef enum {
-    COST_KERNEL_LAYERNORM = 0, COST_KERNEL_RMSNORM, COST_KERNEL_ROPE, COST_KERNEL_GELU, COST_KERNEL_SWIGLU,
-    COST_KERNEL_RESIDUAL, COST_KERNEL_COPY, COST_KERNEL_COUNT
-} cost_kernel;
-
-#define COST_MAX_SYNC_POINTS 16
+/* The cost model's view of a calibration file (lib/calibration_io.h, which owns the file
+ * and its kernel table): what pricing reads, efficiencies rescaled to the topology. */
+#define COST_MAX_SYNC_POINTS CALIBRATION_MAX_SYNC_POINTS
 typedef struct cost_calibration {
     int n_gemm;
     cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency.
                                        A calibrated GEMM is priced at its measured efficiency alone (no
                                        memory roofline): the measurement already includes what bound it */
     double elementwise_bandwidth;   /* bytes/s achieved by norms, activations, residuals; 0: topology default */
-    double kernel_bandwidth[COST_KERNEL_COUNT]; /* bytes/s per kernel (bytes as the model counts them); 0: elementwise */
+    double kernel_bandwidth[CALIBRATION_KERNEL_COUNT]; /* bytes/s per calibration_kernel (bytes as the model
+                                                         counts them); 0: elementwise. The softmax's entry is
+                                                         not read: softmax_bandwidth prices it */
     double softmax_bandwidth;       /* bytes/s achieved by the softmax kernel; 0: elementwise figure */
     double softmax_decode_bandwidth;/* bytes/s of a decode step's softmax (one query row, nothing masked); 0: softmax */
     double launch_overhead_s;       /* < 0: topology default */
@@ -75,6 +73,18 @@ typedef struct cost_calibration {
                                        (coll, link) with the nearest group size; else the topology */
     char source[1024];              /* file it came from, for messages */
 } cost_calibration;
+
+/* The cost model's view of file (read by cost_calibration_load through lib/calibration_io.c, against the topology priced on:
+ * every efficiency times file->rescale, so the measured FLOP/s are what is priced);
+ * source names the file in messages. Allocates cal's tables (cost_calibration_free).
+ * Returns 0, or -1 out of memory (cal then holds nothing to free). */
+int cost_calibration_from(const attn_calibration *file, const char *source, cost_calibration *cal);
+/* calibration_load(path, t) into cal; file, when given, receives what the file says (the
+ * caller frees it with calibration_free), else it is freed here. 0, or -1 with the
+ * errors reported through d (FILE:LINE:COL). */
+int cost_calibration_load(const char *path, const attn_topology *t, cost_calibration *cal, attn_calibration *file,
+                          attn_diag *d);
+void cost_calibration_free(cost_calibration *cal);
 
 /* ---- options ---- */
 

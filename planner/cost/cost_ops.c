@@ -6,6 +6,9 @@
  * softmax kernels count their FLOPs at the fp32 (vector unit) peak, and are bound by
  * memory in practice. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "cost_private.h"
 
 void cost_options_default(cost_options *o) {
@@ -134,15 +137,15 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     double bw_elem = cal && cal->elementwise_bandwidth > 0 ? cal->elementwise_bandwidth : 0;
     double bw_soft = cal && cal->softmax_bandwidth > 0 ? cal->softmax_bandwidth : bw_elem;
     if (cal && sh->q_len == 1 && cal->softmax_decode_bandwidth > 0) bw_soft = cal->softmax_decode_bandwidth;
-    double bw_k[COST_KERNEL_COUNT]; /* each kernel's calibrated rate, else the elementwise figure */
-    for (int k = 0; k < COST_KERNEL_COUNT; k++)
+    double bw_k[CALIBRATION_KERNEL_COUNT]; /* each kernel's calibrated rate, else the elementwise figure */
+    for (int k = 0; k < CALIBRATION_KERNEL_COUNT; k++)
         bw_k[k] = cal && cal->kernel_bandwidth[k] > 0 ? cal->kernel_bandwidth[k] : bw_elem;
 
     /* Norms: read x, write the normalized copy, read the weights (and bias). FLOPs per
      * element: LayerNorm 7 (mean, variance, normalize, affine), RMSNorm 4. */
     double norm_w = llama ? H : 2 * H;
     attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * T * H, eb * (2 * T * H + norm_w),
-                                  bw_k[llama ? COST_KERNEL_RMSNORM : COST_KERNEL_LAYERNORM], 1, cal);
+                                  bw_k[llama ? CALIBRATION_KERNEL_RMSNORM : CALIBRATION_KERNEL_LAYERNORM], 1, cal);
     op[OP_NORM1] = norm;
     op[OP_NORM2] = norm;
 
@@ -154,7 +157,7 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     op[OP_QKV_PROJ] = (attn_op_cost){q.time_s + 2 * kv.time_s, q.flops + 2 * kv.flops, q.bytes + 2 * kv.bytes};
     if (llama) {
         double e = T * (sh->q_heads + sh->kv_heads) * sh->dims; /* q and k rotated in place */
-        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_k[COST_KERNEL_ROPE], 1, cal);
+        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_k[CALIBRATION_KERNEL_ROPE], 1, cal);
     }
 
     /* Attention core over query chunks: scores written to a workspace of score_bytes per
@@ -181,7 +184,7 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
 
     /* Row-parallel output projection on the dimension-split attention output. */
     op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, cal);
-    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_k[COST_KERNEL_RESIDUAL], 1, cal);
+    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_k[CALIBRATION_KERNEL_RESIDUAL], 1, cal);
     op[OP_RESIDUAL1] = resid;
     op[OP_RESIDUAL2] = resid;
 
@@ -190,11 +193,65 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     double F = sh->mlp_cols;
     attn_op_cost up = gemm_op(dt, dt_model, (int)eb, T, F, H, 1, cal); /* llama: gate and up, two GEMMs */
     op[OP_MLP_UP] = (attn_op_cost){(llama ? 2 : 1) * up.time_s, (llama ? 2 : 1) * up.flops, (llama ? 2 : 1) * up.bytes};
-    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_k[COST_KERNEL_SWIGLU], 1, cal)
-                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_k[COST_KERNEL_GELU], 1, cal);
+    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_k[CALIBRATION_KERNEL_SWIGLU], 1, cal)
+                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_k[CALIBRATION_KERNEL_GELU], 1, cal);
     op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, T, H, F, 1, cal);
 
     /* The new keys and values copied into the cache (read + write). */
     double kv_e = T * sh->cache_kv_heads * (sh->cache_k_dims + sh->cache_v_dims);
-    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_k[COST_KERNEL_COPY], 1, cal);
+    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_k[CALIBRATION_KERNEL_KV_COPY], 1, cal);
+}
+
+/* ---- the calibration file's figures as pricing reads them ---- */
+
+int cost_calibration_from(const attn_calibration *file, const char *source, cost_calibration *cal) {
+    memset(cal, 0, sizeof *cal);
+    cal->launch_overhead_s = -1;
+    snprintf(cal->source, sizeof cal->source, "%s", source ? source : "");
+    cal->gemm = calloc(file->n_gemm ? (size_t)file->n_gemm : 1, sizeof *cal->gemm);
+    cal->coll = calloc(file->n_coll ? (size_t)file->n_coll : 1, sizeof *cal->coll);
+    if (!cal->gemm || !cal->coll) {
+        cost_calibration_free(cal);
+        return -1;
+    }
+    for (int i = 0; i < file->n_gemm; i++) {
+        const calibration_gemm *g = &file->gemm[i];
+        cal->gemm[i] = (cost_gemm_point){g->m, g->n, g->k, g->efficiency * file->rescale, g->reuse};
+    }
+    cal->n_gemm = file->n_gemm;
+    for (int i = 0; i < file->n_coll; i++) {
+        const calibration_coll *c = &file->coll[i];
+        cal->coll[i] = (cost_coll_fit){c->coll, c->link, c->group_size, c->alpha_s, c->bus_bandwidth};
+    }
+    cal->n_coll = file->n_coll;
+    cal->elementwise_bandwidth = file->elementwise_bandwidth;
+    for (int k = 0; k < CALIBRATION_KERNEL_COUNT; k++) cal->kernel_bandwidth[k] = file->kernel[k].bandwidth;
+    cal->softmax_bandwidth = file->softmax_bandwidth;
+    cal->softmax_decode_bandwidth = file->softmax_decode_bandwidth;
+    cal->launch_overhead_s = file->launch_overhead_s;
+    cal->n_sync = file->n_sync;
+    memcpy(cal->sync_work_s, file->sync_work_s, sizeof cal->sync_work_s);
+    memcpy(cal->sync_wait_s, file->sync_wait_s, sizeof cal->sync_wait_s);
+    return 0;
+}
+
+int cost_calibration_load(const char *path, const attn_topology *t, cost_calibration *cal, attn_calibration *file,
+                          attn_diag *d) {
+    attn_calibration local;
+    if (!file) file = &local;
+    memset(cal, 0, sizeof *cal);
+    cal->launch_overhead_s = -1;
+    if (calibration_load(path, t, file, d) != 0) return -1;
+    int rc = cost_calibration_from(file, path, cal);
+    if (rc) diag_plain(d, "%s: out of memory", path);
+    if (rc || file == &local) calibration_free(file);
+    return rc;
+}
+
+void cost_calibration_free(cost_calibration *cal) {
+    if (!cal) return;
+    free(cal->gemm);
+    free(cal->coll);
+    memset(cal, 0, sizeof *cal);
+    cal->launch_overhead_s = -1;
 }

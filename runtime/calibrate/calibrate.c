@@ -17,7 +17,6 @@
 #include "measure.h"
 #include "plan.h"
 #include "run_select.h"
-#include "ytree.h"
 
 #define CAL_MAX_MODELS 16
 
@@ -96,7 +95,7 @@ static int parse_options(int argc, char **argv, cal_options *o, int quiet) {
 
 static double shape_working_set; /* bytes: set per strategy by cal_add_model_shapes */
 
-static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind, int ldb, int reuse) {
+static void add_shape_ld(cal_ctx *c, double m, double n, double k, calibration_gemm_kind kind, int ldb, int reuse) {
     int im = (int)m, in = (int)n, ik = (int)k;
     if (im < 1 || in < 1 || ik < 1) return;
     if (reuse < 1) reuse = 1;
@@ -115,7 +114,7 @@ static void add_shape_ld(cal_ctx *c, double m, double n, double k, cal_gemm_kind
                                       .working_set = shape_working_set};
 }
 
-static void add_shape(cal_ctx *c, double m, double n, double k, cal_gemm_kind kind) {
+static void add_shape(cal_ctx *c, double m, double n, double k, calibration_gemm_kind kind) {
     add_shape_ld(c, m, n, k, kind, 0, 1);
 }
 
@@ -171,20 +170,20 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                                             ceil_div(m->layers, pp);
                         for (int ph = 0; ph < 2; ph++) {
                             double T = tokens[ph];
-                            add_shape(c, T, (double)qh * dims, H, CAL_GEMM_PROJ);  /* q, as the runtime runs it */
-                            add_shape(c, T, (double)kvh * dims, H, CAL_GEMM_PROJ); /* k and v */
-                            add_shape(c, T, (double)(qh + 2 * kvh) * dims, H, CAL_GEMM_PROJ); /* q, k, v as one */
-                            add_shape(c, T, H, (double)qh * dims, CAL_GEMM_PROJ);
-                            add_shape(c, T, F, H, CAL_GEMM_PROJ); /* up (and gate) */
-                            if (llama) add_shape(c, T, 2.0 * F, H, CAL_GEMM_PROJ); /* gate and up as one */
-                            add_shape(c, T, H, F, CAL_GEMM_PROJ);
+                            add_shape(c, T, (double)qh * dims, H, CALIBRATION_GEMM_PROJ);  /* q, as the runtime runs it */
+                            add_shape(c, T, (double)kvh * dims, H, CALIBRATION_GEMM_PROJ); /* k and v */
+                            add_shape(c, T, (double)(qh + 2 * kvh) * dims, H, CALIBRATION_GEMM_PROJ); /* q, k, v as one */
+                            add_shape(c, T, H, (double)qh * dims, CALIBRATION_GEMM_PROJ);
+                            add_shape(c, T, F, H, CALIBRATION_GEMM_PROJ); /* up (and gate) */
+                            if (llama) add_shape(c, T, 2.0 * F, H, CALIBRATION_GEMM_PROJ); /* gate and up as one */
+                            add_shape(c, T, H, F, CALIBRATION_GEMM_PROJ);
                         }
                         int r_pre = attn_reuse(c, mb_rows, ah, ch, L, qpk);
                         int r_dec = attn_reuse(c, rows, ah, 1, L + m->workload.decode_tokens, qpk);
-                        add_shape_ld(c, ch, keys / chunks, qk, CAL_GEMM_SCORES, cache_heads * qk, r_pre);
-                        add_shape_ld(c, ch, v, keys / chunks, CAL_GEMM_PV, cache_heads * v, r_pre);
-                        add_shape_ld(c, 1, L + 1, qk, CAL_GEMM_SCORES, cache_heads * qk, r_dec);
-                        add_shape_ld(c, 1, v, L + 1, CAL_GEMM_PV, cache_heads * v, r_dec);
+                        add_shape_ld(c, ch, keys / chunks, qk, CALIBRATION_GEMM_SCORES, cache_heads * qk, r_pre);
+                        add_shape_ld(c, ch, v, keys / chunks, CALIBRATION_GEMM_PV, cache_heads * v, r_pre);
+                        add_shape_ld(c, 1, L + 1, qk, CALIBRATION_GEMM_SCORES, cache_heads * qk, r_dec);
+                        add_shape_ld(c, 1, v, L + 1, CALIBRATION_GEMM_PV, cache_heads * v, r_dec);
                     }
 }
 
@@ -193,70 +192,83 @@ static void add_generic_shapes(cal_ctx *c) {
     static const int ms[] = {1, 4, 16, 64, 256, 1024}, nk[] = {64, 256, 1024};
     for (size_t i = 0; i < 6; i++)
         for (size_t j = 0; j < 3; j++)
-            for (size_t k = 0; k < 3; k++) add_shape(c, ms[i], nk[j], nk[k], CAL_GEMM_PROJ);
+            for (size_t k = 0; k < 3; k++) add_shape(c, ms[i], nk[j], nk[k], CALIBRATION_GEMM_PROJ);
 }
 
 /* ---- output ---- */
 
-static const char *const gemm_kind_names[] = {"proj", "scores", "pv"};
-
+/* The run's figures as the calibration file holds them (lib/calibration_io.h, which
+ * writes it atomically). 0 ok, -1 after a message. */
 static int write_file(const cal_ctx *c, const cal_options *o, const char *device_type, attn_link link,
                       const char *machine, int argc, char **argv) {
-    yt_writer w;
-    if (yt_writer_open(&w, o->out) != 0) return -1;
-    FILE *f = w.f;
-    char date[64];
+    const char *name = o->name ? o->name : device_type;
+    attn_calibration f;
+    calibration_init(&f);
+    if (strlen(name) >= sizeof f.name) { /* the loader would refuse it */
+        fprintf(stderr, "attnrun: error: --name is longer than %zu bytes\n", sizeof f.name - 1);
+        return -1;
+    }
+    size_t cmd_len = 1;
+    for (int i = 0; i < argc; i++) cmd_len += strlen(argv[i]) + 1;
+    f.command = malloc(cmd_len);
+    f.gemm = calloc(c->n_gemm ? (size_t)c->n_gemm : 1, sizeof *f.gemm);
+    f.coll = calloc(c->n_coll ? (size_t)c->n_coll : 1, sizeof *f.coll);
+    int rc = f.command && f.gemm && f.coll ? 0 : -1;
+    for (int i = 0; i < c->n_coll && !rc; i++) {
+        f.coll[i].samples = calloc(c->coll[i].n_sizes ? (size_t)c->coll[i].n_sizes : 1, sizeof *f.coll[i].samples);
+        if (!f.coll[i].samples) rc = -1;
+        f.n_coll = i + 1; /* freed with f from here on */
+    }
+    if (rc) {
+        fprintf(stderr, "attnrun: error: out of memory\n");
+        calibration_free(&f);
+        return -1;
+    }
+    char *p = f.command;
+    for (int i = 0; i < argc; i++) p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+    *p = '\0';
+    f.samples = c->samples;
+    f.passes = o->quick ? 1 : o->passes;
+    snprintf(f.name, sizeof f.name, "%s", name);
+    snprintf(f.machine, sizeof f.machine, "%s", machine);
     time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    fprintf(f, "# Written by attnrun --calibrate (docs/calibration.md). Command:\n#  ");
-    for (int i = 0; i < argc; i++) fprintf(f, " %s", argv[i]);
-    fprintf(f, "\n# Every figure below is a measurement of this run (per point the median of %d samples, the\n"
-               "# slowest rank's when several ranks measured at once; kernels and GEMMs: the median over %d\n"
-               "# passes spread over the run).\n", c->samples, o->quick ? 1 : o->passes);
-    fprintf(f, "calibration_version: 1\nname: ");
-    yt_write_str(f, o->name ? o->name : device_type);
-    fprintf(f, "\nmachine: ");
-    yt_write_str(f, machine);
-    fprintf(f, "\ndate: ");
-    yt_write_str(f, date);
-    fprintf(f, "\nbackend: %s\ndtype: %s\ndevice_type: ", c->be->name, dtype_name(c->be->dtype));
-    yt_write_str(f, device_type);
-    fprintf(f, "\nranks: %d\nthreads: %d\npeak_flops: %.6g\n", c->world, o->threads, c->peak_flops);
-    fprintf(f, "launch_overhead: %.6g          # s: the kernels' median fixed cost per call\n", c->launch_overhead_s);
-    fprintf(f, "elementwise_bandwidth: %.6g    # bytes/s: residual (a plain memory-bound kernel)\n",
-            c->kernel[CAL_K_RESIDUAL].bandwidth);
-    fprintf(f, "softmax_bandwidth: %.6g        # bytes/s: causal square blocks (prefill)\n", c->kernel[CAL_K_SOFTMAX].bandwidth);
-    fprintf(f, "softmax_decode_bandwidth: %.6g # bytes/s: one query row over every key (decode)\n",
-            c->softmax_decode_bandwidth);
-    fprintf(f, "kernels:                         # t = fixed + bytes / bandwidth, bytes as the cost model counts them\n");
-    for (int i = 0; i < CAL_KERNELS; i++)
-        fprintf(f, "  %s: {bandwidth: %.6g, fixed: %.6g}\n", c->kernel[i].name, c->kernel[i].bandwidth,
-                c->kernel[i].fixed_s);
-    fprintf(f, "gemm:                            # efficiency = 2mnk x reuse / (seconds - launch_overhead) / peak_flops\n");
+    strftime(f.date, sizeof f.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    snprintf(f.backend, sizeof f.backend, "%s", c->be->name);
+    f.dtype = c->be->dtype;
+    snprintf(f.device_type, sizeof f.device_type, "%s", device_type);
+    f.ranks = c->world;
+    f.threads = o->threads;
+    f.peak_flops = c->peak_flops;
+    f.launch_overhead_s = c->launch_overhead_s;
+    f.elementwise_bandwidth = c->kernel[CALIBRATION_KERNEL_RESIDUAL].bandwidth;
+    f.softmax_bandwidth = c->kernel[CALIBRATION_KERNEL_SOFTMAX].bandwidth;
+    f.softmax_decode_bandwidth = c->softmax_decode_bandwidth;
+    for (int i = 0; i < CALIBRATION_KERNEL_COUNT; i++)
+        f.kernel[i] = (calibration_kernel_fit){c->kernel[i].bandwidth, c->kernel[i].fixed_s};
     for (int i = 0; i < c->n_gemm; i++) {
         const cal_gemm *g = &c->gemm[i];
         double t = g->seconds - c->launch_overhead_s;
         if (t < 0.5 * g->seconds) t = 0.5 * g->seconds; /* the fixed cost is priced separately */
         double eff = 2.0 * g->m * g->n * g->k * g->reuse / t / c->peak_flops;
-        /* seconds: one call, which covers `reuse` GEMMs on one B (written only when > 1:
-         * files without it load as reuse 1) */
-        char reuse[32] = "";
-        if (g->reuse > 1) snprintf(reuse, sizeof reuse, " reuse: %d,", g->reuse);
-        fprintf(f, "  - {m: %d, n: %d, k: %d,%s kind: %s, seconds: %.6g, flops_per_s: %.6g, efficiency: %.6g}\n",
-                g->m, g->n, g->k, reuse, gemm_kind_names[g->kind], g->seconds, g->flops_per_s, eff);
+        f.gemm[i] = (calibration_gemm){g->m, g->n, g->k, g->reuse, g->kind, g->seconds, g->flops_per_s, eff};
     }
-    fprintf(f, "collectives:%s\n", c->n_coll ? "" : " []");
+    f.n_gemm = c->n_gemm;
     for (int i = 0; i < c->n_coll; i++) {
         const cal_coll *k = &c->coll[i];
-        fprintf(f, "  - coll: %s\n    link: %s\n    group_size: %d\n    alpha: %.6g\n    bus_bandwidth: %.6g\n",
-                coll_name(k->coll), link_name(link), k->group_size, k->alpha_s, k->bus_bandwidth);
-        fprintf(f, "    samples:                       # [S bytes, seconds]\n");
-        for (int j = 0; j < k->n_sizes; j++) fprintf(f, "      - [%.0f, %.6g]\n", k->bytes[j], k->seconds[j]);
+        calibration_coll *out = &f.coll[i];
+        *out = (calibration_coll){k->coll, link, k->group_size, k->alpha_s, k->bus_bandwidth, k->n_sizes, out->samples};
+        for (int j = 0; j < k->n_sizes; j++) out->samples[j] = (calibration_sample){k->bytes[j], k->seconds[j]};
     }
-    fprintf(f, "sync_wait:%s\n", c->n_sync ? "                       # s: mean extra time a collective waits for its slowest member\n"
-                                              "  # after `work` s of the same work on every rank (back-to-back latency excluded)" : " []");
-    for (int i = 0; i < c->n_sync; i++) fprintf(f, "  - {work: %.6g, wait: %.6g}\n", c->sync_work_s[i], c->sync_wait_s[i]);
-    return yt_writer_commit(&w);
+    f.n_sync = c->n_sync;
+    for (int i = 0; i < c->n_sync; i++) {
+        f.sync_work_s[i] = c->sync_work_s[i];
+        f.sync_wait_s[i] = c->sync_wait_s[i];
+    }
+    attn_diag d;
+    attn_diag_init(&d);
+    rc = calibration_write(o->out, &f, &d);
+    calibration_free(&f);
+    return rc;
 }
 
 /* ---- the run ---- */
@@ -270,7 +282,7 @@ static int agree_code(cal_ctx *c, int code) { return c->comm ? c->comm->host_max
  * a message. */
 static int measure_passes(cal_ctx *c, int passes) {
     enum { K_BW, K_FIXED, K_N };
-    int nk = CAL_KERNELS * K_N + 2, per = nk + 2 * c->n_gemm; /* + decode softmax, launch */
+    int nk = CALIBRATION_KERNEL_COUNT * K_N + 2, per = nk + 2 * c->n_gemm; /* + decode softmax, launch */
     double *v = malloc((size_t)passes * per * sizeof *v), *col = malloc((size_t)passes * sizeof *col);
     int rc = v && col ? 0 : 1;
     if (rc) fprintf(stderr, "attnrun: error: out of memory\n");
@@ -279,7 +291,7 @@ static int measure_passes(cal_ctx *c, int passes) {
         if (!rc) rc = agree_code(c, cal_measure_gemms(c) ? 1 : 0);
         if (rc) break;
         double *row = v + (size_t)p * per;
-        for (int k = 0; k < CAL_KERNELS; k++) {
+        for (int k = 0; k < CALIBRATION_KERNEL_COUNT; k++) {
             row[k * K_N + K_BW] = c->kernel[k].bandwidth;
             row[k * K_N + K_FIXED] = c->kernel[k].fixed_s;
         }
@@ -291,7 +303,7 @@ static int measure_passes(cal_ctx *c, int passes) {
         }
     }
     if (!rc && passes > 1) {
-        double med[CAL_KERNELS * K_N + 2];
+        double med[CALIBRATION_KERNEL_COUNT * K_N + 2];
         for (int j = 0; j < per; j++) {
             for (int p = 0; p < passes; p++) col[p] = v[(size_t)p * per + j];
             double m = measure_median(col, passes);
@@ -299,7 +311,7 @@ static int measure_passes(cal_ctx *c, int passes) {
             else if ((j - nk) % 2 == 0) c->gemm[(j - nk) / 2].seconds = m;
             else c->gemm[(j - nk) / 2].flops_per_s = m;
         }
-        for (int k = 0; k < CAL_KERNELS; k++) {
+        for (int k = 0; k < CALIBRATION_KERNEL_COUNT; k++) {
             c->kernel[k].bandwidth = med[k * K_N + K_BW];
             c->kernel[k].fixed_s = med[k * K_N + K_FIXED];
         }
@@ -400,7 +412,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
             if (write_file(c, &o, device_type, link, machine, argc, argv) != 0) rc = 1;
             else
                 printf("\nattnrun --calibrate: %d GEMM shapes, %d kernels, %d collectives in %.1f s; wrote %s\n", c->n_gemm,
-                       CAL_KERNELS, c->n_coll, measure_now() - t0, o.out);
+                       CALIBRATION_KERNEL_COUNT, c->n_coll, measure_now() - t0, o.out);
         }
         rc = agree_code(c, rc);
     }

@@ -13,6 +13,7 @@
 #define ATTN_CALIBRATE_H
 #include <stddef.h>
 #include "backend.h"
+#include "calibration_io.h" /* the file, its kernel table and GEMM kinds */
 #include "comm.h"
 #include "measure.h" /* measure_now, measure_median: the clock and statistic attnrun uses */
 #include "metrics.h"
@@ -33,11 +34,9 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world);
 #define CAL_MAX_SYNC 8
 #define CAL_MAX_PASSES 15
 
-typedef enum { CAL_GEMM_PROJ = 0, CAL_GEMM_SCORES, CAL_GEMM_PV } cal_gemm_kind;
-
 typedef struct cal_gemm {
     int m, n, k;
-    cal_gemm_kind kind;     /* operand layout as the runtime calls it */
+    calibration_gemm_kind kind; /* operand layout as the runtime calls it */
     int ldb;                /* B's row stride in the runtime (KV cache: heads x width); 0: packed */
     int reuse;              /* entries of one strided-batched call sharing B (stride 0), as the
                                runtime batches query heads of one kv head (attn_gemm_batch's
@@ -51,14 +50,10 @@ typedef struct cal_gemm {
 /* One kernel's fit t = fixed_s + bytes / bandwidth over the sizes measured, with bytes
  * counted as the cost model counts them for the op (docs/cost-model.md). */
 typedef struct cal_kernel {
-    const char *name;       /* the op key (metrics.h) or "softmax" */
-    int op;                 /* attn_op */
+    const char *name;       /* the file's key (calibration_kernel_name) */
     double bandwidth;       /* bytes/s */
     double fixed_s;
 } cal_kernel;
-/* The kernels measured, in this order (calibrate_ops.c). */
-enum { CAL_K_LAYERNORM, CAL_K_RMSNORM, CAL_K_ROPE, CAL_K_GELU, CAL_K_SWIGLU, CAL_K_RESIDUAL, CAL_K_COPY,
-       CAL_K_SOFTMAX, CAL_KERNELS };
 
 typedef struct cal_coll {
     attn_coll coll;
@@ -80,7 +75,7 @@ typedef struct cal_ctx {
     size_t pool_elems;
     int n_gemm;
     cal_gemm gemm[CAL_MAX_SHAPES];
-    cal_kernel kernel[CAL_KERNELS];
+    cal_kernel kernel[CALIBRATION_KERNEL_COUNT]; /* by calibration_kernel */
     double softmax_decode_bandwidth; /* one query row over all keys (nothing masked) */
     double launch_overhead_s;
     int n_coll;

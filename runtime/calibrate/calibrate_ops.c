@@ -79,17 +79,17 @@ static void run_gemm(cal_ctx *c, void *varg, int iter) {
     gemm_arg *ga = varg;
     const cal_gemm *g = ga->g;
     /* a strided B (the KV cache) is visited head after head, as the runtime's loop does */
-    size_t heads = (size_t)ga->ldb / (size_t)(g->kind == CAL_GEMM_PV ? g->n : g->k), i = (size_t)iter;
+    size_t heads = (size_t)ga->ldb / (size_t)(g->kind == CALIBRATION_GEMM_PV ? g->n : g->k), i = (size_t)iter;
     size_t at = (i / heads) % ga->positions * ga->b_n + i % heads * (ga->ldb / heads);
     attn_ptr A = ga->a, C = ga->cbuf, B = attn_ptr_at(c->be, ga->pool, at);
     /* reuse > 1: one strided-batched call of `reuse` query heads on one kv head (B stride 0),
      * with forward_attn.c's layouts: q.k^T reads q heads interleaved in a row and writes
      * packed score blocks; p.v reads packed probabilities and writes interleaved heads */
     long long r = g->reuse > 1 ? g->reuse : 1;
-    if (g->kind == CAL_GEMM_PV) /* P[M,K] . V[K,N] */
+    if (g->kind == CALIBRATION_GEMM_PV) /* P[M,K] . V[K,N] */
         c->be->gemm(c->be->ctx, 0, 0, g->m, g->n, g->k, 1.0f, A, g->k, (long long)g->m * g->k, B, ga->ldb, 0, 0.0f,
                     C, (int)(r * g->n), g->n, (int)r);
-    else if (g->kind == CAL_GEMM_SCORES) /* Q[M,K] . K[N,K]^T into fp32 scores, as forward_attn.c */
+    else if (g->kind == CALIBRATION_GEMM_SCORES) /* Q[M,K] . K[N,K]^T into fp32 scores, as forward_attn.c */
         c->be->gemm_to_f32(c->be->ctx, 0, 1, g->m, g->n, g->k, 1.0f, A, (int)(r * g->k), g->k, B, ga->ldb, 0, 0.0f,
                            C, g->n, (long long)g->m * g->n, (int)r);
     else /* X[M,K] . W[N,K]^T: projections */
@@ -112,7 +112,7 @@ static int measure_gemm(cal_ctx *c, cal_gemm *g) {
     size_t eb = c->be->elem_bytes, a_n = (size_t)g->m * g->k * r, c_n = (size_t)g->m * g->n * r;
     /* B's rows: N rows of K (projections, q.k^T) or K rows of N (p.v), at the runtime's
      * stride (the KV cache interleaves its heads: ldb = heads x width) */
-    int rows = g->kind == CAL_GEMM_PV ? g->k : g->n, width = g->kind == CAL_GEMM_PV ? g->n : g->k;
+    int rows = g->kind == CALIBRATION_GEMM_PV ? g->k : g->n, width = g->kind == CALIBRATION_GEMM_PV ? g->n : g->k;
     gemm_arg ga = {.g = g, .ldb = g->ldb > width ? g->ldb : width};
     ga.b_n = (size_t)rows * ga.ldb;
     double ws = g->working_set > 0 ? g->working_set : GEMM_DEFAULT_WORKING_SET;
@@ -120,7 +120,7 @@ static int measure_gemm(cal_ctx *c, cal_gemm *g) {
     ga.positions = (size_t)(ws / (double)(ga.b_n * eb));
     if (ga.positions < 1) ga.positions = 1;
     ga.a = c->be->alloc(c->be->ctx, a_n);
-    ga.cbuf = g->kind == CAL_GEMM_SCORES ? c->be->alloc_f32(c->be->ctx, c_n) : c->be->alloc(c->be->ctx, c_n);
+    ga.cbuf = g->kind == CALIBRATION_GEMM_SCORES ? c->be->alloc_f32(c->be->ctx, c_n) : c->be->alloc(c->be->ctx, c_n);
     int ok = !attn_ptr_null(ga.a) && !attn_ptr_null(ga.cbuf) && pool_reserve(c, ga.positions * ga.b_n) == 0;
     if (ok) {
         ga.pool = c->pool;
@@ -169,11 +169,6 @@ static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale, int 
     return rc;
 }
 
-static const char *const kernel_names[CAL_KERNELS] = {"layernorm", "rmsnorm", "rope",     "gelu",
-                                                      "swiglu",    "residual", "kv_copy", "softmax"};
-static const int kernel_ops[CAL_KERNELS] = {OP_NORM1,    OP_NORM1,     OP_ROPE,          OP_MLP_ACT,
-                                            OP_MLP_ACT, OP_RESIDUAL1, OP_KV_CACHE_WRITE, OP_SOFTMAX};
-
 #define KERNEL_WIDTH 256 /* channels per row (hidden, or heads x head width) */
 
 typedef struct kern_arg {
@@ -188,15 +183,15 @@ static void run_kernel(cal_ctx *c, void *varg, int iter) {
     size_t n = (size_t)k->rows * KERNEL_WIDTH;
     (void)iter;
     switch (k->kind) {
-    case CAL_K_LAYERNORM: be->layernorm(bc, k->y, k->x, k->w, k->w, k->rows, KERNEL_WIDTH, 1e-5f); break;
-    case CAL_K_RMSNORM: be->rmsnorm(bc, k->y, k->x, k->w, k->rows, KERNEL_WIDTH, 1e-5f); break;
-    case CAL_K_ROPE: /* 8 heads of 32 dims, positions 0.. of one sequence */
+    case CALIBRATION_KERNEL_LAYERNORM: be->layernorm(bc, k->y, k->x, k->w, k->w, k->rows, KERNEL_WIDTH, 1e-5f); break;
+    case CALIBRATION_KERNEL_RMSNORM: be->rmsnorm(bc, k->y, k->x, k->w, k->rows, KERNEL_WIDTH, 1e-5f); break;
+    case CALIBRATION_KERNEL_ROPE: /* 8 heads of 32 dims, positions 0.. of one sequence */
         be->rope(bc, k->y, k->rows, k->rows, 8, KERNEL_WIDTH / 8, 0, 0, KERNEL_WIDTH / 8, 10000.0f);
         break;
-    case CAL_K_GELU: be->gelu(bc, k->y, k->x, n); break;
-    case CAL_K_SWIGLU: be->swiglu(bc, k->z, k->x, k->y, n); break;
-    case CAL_K_RESIDUAL: be->residual(bc, k->z, k->x, k->y, n); break;
-    case CAL_K_COPY: be->copy2d(bc, k->y, KERNEL_WIDTH, k->x, KERNEL_WIDTH, (size_t)k->rows, KERNEL_WIDTH); break;
+    case CALIBRATION_KERNEL_GELU: be->gelu(bc, k->y, k->x, n); break;
+    case CALIBRATION_KERNEL_SWIGLU: be->swiglu(bc, k->z, k->x, k->y, n); break;
+    case CALIBRATION_KERNEL_RESIDUAL: be->residual(bc, k->z, k->x, k->y, n); break;
+    case CALIBRATION_KERNEL_KV_COPY: be->copy2d(bc, k->y, KERNEL_WIDTH, k->x, KERNEL_WIDTH, (size_t)k->rows, KERNEL_WIDTH); break;
     default: break;
     }
 }
@@ -205,12 +200,12 @@ static void run_kernel(cal_ctx *c, void *varg, int iter) {
 static double kernel_bytes(int kind, int rows, double eb) {
     double n = (double)rows * KERNEL_WIDTH;
     switch (kind) {
-    case CAL_K_LAYERNORM: return eb * (2 * n + 2 * KERNEL_WIDTH);
-    case CAL_K_RMSNORM: return eb * (2 * n + KERNEL_WIDTH);
-    case CAL_K_ROPE: return 2 * eb * n;
-    case CAL_K_GELU: return 2 * eb * n;
-    case CAL_K_SWIGLU: return 3 * eb * n;
-    case CAL_K_RESIDUAL: return 3 * eb * n;
+    case CALIBRATION_KERNEL_LAYERNORM: return eb * (2 * n + 2 * KERNEL_WIDTH);
+    case CALIBRATION_KERNEL_RMSNORM: return eb * (2 * n + KERNEL_WIDTH);
+    case CALIBRATION_KERNEL_ROPE: return 2 * eb * n;
+    case CALIBRATION_KERNEL_GELU: return 2 * eb * n;
+    case CALIBRATION_KERNEL_SWIGLU: return 3 * eb * n;
+    case CALIBRATION_KERNEL_RESIDUAL: return 3 * eb * n;
     default: return 2 * eb * n; /* copy: read + write */
     }
 }
@@ -277,9 +272,9 @@ int cal_measure_kernels(cal_ctx *c) {
         if (fill_spread(c, k.x, max_n, 1.0f, 0) || fill_spread(c, k.y, max_n, 1.0f, 0)) rc = -1;
         c->be->fill(c->be->ctx, k.w, KERNEL_WIDTH, 1.0f);
     }
-    double eb = (double)c->be->elem_bytes, fixed[CAL_KERNELS];
+    double eb = (double)c->be->elem_bytes, fixed[CALIBRATION_KERNEL_COUNT];
     int n_fixed = 0;
-    for (int kind = 0; kind < CAL_K_SOFTMAX && !rc; kind++) {
+    for (int kind = 0; kind < CALIBRATION_KERNEL_SOFTMAX && !rc; kind++) {
         double x[N_ROWS], t[N_ROWS], a, b;
         for (int i = 0; i < N_ROWS; i++) {
             k.kind = kind;
@@ -288,8 +283,7 @@ int cal_measure_kernels(cal_ctx *c) {
             t[i] = time_op(c, run_kernel, &k);
         }
         cal_kernel *o = &c->kernel[kind];
-        o->name = kernel_names[kind];
-        o->op = kernel_ops[kind];
+        o->name = calibration_kernel_name((calibration_kernel)kind);
         if (cal_fit_line(x, t, N_ROWS, &a, &b) != 0) {
             fprintf(stderr, "attnrun: error: calibrate: the %s timings do not fit t = a + bytes/bw\n", o->name);
             rc = -1;
@@ -304,9 +298,8 @@ int cal_measure_kernels(cal_ctx *c) {
     c->be->free(c->be->ctx, k.z);
     c->be->free(c->be->ctx, k.w);
     if (rc) return rc;
-    cal_kernel *sm = &c->kernel[CAL_K_SOFTMAX];
-    sm->name = kernel_names[CAL_K_SOFTMAX];
-    sm->op = OP_SOFTMAX;
+    cal_kernel *sm = &c->kernel[CALIBRATION_KERNEL_SOFTMAX];
+    sm->name = calibration_kernel_name(CALIBRATION_KERNEL_SOFTMAX);
     if (measure_softmax(c, sm, &c->softmax_decode_bandwidth) != 0) {
         fprintf(stderr, "attnrun: error: calibrate: the softmax timings do not fit t = a + bytes/bw\n");
         return -1;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../check.h"
-#include "calibration_load.h"
+#include "calibration_io.h"
 #include "cost.h"
 
 static char root[1024];
@@ -27,8 +27,8 @@ static void test_good(void) {
     attn_diag d;
     attn_diag_init(&d);
     cost_calibration c;
-    calibration_info info;
-    CHECK(calibration_load(p, NULL, &c, &info, &d) == 0, "good.yaml must load");
+    attn_calibration info; /* what the file says (calibration_io.h) */
+    CHECK(cost_calibration_load(p, NULL, &c, &info, &d) == 0, "good.yaml must load");
     CHECK(c.n_gemm == 3 && c.n_coll == 3, "%d GEMM points, %d collectives", c.n_gemm, c.n_coll);
     CHECK(c.elementwise_bandwidth == 10e9 && c.softmax_bandwidth == 1e9, "bandwidths");
     CHECK(fabs(c.launch_overhead_s - 2e-7) < 1e-12, "launch %g", c.launch_overhead_s);
@@ -39,18 +39,21 @@ static void test_good(void) {
         CHECK(c.coll[0].alpha_s == 1e-6 && c.coll[0].bus_bandwidth == 5e9, "coll[0] fit");
         CHECK(c.coll[2].coll == COLL_SENDRECV, "coll[2] is send/recv");
     }
-    CHECK(c.kernel_bandwidth[COST_KERNEL_GELU] == 3.5e8 && c.kernel_bandwidth[COST_KERNEL_COPY] == 20e9, "kernels");
+    CHECK(c.kernel_bandwidth[CALIBRATION_KERNEL_GELU] == 3.5e8 && c.kernel_bandwidth[CALIBRATION_KERNEL_KV_COPY] == 20e9,
+          "kernels");
     CHECK(c.softmax_decode_bandwidth == 5e8, "decode softmax");
-    calibration_free(&c);
+    cost_calibration_free(&c);
+    calibration_free(&info);
 
     /* cpu-local's rank is a quarter core: the measured FLOP/s are 4x its peak's fraction */
     attn_topology t;
     path_of(tp, sizeof tp, "topologies/cpu-local.yaml");
     if (topology_load(tp, &t, &d) == 0) {
-        CHECK(calibration_load(p, &t, &c, &info, &d) == 0, "good.yaml against cpu-local");
+        CHECK(cost_calibration_load(p, &t, &c, &info, &d) == 0, "good.yaml against cpu-local");
         CHECK(fabs(info.rescale - 4) < 1e-12, "rescale %g", info.rescale);
         if (c.n_gemm) CHECK(fabs(c.gemm[0].efficiency - 3.4) < 1e-9, "rescaled efficiency %g", c.gemm[0].efficiency);
-        calibration_free(&c);
+        cost_calibration_free(&c);
+        calibration_free(&info);
         topology_free(&t);
     } else CHECK(0, "cannot load %s", tp);
 
@@ -61,7 +64,7 @@ static void test_good(void) {
         attn_diag q;
         attn_diag_init(&q);
         q.out = f;
-        CHECK(calibration_load(p, &t, &c, NULL, &q) != 0, "cpu-core calibration on an H100 topology");
+        CHECK(cost_calibration_load(p, &t, &c, NULL, &q) != 0, "cpu-core calibration on an H100 topology");
         char line[2048] = "", want[1300];
         if (f) {
             rewind(f);
@@ -75,7 +78,7 @@ static void test_good(void) {
 
     attn_diag_init(&d);
     d.quiet = 1;
-    CHECK(calibration_load("/nonexistent/calibration.yaml", NULL, &c, NULL, &d) != 0 && d.nerrors > 0, "missing file");
+    CHECK(cost_calibration_load("/nonexistent/calibration.yaml", NULL, &c, NULL, &d) != 0 && d.nerrors > 0, "missing file");
 }
 
 /* One bad file: the first error line must be PATH:LINE:COL: error: ...TEXT... */
@@ -102,9 +105,9 @@ static void check_bad(const char *path) {
     attn_diag_init(&d);
     d.out = f;
     cost_calibration c;
-    int rc = calibration_load(path, NULL, &c, NULL, &d);
+    int rc = cost_calibration_load(path, NULL, &c, NULL, &d);
     CHECK(rc != 0, "%s must be refused", path);
-    if (rc == 0) calibration_free(&c);
+    if (rc == 0) cost_calibration_free(&c);
     char line[4096] = "", want[2600];
     rewind(f);
     if (!fgets(line, sizeof line, f)) line[0] = '\0';
@@ -184,7 +187,7 @@ static void test_direction(void) {
     attn_topology t;
     cost_calibration c;
     if (load_on_cpu_local_2("small", &m, &t) != 0) return;
-    if (calibration_load(cp, &t, &c, NULL, &d) != 0) {
+    if (cost_calibration_load(cp, &t, &c, NULL, &d) != 0) {
         CHECK(0, "cannot load %s", cp);
         topology_free(&t);
         return;
@@ -221,7 +224,7 @@ static void test_direction(void) {
         report_free(&none);
         report_free(&base);
     }
-    calibration_free(&c);
+    cost_calibration_free(&c);
     topology_free(&t);
 }
 
@@ -243,7 +246,7 @@ static void test_reuse(void) {
     }
     const attn_device_type *dt = &t.dev_types[0];
     cost_calibration c, old;
-    if (calibration_load(cp, &t, &c, NULL, &d) != 0) {
+    if (cost_calibration_load(cp, &t, &c, NULL, &d) != 0) {
         CHECK(0, "reuse.yaml must load");
         topology_free(&t);
         return;
@@ -258,11 +261,11 @@ static void test_reuse(void) {
     /* reuse 2 lies between the two measurements (interpolated, not either one) */
     double r2 = cost_gemm_efficiency_reuse(dt, 1, 257, 32, 2, &c);
     CHECK(r2 > 0.05 && r2 < 0.2, "reuse 2: %g", r2);
-    if (calibration_load(gp, &t, &old, NULL, &d) == 0) {
+    if (cost_calibration_load(gp, &t, &old, NULL, &d) == 0) {
         /* a file without reuse: the axis is clamped to 1, the figures are the old ones */
         CHECK(cost_gemm_efficiency_reuse(dt, 200, 256, 32, 4, &old) == cost_gemm_efficiency(dt, 200, 256, 32, &old),
               "a table without reuse ignores it");
-        calibration_free(&old);
+        cost_calibration_free(&old);
     } else CHECK(0, "good.yaml against cpu-local-2");
 
     /* small-llama TP2 (4 query heads on one kv head per rank) against small (MHA): making the
@@ -295,7 +298,7 @@ static void test_reuse(void) {
             report_free(&b);
         }
     }
-    calibration_free(&c);
+    cost_calibration_free(&c);
     topology_free(&t);
 }
 
@@ -306,12 +309,13 @@ static int load_one(const char *path, const char *topo) {
     attn_topology t;
     if (topo && topology_load(topo, &t, &d) != 0) return 2;
     cost_calibration c;
-    calibration_info info;
-    int rc = calibration_load(path, topo ? &t : NULL, &c, &info, &d);
+    attn_calibration info; /* what the file says (calibration_io.h) */
+    int rc = cost_calibration_load(path, topo ? &t : NULL, &c, &info, &d);
     if (rc == 0) {
         printf("%s: %s, %d ranks, %d GEMM shapes, %d collectives, elementwise %.3g B/s, launch %.3g s\n", path,
                info.name, info.ranks, c.n_gemm, c.n_coll, c.elementwise_bandwidth, c.launch_overhead_s);
-        calibration_free(&c);
+        cost_calibration_free(&c);
+        calibration_free(&info);
     }
     if (topo) topology_free(&t);
     return rc == 0 ? 0 : 2;
