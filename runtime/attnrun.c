@@ -206,8 +206,10 @@ static void fail_alone(run_state *st) {
 /* auto: the CUDA backend when built and it starts (a GPU is there), else the CPU */
 static attn_backend *make_backend(const options *o, int device, attn_dtype dtype) {
 #ifdef ATTN_HAVE_CUDA_BACKEND
-    if (strcmp(o->backend, "cpu") != 0) {
-        attn_backend *be = attn_backend_cuda_create(device, dtype);
+    if (strcmp(o->backend, "cuda") == 0 || (strcmp(o->backend, "auto") == 0 && attn_backend_cuda_probe(NULL) > 0)) {
+        attn_error err; /* auto without a usable GPU: the CPU, silently */
+        attn_backend *be = attn_backend_cuda_create(device, dtype, &err);
+        if (!be) fprintf(stderr, "%s\n", err.msg);
         if (be || strcmp(o->backend, "cuda") == 0) return be;
     }
 #else

@@ -283,8 +283,10 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
 
 static attn_backend *make_backend(const cal_options *o, int device) {
 #ifdef ATTN_HAVE_CUDA_BACKEND
-    if (strcmp(o->backend, "cpu") != 0) {
-        attn_backend *be = attn_backend_cuda_create(device, DTYPE_FP16);
+    if (strcmp(o->backend, "cuda") == 0 || (strcmp(o->backend, "auto") == 0 && attn_backend_cuda_probe(NULL) > 0)) {
+        attn_error err; /* auto without a usable GPU: the CPU, silently */
+        attn_backend *be = attn_backend_cuda_create(device, DTYPE_FP16, &err);
+        if (!be) fprintf(stderr, "%s\n", err.msg);
         if (be || strcmp(o->backend, "cuda") == 0) return be;
     }
 #else
