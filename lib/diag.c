@@ -83,6 +83,11 @@ attn_fatal_hook attn_set_fatal_hook(attn_fatal_hook hook, void *ctx) {
     return old;
 }
 
+attn_fatal_hook attn_get_fatal_hook(void **ctx) {
+    if (ctx) *ctx = fatal_ctx;
+    return fatal_hook;
+}
+
 void attn_fatal_at(const char *file, int line, int code, const char *fmt, ...) {
     fprintf(stderr, "%s:%d: fatal: ", file, line);
     va_list ap;

@@ -47,6 +47,9 @@ int attn_format_err(char *buf, size_t len, const char *fmt, ...) __attribute__((
 typedef void (*attn_fatal_hook)(int code, void *ctx);
 /* Installs hook (NULL restores plain exit); returns the previous one. */
 attn_fatal_hook attn_set_fatal_hook(attn_fatal_hook hook, void *ctx);
+/* The hook installed now and (ctx not NULL) its context: a comm saves them when it
+ * installs its own and puts them back when it is destroyed (comms nest: NCCL over MPI). */
+attn_fatal_hook attn_get_fatal_hook(void **ctx);
 void attn_fatal_at(const char *file, int line, int code, const char *fmt, ...) __attribute__((noreturn))
     __attribute__((format(printf, 4, 5)));
 #define ATTN_FATAL(code, ...) attn_fatal_at(__FILE__, __LINE__, (code), __VA_ARGS__)

@@ -17,6 +17,7 @@
 #ifndef ATTN_BACKEND_H
 #define ATTN_BACKEND_H
 #include <stddef.h>
+#include "diag.h"
 #include "model.h"
 #ifdef __cplusplus
 extern "C" {
@@ -102,8 +103,16 @@ static inline int attn_ptr_null(attn_ptr p) { return p.addr == NULL; }
 
 /* CPU backend: fp32, GEMMs through OpenBLAS with `threads` threads (0: leave as is). */
 attn_backend *attn_backend_cpu_create(int threads);
-/* CUDA backend (runtime/cuda/, when built): device index `device`, storage dtype. */
-attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype);
+/* CUDA backend (runtime/cuda/, when built): device index `device` (-1: this process's
+ * GPU, attn_cuda_pick_device), storage dtype. Prints nothing: NULL on failure with the
+ * reason in *err (cleared first; may be NULL), and the caller decides whether to say it
+ * (`--backend cuda` does; `--backend auto` first asks attn_backend_cuda_probe and takes
+ * the CPU silently when no GPU is usable). */
+attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error *err);
+/* The number of usable CUDA devices; 0 when none (no driver, no device, a driver older
+ * than the runtime), with "CUDA backend: no usable CUDA device (why)" in *why (may be
+ * NULL). Prints nothing. */
+int attn_backend_cuda_probe(attn_error *why);
 
 #ifdef __cplusplus
 }

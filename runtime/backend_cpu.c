@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "backend.h"
+#include "diag.h"
 #include "kernels_cpu.h"
 #include "metrics.h"
 
@@ -116,16 +117,17 @@ static void cpu_rmsnorm(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, 
 
 static void cpu_rope(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pos0, int pair_begin, int head_dim, float theta) {
     (void)ctx;
-    /* one sequence at a time: its T rows have positions pos0 .. pos0+T-1 */
-    int *pos = malloc((size_t)T * sizeof *pos);
-    if (!pos) {
-        fprintf(stderr, "%s:%d: error: out of memory\n", __FILE__, __LINE__);
-        abort();
-    }
-    for (int t = 0; t < T; t++) pos[t] = pos0 + t;
+    /* one sequence at a time: its T rows have positions pos0 .. pos0+T-1. Rows rotate
+     * independently, so a fixed chunk of positions on the stack serves any T (this op
+     * returns nothing, so it must not need memory that could fail to come). */
+    enum { CHUNK = 256 };
+    int pos[CHUNK];
     for (int r = 0; r < N; r += T)
-        rope_forward_cpu(F(x) + (size_t)r * NH * HS, T, NH, HS, pos, pair_begin, head_dim, theta);
-    free(pos);
+        for (int t0 = 0; t0 < T; t0 += CHUNK) {
+            int n = T - t0 < CHUNK ? T - t0 : CHUNK;
+            for (int t = 0; t < n; t++) pos[t] = pos0 + t0 + t;
+            rope_forward_cpu(F(x) + ((size_t)r + (size_t)t0) * NH * HS, n, NH, HS, pos, pair_begin, head_dim, theta);
+        }
 }
 
 static void cpu_softmax_causal(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale) {
@@ -158,10 +160,8 @@ static void cpu_op_begin(void *vctx, int op) {
 
 static void cpu_op_end(void *vctx, int op) {
     cpu_ctx *ctx = vctx;
-    if (ctx->open_op != op || op < 0 || op >= OP_COUNT) {
-        fprintf(stderr, "%s:%d: error: op timer mismatch (open %d, closing %d)\n", __FILE__, __LINE__, ctx->open_op, op);
-        abort();
-    }
+    if (ctx->open_op != op || op < 0 || op >= OP_COUNT) /* a bug in the caller's brackets */
+        ATTN_FATAL(ATTN_EXIT_FAIL, "op timer mismatch (open %d, closing %d)", ctx->open_op, op);
     ctx->op_seconds[op] += now_seconds() - ctx->op_started;
     ctx->open_op = -1;
 }

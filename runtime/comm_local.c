@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "comm.h"
+#include "diag.h"
 
 int comm_group_color(const attn_plan *p, int r, attn_group_kind g) {
     const attn_strategy *s = &p->strategy;
@@ -23,6 +24,8 @@ int comm_group_color(const attn_plan *p, int r, attn_group_kind g) {
 typedef struct local_ctx {
     attn_backend *be;
     int null_mode;   /* 1: rank-share */
+    attn_fatal_hook prev_hook; /* the fatal hook before ours, put back by destroy */
+    void *prev_hook_ctx;
 } local_ctx;
 
 static void local_allreduce_sum(attn_comm *c, attn_group_kind g, attn_ptr buf, size_t count) {
@@ -88,14 +91,20 @@ static void local_host_recv(attn_comm *c, float *buf, size_t count, int peer) {
     c->abort(c, 1);
 }
 
+/* The job-ending abort: a job of one process (or one rank played alone) is this process. */
 static void local_abort(attn_comm *c, int code) {
     (void)c;
     fflush(stdout);
     exit(code);
 }
 
+/* Installed as lib/diag.h's fatal hook while the comm lives: every ATTN_FATAL ends here. */
+static void local_fatal_hook(int code, void *c) { local_abort(c, code); }
+
 static void local_destroy(attn_comm *c) {
     if (!c) return;
+    local_ctx *ctx = c->ctx;
+    attn_set_fatal_hook(ctx->prev_hook, ctx->prev_hook_ctx);
     free(c->ctx);
     free(c);
 }
@@ -121,6 +130,8 @@ static attn_comm *local_make(attn_backend *be, int rank, int world, int null_mod
         .host_gather_double = local_gather_double, .host_send_float = local_host_send,
         .host_recv_float = local_host_recv, .abort = local_abort, .destroy = local_destroy,
     };
+    ctx->prev_hook = attn_get_fatal_hook(&ctx->prev_hook_ctx);
+    attn_set_fatal_hook(local_fatal_hook, c);
     return c;
 }
 

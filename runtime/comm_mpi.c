@@ -1,28 +1,44 @@
 /* comm_mpi.c: the MPI comm: one communicator per plan group kind, split from
  * MPI_COMM_WORLD by comm_group_color (key = world rank, so members are in world-rank
  * order). Buffers are host fp32 (the CPU backend). Every MPI call is checked; a failure
- * prints FILE:LINE and the MPI error string, then aborts the job (a half-done collective
- * cannot be recovered from without a hang). */
+ * goes through ATTN_FATAL (FILE:LINE and the MPI error string), whose hook, this comm's
+ * abort while it lives, ends the whole job (a half-done collective cannot be recovered
+ * from without a hang). */
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "comm.h"
+#include "diag.h"
 
 #define TAG_DATA 101
 #define TAG_HOST 102
 
 typedef struct mpi_ctx {
     MPI_Comm group[GROUP_KIND_COUNT];
+    attn_fatal_hook prev_hook; /* the fatal hook before ours, put back by destroy */
+    void *prev_hook_ctx;
 } mpi_ctx;
 
+/* The job-ending abort (comm->abort, and lib/diag.h's fatal hook while an MPI comm lives):
+ * one rank's failure ends every rank, none is left waiting in a collective. */
+static void mpi_abort(attn_comm *c, int code) {
+    (void)c;
+    fflush(stdout);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code); /* MPI_Abort should not return; if it does, this process still ends */
+}
+
+static void mpi_fatal_hook(int code, void *c) { mpi_abort(c, code); }
+
+/* Reports through ATTN_FATAL, so the hook (mpi_abort, installed first thing in create)
+ * ends the job. */
 static void mpi_fail(int rc, const char *file, int line, const char *what) {
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     if (MPI_Error_string(rc, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "code %d", rc);
-    fprintf(stderr, "%s:%d: error: %s failed: %s\n", file, line, what, msg);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(1);
+    attn_fatal_at(file, line, ATTN_EXIT_FAIL, "%s failed: %s", what, msg);
 }
 #define MPI_CHECK(call)                                                  \
     do {                                                                 \
@@ -31,11 +47,7 @@ static void mpi_fail(int rc, const char *file, int line, const char *what) {
     } while (0)
 
 static int as_int(size_t n, const char *file, int line) {
-    if (n > INT_MAX) {
-        fprintf(stderr, "%s:%d: error: message of %zu elements exceeds MPI's int count\n", file, line, n);
-        MPI_Abort(MPI_COMM_WORLD, 1);
-        exit(1);
-    }
+    if (n > INT_MAX) attn_fatal_at(file, line, ATTN_EXIT_FAIL, "message of %zu elements exceeds MPI's int count", n);
     return (int)n;
 }
 #define AS_INT(n) as_int((n), __FILE__, __LINE__)
@@ -134,19 +146,12 @@ static void mpi_host_recv(attn_comm *c, float *buf, size_t count, int peer) {
     MPI_CHECK(MPI_Recv(buf, AS_INT(count), MPI_FLOAT, peer, TAG_HOST, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
 }
 
-static void mpi_abort(attn_comm *c, int code) {
-    (void)c;
-    fflush(stdout);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
-    exit(code);
-}
-
 static void mpi_destroy(attn_comm *c) {
     if (!c) return;
     mpi_ctx *ctx = c->ctx;
     for (int g = 0; g < GROUP_KIND_COUNT; g++)
         if (ctx->group[g] != MPI_COMM_NULL) MPI_CHECK(MPI_Comm_free(&ctx->group[g]));
+    attn_set_fatal_hook(ctx->prev_hook, ctx->prev_hook_ctx);
     free(ctx);
     free(c);
 }
@@ -156,12 +161,18 @@ attn_comm *attn_comm_mpi_create(const attn_plan *p, attn_backend *be) {
         fprintf(stderr, "%s:%d: error: the MPI comm needs an fp32 host backend, not %s\n", __FILE__, __LINE__, be->name);
         return NULL;
     }
+    /* From the first MPI call on, a fatal error anywhere ends the job (ggml_abort's
+     * callback): the hook is ours until destroy, or until a failed create puts it back. */
+    void *prev_hook_ctx;
+    attn_fatal_hook prev_hook = attn_get_fatal_hook(&prev_hook_ctx);
+    attn_set_fatal_hook(mpi_fatal_hook, NULL);
     int rank, world;
     MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world));
     if (world != p->world) {
         fprintf(stderr, "%s:%d: error: world size %d differs from the plan's %d ranks\n", __FILE__, __LINE__, world, p->world);
+        attn_set_fatal_hook(prev_hook, prev_hook_ctx);
         return NULL;
     }
     attn_comm *c = calloc(1, sizeof *c);
@@ -170,8 +181,11 @@ attn_comm *attn_comm_mpi_create(const attn_plan *p, attn_backend *be) {
         fprintf(stderr, "%s:%d: error: out of memory\n", __FILE__, __LINE__);
         free(c);
         free(ctx);
+        attn_set_fatal_hook(prev_hook, prev_hook_ctx);
         return NULL;
     }
+    ctx->prev_hook = prev_hook;
+    ctx->prev_hook_ctx = prev_hook_ctx;
     for (int g = 0; g < GROUP_KIND_COUNT; g++) {
         MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, comm_group_color(p, rank, (attn_group_kind)g), rank, &ctx->group[g]));
         MPI_CHECK(MPI_Comm_set_errhandler(ctx->group[g], MPI_ERRORS_RETURN));

@@ -7,8 +7,11 @@ const char *const run_backend_names[RUN_BACKEND_COUNT] = {"cpu", "cuda", "auto"}
 
 attn_backend *run_select_backend(run_backend_kind kind, int threads, int device, attn_dtype dtype) {
 #ifdef ATTN_HAVE_CUDA_BACKEND
-    if (kind != RUN_BACKEND_CPU) {
-        attn_backend *be = attn_backend_cuda_create(device, dtype);
+    /* auto without a usable GPU: the CPU, silently (no message that reads as an error) */
+    if (kind == RUN_BACKEND_CUDA || (kind == RUN_BACKEND_AUTO && attn_backend_cuda_probe(NULL) > 0)) {
+        attn_error err;
+        attn_backend *be = attn_backend_cuda_create(device, dtype, &err);
+        if (!be) fprintf(stderr, "%s\n", err.msg);
         if (be || kind == RUN_BACKEND_CUDA) return be;
     }
 #else

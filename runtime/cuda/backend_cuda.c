@@ -2,9 +2,11 @@
  * fp16/bf16 (or fp32) as the model says, attention scores fp32 (backend.h), fp32
  * accumulation everywhere. GEMMs go through cuBLAS (cublasGemmStridedBatchedEx,
  * CUBLAS_COMPUTE_32F: tensor cores for fp16/bf16, a 32 MiB workspace); every other op
- * is a kernels/cuda/ kernel. Op timers are CUDA events on the stream. Any failing CUDA
- * or cuBLAS call prints FILE:LINE with the library's error name and exits: the
- * interface has no error returns, and a half-done step cannot be continued. Host data
+ * is a kernels/cuda/ kernel. Op timers are CUDA events on the stream. Inside an op, a
+ * failing CUDA or cuBLAS call ends through lib/diag.h's fatal path (CUDA_CHECK,
+ * CUBLAS_CHECK: FILE:LINE with the library's error name; a comm's hook ends the job): the
+ * interface has no error returns there, and a half-done step cannot be continued.
+ * Creation and allocation return their failures (NULL, with why) instead. Host data
  * crosses as fp32 through a device staging buffer. */
 #include <cublas_v2.h>
 #include <stdint.h>
@@ -37,33 +39,45 @@ typedef struct cuda_ctx {
     double op_seconds[OP_COUNT];
 } cuda_ctx;
 
-static void count_bytes(cuda_ctx *c, void *ptr, size_t bytes) {
+/* 0, or -1 when the block list cannot grow (the block is then not counted) */
+static int count_bytes(cuda_ctx *c, void *ptr, size_t bytes) {
     if (c->n_blocks == c->cap_blocks) {
         size_t cap = c->cap_blocks ? 2 * c->cap_blocks : 64;
         cuda_block *b = realloc(c->blocks, cap * sizeof *b);
-        if (!b) {
-            fprintf(stderr, "%s:%d: error: out of host memory\n", __FILE__, __LINE__);
-            exit(1);
-        }
+        if (!b) return -1;
         c->blocks = b, c->cap_blocks = cap;
     }
     c->blocks[c->n_blocks++] = (cuda_block){ptr, bytes};
     c->bytes_in_use += bytes;
     if (c->bytes_in_use > c->bytes_peak) c->bytes_peak = c->bytes_in_use;
+    return 0;
 }
 
-static void *dev_alloc(cuda_ctx *c, size_t bytes) {
+/* NULL on failure, with why in err (printing nothing: alloc prints it, create returns it) */
+static void *dev_alloc(cuda_ctx *c, size_t bytes, char *err, size_t err_len) {
     void *p = NULL;
     cudaError_t e = cudaMalloc(&p, bytes ? bytes : 16);
     if (e != cudaSuccess) {
         size_t free_b = 0, total_b = 0;
         cudaMemGetInfo(&free_b, &total_b);
-        fprintf(stderr, "%s:%d: error: cudaMalloc of %zu bytes failed (%s: %s); %zu of %zu bytes free\n", __FILE__,
-                __LINE__, bytes, cudaGetErrorName(e), cudaGetErrorString(e), free_b, total_b);
+        attn_format_err(err, err_len, "%s:%d: error: cudaMalloc of %zu bytes failed (%s: %s); %zu of %zu bytes free",
+                        __FILE__, __LINE__, bytes, cudaGetErrorName(e), cudaGetErrorString(e), free_b, total_b);
         (void)cudaGetLastError();
         return NULL;
     }
-    count_bytes(c, p, bytes);
+    if (count_bytes(c, p, bytes) != 0) {
+        cudaFree(p);
+        attn_format_err(err, err_len, "%s:%d: error: out of host memory", __FILE__, __LINE__);
+        return NULL;
+    }
+    return p;
+}
+
+/* alloc's contract (backend.h): {NULL} after printing why */
+static void *dev_alloc_or_say(cuda_ctx *c, size_t bytes) {
+    char err[256];
+    void *p = dev_alloc(c, bytes, err, sizeof err);
+    if (!p) fprintf(stderr, "%s\n", err);
     return p;
 }
 
@@ -76,8 +90,7 @@ static void dev_free(cuda_ctx *c, void *p) {
             CUDA_CHECK(cudaFree(p));
             return;
         }
-    fprintf(stderr, "%s:%d: error: freeing %p, which this backend did not allocate\n", __FILE__, __LINE__, p);
-    exit(1);
+    ATTN_FATAL(ATTN_EXIT_FAIL, "freeing %p, which this backend did not allocate", p); /* a caller's bug */
 }
 
 static attn_ptr cu_alloc(void *vctx, size_t count) {
@@ -88,7 +101,7 @@ static attn_ptr cu_alloc(void *vctx, size_t count) {
         fprintf(stderr, "%s:%d: error: allocation of %zu elements overflows\n", __FILE__, __LINE__, count);
         return p;
     }
-    p.addr = dev_alloc(c, count * eb);
+    p.addr = dev_alloc_or_say(c, count * eb);
     return p;
 }
 
@@ -98,7 +111,7 @@ static attn_ptr cu_alloc_f32(void *vctx, size_t count) {
         fprintf(stderr, "%s:%d: error: allocation of %zu fp32 elements overflows\n", __FILE__, __LINE__, count);
         return p;
     }
-    p.addr = dev_alloc(vctx, count * sizeof(float));
+    p.addr = dev_alloc_or_say(vctx, count * sizeof(float));
     return p;
 }
 
@@ -262,18 +275,13 @@ static void fold_events(cuda_ctx *c) {
 
 static void cu_op_begin(void *vctx, int op) {
     cuda_ctx *c = vctx;
-    if (c->open_op != -1 || op < 0 || op >= OP_COUNT) {
-        fprintf(stderr, "%s:%d: error: op timer mismatch (open %d, opening %d)\n", __FILE__, __LINE__, c->open_op, op);
-        exit(1);
-    }
+    if (c->open_op != -1 || op < 0 || op >= OP_COUNT) /* a bug in the caller's brackets */
+        ATTN_FATAL(ATTN_EXIT_FAIL, "op timer mismatch (open %d, opening %d)", c->open_op, op);
     if (c->n_ev == EVENT_FOLD) fold_events(c);
     if (c->n_ev == c->cap_ev) {
         int cap = c->cap_ev ? 2 * c->cap_ev : 64;
         ev_pair *ev = realloc(c->ev, (size_t)cap * sizeof *ev);
-        if (!ev) {
-            fprintf(stderr, "%s:%d: error: out of host memory\n", __FILE__, __LINE__);
-            exit(1);
-        }
+        if (!ev) ATTN_FATAL(ATTN_EXIT_FAIL, "out of host memory"); /* op_begin cannot return it */
         for (int i = c->cap_ev; i < cap; i++) {
             CUDA_CHECK(cudaEventCreate(&ev[i].start));
             CUDA_CHECK(cudaEventCreate(&ev[i].stop));
@@ -287,10 +295,7 @@ static void cu_op_begin(void *vctx, int op) {
 
 static void cu_op_end(void *vctx, int op) {
     cuda_ctx *c = vctx;
-    if (c->open_op != op) {
-        fprintf(stderr, "%s:%d: error: op timer mismatch (open %d, closing %d)\n", __FILE__, __LINE__, c->open_op, op);
-        exit(1);
-    }
+    if (c->open_op != op) ATTN_FATAL(ATTN_EXIT_FAIL, "op timer mismatch (open %d, closing %d)", c->open_op, op);
     CUDA_CHECK(cudaEventRecord(c->ev[c->n_ev].stop, c->stream));
     c->n_ev++;
     c->open_op = -1;
@@ -329,12 +334,20 @@ static const char *env_first(const char *const *names) {
     return NULL;
 }
 
-int attn_cuda_pick_device(void) {
+int attn_backend_cuda_probe(attn_error *why) {
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n <= 0) {
-        (void)cudaGetLastError();
-        return -1;
-    }
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaSuccess && n > 0) return n;
+    /* no GPU here: not an error of ours, the caller decides (--backend auto takes the CPU) */
+    attn_error_set(why, ATTN_EXIT_FAIL, "%s:%d: CUDA backend: no usable CUDA device (%s)", __FILE__, __LINE__,
+                   e == cudaSuccess ? "none visible" : cudaGetErrorString(e));
+    (void)cudaGetLastError();
+    return 0;
+}
+
+int attn_cuda_pick_device(void) {
+    int n = attn_backend_cuda_probe(NULL);
+    if (n <= 0) return -1;
     static const char *const names[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID",
                                         "LOCAL_RANK", NULL};
     const char *v = env_first(names);
@@ -342,47 +355,66 @@ int attn_cuda_pick_device(void) {
     return (local < 0 ? 0 : local) % n;
 }
 
-attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
+/* Creation's own checks: a failing call makes create return NULL with why in err. */
+#define CREATE_CUDA(x)                                                                                          \
+    do {                                                                                                        \
+        cudaError_t e_ = (x);                                                                                   \
+        if (e_ != cudaSuccess) {                                                                                \
+            attn_error_set(err, ATTN_EXIT_FAIL, "%s:%d: CUDA error %d (%s: %s) in %s", __FILE__, __LINE__,     \
+                           (int)e_, cudaGetErrorName(e_), cudaGetErrorString(e_), #x);                          \
+            (void)cudaGetLastError();                                                                           \
+            goto fail;                                                                                          \
+        }                                                                                                       \
+    } while (0)
+#define CREATE_CUBLAS(x)                                                                                        \
+    do {                                                                                                        \
+        cublasStatus_t s_ = (x);                                                                                \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                                      \
+            attn_error_set(err, ATTN_EXIT_FAIL, "%s:%d: cuBLAS error %d (%s: %s) in %s", __FILE__, __LINE__,   \
+                           (int)s_, cublasGetStatusName(s_), cublasGetStatusString(s_), #x);                    \
+            goto fail;                                                                                          \
+        }                                                                                                       \
+    } while (0)
+
+attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error *err) {
+    char why[sizeof err->msg]; /* a failed allocation's reason, on its way to err */
+    if (err) attn_error_clear(err);
+    int n = attn_backend_cuda_probe(err);
+    if (n <= 0) return NULL;
     if (device < 0) device = attn_cuda_pick_device();
-    int n = 0;
-    cudaError_t e = cudaGetDeviceCount(&n);
     /* A launcher that binds one GPU per task (srun --gpus-per-task=1) leaves each process
      * one visible device while its local rank counts on: local rank modulo the visible
      * count is then the right device, as it is when every GPU is visible. */
-    if (e == cudaSuccess && n > 0 && device >= n) device %= n;
-    if (e != cudaSuccess || n <= 0) { /* no GPU here: not an error of ours (--backend auto falls back) */
-        fprintf(stderr, "%s:%d: CUDA backend: no usable CUDA device (%s)\n", __FILE__, __LINE__,
-                e == cudaSuccess ? "none visible" : cudaGetErrorString(e));
-        (void)cudaGetLastError();
-        return NULL;
-    }
+    if (device >= n) device %= n;
     if (device < 0) {
-        fprintf(stderr, "%s:%d: error: CUDA device index %d is negative\n", __FILE__, __LINE__, device);
+        attn_error_set(err, ATTN_EXIT_FAIL, "%s:%d: error: CUDA device index %d is negative", __FILE__, __LINE__,
+                       device);
         return NULL;
     }
     attn_backend *be = calloc(1, sizeof *be);
     cuda_ctx *c = calloc(1, sizeof *c);
     if (!be || !c) {
-        fprintf(stderr, "%s:%d: error: out of host memory\n", __FILE__, __LINE__);
+        attn_error_set(err, ATTN_EXIT_FAIL, "%s:%d: error: out of host memory", __FILE__, __LINE__);
         free(be), free(c);
         return NULL;
     }
+    be->ctx = c; /* from here on, cu_destroy undoes whatever part was made */
     c->device = device;
     c->open_op = -1;
     c->dt = dtype == DTYPE_FP16 ? KC_FP16 : dtype == DTYPE_BF16 ? KC_BF16 : KC_FP32;
     c->blas_type = dtype == DTYPE_FP16 ? CUDA_R_16F : dtype == DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
-    CUDA_CHECK(cudaSetDevice(device));
-    CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
-    CUBLAS_CHECK(cublasCreate(&c->blas));
-    CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
+    CREATE_CUDA(cudaSetDevice(device));
+    CREATE_CUDA(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    CREATE_CUBLAS(cublasCreate(&c->blas));
+    CREATE_CUBLAS(cublasSetStream(c->blas, c->stream));
     /* fp32 storage stays true fp32 (no TF32), so the fp32 GPU run matches the CPU closely */
-    CUBLAS_CHECK(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
-    c->workspace = dev_alloc(c, WORKSPACE_BYTES);
-    if (!c->workspace) exit(1);
-    CUBLAS_CHECK(cublasSetWorkspace(c->blas, c->workspace, WORKSPACE_BYTES));
+    CREATE_CUBLAS(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
+    c->workspace = dev_alloc(c, WORKSPACE_BYTES, why, sizeof why);
+    if (!c->workspace) goto fail_alloc;
+    CREATE_CUBLAS(cublasSetWorkspace(c->blas, c->workspace, WORKSPACE_BYTES));
     if (c->dt != KC_FP32) {
-        c->staging = dev_alloc(c, (size_t)STAGING_ELEMS * 4);
-        if (!c->staging) exit(1);
+        c->staging = dev_alloc(c, (size_t)STAGING_ELEMS * 4, why, sizeof why);
+        if (!c->staging) goto fail_alloc;
     }
     *be = (attn_backend){
         .name = "cuda", .ctx = c, .dtype = dtype, .elem_bytes = (size_t)kc_dtype_bytes(c->dt),
@@ -395,7 +427,14 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype) {
         .op_end = cu_op_end, .op_times = cu_op_times, .destroy = cu_destroy,
     };
     return be;
+fail_alloc:
+    attn_error_set(err, ATTN_EXIT_FAIL, "%s", why);
+fail:
+    cu_destroy(be);
+    return NULL;
 }
+#undef CREATE_CUDA
+#undef CREATE_CUBLAS
 
 cudaStream_t attn_backend_cuda_stream(const attn_backend *be) {
     if (!be || strcmp(be->name, "cuda") != 0) {

@@ -1,13 +1,14 @@
 /* backend_cuda.h: what the CUDA backend and the NCCL comm share beyond backend.h and
  * comm.h: the backend's stream (NCCL collectives are queued on it, so they order with the
  * kernels and land inside the op timers) and the device choice for one process per GPU.
- * Both use CUDA_CHECK (kernels/cuda/cuda_check.h): a failing call exits, since a half-done
- * step cannot be recovered. */
+ * Both use CUDA_CHECK (kernels/cuda/cuda_check.h) inside their ops: a failing call ends
+ * through ATTN_FATAL (and the comm's fatal hook, the whole job), since a half-done step
+ * cannot be recovered. */
 #ifndef ATTN_BACKEND_CUDA_H
 #define ATTN_BACKEND_CUDA_H
 #include <cuda_runtime_api.h>
 #include "backend.h"
-#include "cuda_check.h" /* CUDA_CHECK: FILE:LINE, the call and CUDA's error name and text, then exit */
+#include "cuda_check.h" /* CUDA_CHECK: FILE:LINE, the call and CUDA's error name and text, then ATTN_FATAL */
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -6,13 +6,15 @@
  * Collectives are queued on the backend's stream. The control plane (host_* calls,
  * barriers) is delegated to an MPI comm over the same world. Built without MPI, only a
  * world of one runs, and then no NCCL is needed: the local comm serves. Every NCCL return
- * is checked with FILE:LINE and ncclGetErrorString; a failure aborts the whole job. */
+ * is checked with FILE:LINE and ncclGetErrorString; a failure goes through ATTN_FATAL,
+ * whose hook (this comm's abort while it lives) aborts the whole job. */
 #include <nccl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "backend_cuda.h"
 #include "comm.h"
+#include "diag.h"
 
 #ifndef ATTN_NCCL_WITH_MPI
 
@@ -37,19 +39,22 @@ typedef struct nccl_ctx {
     size_t elem_bytes;
     ncclComm_t world;
     ncclComm_t group[GROUP_KIND_COUNT];
+    attn_fatal_hook prev_hook;         /* the fatal hook before ours (the host comm's), put back by destroy */
+    void *prev_hook_ctx;
 } nccl_ctx;
 
-static void nccl_fail(attn_comm *c, ncclResult_t r, const char *file, int line, const char *what) {
-    fprintf(stderr, "%s:%d: NCCL error %d (%s) in %s\n", file, line, (int)r, ncclGetErrorString(r), what);
+/* Through ATTN_FATAL: the hook (nccl_abort while the comm lives) ends the job. */
+static void nccl_fail(ncclResult_t r, const char *file, int line, const char *what) {
     const char *last = ncclGetLastError(NULL);
-    if (last && *last) fprintf(stderr, "%s:%d: NCCL says: %s\n", file, line, last);
-    if (c) c->abort(c, 1);
-    exit(1);
+    int said = last && *last;
+    attn_fatal_at(file, line, ATTN_EXIT_FAIL, "NCCL error %d (%s) in %s%s%s", (int)r, ncclGetErrorString(r), what,
+                  said ? "; NCCL says: " : "", said ? last : "");
 }
 #define NCCL_DIE(c, x)                                                       \
     do {                                                                     \
         ncclResult_t r_ = (x);                                               \
-        if (r_ != ncclSuccess) nccl_fail((c), r_, __FILE__, __LINE__, #x);   \
+        (void)(c);                                                           \
+        if (r_ != ncclSuccess) nccl_fail(r_, __FILE__, __LINE__, #x);        \
     } while (0)
 
 static nccl_ctx *CTX(attn_comm *c) { return (nccl_ctx *)c->ctx; }
@@ -168,7 +173,8 @@ static void nccl_host_recv(attn_comm *c, float *buf, size_t count, int peer) {
     CTX(c)->host->host_recv_float(CTX(c)->host, buf, count, peer);
 }
 
-/* Aborts the NCCL communicators first (a peer stuck in a collective would otherwise
+/* The job-ending abort (comm->abort, and lib/diag.h's fatal hook while the comm lives):
+ * aborts the NCCL communicators first (a peer stuck in a collective would otherwise
  * hang), then the MPI job. */
 static void nccl_abort(attn_comm *c, int code) {
     nccl_ctx *x = CTX(c);
@@ -181,6 +187,8 @@ static void nccl_abort(attn_comm *c, int code) {
     exit(code);
 }
 
+static void nccl_fatal_hook(int code, void *c) { nccl_abort(c, code); }
+
 static void nccl_destroy(attn_comm *c) {
     if (!c) return;
     nccl_ctx *x = CTX(c);
@@ -188,6 +196,7 @@ static void nccl_destroy(attn_comm *c) {
     for (int g = 0; g < GROUP_KIND_COUNT; g++)
         if (x->group[g]) NCCL_DIE(c, ncclCommDestroy(x->group[g]));
     if (x->world) NCCL_DIE(c, ncclCommDestroy(x->world));
+    attn_set_fatal_hook(x->prev_hook, x->prev_hook_ctx); /* the host comm's, which its destroy puts back in turn */
     x->host->destroy(x->host);
     free(x);
     free(c);
@@ -221,6 +230,9 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
         .host_gather_double = nccl_gather_double, .host_send_float = nccl_host_send,
         .host_recv_float = nccl_host_recv, .abort = nccl_abort, .destroy = nccl_destroy,
     };
+    /* ours over the host comm's: a fatal error now aborts the NCCL communicators too */
+    x->prev_hook = attn_get_fatal_hook(&x->prev_hook_ctx);
+    attn_set_fatal_hook(nccl_fatal_hook, c);
 
     /* One GPU per process: local rank i (MPI_Comm_split_type) on visible device i modulo
      * the visible count (the backend's choice). Two ranks on one physical GPU are refused

@@ -283,7 +283,7 @@ int main(void) {
     if (!C) return 2;
     static const attn_dtype dts[] = {DTYPE_FP32, DTYPE_FP16, DTYPE_BF16};
     for (int i = 0; i < 3; i++) {
-        G = attn_backend_cuda_create(-1, dts[i]);
+        G = attn_backend_cuda_create(-1, dts[i], NULL);
         if (!G) {
             C->destroy(C);
             printf("test_backend_ops: no usable CUDA device: skipped\n");
