@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef ATTN_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -224,8 +225,16 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
         calibration_free(&f);
         return -1;
     }
+    /* Arguments under the working directory are recorded relative to it: the file names
+     * the command as run from there, not a path only this machine has. */
+    char cwd[4096];
+    size_t cwd_len = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
     char *p = f.command;
-    for (int i = 0; i < argc; i++) p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (cwd_len > 1 && !strncmp(arg, cwd, cwd_len) && arg[cwd_len] == '/') arg += cwd_len + 1;
+        p += sprintf(p, "%s%s", i ? " " : "", arg);
+    }
     *p = '\0';
     f.samples = c->samples;
     f.passes = o->quick ? 1 : o->passes;
