@@ -10,6 +10,7 @@
  * Groups are the communicators the runtime creates (MPI_Comm_split / ncclCommSplit). */
 #ifndef ATTN_PLAN_H
 #define ATTN_PLAN_H
+#include "coll.h"
 #include "diag.h"
 #include "model.h"
 #include "report_io.h"
@@ -33,10 +34,14 @@ typedef struct attn_rank_assign {
     int mlp_begin, mlp_end;         /* ffn columns (up/gate rows, down columns) */
 } attn_rank_assign;
 
+/* A rank's head width: the dimensions it holds of each of its heads, over its ranges. */
+int plan_rank_width(const attn_rank_assign *a);
+/* The kv heads that query heads [hb, he) use, with qpk query heads per kv head (heads /
+ * kv_heads): [*kb, *ke) (either may be NULL); returns their number, 0 when he <= hb. */
+int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke);
+
 typedef enum { GROUP_SEG = 0, GROUP_STAGE = 1, GROUP_PIPE = 2, GROUP_REPLICA = 3, GROUP_KIND_COUNT } attn_group_kind;
-typedef enum { COLL_ALLREDUCE = 0, COLL_ALLGATHER, COLL_REDUCESCATTER, COLL_ALLTOALL, COLL_SENDRECV, COLL_COUNT } attn_coll;
 const char *group_kind_name(attn_group_kind k);
-const char *coll_name(attn_coll c);
 
 typedef struct attn_group {
     attn_group_kind kind;  /* SEG: the m devices of one head group (scheme collective);

@@ -76,12 +76,12 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     }
     for (int g = 0; g < world / c->m; g++) {
         for (int j = 0; j < c->m; j++) devs[j] = p->ranks[c->at[g * c->m + j]].device;
-        if (comm_geom_build(c->t, devs, c->m, &c->seg[g]) != 0) FAIL("cannot place segment group %d", g);
+        if (cost_comm_geom_build(c->t, devs, c->m, &c->seg[g]) != 0) FAIL("cannot place segment group %d", g);
     }
     int sz = c->m * c->n;
     for (int g = 0; g < world / sz; g++) {
         for (int j = 0; j < sz; j++) devs[j] = p->ranks[c->at[g * sz + j]].device;
-        if (comm_geom_build(c->t, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
+        if (cost_comm_geom_build(c->t, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
     }
     free(devs);
     return 0;

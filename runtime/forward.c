@@ -24,9 +24,7 @@ const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r) {
 }
 
 static int dims_width(const attn_rank_assign *a) {
-    int w = 0;
-    for (int i = 0; i < a->n_dim_ranges; i++) w += a->dim_end[i] - a->dim_begin[i];
-    return w;
+    return plan_rank_width(a);
 }
 
 void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,
@@ -46,7 +44,7 @@ void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes) {
 }
 
 /* bytes a member sends, with NCCL's bus conventions (docs/metrics.md) */
-double fw_allreduce_elems(size_t count, int p) { return p > 1 ? 2.0 * (p - 1) / p * (double)count : 0.0; }
+double fw_allreduce_elems(size_t count, int p) { return coll_bus_factor(COLL_ALLREDUCE, p) * (double)count; }
 
 /* --- allocation with accounting --- */
 static attn_ptr fw_alloc(attn_forward *fw, size_t count, size_t *category, int *failed) {
@@ -211,7 +209,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->TMAX = fw->L + fw->TDEC;
     fw->microbatches = p->strategy.microbatches < 1 ? 1 : p->strategy.microbatches;
     if (fw->microbatches > fw->B) fw->microbatches = fw->B;
-    fw->max_mb_rows = (fw->B + fw->microbatches - 1) / fw->microbatches;
+    fw->max_mb_rows = split_count(fw->B, fw->microbatches, 0);
     fw->M = p->strategy.m;
     fw->seg_rank0 = rank - a->seg;
     fw->seg_off = calloc((size_t)fw->M, sizeof(int));
@@ -242,8 +240,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     if (scheme == SCHEME_HEAD_ALLTOALL) {
         fw->att_q_begin = a->a2a_head_begin;
         fw->att_nq = a->a2a_head_end - a->a2a_head_begin;
-        fw->cache_kv_begin = a->a2a_head_begin / fw->QPK;
-        fw->cache_kv_heads = fw->att_nq ? (a->a2a_head_end - 1) / fw->QPK + 1 - fw->cache_kv_begin : 0;
+        fw->cache_kv_heads = plan_kv_range(fw->QPK, a->a2a_head_begin, a->a2a_head_end, &fw->cache_kv_begin, NULL);
         fw->k_width = fw->v_width = fw->D;
     }
     fw->query_chunk = query_chunk;
@@ -291,7 +288,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
      * one) and the decode step */
     size_t score_elems = 1;
     {
-        int small_rows = fw->B / fw->microbatches;
+        int small_rows = split_count(fw->B, fw->microbatches, fw->microbatches - 1);
         int sizes[3] = {fw->max_mb_rows, small_rows, fw->B};
         for (int i = 0; i < 3; i++) {
             attn_tiling t;
@@ -514,7 +511,7 @@ void forward_prefill(attn_forward *fw, const float *input, float *out) {
     fw->phase = PHASE_PREFILL;
     size_t seq_elems = (size_t)fw->L * fw->C;
     for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
-        int rows = fw->B / fw->microbatches + (mb < fw->B % fw->microbatches ? 1 : 0);
+        int rows = split_count(fw->B, fw->microbatches, mb);
         stage_forward(fw, input ? input + b0 * seq_elems : NULL, out ? out + b0 * seq_elems : NULL, rows, fw->L, 0, b0);
         b0 += rows;
     }
