@@ -12,13 +12,16 @@
 #define ATTN_PLAN_H
 #include "coll.h"
 #include "diag.h"
+#include "link.h"
 #include "model.h"
 #include "report_io.h"
 #include "strategy.h"
-#include "topology.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The topology only by pointer (topology.h), as model.h does with the YAML tree. */
+struct attn_topology;
 
 typedef struct attn_rank_assign {
     int rank;
@@ -80,10 +83,10 @@ int plan_resolve_microbatches(int requested, int rows, int pp);
  * divided as evenly as possible, remainders to the lowest indices) and rank r placed on
  * device r of t (t may be NULL: node = device = rank, links LINK_SELF). Checks divisibility
  * rules; returns 0 ok, -1 with a reason in err. */
-int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
+int plan_build_even(attn_plan *p, const attn_model *m, const struct attn_topology *t,
                     const attn_strategy *s, char *err, size_t errlen);
 /* Recomputes groups[] (and their link classes when t != NULL) from ranks[]. */
-int plan_build_groups(attn_plan *p, const attn_topology *t);
+int plan_build_groups(attn_plan *p, const struct attn_topology *t);
 void plan_free(attn_plan *p);
 
 /* Write atomically (temporary file + rename). 0 ok. */

@@ -7,6 +7,7 @@
 #include "plan.h"
 #include "plan_private.h"
 #include "split.h"
+#include "topology.h"
 
 /* A plan never addresses more devices than a topology may hold. */
 #define PLAN_MAX_WORLD (1 << 20)

@@ -4,6 +4,7 @@
 #define ATTN_PLAN_PRIVATE_H
 #include <stddef.h>
 #include "plan.h"
+#include "topology.h"
 #include "ytree.h"
 
 /* Bounded string copy that always terminates (truncates silently). */

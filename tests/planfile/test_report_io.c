@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "planfile_util.h"
+#include "ytree.h"
 
 static const char *dir;
 static int case_no;
