@@ -156,7 +156,7 @@ void report_write_yaml(FILE *f, const char *section, const attn_report *r) {
 int report_write_measured(const char *path, const attn_report *r, const char *plan_sha256,
                           const char *machine, attn_diag *d) {
     yt_writer w;
-    if (yt_writer_open(&w, path) != 0) {
+    if (yt_writer_open(&w, path, d) != 0) {
         diag_plain(d, "%s: cannot open for writing: %s", path, strerror(errno));
         return -1;
     }

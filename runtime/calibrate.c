@@ -223,7 +223,7 @@ static const char *const gemm_kind_names[] = {"proj", "scores", "pv"};
 static int write_file(const cal_ctx *c, const cal_options *o, const char *device_type, attn_link link,
                       const char *machine, int argc, char **argv) {
     yt_writer w;
-    if (yt_writer_open(&w, o->out) != 0) return -1;
+    if (yt_writer_open(&w, o->out, NULL) != 0) return -1;
     FILE *f = w.f;
     char date[64];
     time_t now = time(NULL);
