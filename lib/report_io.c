@@ -8,7 +8,7 @@
 #include "plan_private.h"
 #include "report_io.h"
 
-int report_alloc(attn_report *r, int n_ranks) {
+int report_init(attn_report *r, int n_ranks) {
     memset(r, 0, sizeof *r);
     if (n_ranks < 0) return -1;
     r->fits = 1;
@@ -279,7 +279,7 @@ int report_read_yaml(const yt_doc *doc, const yt_node *section, attn_report *r, 
         diag_error(d, doc->file, ranks->line, ranks->col, "report lists %zu ranks, more than %d", ranks->n, 1 << 20);
         return -1;
     }
-    if (report_alloc(r, (int)ranks->n) != 0) {
+    if (report_init(r, (int)ranks->n) != 0) {
         diag_plain(d, "%s: out of memory for %zu ranks", doc->file, ranks->n);
         return -1;
     }

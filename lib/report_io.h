@@ -34,7 +34,10 @@ typedef struct attn_report {
     char note[256];                /* free text: e.g. "rank-share: collectives not measured" */
 } attn_report;
 
-int report_alloc(attn_report *r, int n_ranks);
+/* Lifecycle init/free, as plan_*, topology_* and yt_* in lib/: report_init fills r for
+ * n_ranks ranks with defaults (allocating), report_free releases it. 0 ok, -1 on
+ * n_ranks < 0 or no memory. */
+int report_init(attn_report *r, int n_ranks);
 void report_free(attn_report *r);
 /* Writes `section:` (e.g. "predicted" or "measured") at the given indent. */
 void report_write_yaml(FILE *f, const char *section, const attn_report *r);

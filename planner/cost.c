@@ -118,7 +118,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
               ? p->strategy.microbatches
               : plan_resolve_microbatches(p->model.workload.microbatches, p->model.workload.batch / c.dp, c.pp);
     if (build_ctx(&c, detail) != 0) goto fail;
-    if (report_alloc(out, p->world) != 0) FAIL("out of memory for the report");
+    if (report_init(out, p->world) != 0) FAIL("out of memory for the report");
     int world = p->world, nst = c.dp * c.pp;
     rt = calloc((size_t)world, sizeof *rt);
     agg = calloc((size_t)nst * 4, sizeof *agg); /* per (replica, stage): mb, p2p_mb, step, p2p_step */
