@@ -1,6 +1,8 @@
 /* attn_tiling.c: the score-block rule of attn_tiling.h. */
 #include "attn_tiling.h"
 #include <math.h>
+#include "plan.h"
+#include "split.h"
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -32,21 +34,13 @@ void attn_tiling_plan(attn_tiling *t, int seqs, int heads, int rows, int keys, d
     t->block_bytes = (double)t->block_seqs * t->block_heads * pair;
 }
 
-void attn_tiling_part(int total, int parts, int i, int *begin, int *count) {
-    if (parts < 1) parts = 1;
-    if (total < 0) total = 0;
-    int base = total / parts, extra = total % parts;
-    *count = base + (i < extra);
-    *begin = i * base + (i < extra ? i : extra);
-}
-
 attn_gemm_batching attn_gemm_batch(int seqs, int head0, int heads, int qpk) {
     attn_gemm_batching b = {0, 0, 1.0};
     if (seqs <= 0 || heads <= 0) return b;
     if (qpk < 1) qpk = 1;
     /* kv-head runs the heads fall into: with qpk == 1 a call per sequence strides through
      * consecutive kv heads, so the whole block's heads are one run */
-    int runs = qpk == 1 ? 1 : (head0 + heads - 1) / qpk - head0 / qpk + 1;
+    int runs = qpk == 1 ? 1 : plan_kv_range(qpk, head0, head0 + heads, NULL, NULL);
     long long per_seq = (long long)seqs * runs;
     if (heads < per_seq) {
         b.over_seqs = 1;
@@ -62,10 +56,10 @@ long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk) {
     long long calls = 0;
     for (int sb = 0; sb < t->seq_blocks; sb++) {
         int s0, ns;
-        attn_tiling_part(t->seqs, t->seq_blocks, sb, &s0, &ns);
+        split_part(t->seqs, t->seq_blocks, sb, &s0, &ns);
         for (int hb = 0; hb < t->head_blocks; hb++) {
             int h0, nh;
-            attn_tiling_part(t->heads, t->head_blocks, hb, &h0, &nh);
+            split_part(t->heads, t->head_blocks, hb, &h0, &nh);
             calls += attn_gemm_batch(ns, head0 + h0, nh, qpk).calls;
         }
     }

@@ -10,6 +10,7 @@
  * per device"). */
 #ifndef ATTN_TILING_H
 #define ATTN_TILING_H
+#include "split.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,9 +40,8 @@ typedef struct attn_tiling {
 void attn_tiling_plan(attn_tiling *t, int seqs, int heads, int rows, int keys, double bytes_per_pair,
                       double budget_bytes);
 static inline int attn_tiling_blocks(const attn_tiling *t) { return t->seq_blocks * t->head_blocks; }
-/* Part i (0-based) of `total` split into `parts` balanced parts: its first index and size
- * (the first total % parts parts have one more). */
-void attn_tiling_part(int total, int parts, int i, int *begin, int *count);
+/* Block sb of the seq_blocks sequence parts is split_part(seqs, seq_blocks, sb, ...), and
+ * likewise for heads (split.h: the first total % parts parts have one more). */
 
 /* How one score block issues its attention GEMMs. The backend's GEMM is strided-batched with
  * one stride per operand, so one call can cover either

@@ -132,7 +132,7 @@ static void write_body(FILE *f, const attn_calibration *c) {
 
 int calibration_write(const char *path, const attn_calibration *c, attn_diag *d) {
     yt_writer w;
-    if (yt_writer_open(&w, path) != 0) {
+    if (yt_writer_open(&w, path, d) != 0) {
         diag_plain(d, "%s: cannot open for writing: %s", path, strerror(errno));
         return -1;
     }

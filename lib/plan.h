@@ -10,14 +10,18 @@
  * Groups are the communicators the runtime creates (MPI_Comm_split / ncclCommSplit). */
 #ifndef ATTN_PLAN_H
 #define ATTN_PLAN_H
+#include "coll.h"
 #include "diag.h"
+#include "link.h"
 #include "model.h"
 #include "report_io.h"
 #include "strategy.h"
-#include "topology.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The topology only by pointer (topology.h), as model.h does with the YAML tree. */
+struct attn_topology;
 
 typedef struct attn_rank_assign {
     int rank;
@@ -33,10 +37,14 @@ typedef struct attn_rank_assign {
     int mlp_begin, mlp_end;         /* ffn columns (up/gate rows, down columns) */
 } attn_rank_assign;
 
+/* A rank's head width: the dimensions it holds of each of its heads, over its ranges. */
+int plan_rank_width(const attn_rank_assign *a);
+/* The kv heads that query heads [hb, he) use, with qpk query heads per kv head (heads /
+ * kv_heads): [*kb, *ke) (either may be NULL); returns their number, 0 when he <= hb. */
+int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke);
+
 typedef enum { GROUP_SEG = 0, GROUP_STAGE = 1, GROUP_PIPE = 2, GROUP_REPLICA = 3, GROUP_KIND_COUNT } attn_group_kind;
-typedef enum { COLL_ALLREDUCE = 0, COLL_ALLGATHER, COLL_REDUCESCATTER, COLL_ALLTOALL, COLL_SENDRECV, COLL_COUNT } attn_coll;
 const char *group_kind_name(attn_group_kind k);
-const char *coll_name(attn_coll c);
 
 typedef struct attn_group {
     attn_group_kind kind;  /* SEG: the m devices of one head group (scheme collective);
@@ -75,10 +83,10 @@ int plan_resolve_microbatches(int requested, int rows, int pp);
  * divided as evenly as possible, remainders to the lowest indices) and rank r placed on
  * device r of t (t may be NULL: node = device = rank, links LINK_SELF). Checks divisibility
  * rules; returns 0 ok, -1 with a reason in err. */
-int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
+int plan_build_even(attn_plan *p, const attn_model *m, const struct attn_topology *t,
                     const attn_strategy *s, char *err, size_t errlen);
 /* Recomputes groups[] (and their link classes when t != NULL) from ranks[]. */
-int plan_build_groups(attn_plan *p, const attn_topology *t);
+int plan_build_groups(attn_plan *p, const struct attn_topology *t);
 void plan_free(attn_plan *p);
 /* The ranks[] entry of world rank r; NULL when the plan has none. */
 const attn_rank_assign *plan_rank_entry(const attn_plan *p, int r);

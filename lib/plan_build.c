@@ -6,19 +6,17 @@
 #include <string.h>
 #include "plan.h"
 #include "plan_private.h"
+#include "split.h"
+#include "topology.h"
 
 /* A plan never addresses more devices than a topology may hold. */
 #define PLAN_MAX_WORLD (1 << 20)
 
 static const char *const group_kind_names[GROUP_KIND_COUNT] = {"seg", "stage", "pipe", "replica"};
-static const char *const coll_names[COLL_COUNT] = {"allreduce", "allgather", "reducescatter",
-                                                   "alltoall", "sendrecv"};
 
 const char *group_kind_name(attn_group_kind k) {
     return (k >= 0 && k < GROUP_KIND_COUNT) ? group_kind_names[k] : "?";
 }
-
-const char *coll_name(attn_coll c) { return (c >= 0 && c < COLL_COUNT) ? coll_names[c] : "?"; }
 
 void plan_copy_str(char *dst, size_t dstlen, const char *src) {
     if (dstlen == 0) return;
@@ -28,12 +26,18 @@ void plan_copy_str(char *dst, size_t dstlen, const char *src) {
     dst[n] = '\0';
 }
 
-/* Part i of `total` items split into `parts` as evenly as possible, the remainder going
- * one each to the lowest indices. */
-void plan_split_even(int total, int parts, int i, int *begin, int *end) {
-    int q = total / parts, r = total % parts;
-    *begin = i * q + (i < r ? i : r);
-    *end = *begin + q + (i < r ? 1 : 0);
+int plan_rank_width(const attn_rank_assign *a) {
+    int w = 0;
+    for (int i = 0; i < a->n_dim_ranges && i < 2; i++) w += a->dim_end[i] - a->dim_begin[i];
+    return w;
+}
+
+int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke) {
+    if (qpk < 1) qpk = 1;
+    int b = hb / qpk, e = he > hb ? (he - 1) / qpk + 1 : b;
+    if (kb) *kb = b;
+    if (ke) *ke = e;
+    return e - b;
 }
 
 int plan_resolve_microbatches(int requested, int rows, int pp) {
@@ -85,7 +89,7 @@ static int check_even_rules(const attn_model *m, const attn_topology *t, const a
     if (s->scheme == SCHEME_HEAD_ALLTOALL) {
         for (int g = 0; g < s->n; g++) {
             int hb, he;
-            plan_split_even(m->heads, s->n, g, &hb, &he);
+            split_range(m->heads, s->n, g, &hb, &he);
             if ((he - hb) % s->m != 0)
                 FAIL("head-alltoall needs m | heads per group (group %d has %d heads, m=%d)", g, he - hb, s->m);
         }
@@ -130,14 +134,13 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
         a->replica = r / (s->m * s->n * s->pp);
         a->device = r;
         a->node = t ? t->devices[r].node : r;
-        plan_split_even(m->workload.batch, s->dp, a->replica, &a->batch_begin, &a->batch_end);
-        plan_split_even(m->layers, s->pp, a->stage, &a->layer_begin, &a->layer_end);
-        plan_split_even(m->heads, s->n, a->head_group, &a->head_begin, &a->head_end);
-        a->kv_head_begin = a->head_begin / group_size;
-        a->kv_head_end = (a->head_end - 1) / group_size + 1;
+        split_range(m->workload.batch, s->dp, a->replica, &a->batch_begin, &a->batch_end);
+        split_range(m->layers, s->pp, a->stage, &a->layer_begin, &a->layer_end);
+        split_range(m->heads, s->n, a->head_group, &a->head_begin, &a->head_end);
+        plan_kv_range(group_size, a->head_begin, a->head_end, &a->kv_head_begin, &a->kv_head_end);
         if (m->arch == ARCH_LLAMA) {
             int b, e;
-            plan_split_even(pairs, s->m, a->seg, &b, &e);
+            split_range(pairs, s->m, a->seg, &b, &e);
             a->n_dim_ranges = 2;
             a->dim_begin[0] = b;
             a->dim_end[0] = e;
@@ -145,7 +148,7 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
             a->dim_end[1] = e + pairs;
         } else {
             a->n_dim_ranges = 1;
-            plan_split_even(m->head_dim, s->m, a->seg, &a->dim_begin[0], &a->dim_end[0]);
+            split_range(m->head_dim, s->m, a->seg, &a->dim_begin[0], &a->dim_end[0]);
         }
         if (s->scheme == SCHEME_HEAD_ALLTOALL) {
             int per = (a->head_end - a->head_begin) / s->m;
@@ -155,7 +158,7 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
             a->a2a_head_begin = a->head_begin;
             a->a2a_head_end = a->head_end;
         }
-        plan_split_even(m->ffn_hidden, s->n * s->m, a->head_group * s->m + a->seg, &a->mlp_begin, &a->mlp_end);
+        split_range(m->ffn_hidden, s->n * s->m, a->head_group * s->m + a->seg, &a->mlp_begin, &a->mlp_end);
     }
     if (plan_build_groups(p, t) != 0) {
         plan_free(p);

@@ -159,7 +159,8 @@ static int check_rank_fields(checker *c) {
         RANGE("a2a_heads", a->a2a_head_begin, a->a2a_head_end, m->heads, 0)
 #undef RANGE
         if (a->head_begin < a->head_end && a->head_begin >= 0 && a->head_end <= m->heads) {
-            int kb = a->head_begin / per_kv, ke = (a->head_end - 1) / per_kv + 1;
+            int kb, ke;
+            plan_kv_range(per_kv, a->head_begin, a->head_end, &kb, &ke);
             if (a->kv_head_begin != kb || a->kv_head_end != ke)
                 rank_problem(c, i, "kv_heads", "rank %d: kv_heads [%d,%d) do not match heads [%d,%d) (expected [%d,%d))",
                              i, a->kv_head_begin, a->kv_head_end, a->head_begin, a->head_end, kb, ke);

@@ -75,7 +75,7 @@ int plan_write(const char *path, const attn_plan *p, attn_diag *d) {
         return -1;
     }
     yt_writer w;
-    if (yt_writer_open(&w, path) != 0) {
+    if (yt_writer_open(&w, path, d) != 0) {
         diag_plain(d, "%s: cannot open for writing: %s", path, strerror(errno));
         return -1;
     }

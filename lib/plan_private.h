@@ -4,12 +4,11 @@
 #define ATTN_PLAN_PRIVATE_H
 #include <stddef.h>
 #include "plan.h"
+#include "topology.h"
 #include "ytree.h"
 
 /* Bounded string copy that always terminates (truncates silently). */
 void plan_copy_str(char *dst, size_t dstlen, const char *src);
-/* Part i of total split into parts, remainders to the lowest indices. */
-void plan_split_even(int total, int parts, int i, int *begin, int *end);
 /* The groups the ranks' coordinates imply, into fresh storage; -1 when the coordinates
  * are not a permutation of the coordinate space, on out-of-range devices, or no memory. */
 int plan_build_groups_into(const attn_plan *p, const attn_topology *t, attn_group **out, int *n_out);

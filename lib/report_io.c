@@ -8,7 +8,7 @@
 #include "plan_private.h"
 #include "report_io.h"
 
-int report_alloc(attn_report *r, int n_ranks) {
+int report_init(attn_report *r, int n_ranks) {
     memset(r, 0, sizeof *r);
     if (n_ranks < 0) return -1;
     r->fits = 1;
@@ -156,7 +156,7 @@ void report_write_yaml(FILE *f, const char *section, const attn_report *r) {
 int report_write_measured(const char *path, const attn_report *r, const char *plan_sha256,
                           const char *machine, attn_diag *d) {
     yt_writer w;
-    if (yt_writer_open(&w, path) != 0) {
+    if (yt_writer_open(&w, path, d) != 0) {
         diag_plain(d, "%s: cannot open for writing: %s", path, strerror(errno));
         return -1;
     }
@@ -279,7 +279,7 @@ int report_read_yaml(const yt_doc *doc, const yt_node *section, attn_report *r, 
         diag_error(d, doc->file, ranks->line, ranks->col, "report lists %zu ranks, more than %d", ranks->n, 1 << 20);
         return -1;
     }
-    if (report_alloc(r, (int)ranks->n) != 0) {
+    if (report_init(r, (int)ranks->n) != 0) {
         diag_plain(d, "%s: out of memory for %zu ranks", doc->file, ranks->n);
         return -1;
     }

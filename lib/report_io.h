@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include "diag.h"
 #include "metrics.h"
-#include "ytree.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,12 +34,17 @@ typedef struct attn_report {
     char note[256];                /* free text: e.g. "rank-share: collectives not measured" */
 } attn_report;
 
-int report_alloc(attn_report *r, int n_ranks);
+/* Lifecycle init/free, as plan_*, topology_* and yt_* in lib/: report_init fills r for
+ * n_ranks ranks with defaults (allocating), report_free releases it. 0 ok, -1 on
+ * n_ranks < 0 or no memory. */
+int report_init(attn_report *r, int n_ranks);
 void report_free(attn_report *r);
 /* Writes `section:` (e.g. "predicted" or "measured") at the given indent. */
 void report_write_yaml(FILE *f, const char *section, const attn_report *r);
-/* Reads the section node produced by report_write_yaml. */
-int report_read_yaml(const yt_doc *doc, const yt_node *section, attn_report *r, attn_diag *d);
+/* Reads the section node produced by report_write_yaml (ytree.h). */
+struct yt_doc;
+struct yt_node;
+int report_read_yaml(const struct yt_doc *doc, const struct yt_node *section, attn_report *r, attn_diag *d);
 /* Loads a measured report file (top-level `measured:`); 0 ok. */
 int report_load_measured(const char *path, attn_report *r, char *plan_sha256, attn_diag *d);
 /* Writes a whole measured file atomically: measured_version: 1, plan_sha256 (of the plan

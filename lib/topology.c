@@ -16,10 +16,8 @@
 #define BIG_FIGURE 1e21 /* bytes, FLOP/s: far above any device, below overflow in products */
 
 static const char *const fabric_names[] = {"nvswitch", "nvlink-ring", "pcie", "shared-memory"};
-static const char *const link_names[LINK_COUNT] = {"self", "node", "domain", "network"};
 
 const char *fabric_name(attn_fabric f) { return (unsigned)f < 4 ? fabric_names[f] : "?"; }
-const char *link_name(attn_link l) { return (unsigned)l < LINK_COUNT ? link_names[l] : "?"; }
 
 void topology_free(attn_topology *t) {
     if (!t) return;

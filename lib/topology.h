@@ -6,16 +6,14 @@
 #ifndef ATTN_TOPOLOGY_H
 #define ATTN_TOPOLOGY_H
 #include "diag.h"
+#include "link.h" /* attn_link: the link classes, what a group of devices must cross */
 #include "model.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef enum { FABRIC_NVSWITCH = 0, FABRIC_NVLINK_RING = 1, FABRIC_PCIE = 2, FABRIC_SHARED_MEMORY = 3 } attn_fabric;
-/* Link classes, cheapest first: what a group of devices must cross. */
-typedef enum { LINK_SELF = 0, LINK_NODE = 1, LINK_DOMAIN = 2, LINK_NETWORK = 3, LINK_COUNT = 4 } attn_link;
 const char *fabric_name(attn_fabric f);
-const char *link_name(attn_link l);
 
 typedef struct attn_device_type {
     char name[64];

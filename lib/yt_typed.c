@@ -298,8 +298,26 @@ void yt_write_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-int yt_writer_open(yt_writer *w, const char *path) {
+/* A writer's failure as "FILE: error: message" (file NULL: "error: message") through its
+ * diag, or a default one on stderr. */
+static void writer_error(attn_diag *d, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void writer_error(attn_diag *d, const char *file, const char *fmt, ...) {
+    attn_diag fallback;
+    if (!d) {
+        attn_diag_init(&fallback);
+        d = &fallback;
+    }
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(d, file, 0, 0, "%s", msg);
+}
+
+int yt_writer_open(yt_writer *w, const char *path, attn_diag *d) {
     memset(w, 0, sizeof *w);
+    w->d = d;
     if (!strcmp(path, "-")) {
         w->f = stdout;
         return 0;
@@ -308,7 +326,7 @@ int yt_writer_open(yt_writer *w, const char *path) {
     w->path = malloc(n + 1);
     w->tmp_path = malloc(n + 16);
     if (!w->path || !w->tmp_path) {
-        fprintf(stderr, "%s: error: out of memory\n", path);
+        writer_error(d, path, "out of memory");
         yt_writer_abort(w);
         return -1;
     }
@@ -316,7 +334,7 @@ int yt_writer_open(yt_writer *w, const char *path) {
     snprintf(w->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(w->tmp_path);
     if (fd < 0) {
-        fprintf(stderr, "%s: error: cannot create a temporary file next to it: %s\n", path, strerror(errno));
+        writer_error(d, path, "cannot create a temporary file next to it: %s", strerror(errno));
         free(w->tmp_path);
         w->tmp_path = NULL; /* nothing to unlink */
         yt_writer_abort(w);
@@ -325,7 +343,7 @@ int yt_writer_open(yt_writer *w, const char *path) {
     mode_t mask = umask(0);
     umask(mask);
     if (fchmod(fd, 0666 & ~mask) != 0 || !(w->f = fdopen(fd, "w"))) {
-        fprintf(stderr, "%s: error: %s\n", w->tmp_path, strerror(errno));
+        writer_error(d, w->tmp_path, "%s", strerror(errno));
         close(fd);
         yt_writer_abort(w);
         return -1;
@@ -345,7 +363,7 @@ int yt_writer_commit(yt_writer *w) {
     if (!w->f) return -1;
     if (w->f == stdout) {
         int bad = w->failed || fflush(stdout) != 0 || ferror(stdout);
-        if (bad) fprintf(stderr, "error: writing to standard output failed\n");
+        if (bad) writer_error(w->d, NULL, "writing to standard output failed");
         memset(w, 0, sizeof *w);
         return bad ? -1 : 0;
     }
@@ -365,7 +383,7 @@ int yt_writer_commit(yt_writer *w) {
         saved = errno;
     }
     if (step) {
-        fprintf(stderr, "%s: error: %s failed: %s\n", w->path, step, saved ? strerror(saved) : "I/O error");
+        writer_error(w->d, w->path, "%s failed: %s", step, saved ? strerror(saved) : "I/O error");
         yt_writer_abort(w);
         return -1;
     }

@@ -70,13 +70,16 @@ int yt_node_int(const yt_doc *doc, const yt_node *n, long long lo, long long hi,
 int yt_node_num(const yt_doc *doc, const yt_node *n, double lo, double hi, double *out, attn_diag *d);
 
 /* Writing: a tiny emitter that quotes strings safely. Output goes to a temporary
- * file that yt_writer_commit() renames into place (never a half-written file). */
+ * file that yt_writer_commit() renames into place (never a half-written file). Failures
+ * of open and commit are reported through the diag given to open ("PATH: error: ...";
+ * d NULL: on stderr), so a caller's quiet or redirected diag holds them too. */
 typedef struct yt_writer {
     FILE *f;
     char *path, *tmp_path;
     int failed;
+    attn_diag *d;   /* where open and commit report; NULL: stderr */
 } yt_writer;
-int yt_writer_open(yt_writer *w, const char *path);   /* path "-" writes stdout */
+int yt_writer_open(yt_writer *w, const char *path, attn_diag *d); /* path "-" writes stdout */
 void yt_write_str(FILE *f, const char *s);            /* a safely quoted YAML scalar */
 int yt_writer_commit(yt_writer *w);                    /* 0 ok; reports errno on failure */
 void yt_writer_abort(yt_writer *w);

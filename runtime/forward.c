@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int dims_width(const attn_rank_assign *a) {
-    int w = 0;
-    for (int i = 0; i < a->n_dim_ranges; i++) w += a->dim_end[i] - a->dim_begin[i];
-    return w;
-}
-
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 /* --- the buffers: one table per layer and one for the forward (as llm.c lists a model's
@@ -64,7 +58,7 @@ static int layer_bufs(const attn_forward *fw, fwd_layer *ly, fw_buf *t) {
  * one) and the decode step */
 static size_t score_block_elems(const attn_forward *fw) {
     size_t score_elems = 1;
-    int small_rows = fw->B / fw->microbatches;
+    int small_rows = split_count(fw->B, fw->microbatches, fw->microbatches - 1);
     int sizes[3] = {fw->max_mb_rows, small_rows, fw->B};
     for (int i = 0; i < 3; i++) {
         attn_tiling t;
@@ -278,7 +272,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->counting = 1;
     fw->C = m->hidden;
     fw->D = m->head_dim;
-    fw->HS = dims_width(a);
+    fw->HS = plan_rank_width(a);
     fw->NQ = a->head_end - a->head_begin;
     fw->NKV = a->kv_head_end - a->kv_head_begin;
     fw->QPK = m->heads / m->kv_heads;
@@ -290,7 +284,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->TMAX = fw->L + fw->TDEC;
     fw->microbatches = p->strategy.microbatches < 1 ? 1 : p->strategy.microbatches;
     if (fw->microbatches > fw->B) fw->microbatches = fw->B;
-    fw->max_mb_rows = (fw->B + fw->microbatches - 1) / fw->microbatches;
+    fw->max_mb_rows = split_count(fw->B, fw->microbatches, 0);
     fw->M = p->strategy.m;
     fw->seg_rank0 = rank - a->seg;
     fw->seg_off = calloc((size_t)fw->M, sizeof(int));
@@ -308,7 +302,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
             return NULL;
         }
         fw->seg_off[s] = off;
-        fw->seg_hs[s] = dims_width(o);
+        fw->seg_hs[s] = plan_rank_width(o);
         off += fw->seg_hs[s];
     }
     attn_scheme scheme = p->strategy.scheme;
@@ -321,8 +315,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     if (scheme == SCHEME_HEAD_ALLTOALL) {
         fw->att_q_begin = a->a2a_head_begin;
         fw->att_nq = a->a2a_head_end - a->a2a_head_begin;
-        fw->cache_kv_begin = a->a2a_head_begin / fw->QPK;
-        fw->cache_kv_heads = fw->att_nq ? (a->a2a_head_end - 1) / fw->QPK + 1 - fw->cache_kv_begin : 0;
+        fw->cache_kv_heads = plan_kv_range(fw->QPK, a->a2a_head_begin, a->a2a_head_end, &fw->cache_kv_begin, NULL);
         fw->k_width = fw->v_width = fw->D;
     }
     fw->query_chunk = query_chunk;
@@ -516,7 +509,7 @@ void forward_prefill(attn_forward *fw, const float *input, float *out) {
     fw->phase = PHASE_PREFILL;
     size_t seq_elems = (size_t)fw->L * fw->C;
     for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
-        int rows = fw->B / fw->microbatches + (mb < fw->B % fw->microbatches ? 1 : 0);
+        int rows = split_count(fw->B, fw->microbatches, mb);
         stage_forward(fw, input ? input + b0 * seq_elems : NULL, out ? out + b0 * seq_elems : NULL, rows, fw->L, 0, b0);
         b0 += rows;
     }

@@ -107,9 +107,9 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
         int q0 = pos0 + c;
         b.Tk = q0 + b.Tq;
         for (int sb = 0; sb < tl.seq_blocks; sb++) {
-            attn_tiling_part(nseq, tl.seq_blocks, sb, &b.s0, &b.ns);
+            split_part(nseq, tl.seq_blocks, sb, &b.s0, &b.ns);
             for (int hb = 0; hb < tl.head_blocks; hb++) {
-                attn_tiling_part(nh, tl.head_blocks, hb, &b.h0, &b.nh);
+                split_part(nh, tl.head_blocks, hb, &b.h0, &b.nh);
                 size_t elems = (size_t)b.ns * b.nh * b.Tq * b.Tk;
                 OP(OP_SCORES, block_gemms(fw, ly, OP_SCORES, &b));
                 if (reduce_scores)
@@ -156,7 +156,7 @@ static void attention_qk_allgather(attn_forward *fw, fwd_layer *ly, int N, int n
         assemble_heads(fw, fw->gq, fw->recv_buf, N, fw->NQ);
         fw->comm->allgather(fw->comm, GROUP_SEG, fw->k, fw->recv_buf, ck);
         assemble_heads(fw, fw->gk, fw->recv_buf, N, fw->NKV);
-        fw_comm_bytes(fw, OP_ATTN_COMM, (double)(total_q + total_k) * (fw->M - 1) / fw->M, fw->be->elem_bytes);
+        fw_comm_bytes(fw, OP_ATTN_COMM, coll_bus_factor(COLL_ALLGATHER, fw->M) * (double)(total_q + total_k), fw->be->elem_bytes);
     });
     free(cq);
     OP(OP_KV_CACHE_WRITE, {
@@ -171,8 +171,7 @@ static void a2a_range(attn_forward *fw, int s, int *h0, int *h1, int *k0, int *k
     const attn_rank_assign *o = plan_rank_entry(fw->plan, fw->seg_rank0 + s);
     *h0 = o->a2a_head_begin;
     *h1 = o->a2a_head_end;
-    *k0 = *h0 / fw->QPK;
-    *k1 = *h1 > *h0 ? (*h1 - 1) / fw->QPK + 1 : *k0;
+    plan_kv_range(fw->QPK, *h0, *h1, k0, k1);
 }
 
 static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0) {

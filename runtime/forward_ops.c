@@ -20,7 +20,7 @@ void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes) {
 }
 
 /* bytes a member sends, with NCCL's bus conventions (docs/metrics.md) */
-double fw_allreduce_elems(size_t count, int p) { return p > 1 ? 2.0 * (p - 1) / p * (double)count : 0.0; }
+double fw_allreduce_elems(size_t count, int p) { return coll_bus_factor(COLL_ALLREDUCE, p) * (double)count; }
 
 void fw_tiling(const attn_forward *fw, int nseq, int decode, attn_tiling *t) {
     /* bytes per score pair as the cost model counts them (fp32 scores + probabilities in

@@ -45,7 +45,7 @@ int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm
                          int rank_share) {
     const attn_plan *p = fw->plan;
     int world = p->world, decode = fw->TDEC > 0;
-    if (report_alloc(r, world) != 0) return -1;
+    if (report_init(r, world) != 0) return -1;
     double *v = malloc((size_t)(nruns ? nruns : 1) * 3 * sizeof *v);
     double *row = malloc(ROW_LEN * sizeof *row);
     double *all = malloc((size_t)world * ROW_LEN * sizeof *all);

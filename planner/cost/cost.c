@@ -76,12 +76,12 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     }
     for (int g = 0; g < world / c->m; g++) {
         for (int j = 0; j < c->m; j++) devs[j] = p->ranks[c->at[g * c->m + j]].device;
-        if (comm_geom_build(c->t, devs, c->m, &c->seg[g]) != 0) FAIL("cannot place segment group %d", g);
+        if (cost_comm_geom_build(c->t, devs, c->m, &c->seg[g]) != 0) FAIL("cannot place segment group %d", g);
     }
     int sz = c->m * c->n;
     for (int g = 0; g < world / sz; g++) {
         for (int j = 0; j < sz; j++) devs[j] = p->ranks[c->at[g * sz + j]].device;
-        if (comm_geom_build(c->t, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
+        if (cost_comm_geom_build(c->t, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
     }
     free(devs);
     return 0;
@@ -118,7 +118,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
               ? p->strategy.microbatches
               : plan_resolve_microbatches(p->model.workload.microbatches, p->model.workload.batch / c.dp, c.pp);
     if (build_ctx(&c, detail) != 0) goto fail;
-    if (report_alloc(out, p->world) != 0) FAIL("out of memory for the report");
+    if (report_init(out, p->world) != 0) FAIL("out of memory for the report");
     int world = p->world, nst = c.dp * c.pp;
     rt = calloc((size_t)world, sizeof *rt);
     agg = calloc((size_t)nst * 4, sizeof *agg); /* per (replica, stage): mb, p2p_mb, step, p2p_step */

@@ -141,7 +141,7 @@ typedef struct cost_detail {
 
 /* ---- pricing ---- */
 
-/* Prices plan p (its ranks' shares and placement) on t. Allocates out (report_alloc; the
+/* Prices plan p (its ranks' shares and placement) on t. Allocates out (report_init; the
  * caller frees with report_free) and fills metrics, per-rank per-phase per-op costs and
  * memory; fits/shortfall. detail may be NULL. Returns 0, or -1 with the reason in
  * detail->reason (when detail != NULL) and out left empty. */

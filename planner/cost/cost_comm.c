@@ -29,7 +29,7 @@ static int cmp_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int comm_geom_build(const attn_topology *t, const int *devs, int n, comm_geom *g) {
+int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g) {
     memset(g, 0, sizeof *g);
     g->n = n;
     g->link = LINK_SELF;
@@ -97,12 +97,8 @@ int comm_geom_build(const attn_topology *t, const int *devs, int n, comm_geom *g
 
 /* steps and bus factor of a flat collective over p ranks */
 static void coll_factors(attn_coll c, int p, double *steps, double *factor) {
-    if (p <= 1) { *steps = 0; *factor = 0; return; }
-    switch (c) {
-    case COLL_ALLREDUCE: *steps = 2.0 * (p - 1); *factor = 2.0 * (p - 1) / p; break;
-    case COLL_SENDRECV: *steps = 1; *factor = 1; break;
-    default: *steps = p - 1; *factor = (double)(p - 1) / p; break;
-    }
+    *steps = coll_latency_steps(c, p);
+    *factor = coll_bus_factor(c, p);
 }
 
 static double flat_time(attn_coll c, int p, double S, attn_link_spec s) {
@@ -124,7 +120,7 @@ static const cost_coll_fit *find_fit(const cost_calibration *cal, attn_coll c, a
     return best;
 }
 
-double comm_geom_time(const comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier) {
+double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier) {
     if (hier) *hier = 0;
     if (g->n <= 1 || S <= 0) return 0;
     const cost_coll_fit *fit = find_fit(cal, c, g->link, g->n);
@@ -160,15 +156,15 @@ double comm_geom_time(const comm_geom *g, attn_coll c, double S, const cost_cali
 
 double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
                             const cost_calibration *cal, attn_link *link, int *hierarchical) {
-    comm_geom g;
+    cost_comm_geom g;
     int hier = 0;
     double time = 0;
-    if (comm_geom_build(t, devs, n, &g) != 0) {
+    if (cost_comm_geom_build(t, devs, n, &g) != 0) {
         if (link) *link = LINK_SELF;
         if (hierarchical) *hierarchical = 0;
         return -1;
     }
-    time = comm_geom_time(&g, c, S, cal, &hier);
+    time = cost_comm_time(&g, c, S, cal, &hier);
     if (link) *link = g.link;
     if (hierarchical) *hierarchical = hier;
     return time;

@@ -44,7 +44,7 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
 double cost_layer_weight_bytes(const cost_shape *sh);
 
 /* A communication group as the alpha-beta model sees it. */
-typedef struct comm_geom {
+typedef struct cost_comm_geom {
     int n;                  /* devices */
     attn_link link;         /* most expensive class crossed */
     int nodes;              /* distinct nodes */
@@ -52,12 +52,12 @@ typedef struct comm_geom {
     attn_link_spec flat;    /* the spec of `link` (worst pair) */
     attn_link_spec intra;   /* node fabric, worst node (hierarchical groups) */
     attn_link_spec inter;   /* network, worst NIC pair (hierarchical groups) */
-} comm_geom;
+} cost_comm_geom;
 
 /* 0 ok, -1 on a device index out of range or no memory. */
-int comm_geom_build(const attn_topology *t, const int *devs, int n, comm_geom *g);
+int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g);
 /* Time of one collective of S bytes; *hier set to 1 when priced hierarchically. */
-double comm_geom_time(const comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
+double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
 
 /* Everything pricing one plan needs, built once by cost.c. */
 typedef struct price_ctx {
@@ -68,8 +68,8 @@ typedef struct price_ctx {
     double score_budget; /* bytes per score block (attn_tiling.h) */
     int dp, pp, n, m, M;
     int *at;             /* coordinate -> index into p->ranks */
-    comm_geom *seg;      /* per (replica, stage, head group) */
-    comm_geom *stage;    /* per (replica, stage) */
+    cost_comm_geom *seg; /* per (replica, stage, head group) */
+    cost_comm_geom *stage; /* per (replica, stage) */
 } price_ctx;
 
 /* Per-rank results kept for the stage/pipeline assembly. */

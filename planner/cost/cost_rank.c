@@ -6,22 +6,19 @@
 #include <math.h>
 #include <string.h>
 #include "cost_private.h"
+#include "split.h"
 
 int cost_coord_of(const price_ctx *c, const attn_rank_assign *a) {
     return ((a->replica * c->pp + a->stage) * c->n + a->head_group) * c->m + a->seg;
 }
 
 static double dims_of(const attn_rank_assign *a) {
-    double d = 0;
-    for (int k = 0; k < a->n_dim_ranges && k < 2; k++) d += a->dim_end[k] - a->dim_begin[k];
-    return d;
+    return plan_rank_width(a);
 }
 
 /* kv heads that query heads [hb, he) use */
 static double kv_heads_of(const attn_model *md, int hb, int he) {
-    if (he <= hb) return 0;
-    int g = md->heads / md->kv_heads;
-    return (double)((he - 1) / g - hb / g + 1);
+    return plan_kv_range(md->heads / md->kv_heads, hb, he, NULL, NULL);
 }
 
 /* The rank's shape for `rows` sequences in a phase, attention extents by its scheme. */
@@ -99,13 +96,12 @@ typedef struct coll_call {
     attn_op op;
     attn_coll coll;
     attn_group_kind group;
-    const comm_geom *g;
+    const cost_comm_geom *g;
     double S, calls;
 } coll_call;
 
 static double coll_factor(attn_coll c, int p) {
-    if (p <= 1) return 0;
-    return c == COLL_ALLREDUCE ? 2.0 * (p - 1) / p : c == COLL_SENDRECV ? 1.0 : (double)(p - 1) / p;
+    return coll_bus_factor(c, p);
 }
 
 /* The collectives of one layer of rank a with shape sh; returns how many. */
@@ -113,7 +109,7 @@ static int layer_colls(const price_ctx *c, const attn_rank_assign *a, const cost
     const attn_model *md = &c->p->model;
     int k = 0, coord = cost_coord_of(c, a);
     double eb = sh->elem_bytes, T = sh->tokens, d = md->head_dim;
-    const comm_geom *seg = &c->seg[coord / c->m], *stage = &c->stage[coord / (c->m * c->n)];
+    const cost_comm_geom *seg = &c->seg[coord / c->m], *stage = &c->stage[coord / (c->m * c->n)];
     switch (c->p->strategy.scheme) {
     case SCHEME_SCORE_ALLREDUCE: { /* partial scores of every block of every chunk, summed in place */
         /* the average buffer: time is affine in S (cost_comm.c), so calls x time(average)
@@ -194,7 +190,7 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
     int k = layer_colls(c, a, sh, cc);
     layer_sync_waits(c, op, cc, k, wait);
     for (int i = 0; i < k; i++) {
-        op[cc[i].op].time_s += cc[i].calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL) + wait[i];
+        op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL) + wait[i];
         op[cc[i].op].bytes += cc[i].calls * coll_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
     }
 }
@@ -209,11 +205,11 @@ static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tok
     int next = c->at[cost_coord_of(c, a) + c->n * c->m];
     int devs[2] = {a->device, c->p->ranks[next].device};
     double S = tokens * md->hidden * dtype_bytes(md->dtype);
-    comm_geom g;
-    if (comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
+    cost_comm_geom g;
+    if (cost_comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
     if (link) *link = g.link;
     *bytes = g.n > 1 ? S : 0;
-    return comm_geom_time(&g, COLL_SENDRECV, S, c->cal, NULL);
+    return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, NULL);
 }
 
 
@@ -248,7 +244,8 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     double layers = a->layer_end - a->layer_begin, eb = dtype_bytes(md->dtype), L = md->workload.seq_len;
     int rows = cost_rank_rows(a), M = c->M < rows ? c->M : rows;
     if (M < 1) M = 1;
-    int q = rows / M, rem = rows % M;
+    int q, rem;
+    split_sizes(rows, M, &q, &rem);
     attn_op_cost lay[OP_COUNT];
     cost_shape big, small, dec;
     small.score_ws = 0;
@@ -323,14 +320,15 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         if (M < 1) M = 1;
         double per = ph == PHASE_PREFILL ? M : 1, layers = a->layer_end - a->layer_begin;
         cost_shape sh;
-        base_shape(c, a, (attn_phase)ph, ph == PHASE_PREFILL ? (rows + M - 1) / M : rows, &sh);
+        base_shape(c, a, (attn_phase)ph, ph == PHASE_PREFILL ? split_count(rows, M, 0) : rows, &sh);
         detail->score_blocks[ph] = (int)sh.score_blocks;
         detail->block_seqs[ph] = sh.block_seqs;
         detail->block_heads[ph] = sh.block_heads;
         detail->score_ws_bytes[ph] = sh.score_ws;
         double calls = sh.chunks * sh.gemm_calls;
         if (ph == PHASE_PREFILL) { /* rows % M microbatches of one row more, as cost_rank_price */
-            int q = rows / M, rem = rows % M;
+            int q, rem;
+            split_sizes(rows, M, &q, &rem);
             cost_shape small;
             base_shape(c, a, PHASE_PREFILL, q, &small);
             if (rem > 0) calls = calls * rem + (double)(M - rem) * small.chunks * small.gemm_calls;
@@ -355,7 +353,7 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->link = cc[i].g->link;
             l->bytes_per_call = cc[i].S;
             l->calls = cc[i].calls * layers * per;
-            l->time_s = l->calls * comm_geom_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical);
+            l->time_s = l->calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical);
             l->wait_s = wait[i] * layers * per;
         }
         double bytes;
@@ -372,7 +370,7 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
 typedef struct rank_key {
     int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos;
     double a2a_need;
-    comm_geom seg, stage, pipe;
+    cost_comm_geom seg, stage, pipe;
 } rank_key;
 
 static void make_key(const price_ctx *c, int idx, rank_key *k) {
@@ -399,7 +397,7 @@ static void make_key(const price_ctx *c, int idx, rank_key *k) {
     memcpy(&k->stage, &c->stage[coord / (c->m * c->n)], sizeof k->stage);
     if (a->stage + 1 < c->pp) {
         int devs[2] = {a->device, c->p->ranks[c->at[coord + c->n * c->m]].device};
-        if (comm_geom_build(c->t, devs, 2, &k->pipe) != 0) k->pipe.n = -1; /* never equal to a valid key */
+        if (cost_comm_geom_build(c->t, devs, 2, &k->pipe) != 0) k->pipe.n = -1; /* never equal to a valid key */
     }
 }
 

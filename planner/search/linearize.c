@@ -134,8 +134,7 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
         double rows = a->batch_end - a->batch_begin, layers = a->layer_end - a->layer_begin;
         double hu = (double)(a->head_end - a->head_begin) / (pm->head_unit > 0 ? pm->head_unit : 1);
         if (pm->balance == LIN_SEGS) { /* the units are the segment's dimensions (pairs for llama) */
-            double dims = 0;
-            for (int k = 0; k < a->n_dim_ranges && k < 2; k++) dims += a->dim_end[k] - a->dim_begin[k];
+            double dims = plan_rank_width(a);
             hu = dims / (md->arch == ARCH_LLAMA ? 2 : 1) / (pm->dim_unit > 0 ? pm->dim_unit : 1);
         }
         double fu = (double)(a->mlp_end - a->mlp_begin) / (pm->mlp_unit > 0 ? pm->mlp_unit : 1);

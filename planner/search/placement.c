@@ -347,8 +347,7 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
         } else {
             int g = md->heads / md->kv_heads;
             a->head_begin = b[a->head_group], a->head_end = e[a->head_group];
-            a->kv_head_begin = a->head_begin / g;
-            a->kv_head_end = (a->head_end - 1) / g + 1;
+            plan_kv_range(g, a->head_begin, a->head_end, &a->kv_head_begin, &a->kv_head_end);
             if (s->scheme == SCHEME_HEAD_ALLTOALL) {
                 int per = (a->head_end - a->head_begin) / s->m;
                 a->a2a_head_begin = a->head_begin + a->seg * per;

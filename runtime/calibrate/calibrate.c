@@ -145,7 +145,7 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
             for (int scheme = mm > 1 ? 1 : 0; scheme <= (mm > 1 ? 3 : 0); scheme++)
                 for (int dp = 1; dp * n * mm <= world_max && dp <= batch; dp++)
                     for (int pp = 1; dp * pp * n * mm <= world_max && pp <= m->layers; pp++) {
-                        int qh = ceil_div(m->heads, n), kvh = (qh - 1) / qpk + 1;
+                        int qh = ceil_div(m->heads, n), kvh = plan_kv_range(qpk, 0, qh, NULL, NULL);
                         int dims = llama ? 2 * ceil_div(D / 2, mm) : ceil_div(D, mm);
                         int F = ceil_div(m->ffn_hidden, n * mm), rows = ceil_div(batch, dp);
                         int mb_rows = ceil_div(rows, plan_resolve_microbatches(m->workload.microbatches, rows, pp));
@@ -154,7 +154,7 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         if (scheme == SCHEME_QK_ALLGATHER) qk = D;
                         if (scheme == SCHEME_HEAD_ALLTOALL) {
                             ah = ceil_div(qh, mm);
-                            qk = v = D, cache_heads = (ah - 1) / qpk + 1;
+                            qk = v = D, cache_heads = plan_kv_range(qpk, 0, ah, NULL, NULL);
                         }
                         int ch = L < 1024 ? L : 1024, chunks = ceil_div(L, ch);
                         double keys = (double)ch * (chunks - 1) * chunks / 2 + L;

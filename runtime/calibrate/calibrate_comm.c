@@ -21,11 +21,8 @@ typedef struct coll_arg {
 } coll_arg;
 
 static void coll_steps(attn_coll c, int p, double *steps, double *factor) {
-    switch (c) {
-    case COLL_ALLREDUCE: *steps = 2.0 * (p - 1); *factor = 2.0 * (p - 1) / p; break;
-    case COLL_SENDRECV: *steps = 1; *factor = 1; break;
-    default: *steps = p - 1; *factor = (double)(p - 1) / p; break;
-    }
+    *steps = coll_latency_steps(c, p); /* lib/coll.h: the convention the cost model prices with */
+    *factor = coll_bus_factor(c, p);
 }
 
 static void run_coll(cal_ctx *c, void *varg, int iter) {

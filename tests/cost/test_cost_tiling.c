@@ -26,7 +26,7 @@ static void check_parts(int total, int parts, int largest, const char *what) {
     int next = 0, lo = total, hi = 0;
     for (int i = 0; i < parts; i++) {
         int b, n;
-        attn_tiling_part(total, parts, i, &b, &n);
+        split_part(total, parts, i, &b, &n);
         CHECK(b == next, "%s: part %d of %d starts at %d, want %d", what, i, parts, b, next);
         next = b + n;
         if (n < lo) lo = n;

@@ -230,7 +230,7 @@ static void test_writer(void) {
     snprintf(path, sizeof path, "%s/out.yaml", dir);
     const char *awkward = "q\"uo\\te\nnew\tline \x01 caf\xc3\xa9: - # [x] &a *b";
     yt_writer w;
-    CHECK(yt_writer_open(&w, path) == 0);
+    CHECK(yt_writer_open(&w, path, NULL) == 0);
     fprintf(w.f, "s: ");
     yt_write_str(w.f, awkward);
     fprintf(w.f, "\nt: ");
@@ -251,7 +251,7 @@ static void test_writer(void) {
     yt_free(&doc);
     /* Characters YAML reads as line breaks or a BOM, C1 controls, and bytes that are not
      * UTF-8 (written as U+FFFD, so the file still loads). */
-    CHECK(yt_writer_open(&w, path) == 0);
+    CHECK(yt_writer_open(&w, path, NULL) == 0);
     fprintf(w.f, "s: ");
     yt_write_str(w.f, "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85" "d\xef\xbb\xbf" "e\xc2\x9f" "f");
     fprintf(w.f, "\nt: ");
@@ -266,7 +266,7 @@ static void test_writer(void) {
     }
     yt_free(&doc);
     /* An aborted write leaves the old file as it was and no temporary behind. */
-    CHECK(yt_writer_open(&w, path) == 0);
+    CHECK(yt_writer_open(&w, path, NULL) == 0);
     fprintf(w.f, "garbage: [\n");
     yt_writer_abort(&w);
     CHECK(yt_load_file(path, &doc, &d) == 0 && yt_get(doc.root, "s"));
@@ -274,11 +274,11 @@ static void test_writer(void) {
     CHECK(unlink(path) == 0);
     CHECK(rmdir(dir) == 0); /* fails if a temporary file was left behind */
     /* "-" writes standard output and never renames anything. */
-    CHECK(yt_writer_open(&w, "-") == 0 && w.f == stdout && w.path == NULL);
+    CHECK(yt_writer_open(&w, "-", NULL) == 0 && w.f == stdout && w.path == NULL);
     fprintf(w.f, "# test_ytree: a line on standard output\n");
     CHECK(yt_writer_commit(&w) == 0);
     /* A target in a missing directory fails cleanly. */
-    CHECK(yt_writer_open(&w, "/nonexistent-dir-attn/x.yaml") == -1);
+    CHECK(yt_writer_open(&w, "/nonexistent-dir-attn/x.yaml", NULL) == -1);
     captured_diag c;
     capture_begin(&c);
     CHECK(yt_load_file("/nonexistent-dir-attn/x.yaml", &doc, &c.d) == -1);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include "../check.h"
 #include "plan.h"
+#include "topology.h"
 
 #define CHECK_EQ(a, b)                                                          \
     do {                                                                        \

@@ -153,7 +153,7 @@ static void test_file_corruptions(void) {
 
     /* predicted memory over capacity, named with rank, bytes and capacity */
     build(&p, &m, pf_strategy(1, 1, 2, 2, SCHEME_QK_ALLGATHER));
-    CHECK_EQ(report_alloc(&p.predicted, p.world), 0);
+    CHECK_EQ(report_init(&p.predicted, p.world), 0);
     p.has_predicted = 1;
     for (int r = 0; r < p.world; r++) {
         p.predicted.ranks[r].memory_bytes = 7e10;

@@ -56,7 +56,7 @@ static void compare_plans(const attn_plan *a, const attn_plan *b) {
 
 /* A report whose every real is awkward to print. */
 static void fill_report(attn_report *r, int n_ranks, int spread) {
-    CHECK_EQ(report_alloc(r, n_ranks), 0);
+    CHECK_EQ(report_init(r, n_ranks), 0);
     double awkward[] = {1.0 / 3, 1e-300, 4.9406564584124654e-324, -0.0, 0.1, 1.7976931348623157e308,
                         123456789012345678.0, 2.0 / 7e9};
     int k = 0;

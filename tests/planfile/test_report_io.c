@@ -1,17 +1,18 @@
-/* test_report_io.c: report sections and measured files: defaults of report_alloc, bit-exact
+/* test_report_io.c: report sections and measured files: defaults of report_init, bit-exact
  * round trips (measured files with min/max spread, predicted sections without it, zero
  * ranks), and strict rejection of malformed measured files with positions. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "planfile_util.h"
+#include "ytree.h"
 
 static const char *dir;
 static int case_no;
 static const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 static void fill(attn_report *r, int n_ranks) {
-    CHECK_EQ(report_alloc(r, n_ranks), 0);
+    CHECK_EQ(report_init(r, n_ranks), 0);
     for (int i = 0; i < MET_COUNT; i++) {
         r->metric[i] = (i + 1) / 3.0;
         r->metric_min[i] = r->metric[i] * 0.75;
@@ -50,13 +51,13 @@ static void same(const attn_report *a, const attn_report *b) {
 
 static void test_alloc(void) {
     attn_report r;
-    CHECK_EQ(report_alloc(&r, 3), 0);
+    CHECK_EQ(report_init(&r, 3), 0);
     CHECK(r.n_ranks == 3 && r.fits == 1 && r.ranks != NULL);
     CHECK(r.ranks[2].op[PHASE_DECODE][OP_MLP_DOWN].time_s < 0);
     CHECK(r.ranks[0].op[PHASE_PREFILL][OP_NORM1].flops == 0);
     report_free(&r);
     CHECK(r.ranks == NULL && r.n_ranks == 0);
-    CHECK_EQ(report_alloc(&r, -1), -1);
+    CHECK_EQ(report_init(&r, -1), -1);
 }
 
 static void test_measured_round_trip(void) {

@@ -176,7 +176,7 @@ static void check_self_contained(const char *html, const char *what) {
  * prefill collectives measured on rank 0 only, the decode ones nowhere (as in a partial run). */
 static int write_measured(const attn_plan *p, const char *plan_path, const char *path, int n_ranks) {
     attn_report m;
-    if (n_ranks > p->predicted.n_ranks || report_alloc(&m, n_ranks) != 0) return -1;
+    if (n_ranks > p->predicted.n_ranks || report_init(&m, n_ranks) != 0) return -1;
     memcpy(m.ranks, p->predicted.ranks, sizeof *m.ranks * (size_t)n_ranks);
     for (int r = 0; r < m.n_ranks; r++)
         for (int o = 0; o < OP_COUNT; o++) {
