@@ -44,7 +44,7 @@ int plan_rank_width(const attn_rank_assign *a);
 int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke);
 
 typedef enum { GROUP_SEG = 0, GROUP_STAGE = 1, GROUP_PIPE = 2, GROUP_REPLICA = 3, GROUP_KIND_COUNT } attn_group_kind;
-const char *group_kind_name(attn_group_kind k);
+const char *plan_group_kind_name(attn_group_kind k);
 
 typedef struct attn_group {
     attn_group_kind kind;  /* SEG: the m devices of one head group (scheme collective);

@@ -14,7 +14,7 @@
 
 static const char *const group_kind_names[GROUP_KIND_COUNT] = {"seg", "stage", "pipe", "replica"};
 
-const char *group_kind_name(attn_group_kind k) {
+const char *plan_group_kind_name(attn_group_kind k) {
     return (k >= 0 && k < GROUP_KIND_COUNT) ? group_kind_names[k] : "?";
 }
 

@@ -333,7 +333,7 @@ static void check_groups(checker *c) {
             for (int k = 0; same && k < x->n_ranks; k++) same = x->ranks[k] == want->ranks[k];
             if (!same)
                 seq_problem(c, seq, i, "group %d should be %s %s over %d ranks starting at rank %d", i,
-                            group_kind_name(want->kind), coll_name(want->coll), want->n_ranks, want->ranks[0]);
+                            plan_group_kind_name(want->kind), coll_name(want->coll), want->n_ranks, want->ranks[0]);
             if (x->link < 0 || x->link >= LINK_COUNT) seq_problem(c, seq, i, "group %d: unknown link class", i);
         }
     }

@@ -38,9 +38,9 @@ static void write_plan(FILE *f, const attn_plan *p) {
     fprintf(f, "\n  arch: %s\n  layers: %d\n  heads: %d\n  kv_heads: %d\n  head_dim: %d\n  hidden: %d\n"
                "  ffn_hidden: %d\n  norm_eps: ",
             arch_name(m->arch), m->layers, m->heads, m->kv_heads, m->head_dim, m->hidden, m->ffn_hidden);
-    plan_write_real(f, m->norm_eps);
+    yt_write_real(f, m->norm_eps);
     fputs("\n  rope_theta: ", f);
-    plan_write_real(f, m->rope_theta);
+    yt_write_real(f, m->rope_theta);
     fprintf(f, "\n  dtype: %s\n  workload: {batch: %d, seq_len: %d, decode_tokens: %d, microbatches: %d}\n  path: ",
             dtype_name(m->dtype), m->workload.batch, m->workload.seq_len, m->workload.decode_tokens,
             m->workload.microbatches);
@@ -61,7 +61,7 @@ static void write_plan(FILE *f, const attn_plan *p) {
     fputs(p->n_groups ? "groups:\n" : "groups: []\n", f);
     for (int i = 0; i < p->n_groups; i++) {
         const attn_group *g = &p->groups[i];
-        fprintf(f, "  - {kind: %s, coll: %s, link: %s, ranks: [", group_kind_name(g->kind), coll_name(g->coll),
+        fprintf(f, "  - {kind: %s, coll: %s, link: %s, ranks: [", plan_group_kind_name(g->kind), coll_name(g->coll),
                 link_name(g->link));
         for (int k = 0; k < g->n_ranks; k++) fprintf(f, "%s%d", k ? ", " : "", g->ranks[k]);
         fputs("]}\n", f);
@@ -127,7 +127,7 @@ static void get_str(reader *rd, const yt_node *map, const char *key, char *out, 
 static void get_real(reader *rd, const yt_node *map, const char *key, double *out) {
     const yt_node *n = yt_get(map, key);
     if (!n) at_error(rd, map, "missing '%s'", key);
-    else if (plan_read_real(rd->doc, n, out, rd->d)) rd->bad++;
+    else if (yt_node_real(rd->doc, n, out, rd->d)) rd->bad++;
 }
 
 static void check_sha(reader *rd, const yt_node *map, const char *sha) {
@@ -232,7 +232,7 @@ static void read_head(reader *rd, const yt_node *root, attn_plan *p) {
         at_error(rd, yt_get(root, "objective"), "objective '%s' is not throughput, tpot or none", p->objective);
     const yt_node *po = yt_get(root, "proven_optimal");
     if (!po) at_error(rd, root, "missing '%s'", "proven_optimal");
-    else if (plan_read_bool(rd->doc, po, &p->proven_optimal, rd->d)) rd->bad++;
+    else if (yt_node_bool(rd->doc, po, &p->proven_optimal, rd->d)) rd->bad++;
 }
 
 static void read_rank(reader *rd, const yt_node *item, attn_rank_assign *a) {
@@ -310,7 +310,7 @@ static void read_groups(reader *rd, const yt_node *root, attn_plan *p) {
         char buf[32];
         int k;
         if (yt_str(rd->doc, g, "kind", 1, buf, sizeof buf, rd->d) == 0) {
-            for (k = 0; k < GROUP_KIND_COUNT && strcmp(buf, group_kind_name(k)); k++) {}
+            for (k = 0; k < GROUP_KIND_COUNT && strcmp(buf, plan_group_kind_name(k)); k++) {}
             if (k == GROUP_KIND_COUNT) at_error(rd, yt_get(g, "kind"), "unknown group kind '%s'", buf);
             ag->kind = k;
         } else rd->bad++;

@@ -25,11 +25,4 @@ typedef struct plan_positions {
 void plan_positions_from_doc(plan_positions *pos, const char *file, const yt_doc *doc);
 int plan_check_at(const attn_plan *p, const plan_positions *pos, attn_diag *d);
 
-/* Writes a real so that strtod reads back the same double (.inf/.nan for the rest). */
-void plan_write_real(FILE *f, double v);
-/* Reads a real written by plan_write_real (also .inf, -.inf, .nan). 0 ok, reports -1. */
-int plan_read_real(const yt_doc *doc, const yt_node *n, double *out, attn_diag *d);
-/* true/false; 0 ok, reports -1. */
-int plan_read_bool(const yt_doc *doc, const yt_node *n, int *out, attn_diag *d);
-
 #endif

@@ -30,63 +30,13 @@ void report_free(attn_report *r) {
     r->n_ranks = 0;
 }
 
-void plan_write_real(FILE *f, double v) {
-    if (isnan(v)) {
-        fputs(".nan", f);
-        return;
-    }
-    if (isinf(v)) {
-        fputs(v > 0 ? ".inf" : "-.inf", f);
-        return;
-    }
-    /* The shortest of %.15g..%.17g that reads back as the same double. */
-    char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    fputs(buf, f);
-}
-
-int plan_read_real(const yt_doc *doc, const yt_node *n, double *out, attn_diag *d) {
-    if (n && n->kind == YT_SCALAR && !n->quoted) {
-        const char *s = n->str;
-        if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
-            *out = NAN;
-            return 0;
-        }
-        int neg = (*s == '-');
-        if (*s == '-' || *s == '+') s++;
-        if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF")) {
-            *out = neg ? -INFINITY : INFINITY;
-            return 0;
-        }
-    }
-    return yt_node_num(doc, n, -HUGE_VAL, HUGE_VAL, out, d);
-}
-
-int plan_read_bool(const yt_doc *doc, const yt_node *n, int *out, attn_diag *d) {
-    if (n && n->kind == YT_SCALAR && !n->quoted) {
-        if (!strcmp(n->str, "true")) {
-            *out = 1;
-            return 0;
-        }
-        if (!strcmp(n->str, "false")) {
-            *out = 0;
-            return 0;
-        }
-    }
-    diag_error(d, doc->file, n ? n->line : 0, n ? n->col : 0, "expected true or false");
-    return -1;
-}
-
 /* ---- writing ---- */
 
 static void write_metric_map(FILE *f, const char *key, const double *v) {
     fprintf(f, "  %s:\n", key);
     for (int i = 0; i < MET_COUNT; i++) {
         fprintf(f, "    %s: ", attn_metric_table[i].key);
-        plan_write_real(f, v[i]);
+        yt_write_real(f, v[i]);
         fputc('\n', f);
     }
 }
@@ -119,7 +69,7 @@ void report_write_yaml(FILE *f, const char *section, const attn_report *r) {
         write_metric_map(f, "metrics_max", r->metric_max);
     }
     fprintf(f, "  fits: %s\n  shortfall_bytes: ", r->fits ? "true" : "false");
-    plan_write_real(f, r->shortfall_bytes);
+    yt_write_real(f, r->shortfall_bytes);
     fputs("\n  note: ", f);
     yt_write_str(f, r->note);
     fputc('\n', f);
@@ -133,7 +83,7 @@ void report_write_yaml(FILE *f, const char *section, const attn_report *r) {
         fprintf(f, "    - rank: %d\n", i);
         for (int k = 0; k < N_RANK_MEMORY; k++) {
             fprintf(f, "      %s: ", rank_memory_keys[k]);
-            plan_write_real(f, *rank_memory_field(rr, k));
+            yt_write_real(f, *rank_memory_field(rr, k));
             fputc('\n', f);
         }
         fputs("      ops:\n", f);
@@ -142,11 +92,11 @@ void report_write_yaml(FILE *f, const char *section, const attn_report *r) {
             for (int op = 0; op < OP_COUNT; op++) {
                 const attn_op_cost *c = &rr->op[ph][op];
                 fprintf(f, "          %s: [", attn_op_table[op].key);
-                plan_write_real(f, c->time_s);
+                yt_write_real(f, c->time_s);
                 fputs(", ", f);
-                plan_write_real(f, c->flops);
+                yt_write_real(f, c->flops);
                 fputs(", ", f);
-                plan_write_real(f, c->bytes);
+                yt_write_real(f, c->bytes);
                 fputs("]\n", f);
             }
         }
@@ -186,7 +136,7 @@ static int read_metric_map(const yt_doc *doc, const yt_node *map, double *v, att
         if (!n) {
             diag_error(d, doc->file, map->line, map->col, "missing metric '%s'", allowed[i]);
             bad = -1;
-        } else if (plan_read_real(doc, n, &v[i], d)) {
+        } else if (yt_node_real(doc, n, &v[i], d)) {
             bad = -1;
         }
     }
@@ -211,8 +161,8 @@ static int read_op_map(const yt_doc *doc, const yt_node *map, attn_op_cost *ops,
             bad = -1;
             continue;
         }
-        if (plan_read_real(doc, n->vals[0], &ops[i].time_s, d) || plan_read_real(doc, n->vals[1], &ops[i].flops, d) ||
-            plan_read_real(doc, n->vals[2], &ops[i].bytes, d))
+        if (yt_node_real(doc, n->vals[0], &ops[i].time_s, d) || yt_node_real(doc, n->vals[1], &ops[i].flops, d) ||
+            yt_node_real(doc, n->vals[2], &ops[i].bytes, d))
             bad = -1;
     }
     return bad;
@@ -236,7 +186,7 @@ static int read_rank(const yt_doc *doc, const yt_node *item, int index, attn_ran
         if (!n) {
             diag_error(d, doc->file, item->line, item->col, "missing '%s'", rank_memory_keys[k]);
             bad = -1;
-        } else if (plan_read_real(doc, n, rank_memory_field(rr, k), d)) {
+        } else if (yt_node_real(doc, n, rank_memory_field(rr, k), d)) {
             bad = -1;
         }
     }
@@ -295,8 +245,8 @@ int report_read_yaml(const yt_doc *doc, const yt_node *section, attn_report *r, 
     if (mx && read_metric_map(doc, mx, r->metric_max, d)) bad = -1;
     if (!mn) memcpy(r->metric_min, r->metric, sizeof r->metric);
     if (!mx) memcpy(r->metric_max, r->metric, sizeof r->metric);
-    if (plan_read_bool(doc, fits, &r->fits, d)) bad = -1;
-    if (plan_read_real(doc, shortfall, &r->shortfall_bytes, d)) bad = -1;
+    if (yt_node_bool(doc, fits, &r->fits, d)) bad = -1;
+    if (yt_node_real(doc, shortfall, &r->shortfall_bytes, d)) bad = -1;
     if (yt_str(doc, section, "note", 0, r->note, sizeof r->note, d)) bad = -1;
     for (size_t i = 0; i < ranks->n; i++)
         if (read_rank(doc, ranks->vals[i], (int)i, &r->ranks[i], d)) bad = -1;

@@ -17,7 +17,7 @@
 
 static const char *const fabric_names[] = {"nvswitch", "nvlink-ring", "pcie", "shared-memory"};
 
-const char *fabric_name(attn_fabric f) { return (unsigned)f < 4 ? fabric_names[f] : "?"; }
+const char *topology_fabric_name(attn_fabric f) { return (unsigned)f < 4 ? fabric_names[f] : "?"; }
 
 void topology_free(attn_topology *t) {
     if (!t) return;

@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 typedef enum { FABRIC_NVSWITCH = 0, FABRIC_NVLINK_RING = 1, FABRIC_PCIE = 2, FABRIC_SHARED_MEMORY = 3 } attn_fabric;
-const char *fabric_name(attn_fabric f);
+const char *topology_fabric_name(attn_fabric f);
 
 typedef struct attn_device_type {
     char name[64];

@@ -392,3 +392,55 @@ int yt_writer_commit(yt_writer *w) {
     memset(w, 0, sizeof *w);
     return 0;
 }
+
+/* ---- reals and booleans as plan and report files write them ---- */
+
+void yt_write_real(FILE *f, double v) {
+    if (isnan(v)) {
+        fputs(".nan", f);
+        return;
+    }
+    if (isinf(v)) {
+        fputs(v > 0 ? ".inf" : "-.inf", f);
+        return;
+    }
+    /* The shortest of %.15g..%.17g that reads back as the same double. */
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+int yt_node_real(const yt_doc *doc, const yt_node *n, double *out, attn_diag *d) {
+    if (n && n->kind == YT_SCALAR && !n->quoted) {
+        const char *s = n->str;
+        if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
+            *out = NAN;
+            return 0;
+        }
+        int neg = (*s == '-');
+        if (*s == '-' || *s == '+') s++;
+        if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF")) {
+            *out = neg ? -INFINITY : INFINITY;
+            return 0;
+        }
+    }
+    return yt_node_num(doc, n, -HUGE_VAL, HUGE_VAL, out, d);
+}
+
+int yt_node_bool(const yt_doc *doc, const yt_node *n, int *out, attn_diag *d) {
+    if (n && n->kind == YT_SCALAR && !n->quoted) {
+        if (!strcmp(n->str, "true")) {
+            *out = 1;
+            return 0;
+        }
+        if (!strcmp(n->str, "false")) {
+            *out = 0;
+            return 0;
+        }
+    }
+    diag_error(d, doc->file, n ? n->line : 0, n ? n->col : 0, "expected true or false");
+    return -1;
+}

@@ -68,6 +68,10 @@ int yt_str(const yt_doc *doc, const yt_node *map, const char *key, int required,
 /* Conversions of a scalar node itself. */
 int yt_node_int(const yt_doc *doc, const yt_node *n, long long lo, long long hi, long long *out, attn_diag *d);
 int yt_node_num(const yt_doc *doc, const yt_node *n, double lo, double hi, double *out, attn_diag *d);
+/* Reads a real written by yt_write_real (also .inf, -.inf, .nan). 0 ok, reports -1. */
+int yt_node_real(const yt_doc *doc, const yt_node *n, double *out, attn_diag *d);
+/* An unquoted true or false. 0 ok, reports -1. */
+int yt_node_bool(const yt_doc *doc, const yt_node *n, int *out, attn_diag *d);
 
 /* Writing: a tiny emitter that quotes strings safely. Output goes to a temporary
  * file that yt_writer_commit() renames into place (never a half-written file). Failures
@@ -81,6 +85,8 @@ typedef struct yt_writer {
 } yt_writer;
 int yt_writer_open(yt_writer *w, const char *path, attn_diag *d); /* path "-" writes stdout */
 void yt_write_str(FILE *f, const char *s);            /* a safely quoted YAML scalar */
+/* A real that reads back bit for bit: the shortest of %.15g..%.17g, or .inf, -.inf, .nan. */
+void yt_write_real(FILE *f, double v);
 int yt_writer_commit(yt_writer *w);                    /* 0 ok; reports errno on failure */
 void yt_writer_abort(yt_writer *w);
 

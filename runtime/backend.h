@@ -104,7 +104,7 @@ static inline int attn_ptr_null(attn_ptr p) { return p.addr == NULL; }
 /* CPU backend: fp32, GEMMs through OpenBLAS with `threads` threads (0: leave as is). */
 attn_backend *attn_backend_cpu_create(int threads);
 /* CUDA backend (runtime/cuda/, when built): device index `device` (-1: this process's
- * GPU, attn_cuda_pick_device), storage dtype. Prints nothing: NULL on failure with the
+ * GPU, attn_backend_cuda_pick_device), storage dtype. Prints nothing: NULL on failure with the
  * reason in *err (cleared first; may be NULL), and the caller decides whether to say it
  * (`--backend cuda` does; `--backend auto` first asks attn_backend_cuda_probe and takes
  * the CPU silently when no GPU is usable). */

@@ -51,7 +51,7 @@ static plan_candidate *ranked(const cli_input *in, const cost_options *o, attn_m
     plan_candidate *c = NULL;
     *n = enumerate_and_price(&in->model, &in->topo, o, 0, &c);
     if (*n < 0) return NULL;
-    rank_candidates(c, *n, key);
+    enumerate_rank_candidates(c, *n, key);
     return c;
 }
 

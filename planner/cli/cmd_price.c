@@ -75,7 +75,7 @@ static void print_colls(const cost_detail *det) {
     for (int i = 0; i < det->n_coll; i++) {
         const cost_coll_line *l = &det->coll[i];
         printf("  %-8s %-18s %-14s %-6s %5d %-8s %14.6g %10.0f %12.4f %10.4f%s\n", attn_phase_names[l->phase],
-               attn_op_table[l->op].key, coll_name(l->coll), group_kind_name(l->group), l->group_size,
+               attn_op_table[l->op].key, coll_name(l->coll), plan_group_kind_name(l->group), l->group_size,
                link_name(l->link), l->bytes_per_call, l->calls, l->time_s * 1e3, l->wait_s * 1e3,
                l->hierarchical ? "  (hierarchical)" : "");
     }

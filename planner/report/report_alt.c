@@ -37,7 +37,7 @@ int report_alt_price(const attn_model *m, const attn_topology *t, attn_metric ke
         free(c);
         return -1;
     }
-    rank_candidates(c, n, key);
+    enumerate_rank_candidates(c, n, key);
     int rc = report_alt_from_candidates(c, n, out);
     free(c);
     if (rc < 0) snprintf(err, errlen, "out of memory");

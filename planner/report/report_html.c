@@ -279,7 +279,7 @@ static void write_plan_facts(svg_buf *b, const report_input *in) {
         }
         if (!count || coll < 0 || coll >= COLL_COUNT || link < 0 || link >= LINK_COUNT) continue;
         svg_printf(b, "<tr><th>%s groups</th><td>%d of up to %d ranks, %s, widest link: %s</td></tr>\n",
-                   group_kind_name((attn_group_kind)k), count, size, coll_name((attn_coll)coll),
+                   plan_group_kind_name((attn_group_kind)k), count, size, coll_name((attn_coll)coll),
                    link_name((attn_link)link));
     }
     if (p->predicted.note[0]) {

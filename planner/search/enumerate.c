@@ -39,7 +39,7 @@ int enumerate_strategies(int n_devices, int microbatches, attn_strategy **out) {
     return count;
 }
 
-int strategy_check_model(const attn_model *m, const attn_strategy *s, char *reason, size_t len) {
+int enumerate_check_model(const attn_model *m, const attn_strategy *s, char *reason, size_t len) {
     attn_plan p;
     if (plan_build_even(&p, m, NULL, s, reason, len) != 0) return -1;
     plan_free(&p);
@@ -104,7 +104,7 @@ static int cmp_candidate(const plan_candidate *a, const plan_candidate *b, attn_
     return cmp_strategy(&a->strategy, &b->strategy);
 }
 
-void rank_candidates(plan_candidate *c, int n, attn_metric key) {
+void enumerate_rank_candidates(plan_candidate *c, int n, attn_metric key) {
     /* Insertion sort: stable, with the key as a parameter (qsort has no context argument);
      * candidate lists stay in the low thousands even for 8192 devices. */
     for (int i = 1; i < n; i++) {

@@ -25,7 +25,7 @@ typedef struct plan_candidate {
 int enumerate_strategies(int n_devices, int microbatches, attn_strategy **out);
 
 /* Cheap structural checks before any plan is built: 0 valid, else -1 with the reason. */
-int strategy_check_model(const attn_model *m, const attn_strategy *s, char *reason, size_t len);
+int enumerate_check_model(const attn_model *m, const attn_strategy *s, char *reason, size_t len);
 
 /* Enumerates for all of t's devices and prices each (even plans). microbatches: 0 = the
  * model's workload value or auto. *out is malloc'd; returns the count or -1. */
@@ -34,7 +34,7 @@ int enumerate_and_price(const attn_model *m, const attn_topology *t, const cost_
 
 /* Sorts: fitting plans by `key` (best first per attn_metric_table's direction; ties by
  * tpot, then enumeration order), then not-fitting by shortfall, then invalid. */
-void rank_candidates(plan_candidate *c, int n, attn_metric key);
+void enumerate_rank_candidates(plan_candidate *c, int n, attn_metric key);
 
 #ifdef __cplusplus
 }

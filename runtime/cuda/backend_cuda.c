@@ -345,7 +345,7 @@ int attn_backend_cuda_probe(attn_error *why) {
     return 0;
 }
 
-int attn_cuda_pick_device(void) {
+int attn_backend_cuda_pick_device(void) {
     int n = attn_backend_cuda_probe(NULL);
     if (n <= 0) return -1;
     static const char *const names[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID",
@@ -381,7 +381,7 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error 
     if (err) attn_error_clear(err);
     int n = attn_backend_cuda_probe(err);
     if (n <= 0) return NULL;
-    if (device < 0) device = attn_cuda_pick_device();
+    if (device < 0) device = attn_backend_cuda_pick_device();
     /* A launcher that binds one GPU per task (srun --gpus-per-task=1) leaves each process
      * one visible device while its local rank counts on: local rank modulo the visible
      * count is then the right device, as it is when every GPU is visible. */

@@ -20,7 +20,7 @@ int attn_backend_cuda_device(const attn_backend *be);
 /* The GPU for this process: the node-local rank (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID,
  * MPI_LOCALRANKID, LOCAL_RANK) modulo the visible device count; 0 when none is set.
  * attn_backend_cuda_create(-1, dt) uses it. -1 when no device is usable. */
-int attn_cuda_pick_device(void);
+int attn_backend_cuda_pick_device(void);
 
 #ifdef __cplusplus
 }

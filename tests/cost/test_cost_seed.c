@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
     plan_candidate *c;
     int n = enumerate_and_price(&m, &t, NULL, 0, &c);
     CHECK(n > 0, "enumeration failed");
-    rank_candidates(c, n, MET_PREFILL_TOKENS_PER_S);
+    enumerate_rank_candidates(c, n, MET_PREFILL_TOKENS_PER_S);
 
     const plan_candidate *base = find(c, n, 1, 2, 8, 1, SCHEME_NONE);
     CHECK(base && base->status == CAND_OK, "TP8 x PP2 missing or not fitting");

@@ -68,7 +68,7 @@ static void test_flatten(void) {
     CHECK(topology_group_link(&t, node, 2) == LINK_NODE);
     CHECK(topology_group_link(&t, domain, 3) == LINK_DOMAIN);
     CHECK(topology_group_link(&t, net, 2) == LINK_NETWORK);
-    CHECK(!strcmp(link_name(LINK_DOMAIN), "domain") && !strcmp(fabric_name(FABRIC_PCIE), "pcie"));
+    CHECK(!strcmp(link_name(LINK_DOMAIN), "domain") && !strcmp(topology_fabric_name(FABRIC_PCIE), "pcie"));
 
     attn_link_spec s = topology_link_spec(&t, LINK_NODE, 4, 5);
     CHECK(s.bandwidth == 450e9 && s.latency == 3e-6 && s.efficiency == 0.82);

@@ -43,6 +43,11 @@ grep -q '^plan_sha256: ' "$work/measured.yaml" && grep -q 'ttft_s' "$work/measur
 sha=$(sha256sum "$work/p1.yaml" | cut -d' ' -f1)
 grep -q "$sha" "$work/measured.yaml" || fail "measured report does not name the plan's sha256"
 expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --model "$work/m.yaml" --seed 7 --query-chunk 2
+# --backend auto (the default) without a usable GPU falls back to the CPU silently: no
+# "CUDA backend: no usable CUDA device" line, which reads as an error, on stderr
+err=$(timeout 60 "$attnrun" "$work/p1.yaml" --repeat 1 --warmup 0 2>&1 >/dev/null) || fail "auto backend run"
+echo "$err" | grep -q 'CUDA' && { echo "$err"; fail "--backend auto printed a CUDA message"; }
+echo "ok: --backend auto is silent"
 expect 2 'ffn_hidden: 32 in' -- "$attnrun" "$work/p1.yaml" --model "$work/other.yaml"
 expect 2 'needs 4 ranks' -- "$attnrun" "$work/p4.yaml"
 expect 0 'rank 3 of 4 alone' -- "$attnrun" "$work/p4.yaml" --rank-share 3 -o "$work/share.yaml"
