@@ -129,7 +129,8 @@ static int attn_reuse(const cal_ctx *c, int seqs, int heads, int rows, int keys,
     return (int)lround(attn_gemm_batch(tl.block_seqs, 0, tl.block_heads, qpk).b_shared);
 }
 
-static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+/* The fullest rank's share of an even split (lib/split.h: the first parts hold the remainder). */
+static int largest_part(int total, int parts) { return split_count(total, parts, 0); }
 
 /* The GEMM shapes of the fullest rank of every even strategy of up to world_max devices,
  * both as the runtime calls them (q, k, v; gate, up) and as a cost model that merges them
@@ -145,18 +146,18 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
             for (int scheme = mm > 1 ? 1 : 0; scheme <= (mm > 1 ? 3 : 0); scheme++)
                 for (int dp = 1; dp * n * mm <= world_max && dp <= batch; dp++)
                     for (int pp = 1; dp * pp * n * mm <= world_max && pp <= m->layers; pp++) {
-                        int qh = ceil_div(m->heads, n), kvh = plan_kv_range(qpk, 0, qh, NULL, NULL);
-                        int dims = llama ? 2 * ceil_div(D / 2, mm) : ceil_div(D, mm);
-                        int F = ceil_div(m->ffn_hidden, n * mm), rows = ceil_div(batch, dp);
-                        int mb_rows = ceil_div(rows, plan_resolve_microbatches(m->workload.microbatches, rows, pp));
+                        int qh = largest_part(m->heads, n), kvh = plan_kv_range(qpk, 0, qh, NULL, NULL);
+                        int dims = llama ? 2 * largest_part(D / 2, mm) : largest_part(D, mm);
+                        int F = largest_part(m->ffn_hidden, n * mm), rows = largest_part(batch, dp);
+                        int mb_rows = largest_part(rows, plan_resolve_microbatches(m->workload.microbatches, rows, pp));
                         int qk = dims, v = dims, cache_heads = kvh; /* the KV cache: heads x width rows */
                         int ah = qh; /* query heads in the attention core */
                         if (scheme == SCHEME_QK_ALLGATHER) qk = D;
                         if (scheme == SCHEME_HEAD_ALLTOALL) {
-                            ah = ceil_div(qh, mm);
+                            ah = largest_part(qh, mm);
                             qk = v = D, cache_heads = plan_kv_range(qpk, 0, ah, NULL, NULL);
                         }
-                        int ch = L < 1024 ? L : 1024, chunks = ceil_div(L, ch);
+                        int ch = L < 1024 ? L : 1024, chunks = (L + ch - 1) / ch; /* query chunks of ch rows */
                         double keys = (double)ch * (chunks - 1) * chunks / 2 + L;
                         int tokens[2] = {mb_rows * L, rows};
                         /* A weight matrix is used again one pass through the rank's layers
@@ -168,7 +169,7 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         double acts = Tm * (3.0 * H + (2.0 * qh + 2 * kvh) * dims + (llama ? 2.0 : 1.0) * F) +
                                       (double)mb_rows * qh * ch_rows * (L + m->workload.decode_tokens);
                         shape_working_set = (model_layer_params(m) / (n * mm) + acts) * (double)c->be->elem_bytes *
-                                            ceil_div(m->layers, pp);
+                                            largest_part(m->layers, pp);
                         for (int ph = 0; ph < 2; ph++) {
                             double T = tokens[ph];
                             add_shape(c, T, (double)qh * dims, H, CALIBRATION_GEMM_PROJ);  /* q, as the runtime runs it */
