@@ -42,6 +42,9 @@ int plan_rank_width(const attn_rank_assign *a);
 /* The kv heads that query heads [hb, he) use, with qpk query heads per kv head (heads /
  * kv_heads): [*kb, *ke) (either may be NULL); returns their number, 0 when he <= hb. */
 int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke);
+/* head-alltoall: the whole heads a rank holds after the re-layout, its seg-th share of its
+ * group's heads [head_begin, head_end) (m divides them); other schemes: the group's heads. */
+void plan_rank_set_a2a_heads(attn_rank_assign *a, attn_scheme scheme, int m);
 
 typedef enum { GROUP_SEG = 0, GROUP_STAGE = 1, GROUP_PIPE = 2, GROUP_REPLICA = 3, GROUP_KIND_COUNT } attn_group_kind;
 const char *plan_group_kind_name(attn_group_kind k);

@@ -32,6 +32,17 @@ int plan_rank_width(const attn_rank_assign *a) {
     return w;
 }
 
+void plan_rank_set_a2a_heads(attn_rank_assign *a, attn_scheme scheme, int m) {
+    if (scheme == SCHEME_HEAD_ALLTOALL && m > 0) { /* plan_check: m divides the group's heads */
+        int per = (a->head_end - a->head_begin) / m;
+        a->a2a_head_begin = a->head_begin + a->seg * per;
+        a->a2a_head_end = a->a2a_head_begin + per;
+    } else {
+        a->a2a_head_begin = a->head_begin;
+        a->a2a_head_end = a->head_end;
+    }
+}
+
 int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke) {
     if (qpk < 1) qpk = 1;
     int b = hb / qpk, e = he > hb ? (he - 1) / qpk + 1 : b;
@@ -150,14 +161,7 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
             a->n_dim_ranges = 1;
             split_range(m->head_dim, s->m, a->seg, &a->dim_begin[0], &a->dim_end[0]);
         }
-        if (s->scheme == SCHEME_HEAD_ALLTOALL) {
-            int per = (a->head_end - a->head_begin) / s->m;
-            a->a2a_head_begin = a->head_begin + a->seg * per;
-            a->a2a_head_end = a->a2a_head_begin + per;
-        } else {
-            a->a2a_head_begin = a->head_begin;
-            a->a2a_head_end = a->head_end;
-        }
+        plan_rank_set_a2a_heads(a, s->scheme, s->m);
         split_range(m->ffn_hidden, s->n * s->m, a->head_group * s->m + a->seg, &a->mlp_begin, &a->mlp_end);
     }
     if (plan_build_groups(p, t) != 0) {

@@ -348,13 +348,7 @@ int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const
             int g = md->heads / md->kv_heads;
             a->head_begin = b[a->head_group], a->head_end = e[a->head_group];
             plan_kv_range(g, a->head_begin, a->head_end, &a->kv_head_begin, &a->kv_head_end);
-            if (s->scheme == SCHEME_HEAD_ALLTOALL) {
-                int per = (a->head_end - a->head_begin) / s->m;
-                a->a2a_head_begin = a->head_begin + a->seg * per;
-                a->a2a_head_end = a->a2a_head_begin + per;
-            } else {
-                a->a2a_head_begin = a->head_begin, a->a2a_head_end = a->head_end;
-            }
+            plan_rank_set_a2a_heads(a, s->scheme, s->m);
             a->mlp_begin = fb[j], a->mlp_end = fe[j];
         }
     }
