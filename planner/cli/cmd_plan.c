@@ -31,7 +31,8 @@ static void usage(FILE *f) {
             "           topology's N devices (or the first --devices N), priced with the cost model and\n"
             "           ranked by prefill tokens/s (--objective tpot: by decode step latency); strategies\n"
             "           that do not fit or are invalid are listed with the reason\n"
-            "--top K    show only the best K fitting strategies (default: all with --all, 10 otherwise)\n"
+            "--top K    show only the best K fitting strategies (--all; default all), or list K alternatives\n"
+            "           to the chosen plan (default 10)\n"
             "-o PLAN    write the chosen plan with its predicted report\n"
             "exit codes: 0 ok, 1 no strategy fits, 2 bad usage or bad input\n\n"
             "planner options (default branch, without --all):\n"
@@ -41,9 +42,7 @@ static void usage(FILE *f) {
             "--time-limit SECONDS          solver time limit (default 10); at the limit the best plan found\n"
             "                              is reported as not proven optimal, with the gap\n"
             "--exhaustive                  enumerate every structure and distribution instead of solving the\n"
-            "                              program (refused when there are more than 1e8 distributions)\n"
-            "--top K                       alternatives to list (default 10)\n"
-            "-o PLAN                       write the chosen plan file\n");
+            "                              program (refused when there are more than 1e8 distributions)\n");
 }
 
 /* Prices and ranks every strategy; NULL on allocation failure. */
@@ -81,7 +80,7 @@ static int plan_best(const cli_input *in, const cost_options *co, const planner_
     planner_result r;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == 3) {
+    if (planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == PLANNER_ERROR) {
         fprintf(stderr, "attnplan plan: %s\n", r.message);
         planner_result_free(&r);
         return ATTN_EXIT_FAIL;

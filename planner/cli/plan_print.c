@@ -109,11 +109,11 @@ int plan_print_result(const attn_model *m, const attn_topology *t, const planner
            100 * (o->max_memory_fraction > 0 ? o->max_memory_fraction : 1));
     if (o->max_tpot_s > 0) printf("; tpot <= %.4g ms", o->max_tpot_s * 1e3);
     printf("\n");
-    if (r->status == 2 || r->status == 3) {
+    if (r->status == PLANNER_BAD_INPUT || r->status == PLANNER_ERROR) {
         fprintf(stderr, "attnplan plan: %s\n", r->message);
-        return r->status == 2 ? ATTN_EXIT_BADINPUT : ATTN_EXIT_FAIL;
+        return r->status == PLANNER_BAD_INPUT ? ATTN_EXIT_BADINPUT : ATTN_EXIT_FAIL;
     }
-    if (r->status == 1) {
+    if (r->status == PLANNER_NOTHING_FITS) {
         print_rejected(r);
         print_nofit(t, m, o, r);
         return ATTN_EXIT_FAIL;

@@ -418,7 +418,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
     x.lim.max_tpot_s = o->max_tpot_s;
     x.lim.mem_fraction = o->max_memory_fraction > 0 && o->max_memory_fraction <= 1 ? o->max_memory_fraction : 1;
     r->exhaustive = o->exhaustive;
-    r->status = 3;
+    r->status = PLANNER_ERROR;
     ranked *rk = NULL;
     int nr = 0, rc = -1;
     if (place_orders_build(t, &x.orders) != 0 || price_all(&x, r) != 0 || rank_all(&x, r, &rk, &nr) != 0) {
@@ -432,7 +432,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         char err[256];
         int s = solve(&x, &sol, err, sizeof err);
         if (s == SEARCH_INFEASIBLE) {
-            r->status = 1;
+            r->status = PLANNER_NOTHING_FITS;
             if (x.n == 0)
                 snprintf(r->message, sizeof r->message, "none of the %d structures for %d devices is valid for %.120s "
                          "(see the reasons above); plan for fewer devices with --devices N", r->n_invalid,
@@ -454,7 +454,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
             }
         }
         if (s != SEARCH_OK && s != SEARCH_FEASIBLE) {
-            r->status = s == SEARCH_TOO_BIG ? 2 : 3;
+            r->status = s == SEARCH_TOO_BIG ? PLANNER_BAD_INPUT : PLANNER_ERROR;
             snprintf(r->message, sizeof r->message, "%s", err);
             goto done;
         }
@@ -473,7 +473,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
                 if (rk[j].cand == sol.cand) rk[j].sol.objective = INFINITY; /* not offered either */
             continue;
         }
-        r->status = 0;
+        r->status = PLANNER_FOUND;
         r->proven_optimal = s == SEARCH_OK;
         r->gap = sol.gap;
         r->objective = sol.objective;
@@ -487,8 +487,8 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         r->plan = p;
         break;
     }
-    if (r->status != 0) {
-        r->status = 1;
+    if (r->status != PLANNER_FOUND) {
+        r->status = PLANNER_NOTHING_FITS;
         snprintf(r->message, sizeof r->message, "every plan the program chose broke a limit once re-priced");
         goto done;
     }
@@ -499,7 +499,7 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         if (isfinite(rk[j].sol.objective)) rk[keep++] = rk[j];
     if (price_alternatives(&x, r, rk, keep) != 0) {
         snprintf(r->message, sizeof r->message, "out of memory");
-        r->status = 3;
+        r->status = PLANNER_ERROR;
     }
 done:
     free(rk);

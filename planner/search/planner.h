@@ -54,8 +54,16 @@ typedef struct planner_reject {
     char reason[192];
 } planner_reject;
 
+/* What planner_run found (planner_result.status). */
+typedef enum planner_status {
+    PLANNER_FOUND = 0,        /* a plan was chosen */
+    PLANNER_NOTHING_FITS = 1, /* no plan fits the devices or meets the limits */
+    PLANNER_BAD_INPUT = 2,    /* the problem cannot be posed (too big to enumerate) */
+    PLANNER_ERROR = 3,        /* the solver or memory failed */
+} planner_status;
+
 typedef struct planner_result {
-    int status;                  /* 0 found, 1 nothing fits/feasible, 2 bad input, 3 error */
+    int status;                  /* planner_status */
     int proven_optimal;
     double gap;                  /* relative, when not proven */
     double objective;            /* the program's optimum (linear model), seconds */
