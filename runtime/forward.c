@@ -114,14 +114,18 @@ static size_t fw_buf_bytes(const attn_forward *fw, const fw_buf *b) {
 
 /* Allocates and zero-fills the table's buffers (skipped collectives leave zeros, not
  * garbage); an empty one gets one element. fp32 buffers are zero-filled as bytes, which is
- * 0.0 in every type (fill writes the storage type). 0 ok, -1 when one could not be had. */
-static int fw_alloc_bufs(attn_forward *fw, const fw_buf *t, int n) {
+ * 0.0 in every type (fill writes the storage type). 0 ok, or -1 with *failed the buffer that
+ * could not be had. */
+static int fw_alloc_bufs(attn_forward *fw, const fw_buf *t, int n, const fw_buf **failed) {
     attn_backend *be = fw->be;
     for (int i = 0; i < n; i++) {
         if (!t[i].on) continue;
         size_t count = max_size(t[i].elems, 1);
         *t[i].slot = t[i].f32 ? be->alloc_f32(be->ctx, count) : be->alloc(be->ctx, count);
-        if (attn_ptr_null(*t[i].slot)) return -1;
+        if (attn_ptr_null(*t[i].slot)) {
+            *failed = &t[i];
+            return -1;
+        }
         be->fill(be->ctx, *t[i].slot, t[i].f32 ? count * sizeof(float) / be->elem_bytes : count, 0.0f);
     }
     return 0;
@@ -325,22 +329,27 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
 
     /* --- allocations: the tables, layer by layer, then the workspaces --- */
     fw_buf t[FW_BUFS];
+    const fw_buf *bad = NULL;
     int failed = 0;
     fw->layers = calloc((size_t)(fw->n_layers ? fw->n_layers : 1), sizeof *fw->layers);
     if (!fw->layers) failed = 1;
     for (int l = 0; l < fw->n_layers && !failed; l++) {
         int n = layer_bufs(fw, &fw->layers[l], t);
-        if (fw_alloc_bufs(fw, t, n) != 0) failed = 1;
+        if (fw_alloc_bufs(fw, t, n, &bad) != 0) failed = 1;
         else fw_count_bufs(fw, t, n);
     }
     if (!failed) {
         int n = forward_bufs(fw, score_block_elems(fw), t);
-        if (fw_alloc_bufs(fw, t, n) != 0) failed = 1;
+        if (fw_alloc_bufs(fw, t, n, &bad) != 0) failed = 1;
         else fw_count_bufs(fw, t, n);
     }
     if (fw->be->dtype == DTYPE_FP32) fw->probs = fw->scores;
     if (failed) {
-        attn_error_set(err, ATTN_EXIT_FAIL, "rank %d: %s backend could not allocate its buffers", rank, be->name);
+        if (bad)
+            attn_error_set(err, ATTN_EXIT_FAIL, "rank %d: %s backend could not allocate %s (%zu bytes)", rank, be->name,
+                           bad->name, fw_buf_bytes(fw, bad));
+        else
+            attn_error_set(err, ATTN_EXIT_FAIL, "rank %d: out of memory for the layer table", rank);
         forward_destroy(fw);
         return NULL;
     }

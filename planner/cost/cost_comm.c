@@ -95,16 +95,8 @@ int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_co
     return 0;
 }
 
-/* steps and bus factor of a flat collective over p ranks */
-static void coll_factors(attn_coll c, int p, double *steps, double *factor) {
-    *steps = coll_latency_steps(c, p);
-    *factor = coll_bus_factor(c, p);
-}
-
 static double flat_time(attn_coll c, int p, double S, attn_link_spec s) {
-    double steps, factor;
-    coll_factors(c, p, &steps, &factor);
-    return steps * s.latency + factor * S / spec_beta(s);
+    return coll_latency_steps(c, p) * s.latency + coll_bus_factor(c, p) * S / spec_beta(s);
 }
 
 static const cost_coll_fit *find_fit(const cost_calibration *cal, attn_coll c, attn_link l, int p) {
@@ -125,9 +117,7 @@ double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost
     if (g->n <= 1 || S <= 0) return 0;
     const cost_coll_fit *fit = find_fit(cal, c, g->link, g->n);
     if (fit) {
-        double steps, factor;
-        coll_factors(c, g->n, &steps, &factor);
-        return steps * fit->alpha_s + factor * S / fit->bus_bandwidth;
+        return coll_latency_steps(c, g->n) * fit->alpha_s + coll_bus_factor(c, g->n) * S / fit->bus_bandwidth;
     }
     if (g->link != LINK_NETWORK || c == COLL_SENDRECV || g->max_per_node <= 1 || g->nodes <= 1)
         return flat_time(c, g->n, S, g->link == LINK_NETWORK && g->nodes > 1 ? g->inter : g->flat);

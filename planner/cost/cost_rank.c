@@ -12,10 +12,6 @@ int cost_coord_of(const price_ctx *c, const attn_rank_assign *a) {
     return ((a->replica * c->pp + a->stage) * c->n + a->head_group) * c->m + a->seg;
 }
 
-static double dims_of(const attn_rank_assign *a) {
-    return plan_rank_width(a);
-}
-
 /* kv heads that query heads [hb, he) use */
 static double kv_heads_of(const attn_model *md, int hb, int he) {
     return plan_kv_range(md->heads / md->kv_heads, hb, he, NULL, NULL);
@@ -33,7 +29,7 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     sh->hidden = md->hidden;
     sh->q_heads = a->head_end - a->head_begin;
     sh->kv_heads = a->kv_head_end - a->kv_head_begin;
-    sh->dims = dims_of(a);
+    sh->dims = plan_rank_width(a);
     sh->mlp_cols = a->mlp_end - a->mlp_begin;
     double L = md->workload.seq_len;
     if (ph == PHASE_PREFILL) {
@@ -99,10 +95,6 @@ typedef struct coll_call {
     const cost_comm_geom *g;
     double S, calls;
 } coll_call;
-
-static double coll_factor(attn_coll c, int p) {
-    return coll_bus_factor(c, p);
-}
 
 /* The collectives of one layer of rank a with shape sh; returns how many. */
 static int layer_colls(const price_ctx *c, const attn_rank_assign *a, const cost_shape *sh, coll_call out[4]) {
@@ -191,7 +183,7 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
     layer_sync_waits(c, op, cc, k, wait);
     for (int i = 0; i < k; i++) {
         op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL) + wait[i];
-        op[cc[i].op].bytes += cc[i].calls * coll_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
+        op[cc[i].op].bytes += cc[i].calls * coll_bus_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
     }
 }
 
@@ -382,7 +374,7 @@ static void make_key(const price_ctx *c, int idx, rank_key *k) {
     k->layers = a->layer_end - a->layer_begin;
     k->q_heads = a->head_end - a->head_begin;
     k->kv_heads = a->kv_head_end - a->kv_head_begin;
-    k->dims = (int)dims_of(a);
+    k->dims = plan_rank_width(a);
     k->a2a_heads = a->a2a_head_end - a->a2a_head_begin;
     k->a2a_kv = (int)kv_heads_of(md, a->a2a_head_begin, a->a2a_head_end);
     k->mlp = a->mlp_end - a->mlp_begin;

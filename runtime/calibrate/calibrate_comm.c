@@ -20,11 +20,6 @@ typedef struct coll_arg {
     attn_ptr send, recv;
 } coll_arg;
 
-static void coll_steps(attn_coll c, int p, double *steps, double *factor) {
-    *steps = coll_latency_steps(c, p); /* lib/coll.h: the convention the cost model prices with */
-    *factor = coll_bus_factor(c, p);
-}
-
 static void run_coll(cal_ctx *c, void *varg, int iter) {
     coll_arg *a = varg;
     attn_comm *cm = c->comm;
@@ -83,8 +78,9 @@ static int measure_one(cal_ctx *c, attn_coll coll, cal_coll *out) {
     c->be->free(c->be->ctx, a.send);
     c->be->free(c->be->ctx, a.recv);
 
-    double steps, factor, x[CAL_MAX_COLL_SIZES], al, inv_bw;
-    coll_steps(coll, out->group_size, &steps, &factor);
+    /* lib/coll.h: the convention the cost model prices with */
+    double steps = coll_latency_steps(coll, out->group_size), factor = coll_bus_factor(coll, out->group_size);
+    double x[CAL_MAX_COLL_SIZES], al, inv_bw;
     for (int i = 0; i < out->n_sizes; i++) x[i] = factor * out->bytes[i];
     if (cal_fit_line(x, out->seconds, out->n_sizes, &al, &inv_bw) != 0) {
         if (c->rank == 0) fprintf(stderr, "attnrun: error: calibrate: %s timings do not fit alpha-beta\n", coll_name(coll));
@@ -96,8 +92,7 @@ static int measure_one(cal_ctx *c, attn_coll coll, cal_coll *out) {
 }
 
 static void print_table(const cal_coll *k) {
-    double steps, factor;
-    coll_steps(k->coll, k->group_size, &steps, &factor);
+    double steps = coll_latency_steps(k->coll, k->group_size), factor = coll_bus_factor(k->coll, k->group_size);
     printf("\n# %s, %d ranks: fit alpha %.3g us, busbw %.3g GB/s\n", coll_name(k->coll), k->group_size,
            k->alpha_s * 1e6, k->bus_bandwidth / 1e9);
     printf("# %12s %12s %6s %12s %10s %10s %10s\n", "size (B)", "count", "type", "time (us)", "algbw", "busbw", "fit (us)");
