@@ -66,6 +66,56 @@ long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk) {
     return calls;
 }
 
+/* SMs of an H100 SXM (the GPU default when a topology does not say) */
+#define FUSED_DEFAULT_GPU_UNITS 132
+
+void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, int heads, int Tq, int Tk, int q0,
+                     int k0, int d_qk, int d_v, int units) {
+    int dmax = d_qk > d_v ? d_qk : d_v;
+    if (target == ATTN_FUSED_GPU) {
+        /* a CTA holds a 64-row Q tile and streams K/V tiles through shared memory: 64 keys
+         * up to head width 128, 32 beyond (the K and V tiles of a 256-wide head in fp16
+         * would otherwise need 64 KiB each) */
+        t->q_tile = 64;
+        t->k_tile = dmax <= 128 ? 64 : 32;
+        if (units <= 0) units = FUSED_DEFAULT_GPU_UNITS;
+    } else {
+        /* a 64 x 256 fp32 score tile is 64 KiB: it and the tile's K/V rows stay in L2 */
+        t->q_tile = 64;
+        t->k_tile = 256;
+        units = 1;
+    }
+    if (Tq > 0 && Tq < t->q_tile) t->q_tile = Tq;
+    t->kv_splits = 1;
+    t->split_keys = Tk > 0 ? Tk : 0;
+    t->tiles = t->key_rows = 0;
+    if (seqs <= 0 || heads <= 0 || Tq <= 0 || Tk <= 0) return;
+    int k_tiles = ceil_div(Tk, t->k_tile);
+    /* flash-decoding: only when the (sequence, head) pairs and their query tiles leave
+     * units idle; about two CTAs per unit, every range at least 4 key tiles */
+    if (target == ATTN_FUSED_GPU) {
+        double ctas = (double)seqs * heads * ceil_div(Tq, t->q_tile);
+        if (ctas < 2.0 * units) {
+            int want = (int)ceil(2.0 * units / ctas);
+            int most = k_tiles / 4 > 1 ? k_tiles / 4 : 1;
+            t->kv_splits = want < most ? want : most;
+        }
+        int per = ceil_div(k_tiles, t->kv_splits);
+        t->split_keys = per * t->k_tile;
+        t->kv_splits = ceil_div(k_tiles, per);
+    }
+    /* causal skipping: query tile [r0, r1) sees keys j with k0 + j <= q0 + r1 - 1 */
+    for (int r0 = 0; r0 < Tq; r0 += t->q_tile) {
+        int r1 = r0 + t->q_tile < Tq ? r0 + t->q_tile : Tq;
+        long long last = (long long)q0 + r1 - 1 - k0; /* last visible key row */
+        if (last < 0) continue;
+        int vis = last + 1 < Tk ? (int)(last + 1) : Tk;
+        int nt = ceil_div(vis, t->k_tile);
+        t->tiles += nt;
+        t->key_rows += vis;
+    }
+}
+
 int attn_parse_bytes(const char *s, double *out) {
     /* digits only (strtod would also take hex, exponents and "inf"), then the suffix */
     if (!s) return -1;

@@ -73,6 +73,30 @@ attn_gemm_batching attn_gemm_batch(int seqs, int head0, int heads, int qpk);
  * the query heads starting at global head head0. */
 long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk);
 
+/* ---- The fused attention's tiles (backend.h attention_fused): one rule for the kernels
+ * of both backends and for the cost model, so the tiles, launches and K/V re-reads priced
+ * are the ones run. A tile is q_tile query rows x k_tile key rows; a query tile visits key
+ * tiles in order with an online softmax, and key tiles wholly above the causal diagonal
+ * (every key later than the tile's last query) are skipped. In decode (Tq small) a
+ * sequence's keys are cut into kv_splits ranges of whole key tiles, each computed apart
+ * and merged by their log-sum-exp (flash-decoding), so that few sequences x heads still
+ * fill a GPU's `units` multiprocessors. ---- */
+typedef enum { ATTN_FUSED_CPU = 0, ATTN_FUSED_GPU = 1 } attn_fused_target;
+typedef struct attn_fused_tiling {
+    int q_tile, k_tile;  /* query rows and key rows of one tile */
+    int kv_splits;       /* key ranges per (sequence, head), merged by LSE; 1: none */
+    int split_keys;      /* keys per range (a multiple of k_tile; the last range may be shorter) */
+    double tiles;        /* tiles computed per (sequence, query head), causal skipping included */
+    double key_rows;     /* K rows (and as many V rows) read per (sequence, query head): each
+                            query tile reads the keys of the tiles it computes */
+} attn_fused_tiling;
+/* The tiles of one call over `seqs` x `heads` (sequence, query head) pairs of Tq queries
+ * at positions q0.. against Tk keys at positions k0.. (backend.h attn_fused_args), head
+ * widths d_qk and d_v, on a target with `units` parallel units (a GPU's SMs; 0: the
+ * target's default). */
+void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, int heads, int Tq, int Tk, int q0,
+                     int k0, int d_qk, int d_v, int units);
+
 /* A byte count: a decimal number with an optional binary suffix K, M or G (KiB, MiB, GiB),
  * > 0 and at most 2^50. 0 ok, -1 on anything else. For --score-workspace of both tools. */
 int attn_parse_bytes(const char *s, double *out);

@@ -15,6 +15,8 @@ const attn_metric_info attn_metric_table[MET_COUNT] = {
 const char *const attn_phase_names[PHASE_COUNT] = {"prefill", "decode"};
 
 const attn_op_info attn_op_table[OP_COUNT] = {
+    [OP_EMBED] = {"embed", OPCLASS_MEMORY},
+    [OP_EMBED_COMM] = {"embed_comm", OPCLASS_COMM},
     [OP_NORM1] = {"norm1", OPCLASS_MEMORY},
     [OP_QKV_PROJ] = {"qkv_proj", OPCLASS_COMPUTE},
     [OP_ROPE] = {"rope", OPCLASS_MEMORY},
@@ -22,6 +24,7 @@ const attn_op_info attn_op_table[OP_COUNT] = {
     [OP_SCORES] = {"scores", OPCLASS_COMPUTE},
     [OP_SOFTMAX] = {"softmax", OPCLASS_MEMORY},
     [OP_PV] = {"pv", OPCLASS_COMPUTE},
+    [OP_ATTENTION] = {"attention", OPCLASS_COMPUTE},
     [OP_O_PROJ] = {"o_proj", OPCLASS_COMPUTE},
     [OP_O_PROJ_ALLREDUCE] = {"o_proj_allreduce", OPCLASS_COMM},
     [OP_RESIDUAL1] = {"residual1", OPCLASS_MEMORY},
@@ -32,6 +35,9 @@ const attn_op_info attn_op_table[OP_COUNT] = {
     [OP_MLP_ALLREDUCE] = {"mlp_allreduce", OPCLASS_COMM},
     [OP_RESIDUAL2] = {"residual2", OPCLASS_MEMORY},
     [OP_KV_CACHE_WRITE] = {"kv_cache_write", OPCLASS_MEMORY},
+    [OP_FINAL_NORM] = {"final_norm", OPCLASS_MEMORY},
+    [OP_LM_HEAD] = {"lm_head", OPCLASS_COMPUTE},
+    [OP_LM_HEAD_COMM] = {"lm_head_comm", OPCLASS_COMM},
     [OP_PIPE_P2P] = {"pipe_p2p", OPCLASS_COMM},
 };
 

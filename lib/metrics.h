@@ -26,11 +26,19 @@ extern const attn_metric_info attn_metric_table[MET_COUNT];
 typedef enum { PHASE_PREFILL = 0, PHASE_DECODE = 1, PHASE_COUNT = 2 } attn_phase;
 extern const char *const attn_phase_names[PHASE_COUNT];
 
-/* Per-device operations. Decode's scores/pv include reading the KV cache. */
+/* Per-device operations. Decode's scores/pv/attention include reading the KV cache.
+ * OP_ATTENTION is the fused attention core (flash attention: scores, online softmax and
+ * P.V in one op, backend.h attention_fused) of the schemes that can fuse it; score-allreduce
+ * sums partial scores between its GEMMs and softmax, so it keeps scores/softmax/pv.
+ * OP_EMBED .. OP_LM_HEAD_COMM are the model's ends, once per forward on the first
+ * (embedding) and last (final norm, LM head) pipeline stage: zero for a model file
+ * without vocab_size. */
 typedef enum {
-    OP_NORM1 = 0, OP_QKV_PROJ, OP_ROPE, OP_ATTN_COMM, OP_SCORES, OP_SOFTMAX, OP_PV,
+    OP_EMBED = 0, OP_EMBED_COMM,
+    OP_NORM1, OP_QKV_PROJ, OP_ROPE, OP_ATTN_COMM, OP_SCORES, OP_SOFTMAX, OP_PV, OP_ATTENTION,
     OP_O_PROJ, OP_O_PROJ_ALLREDUCE, OP_RESIDUAL1, OP_NORM2, OP_MLP_UP, OP_MLP_ACT,
-    OP_MLP_DOWN, OP_MLP_ALLREDUCE, OP_RESIDUAL2, OP_KV_CACHE_WRITE, OP_PIPE_P2P,
+    OP_MLP_DOWN, OP_MLP_ALLREDUCE, OP_RESIDUAL2, OP_KV_CACHE_WRITE,
+    OP_FINAL_NORM, OP_LM_HEAD, OP_LM_HEAD_COMM, OP_PIPE_P2P,
     OP_COUNT
 } attn_op;
 

@@ -25,6 +25,50 @@ extern "C" {
 
 typedef struct attn_ptr { char *addr; } attn_ptr;
 
+/* One fused attention call: a block of `seqs` sequences x `heads` query heads, each
+ * (sequence, head) an independent causal attention
+ *     O[i, :] = softmax_j(scale * Q[i, :] . K[j, :]) V[j, :]   over keys j with k0 + j <= q0 + i,
+ *     lse[i]  = log sum_j exp(scale * Q[i, :] . K[j, :])       (natural log, fp32),
+ * query row i (0 <= i < Tq) at absolute position q0 + i, key row j (0 <= j < Tk) at
+ * absolute position k0 + j (k0 = 0 for a whole cache; a key range's start for a partial
+ * result that attention_merge combines). A row with no visible key gets O = 0 and
+ * lse = -inf. Q, K, O are in the storage type; lse is an fp32 buffer (alloc_f32) laid out
+ * [seqs][heads][Tq], or null when the caller does not need it.
+ * Addressing (elements): row i of query head h of sequence s is at
+ *     Q + s*q_seq + h*q_head + i*q_ld,  likewise O with o_*;
+ * its kv head is kv = (head0 + h) / qpk - kv_base (GQA: qpk query heads per kv head,
+ * head0 the block's first query head and kv_base the cache's first kv head, both in
+ * global numbering), and key row j of it is at K + s*k_seq + kv*k_head + j*k_ld (V alike
+ * with v_*). So query heads that share a kv head read the same K/V, never a copy. d_qk
+ * (Q and K width) may differ from d_v (V and O width): qk-allgather attends with whole
+ * heads' Q and K and its own V segment. Head widths up to ATTN_FUSED_MAX_DIM. */
+#define ATTN_FUSED_MAX_DIM 256
+typedef struct attn_fused_args {
+    int seqs, heads, head0, qpk, kv_base;
+    int Tq, Tk, q0, k0;
+    int d_qk, d_v;
+    float scale;
+    attn_ptr Q; size_t q_ld, q_head, q_seq;
+    attn_ptr K; size_t k_ld, k_head, k_seq;
+    attn_ptr V; size_t v_ld, v_head, v_seq;
+    attn_ptr O; size_t o_ld, o_head, o_seq;
+    attn_ptr lse;  /* fp32 [seqs][heads][Tq], or {NULL} */
+} attn_fused_args;
+
+/* Merge of two partial results of the same (sequence, head, row)s over disjoint key
+ * ranges: with m = max(lse, lse2),
+ *     O   <- (exp(lse - m) O + exp(lse2 - m) O2) / (exp(lse - m) + exp(lse2 - m)),
+ *     lse <- m + log(exp(lse - m) + exp(lse2 - m)),
+ * exact up to rounding; a side with lse = -inf contributes nothing (both -inf: O = 0,
+ * lse = -inf). O and O2 are addressed as attn_fused_args' O (o_* and o2_* strides,
+ * d_v wide), lse and lse2 are fp32 [seqs][heads][Tq]. */
+typedef struct attn_merge_args {
+    int seqs, heads, Tq, d_v;
+    attn_ptr O;  size_t o_ld, o_head, o_seq;
+    attn_ptr O2; size_t o2_ld, o2_head, o2_seq;
+    attn_ptr lse, lse2;
+} attn_merge_args;
+
 typedef struct attn_backend attn_backend;
 struct attn_backend {
     const char *name;      /* "cpu", "cuda" */
@@ -75,6 +119,13 @@ struct attn_backend {
      * out[NH, Tq, Tk] of the storage type; query row i is at absolute position q0 + i, key
      * j at position j. out may alias s only when the storage type is fp32. */
     void (*softmax_causal)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale);
+    /* Fused attention (flash attention; kernels_cpu.h attn_fused_ref is the reference), see
+     * attn_fused_args. Never forms the Tq x Tk matrix. NULL on a backend without it: the
+     * forward then runs scores / softmax / P.V. */
+    void (*attention_fused)(void *ctx, const struct attn_fused_args *a);
+    /* Exact merge of two partial attentions over disjoint key ranges of the same queries
+     * (attn_merge_args): (O, lse) <- the attention over the union. */
+    void (*attention_merge)(void *ctx, const struct attn_merge_args *a);
     void (*gelu)(void *ctx, attn_ptr out, attn_ptr x, size_t count);
     void (*swiglu)(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count);
     void (*residual)(void *ctx, attn_ptr out, attn_ptr a, attn_ptr b, size_t count); /* out may alias a */

@@ -14,13 +14,16 @@
 /* Stack order: compute ops, then memory-bound ones, then communication, so each bar reads
  * as a blue block, a green block and an orange block: compute against communication. */
 static const attn_op stack_order[OP_COUNT] = {
-    OP_QKV_PROJ, OP_SCORES, OP_PV, OP_O_PROJ, OP_MLP_UP, OP_MLP_DOWN,
-    OP_NORM1, OP_ROPE, OP_SOFTMAX, OP_RESIDUAL1, OP_NORM2, OP_MLP_ACT, OP_RESIDUAL2, OP_KV_CACHE_WRITE,
-    OP_ATTN_COMM, OP_O_PROJ_ALLREDUCE, OP_MLP_ALLREDUCE, OP_PIPE_P2P,
+    OP_QKV_PROJ, OP_SCORES, OP_PV, OP_ATTENTION, OP_O_PROJ, OP_MLP_UP, OP_MLP_DOWN, OP_LM_HEAD,
+    OP_EMBED, OP_NORM1, OP_ROPE, OP_SOFTMAX, OP_RESIDUAL1, OP_NORM2, OP_MLP_ACT, OP_RESIDUAL2, OP_KV_CACHE_WRITE,
+    OP_FINAL_NORM,
+    OP_EMBED_COMM, OP_ATTN_COMM, OP_O_PROJ_ALLREDUCE, OP_MLP_ALLREDUCE, OP_LM_HEAD_COMM, OP_PIPE_P2P,
 };
 /* Shades alternate dark/light inside a class so neighbouring segments stay apart. */
 static const char *const op_color[OP_COUNT] = {
-    [OP_QKV_PROJ] = "#1b4f8f", [OP_SCORES] = "#5b9bd8", [OP_PV] = "#2c66ad",
+    [OP_QKV_PROJ] = "#1b4f8f", [OP_SCORES] = "#5b9bd8", [OP_PV] = "#2c66ad", [OP_ATTENTION] = "#3a7bc8",
+    [OP_LM_HEAD] = "#0f2f55", [OP_EMBED] = "#5aa87c", [OP_FINAL_NORM] = "#b4e2c4",
+    [OP_EMBED_COMM] = "#c4501f", [OP_LM_HEAD_COMM] = "#f5b866",
     [OP_O_PROJ] = "#8db8e6", [OP_MLP_UP] = "#163f70", [OP_MLP_DOWN] = "#4f8fd2",
     [OP_NORM1] = "#2e8b57", [OP_ROPE] = "#7cc49a", [OP_SOFTMAX] = "#1f6f45",
     [OP_RESIDUAL1] = "#9fd8b2", [OP_NORM2] = "#3f9e68", [OP_MLP_ACT] = "#226b44",

@@ -12,7 +12,7 @@
 /* Ops whose work scales with the rank's query heads, and with its MLP columns. */
 static int head_op(int op) {
     return op == OP_QKV_PROJ || op == OP_ROPE || op == OP_ATTN_COMM || op == OP_SCORES || op == OP_SOFTMAX ||
-           op == OP_PV || op == OP_O_PROJ || op == OP_KV_CACHE_WRITE;
+           op == OP_PV || op == OP_ATTENTION || op == OP_O_PROJ || op == OP_KV_CACHE_WRITE;
 }
 static int mlp_op(int op) { return op == OP_MLP_UP || op == OP_MLP_ACT || op == OP_MLP_DOWN; }
 

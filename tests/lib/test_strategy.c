@@ -72,9 +72,10 @@ static void test_tables(void) {
         CHECK(attn_metric_table[i].unit != NULL);
     }
     CHECK(attn_metric_table[MET_PREFILL_TOKENS_PER_S].higher_is_better && !attn_metric_table[MET_TTFT_S].higher_is_better);
-    static const char *const ops[] = {"norm1", "qkv_proj", "rope", "attn_comm", "scores", "softmax", "pv", "o_proj",
-                                      "o_proj_allreduce", "residual1", "norm2", "mlp_up", "mlp_act", "mlp_down",
-                                      "mlp_allreduce", "residual2", "kv_cache_write", "pipe_p2p"};
+    static const char *const ops[] = {"embed", "embed_comm", "norm1", "qkv_proj", "rope", "attn_comm", "scores",
+                                      "softmax", "pv", "attention", "o_proj", "o_proj_allreduce", "residual1", "norm2",
+                                      "mlp_up", "mlp_act", "mlp_down", "mlp_allreduce", "residual2", "kv_cache_write",
+                                      "final_norm", "lm_head", "lm_head_comm", "pipe_p2p"};
     for (int i = 0; i < OP_COUNT; i++) CHECK(!strcmp(attn_op_table[i].key, ops[i]) && op_find(ops[i]) == i);
     CHECK(attn_op_table[OP_ATTN_COMM].cls == OPCLASS_COMM && attn_op_table[OP_PV].cls == OPCLASS_COMPUTE);
     CHECK(attn_op_table[OP_SOFTMAX].cls == OPCLASS_MEMORY && attn_op_table[OP_PIPE_P2P].cls == OPCLASS_COMM);
