@@ -5,7 +5,7 @@
  * kv head, so each sequence's keys stream once per kv head for all its qpk query heads.
  * For each key tile (k_tile keys, attn_fused_plan) of the keys the unit's rows can see
  * (tiles above the causal diagonal are never formed):
- *     S = scale * Q_rows K_tile^T                     (one sgemm)
+ *     S = scale * Q_rows K_tile^T                     (one sgemm; sgemv for a single row)
  *     per row: m' = max(m, max_j S), rescale l and O by exp(m - m'),
  *              P = exp(S - m') on visible keys, 0 elsewhere, l += sum P
  *     O += P V_tile                                   (one sgemm)
@@ -78,8 +78,13 @@ static void run_unit(backend_cpu_attn_ws *ws, const attn_fused_args *a, int k_ti
     int vis_max = row_visible(a, u.i0 + u.qt - 1); /* the unit's last query sees the most */
     for (int j0 = 0; j0 < vis_max; j0 += k_tile) {
         int kt = vis_max - j0 < k_tile ? vis_max - j0 : k_tile;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, kt, dq, a->scale, Qp, dq, K + (size_t)j0 * a->k_ld,
-                    (int)a->k_ld, 0.0f, S, k_tile);
+        /* one row (MHA decode): sgemv, which OpenBLAS runs without sgemm's packing */
+        if (R == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, kt, dq, a->scale, K + (size_t)j0 * a->k_ld, (int)a->k_ld, Qp, 1,
+                        0.0f, S, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, kt, dq, a->scale, Qp, dq, K + (size_t)j0 * a->k_ld,
+                        (int)a->k_ld, 0.0f, S, k_tile);
         for (int r = 0; r < R; r++) {
             float *srow = S + (size_t)r * k_tile;
             int nv = row_visible(a, u.i0 + r % u.qt) - j0;
@@ -107,8 +112,11 @@ static void run_unit(backend_cpu_attn_ws *ws, const attn_fused_args *a, int k_ti
             for (int j = nv; j < kt; j++) srow[j] = 0.0f;
             l[r] += sum;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, dv, kt, 1.0f, S, k_tile, V + (size_t)j0 * a->v_ld,
-                    (int)a->v_ld, 1.0f, Oa, dv);
+        if (R == 1)
+            cblas_sgemv(CblasRowMajor, CblasTrans, kt, dv, 1.0f, V + (size_t)j0 * a->v_ld, (int)a->v_ld, S, 1, 1.0f, Oa, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, dv, kt, 1.0f, S, k_tile, V + (size_t)j0 * a->v_ld,
+                        (int)a->v_ld, 1.0f, Oa, dv);
     }
     for (int r = 0; r < R; r++) {
         int h = u.h + r / u.qt, i = u.i0 + r % u.qt;
