@@ -351,9 +351,13 @@ __global__ void __launch_bounds__(128) attn_merge_kernel(T *O, long long o_ld, l
 template <typename T, int NV, int KT>
 static cudaError_t attn_launch_wmma(const attn_dev &p, float *part, dim3 grid, int warps, cudaStream_t stream) {
     size_t smem = attn_wmma_smem(warps, KT, p.d_qk, p.d_v);
-    cudaError_t e = cudaFuncSetAttribute(attn_wmma_kernel<T, NV, KT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         (int)smem);
-    if (e != cudaSuccess) return e;
+    /* the opt-in above 48 KiB, once per kernel at the largest size any shape needs (4 warps,
+     * the widest heads), so that no later launch -- a captured decode step's neither -- makes
+     * a runtime call besides the launch itself */
+    static const cudaError_t set = cudaFuncSetAttribute(attn_wmma_kernel<T, NV, KT>,
+                                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                        (int)attn_wmma_smem(4, KT, ATTN_MAX_DIM, NV * 16));
+    if (set != cudaSuccess) return set;
     attn_wmma_kernel<T, NV, KT><<<grid, warps * 32, smem, stream>>>(p, part);
     return cudaGetLastError();
 }
