@@ -12,6 +12,9 @@ static cudaError_t emu_set(cudaError_t e) {
     return e;
 }
 
+/* a launch with an impossible configuration (cuda_emu.h emu_launch) */
+cudaError_t emu_launch_error(cudaError_t e) { return emu_set(e); }
+
 extern "C" {
 cudaError_t cudaGetDeviceCount(int *count) {
     *count = 1;
@@ -43,6 +46,25 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpy
 }
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaMemcpyKind, cudaStream_t) {
     std::memmove(dst, src, count);
+    return cudaSuccess;
+}
+/* an H100 SXM's multiprocessors (the kernels size grids by them) and its opt-in shared
+ * memory per block, which emu_launch enforces */
+cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device) {
+    if (device != 0) return emu_set(cudaErrorInvalidDevice);
+    switch (attr) {
+    case cudaDevAttrMultiProcessorCount: *value = 132; return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = (int)emu_dyn_smem_max; return cudaSuccess;
+    default: return emu_set(cudaErrorInvalidValue);
+    }
+}
+cudaError_t cudaGetDevice(int *device) {
+    *device = 0;
+    return cudaSuccess;
+}
+cudaError_t cudaFuncSetAttribute(const void *, enum cudaFuncAttribute attr, int value) {
+    if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize && (value < 0 || (size_t)value > emu_dyn_smem_max))
+        return emu_set(cudaErrorInvalidValue);
     return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
