@@ -47,7 +47,10 @@ static void usage(FILE *f) {
             "                           sequences and heads of a query chunk are processed in blocks\n"
             "                           that fit it, as the cost model prices (attnplan --score-workspace)\n"
             "  --stats                  print the lead rank's backend GEMM calls of the attention (scores,\n"
-            "                           P.V) per phase, the launches attnplan price counts\n",
+            "                           P.V) per phase, the launches attnplan price counts, and how a decode\n"
+            "                           step runs (graph launch or eager)\n"
+            "  --decode-graph on|off    replay decode steps from one recorded graph where the backend has\n"
+            "                           graphs (default on; the CPU backend has none): docs/cuda-graphs.md\n",
             CHECK_TOLERANCE);
 }
 
@@ -73,6 +76,11 @@ static int parse_args(int argc, char **argv, attnrun_options *o, int quiet) {
             if (rc == 0) o->backend = (run_backend_kind)kind;
         } else if (attn_args_is(&a, "--check")) o->check = 1, attn_args_next(&a);
         else if (attn_args_is(&a, "--stats")) o->stats = 1, attn_args_next(&a);
+        else if (attn_args_is(&a, "--decode-graph")) {
+            static const char *const on_off[2] = {"off", "on"};
+            rc = attn_args_choice(&a, on_off, 2, &kind);
+            if (rc == 0) o->no_decode_graph = !kind;
+        }
         else if (attn_args_is(&a, "--repeat")) rc = attn_args_int(&a, 1, most, &o->repeat);
         else if (attn_args_is(&a, "--warmup")) rc = attn_args_int(&a, 0, most, &o->warmup);
         else if (attn_args_is(&a, "--threads")) rc = attn_args_int(&a, 1, most, &o->threads);

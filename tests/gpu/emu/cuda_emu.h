@@ -1,7 +1,7 @@
 /* cuda_emu.h: a CPU stand-in for the little of CUDA the kernels of kernels/cuda/ use, so
  * that their logic (indexing, grid-stride loops, block reductions, masking, every output
  * element written) is tested on machines without a GPU. emulate.py rewrites each launch
- * `k<<<g, b, s, st>>>(args)` into `emu_launch(g, b, [&] { k(args); })`; emu_launch runs
+ * `k<<<g, b, s, st>>>(args)` into `emu_launch(g, b, st, [=] { k(args); })`; emu_launch runs
  * the blocks one after another, a block's threads as fibers, so __syncthreads is a
  * barrier, __shared__ is `static` (one block at a time: one block's shared memory), and
  * __shfl_xor_sync exchanges through a per-block array between two barriers (valid because
@@ -80,7 +80,14 @@ inline void emu_fiber_main() {
     _longjmp(emu_sched_jb, 1); /* never return: the context has no successor */
 }
 
-template <typename F> void emu_launch(dim3 grid, dim3 block, F body) {
+/* Stream capture (cuda_emu_runtime.cpp): while stream s is captured, work queued on it
+ * (launches, cuBLAS calls, async copies, emulated NCCL operations) is appended to its
+ * graph and runs at each cudaGraphLaunch instead of now. cuda_emu_capture_add returns
+ * false, recording nothing, when s is not being captured. */
+bool cuda_emu_capturing(cudaStream_t s);
+bool cuda_emu_capture_add(cudaStream_t s, std::function<cudaError_t()> work);
+
+template <typename F> void emu_launch_now(dim3 grid, dim3 block, F body) {
     gridDim = grid, blockDim = block;
     unsigned n = block.x * block.y * block.z;
     emu_blocks = grid.x * grid.y * grid.z;
@@ -118,6 +125,17 @@ template <typename F> void emu_launch(dim3 grid, dim3 block, F body) {
             if (!emu_cur->done) emu_alive = true;
         }
     }
+}
+
+/* A launch: run now, or recorded (with its arguments, copied by the rewrite's [=]) into
+ * the graph being captured on stream. */
+template <typename F> void emu_launch(dim3 grid, dim3 block, cudaStream_t stream, F body) {
+    if (cuda_emu_capture_add(stream, [grid, block, body] {
+            emu_launch_now(grid, block, body);
+            return cudaSuccess;
+        }))
+        return;
+    emu_launch_now(grid, block, body);
 }
 
 #endif

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """emulate.py: rewrites CUDA sources for cuda_emu.h (the CPU stand-in): every launch
 `kernel<T>ARGS<<<grid, block[, shmem, stream]>>>(args)` becomes
-`emu_launch(dim3(grid), dim3(block), [&] { kernel<T>(args); })`, and
+`emu_launch(dim3(grid), dim3(block), stream, [=] { kernel<T>(args); })` (stream 0 when the
+launch names none; the arguments captured by value, as CUDA copies a kernel's arguments at
+the launch, so a launch recorded during stream capture replays with them), and
 `#include <cuda_runtime.h>` is dropped (cuda_emu.h is included first instead).
 usage: emulate.py OUTDIR FILE.cu... (writes OUTDIR/FILE.cpp)"""
 import os
@@ -66,7 +68,9 @@ def rewrite(src):
         assert src[p] == "(", "launch without arguments near %r" % src[start:p + 20]
         q = match_close(src, p, "(", ")")
         cfg = split_top(src[i + 3:j])
-        call = "emu_launch(dim3(%s), dim3(%s), [&] { %s%s; })" % (cfg[0], cfg[1], name, src[p:q + 1])
+        stream = cfg[3] if len(cfg) > 3 else "0"
+        call = "emu_launch(dim3(%s), dim3(%s), (cudaStream_t)(%s), [=] { %s%s; })" % (cfg[0], cfg[1], stream, name,
+                                                                               src[p:q + 1])
         src = src[:start] + call + src[q + 1:]
 
 
