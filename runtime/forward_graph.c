@@ -44,6 +44,8 @@ int fw_graph_step(attn_forward *fw, int pos, fw_graph_body body, void *arg) {
     attn_backend *be = fw->be;
     if (!g->decided) graph_decide(fw);
     if (!g->usable) return 0;
+    if (pos < 0 || pos >= fw->TMAX) /* the *_step kernels trust the slots: the cache has TMAX rows */
+        ATTN_FATAL(ATTN_EXIT_FAIL, "decode position %d outside the cache's %d rows", pos, fw->TMAX);
     int slots[1] = {pos};
     if (be->set_step(be->ctx, slots, 1) != 0) {
         fprintf(stderr, "%s:%d: error: rank %d: writing the decode step slots failed\n", __FILE__, __LINE__, fw->rank);
