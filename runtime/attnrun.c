@@ -51,7 +51,10 @@ static void usage(FILE *f) {
             "                           none, qk-allgather, head-alltoall on a backend that has it) or as\n"
             "                           score blocks, softmax and P.V (always for score-allreduce)\n"
             "  --stats                  print the lead rank's backend GEMM calls of the attention (scores,\n"
-            "                           P.V, fused attention) per phase, the launches attnplan price counts\n",
+            "                           P.V, fused attention) per phase, the launches attnplan price\n"
+            "                           counts, and how a decode step runs (graph launch or eager)\n"
+            "  --decode-graph on|off    replay decode steps from one recorded graph where the backend has\n"
+            "                           graphs (default on; the CPU backend has none): docs/cuda-graphs.md\n",
             CHECK_TOLERANCE);
 }
 
@@ -80,6 +83,11 @@ static int parse_args(int argc, char **argv, attnrun_options *o, int quiet) {
             if (rc == 0) o->attention = (forward_attention)kind;
         } else if (attn_args_is(&a, "--check")) o->check = 1, attn_args_next(&a);
         else if (attn_args_is(&a, "--stats")) o->stats = 1, attn_args_next(&a);
+        else if (attn_args_is(&a, "--decode-graph")) {
+            static const char *const on_off[2] = {"off", "on"};
+            rc = attn_args_choice(&a, on_off, 2, &kind);
+            if (rc == 0) o->no_decode_graph = !kind;
+        }
         else if (attn_args_is(&a, "--repeat")) rc = attn_args_int(&a, 1, most, &o->repeat);
         else if (attn_args_is(&a, "--warmup")) rc = attn_args_int(&a, 0, most, &o->warmup);
         else if (attn_args_is(&a, "--threads")) rc = attn_args_int(&a, 1, most, &o->threads);

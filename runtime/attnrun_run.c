@@ -136,6 +136,7 @@ int run_plan(run_state *st) {
     if ((rc = run_agree(st, st->fw ? 0 : fe.kind, fe.msg)) != 0) return rc;
     attn_forward *fw = st->fw;
     fw->nan_fill = o->check;
+    fw->graph.wanted = !o->no_decode_graph;
     /* --rank-share skips every receive: seeded random data instead of zeros (forward.h) */
     if (share >= 0 && forward_fill_skipped_receives(fw, o->seed) != 0) {
         attn_format_err(err, sizeof err, "rank %d: filling the skipped receive buffers failed", me);
@@ -220,6 +221,10 @@ int run_plan(run_state *st) {
                     st->be->synchronize(st->be->ctx);
                     smp.tpot_s = c->host_max_double(c, measure_now() - t0);
                     st->be->op_times(st->be->ctx, smp.op_s[PHASE_DECODE]);
+                    /* a graph-launched step has no per-op times (events cannot be
+                     * timed inside a graph): tpot_s is the whole step */
+                    if (forward_decode_graphed(fw))
+                        for (int op = 0; op < OP_COUNT; op++) smp.op_s[PHASE_DECODE][op] = -1.0;
                 }
                 if (last)
                     for (int b = 0; b < B; b++)
@@ -291,6 +296,11 @@ int run_plan(run_state *st) {
                me, g[PHASE_PREFILL][OP_SCORES] / o->repeat, g[PHASE_PREFILL][OP_PV] / o->repeat,
                g[PHASE_PREFILL][OP_ATTENTION] / o->repeat, TD ? g[PHASE_DECODE][OP_SCORES] / o->repeat : 0.0,
                TD ? g[PHASE_DECODE][OP_PV] / o->repeat : 0.0, TD ? g[PHASE_DECODE][OP_ATTENTION] / o->repeat : 0.0);
+        if (TD) {
+            char how[256];
+            forward_graph_describe(fw, how, sizeof how);
+            printf("attnrun: rank %d decode step: %s\n", me, how);
+        }
     }
     if (lead) {
         if (o->out) {

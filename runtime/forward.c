@@ -281,6 +281,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->comm = comm;
     fw->rank = rank;
     fw->counting = 1;
+    fw->graph.wanted = 1;
     fw->C = m->hidden;
     fw->D = m->head_dim;
     fw->HS = plan_rank_width(a);
@@ -427,6 +428,7 @@ int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed) {
 
 void forward_destroy(attn_forward *fw) {
     if (!fw) return;
+    fw_graph_release(fw);
     fw_buf t[FW_BUFS];
     if (fw->layers)
         for (int l = 0; l < fw->n_layers; l++) fw_free_bufs(fw, t, layer_bufs(fw, &fw->layers[l], t));
@@ -459,8 +461,13 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     });
     if (m->arch == ARCH_LLAMA) /* the rank's pair range: dims [b,e) and [b+D/2, e+D/2) */
         OP(OP_ROPE, {
-            be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
-            be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            if (fw->step_graph) { /* a recorded decode step: the position from the step slots */
+                be->rope_step(bc, fw->q, N, T, fw->NQ, fw->HS, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                be->rope_step(bc, fw->k, N, T, fw->NKV, fw->HS, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            } else {
+                be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            }
         });
     if (fw->nan_fill) be->fill(bc, fw->att, (size_t)N * QW, NAN);
     attention_forward(fw, ly, N, nseq, T, pos0, seq0);
@@ -491,30 +498,41 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     OP(OP_RESIDUAL2, be->residual(bc, fw->x, fw->x, fw->proj, NC));
 }
 
-/* Runs nseq sequences of T rows through this stage: receive (or load), layers, send (or keep). */
-static void stage_forward(attn_forward *fw, const float *input, float *out, int nseq, int T, int pos0, int seq0) {
-    attn_backend *be = fw->be;
-    int N = nseq * T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
+typedef struct stage_rows { int nseq, T, pos0, seq0; } stage_rows;
+
+/* The stage's device work on x: receive (not the first stage), layers, send (not the
+ * last); what a decode step's graph holds (forward_graph.c). */
+static void stage_body(attn_forward *fw, void *arg) {
+    const stage_rows *r = arg;
+    int N = r->nseq * r->T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
     size_t NC = (size_t)N * fw->C;
-    if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
-    if (forward_is_first_stage(fw)) {
-        if (be->upload(be->ctx, fw->x, input, NC) != 0) {
-            fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
-            fw->comm->abort(fw->comm, 1);
-        }
-    } else {
+    if (!forward_is_first_stage(fw))
         OP(OP_PIPE_P2P, {
             fw->comm->recv(fw->comm, fw->x, NC, fw->rank - per_stage);
             fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
-    }
-    for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, nseq, T, pos0, seq0);
-    if (!forward_is_last_stage(fw)) {
+    for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, r->nseq, r->T, r->pos0, r->seq0);
+    if (!forward_is_last_stage(fw))
         OP(OP_PIPE_P2P, {
             fw->comm->send(fw->comm, fw->x, NC, fw->rank + per_stage);
             fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
-    } else if (out) {
+}
+
+/* Runs nseq sequences of T rows through this stage: receive (or load), layers, send (or
+ * keep). A decode step runs as a graph launch where forward_graph.c allows. */
+static void stage_forward(attn_forward *fw, const float *input, float *out, int nseq, int T, int pos0, int seq0) {
+    attn_backend *be = fw->be;
+    int N = nseq * T;
+    size_t NC = (size_t)N * fw->C;
+    if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
+    if (forward_is_first_stage(fw) && be->upload(be->ctx, fw->x, input, NC) != 0) {
+        fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
+        fw->comm->abort(fw->comm, 1);
+    }
+    stage_rows rows = {nseq, T, pos0, seq0};
+    if (!(fw->phase == PHASE_DECODE && fw_graph_step(fw, pos0, stage_body, &rows))) stage_body(fw, &rows);
+    if (forward_is_last_stage(fw) && out) {
         be->synchronize(be->ctx);
         if (be->download(be->ctx, out, fw->x, NC) != 0) {
             fprintf(stderr, "%s:%d: error: rank %d: output download failed\n", __FILE__, __LINE__, fw->rank);

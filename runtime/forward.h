@@ -42,6 +42,22 @@ typedef struct fwd_layer {
     attn_ptr k_cache, v_cache; /* [B, TMAX, cache heads, cache width] */
 } fwd_layer;
 
+/* Decode steps replayed from a backend graph (forward_graph.c; docs/cuda-graphs.md): the
+ * first decode step is recorded once and every step, that one included, is one graph
+ * launch, where the backend has graphs and the rule (fw_graph_step) allows; otherwise
+ * every op is launched (eager), with the reason in why. */
+typedef struct fw_graph {
+    int wanted;             /* 1 (forward_create): replay where allowed; 0: eager (attnrun --decode-graph off) */
+    int decided, usable;    /* the rule, taken at the first decode step */
+    int captured;
+    size_t nodes;           /* the recorded step's graph nodes (kernels, copies, collectives) */
+    long long launches;     /* graph launches so far */
+    char why[160];          /* not usable: why */
+    /* the recorded step's counters (flops, bytes, GEMM calls per op): a replay adds them
+     * when the forward counts, since the ops' calls are not made again */
+    double flops[OP_COUNT], comm_bytes[OP_COUNT], gemm_calls[OP_COUNT];
+} fw_graph;
+
 typedef struct attn_forward {
     const attn_plan *plan;
     const attn_rank_assign *me;
@@ -81,6 +97,9 @@ typedef struct attn_forward {
     /* backend GEMM calls (each a kernel launch on a GPU) per op, counted like flops: what
      * the cost model's launch counts must equal (attnrun --stats) */
     double gemm_calls[PHASE_COUNT][OP_COUNT];
+    fw_graph graph;         /* decode graphs (forward_graph.c) */
+    int step_graph;         /* 1 while a decode step is recorded: the step's position comes from
+                               the backend's step slots, the attention spans the whole cache */
 } attn_forward;
 
 /* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and
@@ -104,6 +123,11 @@ void forward_decode_step(attn_forward *fw, int step, const float *input, float *
  * Later skipped receives leave the buffers as the rank's own work left them (never zero
  * again). Timings only: the values are not the plan's. 0 ok, -1 after printing why. */
 int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed);
+/* forward_graph.c: one line on how decode steps run, for attnrun --stats: "1 graph launch
+ * of N nodes" or the eager launches and why. */
+void forward_graph_describe(const attn_forward *fw, char *buf, size_t len);
+/* 1 when decode steps run as graph launches (decided at the first decode step) */
+int forward_decode_graphed(const attn_forward *fw);
 int forward_is_first_stage(const attn_forward *fw);
 int forward_is_last_stage(const attn_forward *fw);
 

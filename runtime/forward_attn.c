@@ -21,6 +21,11 @@
 /* Appends src[N, heads*width] (nseq sequences of T rows) to a cache at positions pos0.. */
 static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nseq, int T, int pos0, int seq0, int width) {
     size_t row = (size_t)fw->cache_kv_heads * width;
+    if (fw->step_graph) { /* a recorded decode step (T = 1): the row from the step slots, one launch */
+        fw->be->cache_write_step(fw->be->ctx, fw_at(fw, cache, (size_t)seq0 * fw->TMAX * row), (size_t)fw->TMAX * row, src,
+                                 (size_t)T * row, nseq, row);
+        return;
+    }
     for (int s = 0; s < nseq; s++) {
         attn_ptr dst = fw_at(fw, cache, ((size_t)(seq0 + s) * fw->TMAX + pos0) * row);
         fw->be->copy2d(fw->be->ctx, dst, row, fw_at(fw, src, (size_t)s * T * row), row, (size_t)T, row);
@@ -141,7 +146,7 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
         att_block b = {Q, out, qw, T, c, 0, 0, seq0, 0, 0, 0, 0};
         b.Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
         int q0 = pos0 + c;
-        b.Tk = q0 + b.Tq;
+        b.Tk = fw->step_graph ? fw->TMAX : q0 + b.Tq; /* recorded: the whole cache, masked (forward_graph.c) */
         for (int sb = 0; sb < tl.seq_blocks; sb++) {
             split_part(nseq, tl.seq_blocks, sb, &b.s0, &b.ns);
             for (int hb = 0; hb < tl.head_blocks; hb++) {
@@ -153,7 +158,10 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
                         fw->comm->allreduce_sum_f32(fw->comm, GROUP_SEG, fw->scores, elems);
                         fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems(elems, fw->M), sizeof(float));
                     });
-                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
+                if (fw->step_graph)
+                    OP(OP_SOFTMAX, be->softmax_causal_step(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, scale));
+                else
+                    OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
                 OP(OP_PV, block_gemms(fw, ly, OP_PV, &b));
             }
         }

@@ -99,6 +99,21 @@ cudaError_t attention_fused_cuda(const kc_attn_args *a, const kc_attn_tiles *t, 
 cudaError_t attention_merge_cuda(void *O, size_t o_ld, size_t o_head, size_t o_seq, const void *O2, size_t o2_ld,
                                  size_t o2_head, size_t o2_seq, float *lse, const float *lse2, int seqs, int heads,
                                  int Tq, int d_v, kc_dtype dt, cudaStream_t stream);
+/* --- step-slot variants (runtime/cuda/backend_cuda_graph.c): the same kernels with the
+ * one argument that changes from decode step to decode step read from device memory when
+ * the kernel runs, so a CUDA graph captured once replays every step. --- */
+/* rope_forward_seq_cuda with pos0 = *pos0_dev */
+cudaError_t rope_forward_seq_dev_cuda(void *x, int N, int T, int NH, int HS, const int *pos0_dev, int pair_begin,
+                                      int head_dim, float theta, kc_dtype dt, cudaStream_t stream);
+/* softmax_causal_forward_cuda with q0 = *q0_dev: over a fixed Tk (a whole cache), the keys
+ * after q0 + i get exactly 0, so the padded row equals the unpadded one followed by zeros */
+cudaError_t softmax_causal_forward_dev_cuda(void *out, kc_dtype out_dt, const void *s, kc_dtype s_dt, int NH, int Tq,
+                                            int Tk, const int *q0_dev, float scale, cudaStream_t stream);
+/* copy_strided_cuda into dst + (*dst_row_dev) * dst_rs (the KV-cache append at the step's
+ * position) */
+cudaError_t copy_strided_at_cuda(void *dst, size_t dst_bs, size_t dst_rs, const int *dst_row_dev, const void *src,
+                                 size_t src_bs, size_t src_rs, int batches, int rows, int cols, kc_dtype dt,
+                                 cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "attn_tiling.h"
 #include "backend_cuda.h"
+#include "backend_cuda_graph.h"
 #include "kernels_cuda.h"
 #include "metrics.h"
 
@@ -41,6 +42,7 @@ typedef struct cuda_ctx {
     ev_pair *ev;                /* recorded op intervals not yet folded into op_seconds */
     int n_ev, cap_ev, open_op;
     double op_seconds[OP_COUNT];
+    cuda_graph *graph;          /* decode graphs and their step slots (backend_cuda_graph.c) */
 } cuda_ctx;
 
 /* 0, or -1 when the block list cannot grow (the block is then not counted) */
@@ -352,10 +354,31 @@ static void cu_op_times(void *vctx, double *seconds) {
     }
 }
 
+/* the decode-graph hooks (backend.h), forwarded to backend_cuda_graph.c */
+static int cu_set_step(void *vctx, const int *values, int count) {
+    return cuda_graph_set_step(((cuda_ctx *)vctx)->graph, values, count);
+}
+static void cu_rope_step(void *vctx, attn_ptr x, int N, int T, int NH, int HS, int pair_begin, int head_dim,
+                         float theta) {
+    cuda_graph_rope_step(((cuda_ctx *)vctx)->graph, x, N, T, NH, HS, pair_begin, head_dim, theta);
+}
+static void cu_softmax_causal_step(void *vctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, float scale) {
+    cuda_graph_softmax_step(((cuda_ctx *)vctx)->graph, out, s, NH, Tq, Tk, scale);
+}
+static void cu_cache_write_step(void *vctx, attn_ptr cache, size_t cache_seq, attn_ptr src, size_t src_seq, int seqs,
+                                size_t cols) {
+    cuda_graph_cache_write_step(((cuda_ctx *)vctx)->graph, cache, cache_seq, src, src_seq, seqs, cols);
+}
+static int cu_graph_begin(void *vctx) { return cuda_graph_begin(((cuda_ctx *)vctx)->graph); }
+static int cu_graph_end(void *vctx, size_t *nodes) { return cuda_graph_end(((cuda_ctx *)vctx)->graph, nodes); }
+static int cu_graph_launch(void *vctx) { return cuda_graph_launch(((cuda_ctx *)vctx)->graph); }
+static void cu_graph_reset(void *vctx) { cuda_graph_reset(((cuda_ctx *)vctx)->graph); }
+
 static void cu_destroy(attn_backend *be) {
     if (!be) return;
     cuda_ctx *c = be->ctx;
     if (c) {
+        cuda_graph_destroy(c->graph);
         if (c->stream) cudaStreamSynchronize(c->stream);
         for (int i = 0; i < c->cap_ev; i++) cudaEventDestroy(c->ev[i].start), cudaEventDestroy(c->ev[i].stop);
         free(c->ev);
@@ -473,6 +496,11 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error 
         .residual = cu_residual, .synchronize = cu_synchronize, .op_begin = cu_op_begin,
         .op_end = cu_op_end, .op_times = cu_op_times, .destroy = cu_destroy,
     };
+    c->graph = cuda_graph_create(c->stream, c->dt, err);
+    if (!c->graph) goto fail;
+    be->set_step = cu_set_step, be->rope_step = cu_rope_step, be->softmax_causal_step = cu_softmax_causal_step;
+    be->cache_write_step = cu_cache_write_step, be->graph_begin = cu_graph_begin, be->graph_end = cu_graph_end;
+    be->graph_launch = cu_graph_launch, be->graph_reset = cu_graph_reset;
     return be;
 fail_alloc:
     attn_error_set(err, ATTN_EXIT_FAIL, "%s", why);

@@ -465,6 +465,50 @@ static void test_transfers(attn_dtype dt) {
     pair_free(&x);
 }
 
+/* The decode-graph ops (backend.h set_step ... graph_reset): RoPE, a KV-cache append and a
+ * causal softmax over a whole cache, recorded once in a graph with the position in the step
+ * slots, then replayed at positions 5..8, each replay against the CPU backend's eager ops
+ * at that position (positions in the arguments). */
+static void test_step_graph(attn_dtype dt) {
+    enum { S = 3, NH = 4, HS = 6, HEAD_DIM = 16, TMAX = 9, W = 10, SH = 5 };
+    if (!G->graph_begin) {
+        CHECK(0, "the CUDA backend has no decode-graph hooks");
+        return;
+    }
+    pair r = pair_random((size_t)S * NH * HS, -1.0f, 1.0f, 0), cache = pair_random((size_t)S * TMAX * W, -1.0f, 1.0f, 0);
+    pair src = pair_random((size_t)S * W, -1.0f, 1.0f, 0), sc = pair_random((size_t)SH * TMAX, -30.0f, 30.0f, 1);
+    pair p = pair_new((size_t)SH * TMAX, 0);
+    size_t nodes = 0;
+    char what[96];
+    for (int pos = 5; pos < TMAX; pos++) {
+        int slot[1] = {pos};
+        CHECK(G->set_step(G->ctx, slot, 1) == 0, "set_step %s", dt_name(dt));
+        if (pos == 5) {
+            poison(&p);
+            CHECK(G->graph_begin(G->ctx) == 0, "graph_begin %s", dt_name(dt));
+            G->rope_step(G->ctx, r.g, S, 1, NH, HS, 2, HEAD_DIM, 10000.0f);
+            G->cache_write_step(G->ctx, cache.g, (size_t)TMAX * W, src.g, W, S, W);
+            G->softmax_causal_step(G->ctx, p.g, sc.g, SH, 1, TMAX, 0.125f);
+            CHECK(G->graph_end(G->ctx, &nodes) == 0, "graph_end %s", dt_name(dt));
+            CHECK(nodes == 3, "the recorded graph has %zu nodes, not the 3 ops", nodes);
+        }
+        CHECK(G->graph_launch(G->ctx) == 0, "graph_launch %s", dt_name(dt));
+        C->rope(C->ctx, r.c, S, 1, NH, HS, pos, 2, HEAD_DIM, 10000.0f);
+        for (int q = 0; q < S; q++)
+            C->copy2d(C->ctx, attn_ptr_at(C, cache.c, ((size_t)q * TMAX + pos) * W), W, attn_ptr_at(C, src.c, (size_t)q * W),
+                      W, 1, W);
+        C->softmax_causal(C->ctx, p.c, sc.c, SH, 1, TMAX, pos, 0.125f);
+        snprintf(what, sizeof what, "graph replay at pos %d: rope", pos);
+        compare(what, dt, &r);
+        snprintf(what, sizeof what, "graph replay at pos %d: softmax", pos);
+        compare(what, dt, &p);
+    }
+    compare_within("graph replays: cache rows 5..8", dt, &cache, 0.0);
+    G->graph_reset(G->ctx);
+    pair *all[] = {&r, &cache, &src, &sc, &p};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pair_free(all[i]);
+}
+
 int main(void) {
     C = attn_backend_cpu_create(1);
     if (!C) return 2;
@@ -483,6 +527,7 @@ int main(void) {
         test_elementwise(dts[i]);
         test_softmax(dts[i]);
         test_attention(dts[i]);
+        test_step_graph(dts[i]);
         G->mem_stats(G->ctx, &end, &peak);
         CHECK(end == start && peak > start, "mem_stats %s: %zu bytes in use at the start, %zu at the end, peak %zu",
               dt_name(dts[i]), start, end, peak);

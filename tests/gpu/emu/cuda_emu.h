@@ -1,7 +1,7 @@
 /* cuda_emu.h: a CPU stand-in for the little of CUDA the kernels of kernels/cuda/ use, so
  * that their logic (indexing, grid-stride loops, block reductions, masking, every output
  * element written) is tested on machines without a GPU. emulate.py rewrites each launch
- * `k<<<g, b, s, st>>>(args)` into `emu_launch(g, b, [&] { k(args); })`; emu_launch runs
+ * `k<<<g, b, s, st>>>(args)` into `emu_launch(g, b, st, [=] { k(args); }, s)`; emu_launch runs
  * the blocks one after another, a block's threads as fibers, so __syncthreads is a
  * barrier of the block and __syncwarp one of the warp, __shared__ is `static` (one block
  * at a time: one block's shared memory; dynamic shared memory is one buffer, poisoned with
@@ -169,7 +169,14 @@ template <typename F> cudaError_t cudaFuncSetAttribute(F *kernel, enum cudaFuncA
     return cudaFuncSetAttribute(reinterpret_cast<const void *>(kernel), attr, value);
 } /* cuda_emu_runtime.cpp: the sticky launch error */
 
-template <typename F> void emu_launch(dim3 grid, dim3 block, F body, size_t dyn_smem = 0) {
+/* Stream capture (cuda_emu_runtime.cpp): while stream s is captured, work queued on it
+ * (launches, cuBLAS calls, async copies, emulated NCCL operations) is appended to its
+ * graph and runs at each cudaGraphLaunch instead of now. cuda_emu_capture_add returns
+ * false, recording nothing, when s is not being captured. */
+bool cuda_emu_capturing(cudaStream_t s);
+bool cuda_emu_capture_add(cudaStream_t s, std::function<cudaError_t()> work);
+
+template <typename F> void emu_launch_now(dim3 grid, dim3 block, F body, size_t dyn_smem) {
     unsigned n = block.x * block.y * block.z;
     if (n == 0 || n > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 ||
         dyn_smem > emu_dyn_smem_max) {
@@ -215,6 +222,17 @@ template <typename F> void emu_launch(dim3 grid, dim3 block, F body, size_t dyn_
             }
         }
     }
+}
+
+/* A launch: run now, or recorded (with its arguments, copied by the rewrite's [=]) into
+ * the graph being captured on stream. */
+template <typename F> void emu_launch(dim3 grid, dim3 block, cudaStream_t stream, F body, size_t dyn_smem = 0) {
+    if (cuda_emu_capture_add(stream, [grid, block, body, dyn_smem] {
+            emu_launch_now(grid, block, body, dyn_smem);
+            return cudaSuccess;
+        }))
+        return;
+    emu_launch_now(grid, block, body, dyn_smem);
 }
 
 #include "cuda_emu_wmma.h"

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """emulate.py: rewrites CUDA sources for cuda_emu.h (the CPU stand-in): every launch
 `kernel<T>ARGS<<<grid, block[, shmem, stream]>>>(args)` becomes
-`emu_launch(dim3(grid), dim3(block), [&] { kernel<T>(args); }, shmem)`, a dynamic shared
-array `extern __shared__ [__align__(N)] TYPE name[];` becomes a pointer to cuda_emu.h's
-buffer, and `#include <cuda_runtime.h>` and `<mma.h>` are dropped (cuda_emu.h, included
-first, stands in for both).
+`emu_launch(dim3(grid), dim3(block), stream, [=] { kernel<T>(args); }, shmem)` (stream 0
+when the launch names none; the arguments captured by value, as CUDA copies a kernel's
+arguments at the launch, so a launch recorded during stream capture replays with them), a
+dynamic shared array `extern __shared__ [__align__(N)] TYPE name[];` becomes a pointer to
+cuda_emu.h's buffer, and `#include <cuda_runtime.h>` and `<mma.h>` are dropped (cuda_emu.h,
+included first, stands in for both).
 usage: emulate.py OUTDIR FILE.cu... (writes OUTDIR/FILE.cpp)"""
 import os
 import re
@@ -69,7 +71,9 @@ def rewrite(src):
         q = match_close(src, p, "(", ")")
         cfg = split_top(src[i + 3:j])
         shmem = ", (size_t)(%s)" % cfg[2] if len(cfg) > 2 else ""
-        call = "emu_launch(dim3(%s), dim3(%s), [&] { %s%s; }%s)" % (cfg[0], cfg[1], name, src[p:q + 1], shmem)
+        stream = cfg[3] if len(cfg) > 3 else "0"
+        call = "emu_launch(dim3(%s), dim3(%s), (cudaStream_t)(%s), [=] { %s%s; }%s)" % (cfg[0], cfg[1], stream, name,
+                                                                                  src[p:q + 1], shmem)
         src = src[:start] + call + src[q + 1:]
 
 
