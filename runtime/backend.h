@@ -157,6 +157,18 @@ struct attn_backend {
     void (*rope_step)(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pair_begin, int head_dim, float theta);
     /* softmax_causal with q0 = slot ATTN_STEP_POS */
     void (*softmax_causal_step)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, float scale);
+    /* attention_fused with q0 = slot ATTN_STEP_POS, read when the kernels run (a->q0 is
+     * ignored). The caller passes Tk = the whole cache (TMAX rows, k0 = 0), fixed at the
+     * recording: the causal mask (key k0 + j visible to query q0 + i only when
+     * k0 + j <= q0 + i) hides the rows past the position, which must hold finite values
+     * (zero-filled or an earlier run's K/V); key tiles wholly past the position are
+     * skipped at run time, so the work follows the context, not TMAX. The tiling, and so
+     * flash-decoding's key ranges, are attn_fused_plan's over Tk: ranges wholly past the
+     * position give lse = -inf partials that the merge leaves out, so O and lse are the
+     * eager attention_fused's over keys 0..q0 + i (within rounding; the ranges may cut
+     * the keys elsewhere than an eager call over q0 + Tq keys does). NULL on a backend
+     * without graphs; a forward with the fused attention then decodes eagerly. */
+    void (*attention_fused_step)(void *ctx, const struct attn_fused_args *a);
     /* for s in [0, seqs): row (slot ATTN_STEP_POS) of cache + s*cache_seq (rows of `cols`
      * elements) = src + s*src_seq, cols elements: the KV-cache append at the step's position */
     void (*cache_write_step)(void *ctx, attn_ptr cache, size_t cache_seq, attn_ptr src, size_t src_seq, int seqs,

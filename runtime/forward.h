@@ -56,6 +56,11 @@ typedef struct fw_graph {
     /* the recorded step's counters (flops, bytes, GEMM calls per op): a replay adds them
      * when the forward counts, since the ops' calls are not made again */
     double flops[OP_COUNT], comm_bytes[OP_COUNT], gemm_calls[OP_COUNT];
+    /* the fused attention's FLOPs follow the position (key tiles past it are skipped at
+     * run time): a replay at position p adds attn_flops_per_pos * (p - pos) to the
+     * recording's OP_ATTENTION count, pos the recorded step's position */
+    int pos;
+    double attn_flops_per_pos;
 } fw_graph;
 
 typedef struct attn_forward {

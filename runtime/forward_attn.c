@@ -105,7 +105,8 @@ static void attend_fused(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, at
     size_t cache_row = (size_t)seq0 * fw->TMAX;
     attn_fused_args a = {
         .seqs = nseq, .heads = nq, .head0 = fw->att_q_begin, .qpk = fw->QPK, .kv_base = fw->cache_kv_begin,
-        .Tq = T, .Tk = pos0 + T, .q0 = pos0, .k0 = 0, .d_qk = qw, .d_v = vw,
+        /* recorded: the whole cache, the position from the step slots (forward_graph.c) */
+        .Tq = T, .Tk = fw->step_graph ? fw->TMAX : pos0 + T, .q0 = pos0, .k0 = 0, .d_qk = qw, .d_v = vw,
         .scale = (float)(1.0 / sqrt((double)fw->D)), /* the whole head's width, whatever the split */
         .Q = Q, .q_ld = q_ld, .q_head = (size_t)qw, .q_seq = (size_t)T * q_ld,
         .K = fw_at(fw, ly->k_cache, cache_row * k_ld), .k_ld = k_ld, .k_head = (size_t)kw, .k_seq = (size_t)fw->TMAX * k_ld,
@@ -120,7 +121,11 @@ static void attend_fused(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, at
         fw->flops[fw->phase][OP_ATTENTION] += 2.0 * (qw + vw) * pairs;
         fw->gemm_calls[fw->phase][OP_ATTENTION] += 1;
     }
-    OP(OP_ATTENTION, be->attention_fused(be->ctx, &a));
+    /* a recorded step skips the key tiles past the position when it runs, so its work
+     * grows by one key per row and step: what a replay adds on top of the recording's count */
+    if (fw->step_graph) fw->graph.attn_flops_per_pos += 2.0 * (qw + vw) * nseq * nq * T;
+    if (fw->step_graph) OP(OP_ATTENTION, be->attention_fused_step(be->ctx, &a));
+    else OP(OP_ATTENTION, be->attention_fused(be->ctx, &a));
 }
 
 /* Attention of att_nq query heads Q[N, att_nq, qw] against the cache, into

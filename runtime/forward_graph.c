@@ -12,9 +12,15 @@
  *    an earlier run, so 0 * V adds exact zeros and the result equals the eager step's
  *    (bitwise under tests/gpu/emu, within rounding of cuBLAS's choice of kernel on a GPU);
  *    the cost is the attention over TMAX keys instead of position + 1;
- *  - the fused attention (backend attention_fused) takes its key count and query position
- *    as arguments and has no step-slot variant yet: a forward that uses it (forward.h
- *    forward_is_attention_fused) decodes eagerly;
+ *  - the fused attention (backend attention_fused, forward.h forward_is_attention_fused)
+ *    is recorded through its step-slot variant attention_fused_step: the query position
+ *    from the slots, Tk the whole cache (TMAX), so its tiles and flash-decoding's key
+ *    ranges (attn_fused_plan over TMAX keys) are fixed at the recording; the causal mask
+ *    hides the rows past the position, the kernels skip the key tiles past it when they
+ *    run (the work follows the context, not TMAX), and key ranges wholly past it give
+ *    lse = -inf partials that merge to nothing. Its FLOPs grow with the position, so a
+ *    replay adds the recording's count corrected by the keys gained since (fw_graph.pos).
+ *    A backend with attention_fused but no attention_fused_step decodes eagerly;
  *  - collectives (NCCL) are recorded with the step: NCCL 2.9 and later capture
  *    collectives, point to point and groups ("Using NCCL with CUDA Graphs", NCCL user
  *    guide). Every rank records, or none does: a failed recording anywhere makes every
@@ -35,8 +41,9 @@ static void graph_decide(attn_forward *fw) {
     g->usable = 0;
     if (!g->wanted) snprintf(g->why, sizeof g->why, "--decode-graph off");
     else if (!graph_hooks(fw->be)) snprintf(g->why, sizeof g->why, "the %s backend has no graphs", fw->be->name);
-    else if (fw->attention_fused)
-        snprintf(g->why, sizeof g->why, "the fused attention reads its key count from its arguments (no step-slot variant; --attention unfused records)");
+    else if (fw->attention_fused && !fw->be->attention_fused_step)
+        snprintf(g->why, sizeof g->why, "the %s backend's fused attention has no step-slot variant (--attention unfused records)",
+                 fw->be->name);
     else g->usable = 1;
 }
 
@@ -61,6 +68,8 @@ int fw_graph_step(attn_forward *fw, int pos, fw_graph_body body, void *arg) {
         memcpy(c0, fw->gemm_calls[ph], sizeof c0);
         int counting = fw->counting, failed = 0;
         fw->counting = 1;
+        g->pos = pos;
+        g->attn_flops_per_pos = 0;
         if (be->graph_begin(be->ctx) != 0) failed = 1;
         else {
             fw->step_graph = 1;
@@ -97,6 +106,7 @@ int fw_graph_step(attn_forward *fw, int pos, fw_graph_body body, void *arg) {
             fw->comm_bytes[ph][op] += g->comm_bytes[op];
             fw->gemm_calls[ph][op] += g->gemm_calls[op];
         }
+        fw->flops[ph][OP_ATTENTION] += g->attn_flops_per_pos * (pos - g->pos);
     }
     if (be->graph_launch(be->ctx) != 0) {
         fprintf(stderr, "%s:%d: error: rank %d: the decode step's graph launch failed\n", __FILE__, __LINE__, fw->rank);
@@ -115,7 +125,10 @@ int forward_decode_graphed(const attn_forward *fw) { return fw->graph.usable && 
 
 void forward_graph_describe(const attn_forward *fw, char *buf, size_t len) {
     const fw_graph *g = &fw->graph;
-    if (forward_decode_graphed(fw))
+    if (forward_decode_graphed(fw) && fw->attention_fused)
+        snprintf(buf, len, "1 graph launch of %zu recorded nodes (kernels, copies, collectives), fused attention over "
+                 "the %d-row cache, key tiles past the position skipped; %lld launches", g->nodes, fw->TMAX, g->launches);
+    else if (forward_decode_graphed(fw))
         snprintf(buf, len, "1 graph launch of %zu recorded nodes (kernels, copies, collectives), attention over all %d "
                  "cache rows, masked; %lld launches", g->nodes, fw->TMAX, g->launches);
     else

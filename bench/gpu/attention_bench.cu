@@ -64,7 +64,7 @@ static float bench_attention(const bench_shape *s, int reps, kc_attn_tiles *tile
                       q, (size_t)s->d, (size_t)s->Tq * s->d, (size_t)s->heads * s->Tq * s->d,
                       k, (size_t)s->d, (size_t)s->Tk * s->d, (size_t)s->kv_heads * s->Tk * s->d,
                       v, (size_t)s->d, (size_t)s->Tk * s->d, (size_t)s->kv_heads * s->Tk * s->d,
-                      o, (size_t)s->d, (size_t)s->Tq * s->d, (size_t)s->heads * s->Tq * s->d, lse};
+                      o, (size_t)s->d, (size_t)s->Tq * s->d, (size_t)s->heads * s->Tq * s->d, lse, NULL};
     int dev = 0, sms = 0;
     CUDA_CHECK(cudaGetDevice(&dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));

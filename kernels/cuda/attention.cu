@@ -45,6 +45,7 @@ struct attn_dev {
     float *lse;
     long long q_ld, q_head, q_seq, k_ld, k_head, k_seq, v_ld, v_head, v_seq, o_ld, o_head, o_seq;
     int seqs, heads, head0, qpk, kv_base, Tq, Tk, q0, k0, d_qk, d_v;
+    const int *q0_dev; /* non-null: q0 is *q0_dev, read when the kernel runs (a recorded decode step) */
     float scale_log2; /* scale * log2(e): the kernels exponentiate with exp2f */
     int q_tile, kv_splits, split_keys;
     int vec; /* Q, K, V rows may be read as 16-byte vectors */
@@ -53,6 +54,7 @@ struct attn_dev {
 /* The block's work: sequence s, query head h, key range [kb, ke), query rows [r0, r0 + rows). */
 struct attn_block {
     int s, h, split, kv, r0, rows, kb, ke;
+    int q0; /* the first query row's position: p.q0, or *p.q0_dev read at run time */
 };
 __device__ __forceinline__ attn_block attn_block_of(const attn_dev &p) {
     attn_block b;
@@ -64,11 +66,12 @@ __device__ __forceinline__ attn_block attn_block_of(const attn_dev &p) {
     b.rows = min(p.q_tile, p.Tq - b.r0);
     b.kb = min(p.Tk, b.split * p.split_keys);
     b.ke = min(p.Tk, b.kb + p.split_keys);
+    b.q0 = p.q0_dev ? *p.q0_dev : p.q0;
     return b;
 }
 /* one past the last key row any of rows [r0, r0 + rows) can see, within [kb, ke) */
 __device__ __forceinline__ int attn_key_end(const attn_dev &p, const attn_block &b, int rows) {
-    long long last = (long long)p.q0 + b.r0 + rows - 1 - p.k0;
+    long long last = (long long)b.q0 + b.r0 + rows - 1 - p.k0;
     if (last < b.kb) return b.kb;
     return last + 1 < b.ke ? (int)(last + 1) : b.ke;
 }
@@ -139,7 +142,7 @@ __global__ void __launch_bounds__(128) attn_wmma_kernel(attn_dev p, float *part)
     /* lanes 2r and 2r+1 own row r of the warp's 16, each half of a tile's columns */
     const int row = lane >> 1, half = lane & 1, c0 = half * (KT / 2);
     const bool row_ok = w * 16 + row < b.rows;
-    const long long qpos = (long long)p.q0 + b.r0 + w * 16 + row;
+    const long long qpos = (long long)b.q0 + b.r0 + w * 16 + row;
     float m = -INFINITY, l = 0.0f;
 
     for (int kt = b.kb; kt < kend; kt += KT) {
@@ -422,6 +425,7 @@ extern "C" cudaError_t attention_fused_cuda(const kc_attn_args *a, const kc_attn
     p.o_ld = a->o_ld, p.o_head = a->o_head, p.o_seq = a->o_seq;
     p.seqs = a->seqs, p.heads = a->heads, p.head0 = a->head0, p.qpk = a->qpk, p.kv_base = a->kv_base;
     p.Tq = a->Tq, p.Tk = a->Tk, p.q0 = a->q0, p.k0 = a->k0, p.d_qk = a->d_qk, p.d_v = a->d_v;
+    p.q0_dev = a->q0_dev;
     p.scale_log2 = a->scale * ATTN_LOG2E;
     p.q_tile = t->q_tile, p.kv_splits = t->kv_splits, p.split_keys = t->kv_splits > 1 ? t->split_keys : a->Tk;
     p.vec = dt != KC_FP32 && attn_vec_ok(a->Q, a->q_ld, a->q_head, a->q_seq, a->d_qk) &&

@@ -81,6 +81,12 @@ typedef struct kc_attn_args {
     const void *V; size_t v_ld, v_head, v_seq;
     void *O; size_t o_ld, o_head, o_seq;
     float *lse;
+    /* non-NULL: the query position is *q0_dev (device memory), read when the kernels run,
+     * and q0 is ignored -- the step-slot variant a recorded decode step uses
+     * (runtime/forward_graph.c): over Tk = a whole cache the causal mask hides the rows past
+     * the position, key tiles past it are skipped at run time, and key ranges wholly past it
+     * give lse = -inf partials that the merge leaves out */
+    const int *q0_dev;
 } kc_attn_args;
 typedef struct kc_attn_tiles {
     int q_tile, k_tile;  /* query rows per thread block, key rows per step */

@@ -255,8 +255,10 @@ static void cu_softmax_causal(void *vctx, attn_ptr out, attn_ptr s, int NH, int 
  * means the tiling rule changed, and ends with that said. */
 static size_t attn_work_cap(int sms) { return (size_t)256 * (size_t)sms * (ATTN_FUSED_MAX_DIM + 1); }
 
-static void cu_attention_fused(void *vctx, const attn_fused_args *a) {
-    cuda_ctx *c = vctx;
+/* q0_dev NULL: the query position is a->q0; else it is read from device memory when the
+ * kernels run (attention_fused_step), and the tiles are planned over the fixed a->Tk (the
+ * whole cache), whose kv_splits do not depend on the position */
+static void cu_attention_fused_at(cuda_ctx *c, const attn_fused_args *a, const int *q0_dev) {
     attn_fused_tiling t;
     attn_fused_plan(&t, ATTN_FUSED_GPU, a->seqs, a->heads, a->Tq, a->Tk, a->q0, a->k0, a->d_qk, a->d_v, c->sms);
     kc_attn_tiles kt = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
@@ -267,7 +269,7 @@ static void cu_attention_fused(void *vctx, const attn_fused_args *a) {
         .K = a->K.addr, .k_ld = a->k_ld, .k_head = a->k_head, .k_seq = a->k_seq,
         .V = a->V.addr, .v_ld = a->v_ld, .v_head = a->v_head, .v_seq = a->v_seq,
         .O = a->O.addr, .o_ld = a->o_ld, .o_head = a->o_head, .o_seq = a->o_seq,
-        .lse = (float *)a->lse.addr,
+        .lse = (float *)a->lse.addr, .q0_dev = q0_dev,
     };
     size_t need = attention_fused_cuda_workspace(&k, &kt);
     if (need > c->attn_work_floats)
@@ -277,6 +279,8 @@ static void cu_attention_fused(void *vctx, const attn_fused_args *a) {
                    kt.kv_splits, a->seqs, a->heads, a->Tq, need, c->attn_work_floats);
     CUDA_CHECK(attention_fused_cuda(&k, &kt, c->attn_work, c->attn_work_floats, c->dt, c->stream));
 }
+
+static void cu_attention_fused(void *vctx, const attn_fused_args *a) { cu_attention_fused_at(vctx, a, NULL); }
 
 static void cu_attention_merge(void *vctx, const attn_merge_args *a) {
     cuda_ctx *c = vctx;
@@ -364,6 +368,10 @@ static void cu_rope_step(void *vctx, attn_ptr x, int N, int T, int NH, int HS, i
 }
 static void cu_softmax_causal_step(void *vctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, float scale) {
     cuda_graph_softmax_step(((cuda_ctx *)vctx)->graph, out, s, NH, Tq, Tk, scale);
+}
+static void cu_attention_fused_step(void *vctx, const attn_fused_args *a) {
+    cuda_ctx *c = vctx;
+    cu_attention_fused_at(c, a, cuda_graph_slot(c->graph, ATTN_STEP_POS));
 }
 static void cu_cache_write_step(void *vctx, attn_ptr cache, size_t cache_seq, attn_ptr src, size_t src_seq, int seqs,
                                 size_t cols) {
@@ -501,6 +509,7 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error 
     be->set_step = cu_set_step, be->rope_step = cu_rope_step, be->softmax_causal_step = cu_softmax_causal_step;
     be->cache_write_step = cu_cache_write_step, be->graph_begin = cu_graph_begin, be->graph_end = cu_graph_end;
     be->graph_launch = cu_graph_launch, be->graph_reset = cu_graph_reset;
+    be->attention_fused_step = cu_attention_fused_step;
     return be;
 fail_alloc:
     attn_error_set(err, ATTN_EXIT_FAIL, "%s", why);

@@ -69,6 +69,8 @@ int cuda_graph_set_step(cuda_graph *g, const int *values, int count) {
     return 0;
 }
 
+const int *cuda_graph_slot(const cuda_graph *g, int slot) { return g->slots + slot; }
+
 void cuda_graph_rope_step(cuda_graph *g, attn_ptr x, int N, int T, int NH, int HS, int pair_begin, int head_dim,
                           float theta) {
     CUDA_CHECK(rope_forward_seq_dev_cuda(x.addr, N, T, NH, HS, g->slots + ATTN_STEP_POS, pair_begin, head_dim, theta,

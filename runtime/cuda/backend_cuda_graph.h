@@ -22,6 +22,8 @@ void cuda_graph_destroy(cuda_graph *g);
 int cuda_graph_recording(const cuda_graph *g);
 
 int cuda_graph_set_step(cuda_graph *g, const int *values, int count);
+/* device address of step slot `slot` (ATTN_STEP_POS ...): what a *_step kernel reads */
+const int *cuda_graph_slot(const cuda_graph *g, int slot);
 void cuda_graph_rope_step(cuda_graph *g, attn_ptr x, int N, int T, int NH, int HS, int pair_begin, int head_dim,
                           float theta);
 void cuda_graph_softmax_step(cuda_graph *g, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, float scale);

@@ -9,7 +9,10 @@
 # context. Without MPI argument: one-rank plans (label unit); with "mpi": two-rank plans of
 # the schemes whose collectives are recorded in the graph (NCCL emulated over MPI), and
 # NCCL_DEBUG's summary must show operations recorded into graphs.
-# The attention runs unfused: the fused op has no step-slot variant yet (forward_graph.c).
+# Every case runs twice, with --attention unfused (scores, softmax and P.V GEMMs over the
+# whole cache, masked) and --attention fused (attention_fused_step: the fused kernels read
+# the position from the step slots and skip the key tiles past it); score-allreduce has no
+# fused attention, so its fused run is the unfused one and is skipped.
 # usage: graph_decode.sh MAKE_PLAN ATTNRUN_EMU WORKDIR [mpi]
 set -uo pipefail
 make_plan=$1 emu=$2 work=$3 mode=${4:-one}
@@ -18,8 +21,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export NCCL_EMU_TIMEOUT=${NCCL_EMU_TIMEOUT:-100}
 fail=0
 
-# model NAME ARCH DTYPE: small shapes, not powers of two
+# model NAME ARCH DTYPE [HEAD_DIM]: small shapes, not powers of two (head_dim 12: the fused
+# attention's SIMT kernel; 16: its tensor-core kernel)
 model() {
+  local hd=${4:-12}
   local kv=""
   [ "$2" = llama ] && kv="kv_heads: 2"
   cat > "$work/$1.yaml" <<M
@@ -28,19 +33,26 @@ arch: $2
 layers: 2
 heads: 4
 ${kv}
-head_dim: 12
-hidden: 48
+head_dim: $hd
+hidden: $((4 * hd))
 ffn_hidden: 40
 dtype: $3
 workload: {batch: 3, seq_len: 6, decode_tokens: 5}
 M
 }
 
-# check MODEL STRATEGY [attnrun options]
+# check MODEL STRATEGY [attnrun options]: both attention cores
 check() {
-  local m=$1 strat=$2
-  shift 2
-  local name=$m-${strat//[,=]/_}$(echo "$*" | tr -c 'a-z0-9' _)
+  check_one unfused "$@"
+  case $2 in *score-allreduce*) return ;; esac
+  check_one fused "$@"
+}
+
+# check_one ATTENTION MODEL STRATEGY [attnrun options]
+check_one() {
+  local att=$1 m=$2 strat=$3
+  shift 3
+  local name=$m-$att-${strat//[,=]/_}$(echo "$*" | tr -c 'a-z0-9' _)
   local plan=$work/$name.plan.yaml
   "$make_plan" "$work/$m.yaml" "$strat" "$plan" > /dev/null || { echo "FAIL $name: make_plan"; fail=1; return; }
   local world launch=()
@@ -48,12 +60,14 @@ check() {
   [ "$world" -gt 1 ] && launch=(timeout 200 mpirun -np "$world")
   local g
   for g in off on; do
-    if ! NCCL_DEBUG=INFO "${launch[@]}" "$emu" "$plan" --backend cuda --attention unfused --warmup 1 --repeat 1 --stats --decode-graph $g \
+    if ! NCCL_DEBUG=INFO "${launch[@]}" "$emu" "$plan" --backend cuda --attention $att --warmup 1 --repeat 1 --stats --decode-graph $g \
         --dump "$work/$name.$g.st" "$@" > "$work/$name.$g.log" 2>&1; then
       echo "FAIL $name: --decode-graph $g run"; cat "$work/$name.$g.log"; fail=1; return
     fi
   done
-  if ! grep -q "decode step: 1 graph launch of [1-9]" "$work/$name.on.log"; then
+  local say="attention over all [0-9]* cache rows, masked"
+  [ "$att" = fused ] && say="fused attention over the [0-9]*-row cache"
+  if ! grep -q "decode step: 1 graph launch of [1-9][0-9]* recorded nodes (kernels, copies, collectives), $say" "$work/$name.on.log"; then
     echo "FAIL $name: the graph run's steps were not graph launches:"; cat "$work/$name.on.log"; fail=1; return
   fi
   if ! grep -q "decode step: eager" "$work/$name.off.log"; then
@@ -65,12 +79,13 @@ check() {
   if ! cmp -s "$work/$name.off.st" "$work/$name.on.st"; then
     echo "FAIL $name: graph-replayed decode differs from eager decode"; fail=1; return
   fi
-  echo "ok   $m $strat $* ($world rank(s)): $(grep -o 'decode step: 1 graph launch of [0-9]* recorded nodes' "$work/$name.on.log" | head -1), outputs bitwise equal"
+  echo "ok   $m $att $strat $* ($world rank(s)): $(grep -o 'decode step: 1 graph launch of [0-9]* recorded nodes' "$work/$name.on.log" | head -1), outputs bitwise equal"
 }
 
 model llama16 llama fp16
 model gptbf gpt bf16
 model llama32 llama fp32
+model llama16w llama fp16 16
 if [ "$mode" = mpi ]; then
   check llama16 dp=1,pp=1,n=1,m=2,scheme=head-alltoall
   check gptbf dp=1,pp=1,n=1,m=2,scheme=qk-allgather
@@ -81,6 +96,7 @@ else
   check llama16 dp=1,pp=1,n=1,m=1
   check gptbf dp=1,pp=1,n=1,m=1
   check llama32 dp=1,pp=1,n=1,m=1 --check
+  check llama16w dp=1,pp=1,n=1,m=1
   # score blocks: the decode attention split over sequences x heads (one row each)
   check llama16 dp=1,pp=1,n=1,m=1 --score-workspace 200
 fi

@@ -509,6 +509,75 @@ static void test_step_graph(attn_dtype dt) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pair_free(all[i]);
 }
 
+/* The fused attention's step-slot variant (backend.h attention_fused_step), recorded once
+ * in a graph over the whole cache (Tk = TMAX) with the position in the step slots, then
+ * replayed at several positions, each against the CPU backend's eager attention_fused at
+ * that position over keys 0..pos + Tq - 1 only (position and key count in the arguments).
+ * The positions run from the first key tile, where every later tile and (with kv_splits >
+ * 1) every later key range is past the position, to the cache's last row; the replays
+ * must take the slot's position, skip what is past it exactly (no NaN, no contribution),
+ * and give the eager result within the storage type's bounds. */
+typedef struct attn_step_case {
+    attn_case c;       /* Tk = TMAX, the cache the graph spans; q0 unused */
+    int pos[4];        /* replay positions (0-terminated after the first) */
+    size_t want_nodes; /* graph nodes: the kernel, and the merge of key ranges when split */
+} attn_step_case;
+
+static void test_attention_step_case(attn_dtype dt, const attn_step_case *sc) {
+    const attn_case *t = &sc->c;
+    attn_bufs b = attn_bufs_new(t);
+    size_t nodes = 0;
+    char what[128];
+    for (int k = 0; k < 4 && (k == 0 || sc->pos[k]); k++) {
+        attn_case at = *t;
+        at.q0 = sc->pos[k];
+        at.Tk = sc->pos[k] + t->Tq; /* the eager call: the keys up to the last query row */
+        int slot[1] = {sc->pos[k]};
+        CHECK(G->set_step(G->ctx, slot, 1) == 0, "set_step %s", dt_name(dt));
+        poison(&b.O), poison(&b.lse);
+        if (k == 0) {
+            attn_case rec = *t;
+            rec.q0 = -1000000; /* the argument the step op must ignore: the slot has the position */
+            attn_fused_args ag = attn_args(&rec, &b, G, 0, t->Tk, b.O.g, b.lse.g);
+            CHECK(G->graph_begin(G->ctx) == 0, "graph_begin %s", dt_name(dt));
+            G->attention_fused_step(G->ctx, &ag);
+            CHECK(G->graph_end(G->ctx, &nodes) == 0, "graph_end %s", dt_name(dt));
+            CHECK(nodes == sc->want_nodes, "%s %s: the recorded graph has %zu nodes, not %zu", t->name, dt_name(dt),
+                  nodes, sc->want_nodes);
+        }
+        CHECK(G->graph_launch(G->ctx) == 0, "graph_launch %s", dt_name(dt));
+        attn_fused_args ac = attn_args(&at, &b, C, 0, at.Tk, b.O.c, b.lse.c);
+        C->attention_fused(C->ctx, &ac);
+        G->synchronize(G->ctx);
+        snprintf(what, sizeof what, "step replay pos %d: %s", sc->pos[k], t->name);
+        attn_compare(what, dt, &at, &b, &b.O, &b.lse, 1);
+    }
+    G->graph_reset(G->ctx);
+    attn_bufs_free(&b);
+}
+
+static void test_attention_step(attn_dtype dt) {
+    if (!G->attention_fused_step || !G->set_step) {
+        CHECK(0, "the CUDA backend has no attention_fused_step");
+        return;
+    }
+    /*  name                                   seqs heads h0 qpk Tq  TMAX q0 k0 dqk dv hm pad lse  fp16  bf16  fp32  lse */
+    static const attn_step_case cases[] = {
+        /* 3 x 8 pairs fill the emulated device: one key range, tiles past the position skipped */
+        {{"step GQA qpk4 d128 TMAX 300",          3, 8, 0, 4,  1, 300, 0, 0, 128,128, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+         {0, 63, 64, 299}, 1},
+        /* one sequence x 4 heads: flash-decoding's key ranges fixed over TMAX = 2000 keys */
+        {{"step split-KV qpk4 d64 TMAX 2000",     1, 4, 0, 4,  1, 2000, 0, 0, 64, 64, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+         {5, 700, 1999, 1000}, 2},
+        {{"step split-KV d256 TMAX 777",          1, 2, 2, 2,  1, 777, 0, 0, 256,256, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+         {0, 300, 776, 0}, 2},
+        /* odd widths: the SIMT kernel; 2 query rows per step */
+        {{"step odd widths 37/21 (SIMT) Tq 2",    2, 2, 0, 1,  2, 90, 0, 0, 37, 21, 0, 3, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+         {3, 40, 88, 0}, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_attention_step_case(dt, &cases[i]);
+}
+
 int main(void) {
     C = attn_backend_cpu_create(1);
     if (!C) return 2;
@@ -528,6 +597,7 @@ int main(void) {
         test_softmax(dts[i]);
         test_attention(dts[i]);
         test_step_graph(dts[i]);
+        test_attention_step(dts[i]);
         G->mem_stats(G->ctx, &end, &peak);
         CHECK(end == start && peak > start, "mem_stats %s: %zu bytes in use at the start, %zu at the end, peak %zu",
               dt_name(dts[i]), start, end, peak);

@@ -279,7 +279,7 @@ static void check_attention(kc_dtype dt, int seqs, int heads, int head0, int qpk
                               dq, ra.q_ld, ra.q_head, ra.q_seq,
                               (char *)dk + (size_t)kb * ra.k_ld * eb, ra.k_ld, ra.k_head, ra.k_seq,
                               (char *)dvv + (size_t)kb * ra.v_ld * eb, ra.v_ld, ra.v_head, ra.v_seq,
-                              r ? dout2 : dout, ra.o_ld, ra.o_head, ra.o_seq, r ? dl2 : dl};
+                              r ? dout2 : dout, ra.o_ld, ra.o_head, ra.o_seq, r ? dl2 : dl, NULL};
             attn_fused_tiling t;
             attn_fused_plan(&t, ATTN_FUSED_GPU, seqs, heads, Tq, n, q0, k0 + kb, dqk, dv, 0);
             kc_attn_tiles tl = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
