@@ -71,6 +71,11 @@ long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk) {
 
 void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, int heads, int Tq, int Tk, int q0,
                      int k0, int d_qk, int d_v, int units) {
+    attn_fused_plan_gqa(t, target, seqs, heads, 0, 1, Tq, Tk, q0, k0, d_qk, d_v, units);
+}
+
+void attn_fused_plan_gqa(attn_fused_tiling *t, attn_fused_target target, int seqs, int heads, int head0, int qpk,
+                         int Tq, int Tk, int q0, int k0, int d_qk, int d_v, int units) {
     int dmax = d_qk > d_v ? d_qk : d_v;
     if (target == ATTN_FUSED_GPU) {
         /* a CTA holds a 64-row Q tile and streams K/V tiles through shared memory: 64 keys
@@ -85,7 +90,18 @@ void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, i
         t->k_tile = 256;
         units = 1;
     }
+    int q_max = t->q_tile;
     if (Tq > 0 && Tq < t->q_tile) t->q_tile = Tq;
+    /* decode on a GPU: one query row per (sequence, head) would fill 1 of a tensor-core
+     * tile's 16 rows; the qpk heads of a kv head stacked as the rows fill qpk of them and
+     * read that head's K/V once (GQA Llama-3: qpk = 4) */
+    t->head_stack = 1;
+    int groups = heads; /* thread-block rows of (sequence, group): heads, or kv heads when stacked */
+    if (target == ATTN_FUSED_GPU && qpk > 1 && Tq > 0 && heads > 0 && head0 >= 0 && (long long)Tq * qpk <= q_max) {
+        t->head_stack = qpk;
+        t->q_tile = Tq * qpk;
+        groups = (head0 + heads - 1) / qpk - head0 / qpk + 1;
+    }
     t->kv_splits = 1;
     t->split_keys = Tk > 0 ? Tk : 0;
     t->tiles = t->key_rows = 0;
@@ -94,7 +110,7 @@ void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, i
     /* flash-decoding: only when the (sequence, head) pairs and their query tiles leave
      * units idle; about two CTAs per unit, every range at least 4 key tiles */
     if (target == ATTN_FUSED_GPU) {
-        double ctas = (double)seqs * heads * ceil_div(Tq, t->q_tile);
+        double ctas = (double)seqs * groups * (t->head_stack > 1 ? 1 : ceil_div(Tq, t->q_tile));
         if (ctas < 2.0 * units) {
             int want = (int)ceil(2.0 * units / ctas);
             int most = k_tiles / 4 > 1 ? k_tiles / 4 : 1;
@@ -104,15 +120,21 @@ void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, i
         t->split_keys = per * t->k_tile;
         t->kv_splits = ceil_div(k_tiles, per);
     }
-    /* causal skipping: query tile [r0, r1) sees keys j with k0 + j <= q0 + r1 - 1 */
-    for (int r0 = 0; r0 < Tq; r0 += t->q_tile) {
-        int r1 = r0 + t->q_tile < Tq ? r0 + t->q_tile : Tq;
+    /* causal skipping: query tile [r0, r1) sees keys j with k0 + j <= q0 + r1 - 1; a
+     * stacked tile holds rows [0, Tq) of each of its heads */
+    int rows_per_tile = t->head_stack > 1 ? Tq : t->q_tile;
+    for (int r0 = 0; r0 < Tq; r0 += rows_per_tile) {
+        int r1 = r0 + rows_per_tile < Tq ? r0 + rows_per_tile : Tq;
         long long last = (long long)q0 + r1 - 1 - k0; /* last visible key row */
         if (last < 0) continue;
         int vis = last + 1 < Tk ? (int)(last + 1) : Tk;
         int nt = ceil_div(vis, t->k_tile);
         t->tiles += nt;
         t->key_rows += vis;
+    }
+    if (t->head_stack > 1) { /* one stacked tile per (sequence, kv head), shared by its query heads */
+        t->tiles *= (double)groups / heads;
+        t->key_rows *= (double)groups / heads;
     }
 }
 

@@ -86,9 +86,14 @@ typedef struct attn_fused_tiling {
     int q_tile, k_tile;  /* query rows and key rows of one tile */
     int kv_splits;       /* key ranges per (sequence, head), merged by LSE; 1: none */
     int split_keys;      /* keys per range (a multiple of k_tile; the last range may be shorter) */
+    int head_stack;      /* query heads whose rows share one tile: 1, or on a GPU in decode
+                            (Tq x qpk <= 64) the qpk query heads of one kv head, stacked as the
+                            tile's rows (q_tile = qpk x Tq), so K/V are read once per kv head */
     double tiles;        /* tiles computed per (sequence, query head), causal skipping included */
     double key_rows;     /* K rows (and as many V rows) read per (sequence, query head): each
-                            query tile reads the keys of the tiles it computes */
+                            query tile reads the keys of the tiles it computes (with stacked
+                            heads a tile's reads are shared by its heads: tiles and key_rows
+                            are the (sequence, kv head) tile's divided over the query heads) */
 } attn_fused_tiling;
 /* The tiles of one call over `seqs` x `heads` (sequence, query head) pairs of Tq queries
  * at positions q0.. against Tk keys at positions k0.. (backend.h attn_fused_args), head
@@ -96,6 +101,15 @@ typedef struct attn_fused_tiling {
  * target's default). */
 void attn_fused_plan(attn_fused_tiling *t, attn_fused_target target, int seqs, int heads, int Tq, int Tk, int q0,
                      int k0, int d_qk, int d_v, int units);
+/* The same for query heads head0 .. head0 + heads - 1 (global numbering) with qpk query
+ * heads per kv head (backend.h attn_fused_args' head0 and qpk): on a GPU in decode
+ * (qpk > 1, Tq x qpk <= 64) a tile stacks the query heads of one kv head (head_stack = qpk),
+ * one tile row per (head, query row), and a thread block runs one (sequence, kv head) --
+ * heads at the call's edges may leave a kv head fewer than qpk of them. attn_fused_plan is
+ * this with qpk = 1 (no stacking); the CPU target never stacks (its decode path streams
+ * each sequence's keys once per kv head already). */
+void attn_fused_plan_gqa(attn_fused_tiling *t, attn_fused_target target, int seqs, int heads, int head0, int qpk,
+                         int Tq, int Tk, int q0, int k0, int d_qk, int d_v, int units);
 
 /* A byte count: a decimal number with an optional binary suffix K, M or G (KiB, MiB, GiB),
  * > 0 and at most 2^50. 0 ok, -1 on anything else. For --score-workspace of both tools. */

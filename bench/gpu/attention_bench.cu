@@ -69,8 +69,9 @@ static float bench_attention(const bench_shape *s, int reps, kc_attn_tiles *tile
     CUDA_CHECK(cudaGetDevice(&dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
     attn_fused_tiling t;
-    attn_fused_plan(&t, ATTN_FUSED_GPU, s->batch, s->heads, s->Tq, s->Tk, q0, 0, s->d, s->d, sms);
-    *tiles = (kc_attn_tiles){t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
+    attn_fused_plan_gqa(&t, ATTN_FUSED_GPU, s->batch, s->heads, 0, s->heads / s->kv_heads, s->Tq, s->Tk, q0, 0, s->d, s->d,
+                        sms);
+    *tiles = (kc_attn_tiles){t.q_tile, t.k_tile, t.kv_splits, t.split_keys, t.head_stack};
     *tile_flops = t.tiles * (double)t.q_tile * t.k_tile * 2.0 * (2.0 * s->d) * s->batch * s->heads;
     size_t wf = attention_fused_cuda_workspace(&a, tiles);
     if (wf) CUDA_CHECK(cudaMalloc(&work, wf * 4));

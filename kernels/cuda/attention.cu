@@ -17,6 +17,12 @@
  * warp's 16 actually changed its maximum (rare after the first tiles of a long row). Each
  * query head addresses its own kv head ((head0 + h) / qpk - kv_base): no K/V copies.
  *
+ * Stacked heads (decode, GQA): when attn_fused_plan_gqa gives head_stack = qpk (Tq x qpk
+ * <= 64), a block owns one (sequence, kv head) and its tile rows are the query rows of
+ * the call's query heads on that kv head, head by head (row rr: head h + rr / Tq, query
+ * row rr % Tq), so a decode tile does qpk useful rows of 16 instead of one and reads the
+ * kv head's K/V once for all of them.
+ *
  * Split-KV (flash-decoding): when attn_fused_plan gives kv_splits > 1 (few sequences x
  * heads, as in decode), blockIdx.z also runs over the key ranges; each block writes its
  * range's normalized O and LSE in fp32 to a workspace and attn_combine_kernel merges the
@@ -48,30 +54,44 @@ struct attn_dev {
     const int *q0_dev; /* non-null: q0 is *q0_dev, read when the kernel runs (a recorded decode step) */
     float scale_log2; /* scale * log2(e): the kernels exponentiate with exp2f */
     int q_tile, kv_splits, split_keys;
+    int head_stack; /* > 1: blockIdx.y is a kv head of the call, its query heads stacked as the rows */
     int vec; /* Q, K, V rows may be read as 16-byte vectors */
 };
 
-/* The block's work: sequence s, query head h, key range [kb, ke), query rows [r0, r0 + rows). */
+/* The block's work: sequence s, key range [kb, ke), `rows` tile rows; tile row rr is query
+ * row r0 + rr % per of query head h + rr / per (per = Tq when heads are stacked, else
+ * every row is of head h). */
 struct attn_block {
-    int s, h, split, kv, r0, rows, kb, ke;
+    int s, h, split, kv, r0, rows, kb, ke, per;
     int q0; /* the first query row's position: p.q0, or *p.q0_dev read at run time */
 };
 __device__ __forceinline__ attn_block attn_block_of(const attn_dev &p) {
     attn_block b;
-    b.h = blockIdx.y;
     b.s = blockIdx.z / p.kv_splits;
     b.split = blockIdx.z % p.kv_splits;
-    b.kv = (p.head0 + b.h) / p.qpk - p.kv_base;
-    b.r0 = blockIdx.x * p.q_tile;
-    b.rows = min(p.q_tile, p.Tq - b.r0);
+    if (p.head_stack > 1) { /* the call's query heads of kv head head0 / qpk + blockIdx.y */
+        const int g = p.head0 / p.qpk + (int)blockIdx.y;
+        b.h = max(0, g * p.qpk - p.head0);
+        const int he = min(p.heads, (g + 1) * p.qpk - p.head0);
+        b.kv = g - p.kv_base;
+        b.r0 = 0;
+        b.per = p.Tq;
+        b.rows = (he - b.h) * p.Tq;
+    } else {
+        b.h = blockIdx.y;
+        b.kv = (p.head0 + b.h) / p.qpk - p.kv_base;
+        b.r0 = blockIdx.x * p.q_tile;
+        b.per = 0x7fffffff;
+        b.rows = min(p.q_tile, p.Tq - b.r0);
+    }
     b.kb = min(p.Tk, b.split * p.split_keys);
     b.ke = min(p.Tk, b.kb + p.split_keys);
     b.q0 = p.q0_dev ? *p.q0_dev : p.q0;
     return b;
 }
-/* one past the last key row any of rows [r0, r0 + rows) can see, within [kb, ke) */
+/* one past the last key row any of tile rows [0, rows) can see, within [kb, ke) */
 __device__ __forceinline__ int attn_key_end(const attn_dev &p, const attn_block &b, int rows) {
-    long long last = (long long)b.q0 + b.r0 + rows - 1 - p.k0;
+    long long last = (long long)b.q0 + b.r0 + min(rows, b.per) - 1 - p.k0;
     if (last < b.kb) return b.kb;
     return last + 1 < b.ke ? (int)(last + 1) : b.ke;
 }
@@ -84,23 +104,25 @@ __device__ __forceinline__ size_t attn_part_rows(const attn_dev &p) {
     return (size_t)p.kv_splits * p.seqs * p.heads * p.Tq;
 }
 
-/* rows x d elements from global (row stride ld) into shared memory (row stride sld), rows
- * [rows, prow) zero: a padded key row must give P.V exact zeros, never 0 * garbage */
+/* rows x d elements from global into shared memory (row stride sld), row r at
+ * src + (r / per) * ld2 + (r % per) * ld (stacked heads: per rows of a head, then the next
+ * head ld2 further; otherwise per >= rows), rows [rows, prow) zero: a padded key row must
+ * give P.V exact zeros, never 0 * garbage */
 template <typename T>
 __device__ __forceinline__ void attn_load_tile(T *dst, int sld, const T *src, long long ld, int rows, int prow, int d,
-                                               int vec) {
+                                               int vec, int per = 0x7fffffff, long long ld2 = 0) {
     if (vec) {
-        const int per = d / 8; /* 8 elements of 2 bytes per 16-byte vector */
-        for (int e = threadIdx.x; e < prow * per; e += blockDim.x) {
-            int r = e / per, c = (e % per) * 8;
+        const int vr = d / 8; /* 8 elements of 2 bytes per 16-byte vector */
+        for (int e = threadIdx.x; e < prow * vr; e += blockDim.x) {
+            int r = e / vr, c = (e % vr) * 8;
             uint4 v = make_uint4(0, 0, 0, 0);
-            if (r < rows) v = *(const uint4 *)(src + r * ld + c);
+            if (r < rows) v = *(const uint4 *)(src + (r / per) * ld2 + (r % per) * ld + c);
             *(uint4 *)(dst + r * sld + c) = v;
         }
     } else {
         for (int e = threadIdx.x; e < prow * d; e += blockDim.x) {
             int r = e / d, c = e % d;
-            dst[r * sld + c] = r < rows ? src[r * ld + c] : kc_store<T>(0.0f);
+            dst[r * sld + c] = r < rows ? src[(r / per) * ld2 + (r % per) * ld + c] : kc_store<T>(0.0f);
         }
     }
 }
@@ -133,7 +155,7 @@ __global__ void __launch_bounds__(128) attn_wmma_kernel(attn_dev p, float *part)
     const T *Qg = (const T *)p.Q + b.s * p.q_seq + b.h * p.q_head + b.r0 * p.q_ld;
     const T *Kg = (const T *)p.K + b.s * p.k_seq + b.kv * p.k_head;
     const T *Vg = (const T *)p.V + b.s * p.v_seq + b.kv * p.v_head;
-    attn_load_tile(sQ, ldq, Qg, p.q_ld, b.rows, warps * 16, dq, p.vec);
+    attn_load_tile(sQ, ldq, Qg, p.q_ld, b.rows, warps * 16, dq, p.vec, b.per, p.q_head);
     const int kend = attn_key_end(p, b, b.rows);
 
     acc_t o[NV];
@@ -142,7 +164,7 @@ __global__ void __launch_bounds__(128) attn_wmma_kernel(attn_dev p, float *part)
     /* lanes 2r and 2r+1 own row r of the warp's 16, each half of a tile's columns */
     const int row = lane >> 1, half = lane & 1, c0 = half * (KT / 2);
     const bool row_ok = w * 16 + row < b.rows;
-    const long long qpos = (long long)b.q0 + b.r0 + w * 16 + row;
+    const long long qpos = (long long)b.q0 + b.r0 + (w * 16 + row) % b.per;
     float m = -INFINITY, l = 0.0f;
 
     for (int kt = b.kb; kt < kend; kt += KT) {
@@ -219,24 +241,25 @@ __global__ void __launch_bounds__(128) attn_wmma_kernel(attn_dev p, float *part)
     if (half == 0) sRow[row] = l > 0.0f ? 1.0f / l : 0.0f;
     const float lse = l > 0.0f ? (m + log2f(l)) * ATTN_LN2 : -INFINITY;
     __syncwarp();
-    const int i0 = b.r0 + w * 16; /* the warp's first query row */
 #pragma unroll
     for (int f = 0; f < NV; f++) {
         if (f >= nv) break;
         wmma::store_matrix_sync(sS, o[f], lds, wmma::mem_row_major);
         __syncwarp();
         for (int e = lane; e < 256; e += 32) {
-            int r = e / 16, c = f * 16 + e % 16;
-            if (w * 16 + r >= b.rows) continue;
+            int r = e / 16, c = f * 16 + e % 16, rr = w * 16 + r;
+            if (rr >= b.rows) continue;
+            const int h = b.h + rr / b.per, i = b.r0 + rr % b.per; /* the tile row's head and query row */
             float val = sS[(e / 16) * lds + e % 16] * sRow[r];
-            if (part) part[attn_part_row(p, b.split, b.s, b.h, i0 + r) * dv + c] = val;
-            else ((T *)p.O)[b.s * p.o_seq + b.h * p.o_head + (long long)(i0 + r) * p.o_ld + c] = kc_store<T>(val);
+            if (part) part[attn_part_row(p, b.split, b.s, h, i) * dv + c] = val;
+            else ((T *)p.O)[b.s * p.o_seq + h * p.o_head + (long long)i * p.o_ld + c] = kc_store<T>(val);
         }
         __syncwarp();
     }
     if (half == 0 && row_ok) {
-        if (part) part[attn_part_rows(p) * dv + attn_part_row(p, b.split, b.s, b.h, i0 + row)] = lse;
-        else if (p.lse) p.lse[((size_t)b.s * p.heads + b.h) * p.Tq + i0 + row] = lse;
+        const int rr = w * 16 + row, h = b.h + rr / b.per, i = b.r0 + rr % b.per;
+        if (part) part[attn_part_rows(p) * dv + attn_part_row(p, b.split, b.s, h, i)] = lse;
+        else if (p.lse) p.lse[((size_t)b.s * p.heads + h) * p.Tq + i] = lse;
     }
 }
 
@@ -250,12 +273,12 @@ template <typename T> __global__ void __launch_bounds__(128) attn_simt_kernel(at
     const T *Vg = (const T *)p.V + b.s * p.v_seq + b.kv * p.v_head;
     const int dq = p.d_qk, dv = p.d_v;
     for (int rr = w; rr < b.rows; rr += ATTN_SIMT_WARPS) {
-        const int i = b.r0 + rr;
-        const T *q = (const T *)p.Q + b.s * p.q_seq + b.h * p.q_head + (long long)i * p.q_ld;
+        const int h = b.h + rr / b.per, i = b.r0 + rr % b.per; /* the tile row's head and query row */
+        const T *q = (const T *)p.Q + b.s * p.q_seq + h * p.q_head + (long long)i * p.q_ld;
         for (int c = lane; c < dq; c += 32) sq[w][c] = kc_load(q[c]) * p.scale_log2;
         __syncwarp();
         attn_block one = b;
-        one.r0 = i;
+        one.r0 = i, one.per = 1;
         const int kend = attn_key_end(p, one, 1);
         float m = -INFINITY, l = 0.0f, o[ATTN_MAX_DIM / 32];
 #pragma unroll
@@ -290,12 +313,12 @@ template <typename T> __global__ void __launch_bounds__(128) attn_simt_kernel(at
         for (int u = 0; u < ATTN_MAX_DIM / 32; u++) {
             int c = lane + 32 * u;
             if (c >= dv) continue;
-            if (part) part[attn_part_row(p, b.split, b.s, b.h, i) * dv + c] = o[u] * inv;
-            else ((T *)p.O)[b.s * p.o_seq + b.h * p.o_head + (long long)i * p.o_ld + c] = kc_store<T>(o[u] * inv);
+            if (part) part[attn_part_row(p, b.split, b.s, h, i) * dv + c] = o[u] * inv;
+            else ((T *)p.O)[b.s * p.o_seq + h * p.o_head + (long long)i * p.o_ld + c] = kc_store<T>(o[u] * inv);
         }
         if (lane == 0) {
-            if (part) part[attn_part_rows(p) * dv + attn_part_row(p, b.split, b.s, b.h, i)] = lse;
-            else if (p.lse) p.lse[((size_t)b.s * p.heads + b.h) * p.Tq + i] = lse;
+            if (part) part[attn_part_rows(p) * dv + attn_part_row(p, b.split, b.s, h, i)] = lse;
+            else if (p.lse) p.lse[((size_t)b.s * p.heads + h) * p.Tq + i] = lse;
         }
         __syncwarp(); /* sq[w] is read by every lane before the next row overwrites it */
     }
@@ -374,7 +397,10 @@ static cudaError_t attn_launch_nv(const attn_dev &p, float *part, dim3 grid, int
 
 template <typename T>
 static cudaError_t attn_launch(const attn_dev &p, const kc_attn_tiles *t, float *part, cudaStream_t stream) {
-    dim3 grid((unsigned)((p.Tq + p.q_tile - 1) / p.q_tile), (unsigned)p.heads, (unsigned)(p.seqs * p.kv_splits));
+    const unsigned groups =
+        p.head_stack > 1 ? (unsigned)((p.head0 + p.heads - 1) / p.qpk - p.head0 / p.qpk + 1) : (unsigned)p.heads;
+    dim3 grid(p.head_stack > 1 ? 1u : (unsigned)((p.Tq + p.q_tile - 1) / p.q_tile), groups,
+              (unsigned)(p.seqs * p.kv_splits));
     cudaError_t e = cudaSuccess;
     bool simt = true;
     if constexpr (!std::is_same<T, float>::value) { /* fp32 storage stays true fp32: no tensor cores */
@@ -416,6 +442,9 @@ extern "C" cudaError_t attention_fused_cuda(const kc_attn_args *a, const kc_attn
         (t->kv_splits == 1 && t->split_keys < a->Tk))
         return cudaErrorInvalidValue;
     if (a->heads > 65535 || (long long)a->seqs * t->kv_splits > 65535) return cudaErrorInvalidValue;
+    /* stacked heads: the qpk heads of a kv head, all of a head's Tq rows in one tile */
+    if (t->head_stack > 1 && (t->head_stack != a->qpk || a->head0 < 0 || (long long)a->Tq * a->qpk > t->q_tile))
+        return cudaErrorInvalidValue;
     if (t->kv_splits > 1 && (!work || work_floats < attention_fused_cuda_workspace(a, t))) return cudaErrorInvalidValue;
     attn_dev p;
     p.Q = a->Q, p.K = a->K, p.V = a->V, p.O = a->O, p.lse = a->lse;
@@ -428,6 +457,7 @@ extern "C" cudaError_t attention_fused_cuda(const kc_attn_args *a, const kc_attn
     p.q0_dev = a->q0_dev;
     p.scale_log2 = a->scale * ATTN_LOG2E;
     p.q_tile = t->q_tile, p.kv_splits = t->kv_splits, p.split_keys = t->kv_splits > 1 ? t->split_keys : a->Tk;
+    p.head_stack = t->head_stack > 1 ? t->head_stack : 1;
     p.vec = dt != KC_FP32 && attn_vec_ok(a->Q, a->q_ld, a->q_head, a->q_seq, a->d_qk) &&
             attn_vec_ok(a->K, a->k_ld, a->k_head, a->k_seq, a->d_qk) &&
             attn_vec_ok(a->V, a->v_ld, a->v_head, a->v_seq, a->d_v);

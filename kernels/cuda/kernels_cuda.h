@@ -92,6 +92,8 @@ typedef struct kc_attn_tiles {
     int q_tile, k_tile;  /* query rows per thread block, key rows per step */
     int kv_splits;       /* key ranges per (sequence, head); > 1: flash-decoding */
     int split_keys;      /* keys per range */
+    int head_stack;      /* > 1: a block's tile rows are the query heads of one kv head (q_tile =
+                            head_stack x Tq rows), one block per (sequence, kv head); 0 or 1: none */
 } kc_attn_tiles;
 /* fp32 elements of workspace the call needs (the key ranges' partial O and LSE); 0 when
  * kv_splits is 1 */

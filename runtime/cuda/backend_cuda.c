@@ -260,8 +260,9 @@ static size_t attn_work_cap(int sms) { return (size_t)256 * (size_t)sms * (ATTN_
  * whole cache), whose kv_splits do not depend on the position */
 static void cu_attention_fused_at(cuda_ctx *c, const attn_fused_args *a, const int *q0_dev) {
     attn_fused_tiling t;
-    attn_fused_plan(&t, ATTN_FUSED_GPU, a->seqs, a->heads, a->Tq, a->Tk, a->q0, a->k0, a->d_qk, a->d_v, c->sms);
-    kc_attn_tiles kt = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
+    attn_fused_plan_gqa(&t, ATTN_FUSED_GPU, a->seqs, a->heads, a->head0, a->qpk, a->Tq, a->Tk, a->q0, a->k0, a->d_qk,
+                        a->d_v, c->sms);
+    kc_attn_tiles kt = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys, t.head_stack};
     kc_attn_args k = {
         .seqs = a->seqs, .heads = a->heads, .head0 = a->head0, .qpk = a->qpk, .kv_base = a->kv_base,
         .Tq = a->Tq, .Tk = a->Tk, .q0 = a->q0, .k0 = a->k0, .d_qk = a->d_qk, .d_v = a->d_v, .scale = a->scale,

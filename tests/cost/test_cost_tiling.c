@@ -15,6 +15,7 @@
  *      (one per kv-head run, found here by walking the heads) and per head, and the sum over
  *      a tiling's blocks.
  * Part 2 skips when the shipped files are absent. Argument: the source directory. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -239,8 +240,33 @@ static int test_seed(const char *src) {
     return 0;
 }
 
+/* attn_fused_plan_gqa's stacked decode tiles (GPU, qpk > 1, Tq x qpk <= 64): q_tile rows
+ * are the qpk heads' query rows, one tile per (sequence, kv head), and its key reads and
+ * tiles are shared by the call's query heads of that kv head; never on the CPU, never when
+ * the rows do not fit, and attn_fused_plan (qpk 1) is unchanged. */
+static void test_fused_stacking(void) {
+    attn_fused_tiling t, u;
+    /* Llama-3-8B-shaped decode: 32 heads over 8 kv heads, context 96 */
+    attn_fused_plan_gqa(&t, ATTN_FUSED_GPU, 8, 32, 0, 4, 1, 96, 95, 0, 128, 128, 132);
+    CHECK(t.head_stack == 4 && t.q_tile == 4, "stacked decode: head_stack %d q_tile %d", t.head_stack, t.q_tile);
+    CHECK(fabs(t.key_rows - 96.0 / 4) < 1e-9, "stacked decode: key_rows %g per query head, want 24", t.key_rows);
+    attn_fused_plan(&u, ATTN_FUSED_GPU, 8, 32, 1, 96, 95, 0, 128, 128, 132);
+    CHECK(u.head_stack == 1 && u.q_tile == 1 && u.key_rows == 96, "unstacked decode: head_stack %d q_tile %d key_rows %g",
+          u.head_stack, u.q_tile, u.key_rows);
+    /* heads 2..9 with qpk 4: kv heads 0 (2 heads), 1 (4), 2 (2) -> 3 tiles over 8 heads */
+    attn_fused_plan_gqa(&t, ATTN_FUSED_GPU, 1, 8, 2, 4, 1, 300, 299, 0, 64, 64, 132);
+    CHECK(t.head_stack == 4 && fabs(t.key_rows - 3.0 * 300 / 8) < 1e-9,
+          "kv edges: head_stack %d key_rows %g", t.head_stack, t.key_rows);
+    attn_fused_plan_gqa(&t, ATTN_FUSED_CPU, 8, 32, 0, 4, 1, 96, 95, 0, 128, 128, 0);
+    CHECK(t.head_stack == 1, "the CPU target stacked %d heads", t.head_stack);
+    attn_fused_plan_gqa(&t, ATTN_FUSED_GPU, 1, 8, 0, 8, 9, 96, 87, 0, 128, 128, 132);
+    CHECK(t.head_stack == 1 && t.q_tile == 9, "9 rows x qpk 8 > 64 stacked: head_stack %d q_tile %d", t.head_stack,
+          t.q_tile);
+}
+
 int main(int argc, char **argv) {
     test_rule();
+    test_fused_stacking();
     test_batching();
     if (test_seed(argc > 1 ? argv[1] : ".") != 0) check_failures++;
     if (check_failures) fprintf(stderr, "test_cost_tiling: %d failure(s)\n", check_failures);

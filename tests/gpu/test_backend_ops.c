@@ -437,6 +437,9 @@ static void test_attention(attn_dtype dt) {
         {"decode split-KV d256 Tk777",         1, 2, 0, 1,    1,  777,  776,   0, 256,256, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
         {"decode 4 rows qpk2 d96 Tk504",       2, 4, 0, 2,    4,  504,  500,   0,  96, 96, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
         {"split-KV, most ranges masked",       1, 4, 0, 4,    2, 2000,   10,   0,  64, 64, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        /* decode with stacked heads over kv heads the call covers in part (heads 2..9, qpk 4) */
+        {"decode qpk4 heads 2..9, kv edges",   2, 8, 2, 4,    1,  300,  299,   0,  64, 64, 0, 8, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"decode qpk4 heads 2..9 split-KV",    1, 8, 2, 4,    1, 3000, 2999,   0, 128,128, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_attention_case(dt, &cases[i]);
 }

@@ -281,8 +281,8 @@ static void check_attention(kc_dtype dt, int seqs, int heads, int head0, int qpk
                               (char *)dvv + (size_t)kb * ra.v_ld * eb, ra.v_ld, ra.v_head, ra.v_seq,
                               r ? dout2 : dout, ra.o_ld, ra.o_head, ra.o_seq, r ? dl2 : dl, NULL};
             attn_fused_tiling t;
-            attn_fused_plan(&t, ATTN_FUSED_GPU, seqs, heads, Tq, n, q0, k0 + kb, dqk, dv, 0);
-            kc_attn_tiles tl = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
+            attn_fused_plan_gqa(&t, ATTN_FUSED_GPU, seqs, heads, head0, qpk, Tq, n, q0, k0 + kb, dqk, dv, 0);
+            kc_attn_tiles tl = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys, t.head_stack};
             size_t wf = attention_fused_cuda_workspace(&a, &tl);
             float *work = NULL;
             if (wf) CUDA_CHECK(cudaMalloc(&work, wf * 4));
