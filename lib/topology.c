@@ -45,10 +45,32 @@ static int read_link(const yt_doc *doc, const yt_node *n, attn_link_spec *ls, at
     return bad ? -1 : 0;
 }
 
+/* The GEMM shape figures (cost_gemm.c): sms and gemm_tile price waves together, so one
+ * without the other is refused rather than given a hidden default. */
+static int read_gemm_shape(const yt_doc *doc, const yt_node *n, attn_device_type *dt, attn_diag *d) {
+    long long sms = 0, tile = 0;
+    int bad = 0;
+    bad |= yt_int(doc, n, "sms", 0, 1, 100000, &sms, d) != 0;
+    bad |= yt_int(doc, n, "gemm_tile", 0, 8, 1024, &tile, d) != 0;
+    bad |= yt_num(doc, n, "gemm_latency", 0, 0, 1, &dt->gemm_latency_s, d) != 0;
+    bad |= yt_num_positive(doc, n, "gemm_bandwidth_efficiency", 0, 1, &dt->gemm_bandwidth_efficiency, d) != 0;
+    dt->sms = (int)sms;
+    dt->gemm_tile = (int)tile;
+    if (!bad && (sms > 0) != (tile > 0)) {
+        const yt_node *given = yt_get(n, sms > 0 ? "sms" : "gemm_tile");
+        diag_error(d, doc->file, given->line, given->col,
+                   "'%s' needs '%s' (GEMM waves are priced from both)", sms > 0 ? "sms" : "gemm_tile",
+                   sms > 0 ? "gemm_tile" : "sms");
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
 static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node *n, attn_device_type *dt,
                             attn_diag *d) {
     static const char *const keys[] = {"peak_flops", "memory_bytes", "memory_bandwidth", "gemm_efficiency",
-                                       "memory_efficiency", "launch_overhead", NULL};
+                                       "memory_efficiency", "launch_overhead",
+                                       "sms", "gemm_tile", "gemm_latency", "gemm_bandwidth_efficiency", NULL};
     static const char *const dtypes[] = {"fp16", "bf16", "fp32", NULL};
     if (key->len >= sizeof dt->name) {
         diag_error(d, doc->file, key->line, key->col, "device type name is too long (at most %zu bytes)", sizeof dt->name - 1);
@@ -78,6 +100,7 @@ static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node
     bad |= yt_num_positive(doc, n, "gemm_efficiency", 0, 1, &dt->gemm_efficiency, d) != 0;
     bad |= yt_num_positive(doc, n, "memory_efficiency", 0, 1, &dt->memory_efficiency, d) != 0;
     bad |= yt_num(doc, n, "launch_overhead", 0, 0, 1, &dt->launch_overhead_s, d) != 0;
+    bad |= read_gemm_shape(doc, n, dt, d) != 0;
     return bad ? -1 : 0;
 }
 

@@ -23,6 +23,12 @@ typedef struct attn_device_type {
     double gemm_efficiency;         /* achieved fraction of peak for large GEMMs (default 0.75) */
     double memory_efficiency;       /* achieved fraction of bandwidth (default 0.85) */
     double launch_overhead_s;       /* fixed cost per kernel/op (default 5e-6) */
+    /* The GEMM's shape (planner/cost/cost_gemm.c; each 0 when the file leaves it out, and
+     * then the GEMM is the plain roofline above): */
+    int sms;                        /* streaming multiprocessors (datasheet); with gemm_tile: waves */
+    int gemm_tile;                  /* output tile side one SM computes at a time (fitted) */
+    double gemm_latency_s;          /* fixed time of one GEMM kernel beyond launch_overhead */
+    double gemm_bandwidth_efficiency; /* achieved fraction of bandwidth of a bandwidth-bound GEMM */
 } attn_device_type;
 
 typedef struct attn_link_spec {

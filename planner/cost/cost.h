@@ -165,6 +165,12 @@ double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, d
                       double launches, const cost_calibration *cal);
 double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
                         double gemm_eff, double bw_override, double launches, const cost_calibration *cal);
+/* A GEMM's shape terms (cost_gemm.c, docs/cost-model.md "GEMMs by shape"): the fraction of
+ * the SMs its waves of gemm_tile x gemm_tile output tiles keep busy (1 when the device type
+ * states no sms/gemm_tile), and the bandwidth a bandwidth-bound GEMM streams its operands at
+ * (gemm_bandwidth_efficiency, else memory_efficiency, of memory_bandwidth). */
+double cost_gemm_wave_fraction(const attn_device_type *dt, double gm, double gn);
+double cost_gemm_bandwidth(const attn_device_type *dt);
 /* The synchronization wait a collective adds after `work_s` seconds of independent work
  * on each member since the previous synchronization: members finish the same work at
  * different times (jitter), and a collective ends when the slowest arrives. The

@@ -89,8 +89,15 @@ static attn_op_cost gemm_op(const attn_device_type *dt, attn_dtype dtype, int eb
     if (gm <= 0 || gn <= 0 || gk <= 0) return c;
     c.flops = 2 * gm * gn * gk;
     c.bytes = eb * (gm * gk + gk * gn + gm * gn);
-    c.time_s = cost_kernel_time(dt, dtype, c.flops, gemm_roofline_bytes(c.bytes, cal),
-                                cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, cal);
+    if (cal && cal->n_gemm > 0 && cal->gemm) {
+        c.time_s = cost_kernel_time(dt, dtype, c.flops, gemm_roofline_bytes(c.bytes, cal),
+                                    cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, cal);
+    } else {
+        /* the topology's figures: the GEMM by its shape (cost_gemm.c), the plain roofline
+         * where the device type states none of them */
+        c.time_s = cost_gemm_kernel_time(dt, peak_flops(dt, dtype), dt->gemm_efficiency, gm, gn, c.flops, c.bytes) +
+                   launches * launch_overhead(dt, cal);
+    }
     return c;
 }
 

@@ -40,6 +40,10 @@ typedef struct cost_shape {
 /* Fills the compute and memory ops of one layer (comm ops and pipe_p2p left zero). */
 void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost_calibration *cal,
                     attn_op_cost op[OP_COUNT]);
+/* cost_gemm.c: one GEMM kernel by its shape, launches excluded:
+ * max(flops / (peak * eff * cost_gemm_wave_fraction), bytes / cost_gemm_bandwidth) + gemm_latency. */
+double cost_gemm_kernel_time(const attn_device_type *dt, double peak, double eff, double gm, double gn,
+                             double flops, double bytes);
 /* Weight bytes of one layer held by a rank with this shape. */
 double cost_layer_weight_bytes(const cost_shape *sh);
 
