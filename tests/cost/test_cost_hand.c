@@ -32,6 +32,38 @@ static void test_gemm(void) {
     topology_free(&t);
 }
 
+/* GEMMs by shape (cost_gemm.c): waves of gemm_tile tiles over sms, bandwidth-bound GEMMs at
+ * gemm_bandwidth_efficiency, and gemm_latency on every kernel. */
+static void test_gemm_shape(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(1, 1);
+    CHECK(tu_build_topology(&t, &s) == 0, "topology");
+    attn_device_type dt = t.dev_types[0];
+    dt.sms = 4;
+    dt.gemm_tile = 64;
+    dt.gemm_latency_s = 1e-6;
+    dt.gemm_bandwidth_efficiency = 0.5;
+    /* 128 x 128: 4 tiles on 4 SMs, one full wave; 128 x 192: 6 tiles, 2 waves of 4: 6/8 */
+    CHECK_REL(cost_gemm_wave_fraction(&dt, 128, 128), 1.0, 1e-12);
+    CHECK_REL(cost_gemm_wave_fraction(&dt, 128, 192), 0.75, 1e-12);
+    CHECK_REL(cost_gemm_wave_fraction(&dt, 1, 4096), 64.0 / 64, 1e-12); /* 64 tiles: 16 full waves */
+    /* compute-bound on a slow device (1 TFLOP/s fp16, eff 0.75): 128 x 192 x 65536 is
+     * 2*128*192*65536 = 3221225472 FLOPs / (1e12 * 0.75 * 0.75), + 1 us latency + 5 us launch;
+     * its bytes 2*(128*65536 + 65536*192 + 128*192) = 41992192 / 1.675e12 = 25 us are less */
+    attn_device_type slow = dt;
+    slow.peak_flops[DTYPE_FP16] = 1e12;
+    CHECK_REL(cost_gemm_time(&slow, DTYPE_FP16, 128, 192, 65536, 1, NULL), 3221225472.0 / 0.5625e12 + 1e-6 + 5e-6,
+              1e-12);
+    /* decode-shaped 1 x 4096 x 4096: bandwidth-bound, 2*(4096 + 4096*4096 + 4096) = 33570816
+     * bytes at 3.35e12 * 0.5 (not the copy's 0.85), + 1 us + 5 us */
+    CHECK_REL(cost_gemm_time(&dt, DTYPE_FP16, 1, 4096, 4096, 1, NULL), 33570816.0 / 1.675e12 + 6e-6, 1e-12);
+    CHECK_REL(cost_gemm_bandwidth(&dt), 1.675e12, 1e-12);
+    /* without gemm_bandwidth_efficiency the copy's memory_efficiency streams the operands */
+    dt.gemm_bandwidth_efficiency = 0;
+    CHECK_REL(cost_gemm_bandwidth(&dt), 3.35e12 * 0.85, 1e-12);
+    topology_free(&t);
+}
+
 static void test_allreduce(void) {
     attn_topology t;
     tu_topo_spec s = tu_h100_spec(2, 8);
@@ -189,6 +221,7 @@ static void test_uneven(void) {
 
 int main(void) {
     test_gemm();
+    test_gemm_shape();
     test_allreduce();
     test_pipeline_formula();
     test_pipeline_plan();
