@@ -175,9 +175,35 @@ static void test_errors(void) {
     CHECK(capture_end(&c, "/nonexistent/t.yaml: error: cannot open"));
 }
 
+/* The GEMM shape fields (cost_gemm.c): read when given, 0 when left out; sms and gemm_tile
+ * only together. */
+static void test_gemm_shape(void) {
+    attn_topology t;
+    char text[4096];
+    const char *from = "    launch_overhead: 4e-6\n";
+    const char *at = strstr(mixed, from);
+    CHECK(at != NULL);
+    if (!at) return;
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - mixed), mixed,
+             "    launch_overhead: 4e-6\n    sms: 132\n    gemm_tile: 64\n    gemm_latency: 0.5e-6\n"
+             "    gemm_bandwidth_efficiency: 0.7\n",
+             at + strlen(from));
+    CHECK(load(text, &t) == 0);
+    CHECK(t.dev_types[1].sms == 132 && t.dev_types[1].gemm_tile == 64);
+    CHECK(t.dev_types[1].gemm_latency_s == 0.5e-6 && t.dev_types[1].gemm_bandwidth_efficiency == 0.7);
+    CHECK(t.dev_types[0].sms == 0 && t.dev_types[0].gemm_tile == 0 && t.dev_types[0].gemm_latency_s == 0 &&
+          t.dev_types[0].gemm_bandwidth_efficiency == 0);
+    topology_free(&t);
+    expect_error_edit("    launch_overhead: 4e-6\n", "    launch_overhead: 4e-6\n    sms: 132\n",
+                      "t.yaml:11:10: error: 'sms' needs 'gemm_tile'");
+    expect_error_edit("    launch_overhead: 4e-6\n", "    launch_overhead: 4e-6\n    gemm_bandwidth_efficiency: 1.5\n",
+                      "t.yaml:11:32: error: 'gemm_bandwidth_efficiency' must be at most 1");
+}
+
 int main(void) {
     test_flatten();
     test_network_section();
     test_errors();
+    test_gemm_shape();
     return check_finish("test_topology");
 }
