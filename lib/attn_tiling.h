@@ -89,6 +89,9 @@ typedef struct attn_fused_tiling {
     double tiles;        /* tiles computed per (sequence, query head), causal skipping included */
     double key_rows;     /* K rows (and as many V rows) read per (sequence, query head): each
                             query tile reads the keys of the tiles it computes */
+    double pairs;        /* query-key pairs computed per (sequence, query head): every computed
+                            tile whole (its rows x its keys, the diagonal tiles' masked part
+                            included), so the FLOPs the kernel spends (planner/cost) */
 } attn_fused_tiling;
 /* The tiles of one call over `seqs` x `heads` (sequence, query head) pairs of Tq queries
  * at positions q0.. against Tk keys at positions k0.. (backend.h attn_fused_args), head

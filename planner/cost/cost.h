@@ -94,6 +94,10 @@ typedef struct cost_options {
     int score_bytes;     /* bytes per score element (workspace and score-allreduce); 0: 4 (fp32) */
     double score_workspace; /* budget in bytes for one score block's workspace (attn_tiling.h):
                                sequences and heads are tiled to fit it; 0: ATTN_SCORE_WORKSPACE_DEFAULT */
+    int fused_attention; /* 1 (default): the none, qk-allgather and head-alltoall schemes run the fused
+                            attention op (OP_ATTENTION, attnrun --attention fused); 0: the materialized
+                            scores, softmax and P.V (--attention unfused). score-allreduce is always
+                            unfused (its partial scores are summed before the softmax) */
 } cost_options;
 #define COST_DEFAULT_QUERY_CHUNK 1024
 void cost_options_default(cost_options *o);
@@ -136,6 +140,16 @@ typedef struct cost_detail {
      * (attn_tiling.h, attn_gemm_batch) over its layers: prefill all its microbatches, decode
      * one step -- what attnrun --stats counts on that rank */
     double scores_calls[PHASE_COUNT], pv_calls[PHASE_COUNT];
+    /* the critical rank's fused attention (0 calls: unfused): launches over its layers (prefill
+     * all microbatches, decode one step, the split-KV merges included) and the tiling of its
+     * (largest) call */
+    double attention_calls[PHASE_COUNT];
+    int attention_kv_splits[PHASE_COUNT], attention_q_tile[PHASE_COUNT], attention_k_tile[PHASE_COUNT];
+    double attention_tiles[PHASE_COUNT]; /* tiles per (sequence, head) */
+    /* decode steps replayed from a CUDA graph on the critical decode rank: 1, and the
+     * launch overhead of its step (graph launch and in-graph kernel costs) */
+    int graph_decode;
+    double decode_launch_s;
     char reason[256];               /* why pricing failed */
 } cost_detail;
 

@@ -49,7 +49,8 @@ for entry in "${plans[@]}"; do
   run_extra=$(echo "$extra" | sed -e 's/--batch [0-9]*//')
   # shellcheck disable=SC2086
   mfile=$root/models/$model.yaml; [ -f "$work/$model.yaml" ] && mfile=$work/$model.yaml
-  priced=$("$attnplan" price "$topo" "$mfile" --strategy "$strategy" --devices "$devices" $extra \
+  # the unfused attention: the one that issues the GEMM calls compared here
+  priced=$("$attnplan" price "$topo" "$mfile" --strategy "$strategy" --devices "$devices" $extra --attention unfused \
            -o "$plan") || fail "attnplan price $model $strategy $extra"
   line=$(echo "$priced" | grep '^attention GEMM calls of rank') || { echo "$priced"; fail "no GEMM calls line"; }
   # "attention GEMM calls of rank R: prefill S scores + P P.V; rank R2: decode step S2 + P2 (...)"

@@ -1,0 +1,58 @@
+/* cost_attention.c: the fused attention op (OP_ATTENTION: backend.h attention_fused, one
+ * call per layer for a microbatch or a decode step) of the none, qk-allgather and
+ * head-alltoall schemes (docs/cost-model.md, "Fused attention"). Its tiles come from the
+ * rule the kernels follow (lib/attn_tiling.h attn_fused_plan, set on the shape by
+ * cost_rank.c): FLOPs are the tiles it computes (diagonal tiles whole, tiles above the
+ * causal diagonal skipped), HBM bytes the Q it reads, the K and V rows each query tile
+ * reads (key_rows), the O and LSE it writes and, with flash-decoding, the split partials
+ * written and merged. cost_ops.c prices the roofline; this file calls nothing of it. */
+#include <math.h>
+#include "cost_private.h"
+
+/* Bytes of an fp32 element: LSE, and the split-KV partial outputs (the merge's inputs are
+ * accumulated in fp32, as the kernel's online softmax is) */
+#define ATTN_F32 4.0
+
+/* Query tiles of one (sequence, kv head) that read the same key tiles at the same time, so
+ * that those reads come from HBM once between them (the rest from L2): on a GPU, the tiles
+ * of the qpk query heads sharing the kv head, up to one per unit (the grid runs up to
+ * `units` CTAs at once); on a CPU one tile at a time (one core walks them), so every
+ * query tile's key rows are read from memory. */
+static double kv_share(const cost_shape *sh) {
+    if (!sh->fa_gpu || sh->fa.q_tile <= 0) return 1;
+    double q_tiles = ceil(sh->q_len / sh->fa.q_tile) * (sh->qpk > 1 ? sh->qpk : 1);
+    double units = sh->fa_units > 0 ? sh->fa_units : 1;
+    double share = q_tiles < units ? q_tiles : units;
+    return share > 1 ? share : 1;
+}
+
+void cost_attention_work(const cost_shape *sh, attn_op_cost *w, double *launches) {
+    *w = (attn_op_cost){0, 0, 0};
+    *launches = 0;
+    if (!sh->fused || sh->rows <= 0 || sh->att_heads <= 0 || sh->fa.tiles <= 0) return;
+    const double pairs = sh->rows * sh->att_heads; /* (sequence, query head) pairs of the call */
+    const double dq = sh->att_qk_dims, dv = sh->att_v_dims, s = sh->elem_bytes, Tq = sh->q_len;
+    w->flops = 2 * (dq + dv) * pairs * sh->fa.pairs; /* Q.K^T and P.V over the computed tiles */
+    double q = s * pairs * Tq * dq;
+    double kv = s * pairs * sh->fa.key_rows * (dq + dv) / kv_share(sh);
+    double o = s * pairs * Tq * dv, lse = ATTN_F32 * pairs * Tq;
+    /* flash-decoding: every range writes its partial O and LSE in fp32, the merge reads
+     * them all back (and writes O and LSE, counted above) */
+    double split = sh->fa.kv_splits > 1 ? 2 * ATTN_F32 * pairs * Tq * sh->fa.kv_splits * (dv + 1) : 0;
+    w->bytes = q + kv + o + lse + split;
+    *launches = sh->fa.kv_splits > 1 ? 2 : 1; /* the attention kernel, and the merge */
+}
+
+double cost_attention_workspace(const cost_shape *sh) {
+    if (!sh->fused) return 0;
+    double rows = sh->rows * sh->att_heads * sh->q_len;
+    double split = sh->fa.kv_splits > 1 ? rows * sh->fa.kv_splits * (sh->att_v_dims + 1) * ATTN_F32 : 0;
+    return rows * ATTN_F32 + split;
+}
+
+double cost_attention_efficiency(const attn_device_type *dt, const cost_calibration *cal, const cost_shape *sh,
+                                 int *calibrated) {
+    (void)cal, (void)sh; /* no calibration table of the fused op yet (docs/calibration.md) */
+    *calibrated = 0;
+    return dt->attention_efficiency > 0 ? dt->attention_efficiency : dt->gemm_efficiency;
+}
