@@ -13,15 +13,20 @@
  * accumulated in fp32, as the kernel's online softmax is) */
 #define ATTN_F32 4.0
 
-/* Query tiles of one (sequence, kv head) that read the same key tiles at the same time, so
- * that those reads come from HBM once between them (the rest from L2): on a GPU, the tiles
- * of the qpk query heads sharing the kv head, up to one per unit (the grid runs up to
- * `units` CTAs at once); on a CPU one tile at a time (one core walks them), so every
- * query tile's key rows are read from memory. */
+/* Query tiles of one (sequence, kv head) that read the same key tiles together, so that
+ * those rows come from HBM once between them (the rest from L2 or registers); g = the
+ * query heads of the call per kv head they use (att_heads / att_kv_heads):
+ *   GPU: the g x ceil(Tq / q_tile) query tiles of the kv head, up to one per unit (the grid
+ *        runs up to `units` CTAs at once, and a kv head's CTAs run side by side);
+ *   CPU: one core walks the units one after another: in a decode step (Tq at most
+ *        ATTN_FUSED_CPU_STACK_ROWS) a unit stacks the g heads' rows, so g share; in prefill
+ *        a unit is one query tile of one head, and every query tile reads its keys. */
 static double kv_share(const cost_shape *sh) {
-    if (!sh->fa_gpu || sh->fa.q_tile <= 0) return 1;
-    double q_tiles = ceil(sh->q_len / sh->fa.q_tile) * (sh->qpk > 1 ? sh->qpk : 1);
-    double units = sh->fa_units > 0 ? sh->fa_units : 1;
+    double g = sh->att_kv_heads > 0 ? sh->att_heads / sh->att_kv_heads : 1;
+    if (g < 1) g = 1;
+    if (!sh->fa_gpu) return sh->q_len <= ATTN_FUSED_CPU_STACK_ROWS ? g : 1;
+    double q_tiles = sh->fa.q_tile > 0 ? ceil(sh->q_len / sh->fa.q_tile) * g : 1;
+    double units = sh->fa_units > 0 ? sh->fa_units : 1; /* no units given: no sharing priced */
     double share = q_tiles < units ? q_tiles : units;
     return share > 1 ? share : 1;
 }
