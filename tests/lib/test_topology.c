@@ -1,4 +1,5 @@
-/* test_topology.c: topology files: flattening (node-major), defaults, NVLink domains,
+/* test_topology.c: topology files: flattening (node-major), defaults, the optional
+ * attention and graph blocks, NVLink domains,
  * the link class of device groups and the link spec of a pair (NIC minimum, latency
  * maximum, efficiency rule), truncation, and errors at the offending reference. */
 #include "testutil.h"
@@ -16,6 +17,8 @@ static const char *const mixed =
     "    gemm_efficiency: 0.8\n"
     "    memory_efficiency: 0.9\n"
     "    launch_overhead: 4e-6\n"
+    "    attention: {kernel: gpu, units: 132, efficiency: 0.35}\n"
+    "    graph: {launch: 15e-6, kernel: 0.58e-6, collective_latency: 0.14}\n"
     "node_types:\n"
     "  box-a:\n"
     "    device: a100\n"
@@ -48,6 +51,13 @@ static void test_flatten(void) {
     CHECK(t.dev_types[0].gemm_efficiency == 0.75 && t.dev_types[0].memory_efficiency == 0.85);
     CHECK(t.dev_types[0].launch_overhead_s == 5e-6 && t.dev_types[1].launch_overhead_s == 4e-6);
     CHECK(t.dev_types[1].peak_flops[DTYPE_FP32] == 67e12 && t.dev_types[1].memory_efficiency == 0.9);
+    /* the fused attention and graph blocks: read where given, absent (CPU rule, eager) elsewhere */
+    CHECK(t.dev_types[1].attention_gpu == 1 && t.dev_types[1].attention_units == 132 &&
+          t.dev_types[1].attention_efficiency == 0.35);
+    CHECK(t.dev_types[1].graph == 1 && t.dev_types[1].graph_launch_s == 15e-6 && t.dev_types[1].graph_kernel_s == 0.58e-6 &&
+          t.dev_types[1].graph_coll_latency_scale == 0.14);
+    CHECK(t.dev_types[0].attention_gpu == 0 && t.dev_types[0].attention_units == 0 &&
+          t.dev_types[0].attention_efficiency == 0 && t.dev_types[0].graph == 0);
     CHECK(t.node_types[0].link.efficiency == 0.8 && t.node_types[0].fabric == FABRIC_NVLINK_RING);
     CHECK(t.node_types[1].link.efficiency == 0.82 && t.node_types[1].nic.efficiency == 0.8);
     CHECK(t.domain_nodes == 3 && t.domain_link.bandwidth == 400e9 && t.network.efficiency == 0);
