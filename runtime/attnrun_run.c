@@ -132,7 +132,7 @@ int run_plan(run_state *st) {
     st->inputs = tensor_source_create(o->input, o->seed, err, sizeof err);
     if ((rc = run_agree(st, st->inputs ? 0 : ATTN_EXIT_BADINPUT, err)) != 0) return rc;
     attn_error fe;
-    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, o->score_workspace, &fe);
+    st->fw = forward_create(&st->plan, me, st->be, c, st->weights, o->query_chunk, o->score_workspace, o->attention, &fe);
     if ((rc = run_agree(st, st->fw ? 0 : fe.kind, fe.msg)) != 0) return rc;
     attn_forward *fw = st->fw;
     fw->nan_fill = o->check;
@@ -142,7 +142,7 @@ int run_plan(run_state *st) {
         if ((rc = run_agree(st, ATTN_EXIT_FAIL, err)) != 0) return rc;
     }
 
-    if (lead) { /* say so when --score-workspace (or a large run) splits the attention into blocks */
+    if (lead && !fw->attention_fused) { /* say so when --score-workspace (or a large run) splits the attention into blocks */
         attn_tiling tp, td;
         fw_tiling(fw, fw->max_mb_rows, 0, &tp);
         fw_tiling(fw, fw->B, 1, &td);
@@ -286,10 +286,11 @@ int run_plan(run_state *st) {
     }
     if (lead && o->stats) { /* per timed run; decode: the first step, as the counters count */
         double(*g)[OP_COUNT] = fw->gemm_calls;
-        printf("attnrun: rank %d attention GEMM calls: prefill scores %.0f pv %.0f, decode step scores %.0f pv %.0f "
-               "(all the rank's layers; prefill: all microbatches)\n",
+        printf("attnrun: rank %d attention GEMM calls: prefill scores %.0f pv %.0f attention %.0f, decode step scores %.0f "
+               "pv %.0f attention %.0f (all the rank's layers; prefill: all microbatches; attention: fused calls)\n",
                me, g[PHASE_PREFILL][OP_SCORES] / o->repeat, g[PHASE_PREFILL][OP_PV] / o->repeat,
-               TD ? g[PHASE_DECODE][OP_SCORES] / o->repeat : 0.0, TD ? g[PHASE_DECODE][OP_PV] / o->repeat : 0.0);
+               g[PHASE_PREFILL][OP_ATTENTION] / o->repeat, TD ? g[PHASE_DECODE][OP_SCORES] / o->repeat : 0.0,
+               TD ? g[PHASE_DECODE][OP_PV] / o->repeat : 0.0, TD ? g[PHASE_DECODE][OP_ATTENTION] / o->repeat : 0.0);
     }
     if (lead) {
         if (o->out) {

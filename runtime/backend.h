@@ -119,12 +119,13 @@ struct attn_backend {
      * out[NH, Tq, Tk] of the storage type; query row i is at absolute position q0 + i, key
      * j at position j. out may alias s only when the storage type is fp32. */
     void (*softmax_causal)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale);
-    /* Fused attention (flash attention; kernels_cpu.h attn_fused_ref is the reference), see
+    /* Fused attention (flash attention; kernels_cpu.h attention_forward_cpu is the reference), see
      * attn_fused_args. Never forms the Tq x Tk matrix. NULL on a backend without it: the
      * forward then runs scores / softmax / P.V. */
     void (*attention_fused)(void *ctx, const struct attn_fused_args *a);
     /* Exact merge of two partial attentions over disjoint key ranges of the same queries
-     * (attn_merge_args): (O, lse) <- the attention over the union. */
+     * (attn_merge_args): (O, lse) <- the attention over the union (kernels_cpu.h
+     * attention_merge_forward_cpu is the reference). */
     void (*attention_merge)(void *ctx, const struct attn_merge_args *a);
     void (*gelu)(void *ctx, attn_ptr out, attn_ptr x, size_t count);
     void (*swiglu)(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "backend.h"
+#include "backend_cpu_attn.h"
 #include "diag.h"
 #include "kernels_cpu.h"
 #include "metrics.h"
@@ -24,6 +25,7 @@ typedef struct cpu_ctx {
     double op_started;      /* when the open op began */
     int open_op;            /* -1 when none */
     double op_seconds[OP_COUNT];
+    backend_cpu_attn_ws attn_ws; /* the fused attention's scratch */
 } cpu_ctx;
 
 static double now_seconds(void) {
@@ -135,6 +137,16 @@ static void cpu_softmax_causal(void *ctx, attn_ptr out, attn_ptr s, int NH, int 
     softmax_causal_forward_cpu(F(out), F(s), NH, Tq, Tk, q0, scale);
 }
 
+static void cpu_attention_fused(void *vctx, const attn_fused_args *a) {
+    cpu_ctx *ctx = vctx;
+    backend_cpu_attn_fused(&ctx->attn_ws, a);
+}
+
+static void cpu_attention_merge(void *ctx, const attn_merge_args *a) {
+    (void)ctx;
+    backend_cpu_attn_merge(a);
+}
+
 static void cpu_gelu(void *ctx, attn_ptr out, attn_ptr x, size_t count) {
     (void)ctx;
     gelu_forward_cpu(F(out), F(x), count);
@@ -176,6 +188,8 @@ static void cpu_op_times(void *vctx, double *seconds) {
 
 static void cpu_destroy(attn_backend *be) {
     if (!be) return;
+    cpu_ctx *ctx = be->ctx;
+    if (ctx) backend_cpu_attn_free(&ctx->attn_ws);
     free(be->ctx);
     free(be);
 }
@@ -191,6 +205,7 @@ attn_backend *attn_backend_cpu_create(int threads) {
     }
     if (threads > 0) openblas_set_num_threads(threads);
     ctx->open_op = -1;
+    backend_cpu_attn_init(&ctx->attn_ws);
     *be = (attn_backend){
         .name = "cpu", .ctx = ctx, .dtype = DTYPE_FP32, .elem_bytes = sizeof(float),
         /* storage is fp32 here, so the fp32 score buffers are ordinary buffers */
@@ -198,7 +213,8 @@ attn_backend *attn_backend_cpu_create(int threads) {
         .upload = cpu_upload, .download = cpu_download, .upload_f32 = cpu_upload, .download_f32 = cpu_download,
         .fill = cpu_fill, .copy2d = cpu_copy2d, .gemm = cpu_gemm, .gemm_to_f32 = cpu_gemm,
         .layernorm = cpu_layernorm, .rmsnorm = cpu_rmsnorm, .rope = cpu_rope,
-        .softmax_causal = cpu_softmax_causal, .gelu = cpu_gelu, .swiglu = cpu_swiglu,
+        .softmax_causal = cpu_softmax_causal,
+        .attention_fused = cpu_attention_fused, .attention_merge = cpu_attention_merge, .gelu = cpu_gelu, .swiglu = cpu_swiglu,
         .residual = cpu_residual, .synchronize = cpu_synchronize, .op_begin = cpu_op_begin,
         .op_end = cpu_op_end, .op_times = cpu_op_times, .destroy = cpu_destroy,
     };

@@ -244,8 +244,15 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
     return 0;
 }
 
+const char *const forward_attention_names[FORWARD_ATTENTION_COUNT] = {"fused", "unfused"};
+
+int forward_is_attention_fused(const attn_plan *p, const attn_backend *be, forward_attention choice) {
+    return choice == FORWARD_ATTENTION_FUSED && be->attention_fused && p->strategy.scheme != SCHEME_SCORE_ALLREDUCE;
+}
+
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, double score_workspace, attn_error *err) {
+                             tensor_source *ws, int query_chunk, double score_workspace, forward_attention attention,
+                             attn_error *err) {
     attn_error_clear(err);
     const attn_model *m = &p->model;
     const attn_rank_assign *a = plan_rank_entry(p, rank);
@@ -326,6 +333,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     if (fw->query_chunk <= 0) fw->query_chunk = FORWARD_DEFAULT_QUERY_CHUNK;
     if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
     fw->score_workspace = score_workspace > 0 ? score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
+    fw->attention_fused = forward_is_attention_fused(p, be, attention);
 
     /* --- allocations: the tables, layer by layer, then the workspaces --- */
     fw_buf t[FW_BUFS];
@@ -339,7 +347,8 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         else fw_count_bufs(fw, t, n);
     }
     if (!failed) {
-        int n = forward_bufs(fw, score_block_elems(fw), t);
+        /* the fused op keeps its tiles in the backend: no score block here */
+        int n = forward_bufs(fw, fw->attention_fused ? 1 : score_block_elems(fw), t);
         if (fw_alloc_bufs(fw, t, n, &bad) != 0) failed = 1;
         else fw_count_bufs(fw, t, n);
     }

@@ -20,6 +20,18 @@ extern "C" {
  * (docs/cost-model.md), so predictions and runs do the same work */
 #define FORWARD_DEFAULT_QUERY_CHUNK 1024
 
+/* --attention: the attention core as one fused op (backend.h attention_fused) where the
+ * scheme and the backend allow it, or always materialized (scores, softmax, P.V) */
+typedef enum { FORWARD_ATTENTION_FUSED = 0, FORWARD_ATTENTION_UNFUSED = 1, FORWARD_ATTENTION_COUNT = 2 } forward_attention;
+extern const char *const forward_attention_names[FORWARD_ATTENTION_COUNT]; /* "fused", "unfused" */
+
+/* Whether a plan's attention runs fused on backend be under the choice: the backend has
+ * attention_fused and the scheme is none, qk-allgather or head-alltoall. score-allreduce
+ * never fuses: its m devices sum partial scores between the scores and the softmax. The
+ * forward asks this once (attn_forward.attention_fused); the report and measure code may
+ * ask it too, before or without a forward. */
+int forward_is_attention_fused(const attn_plan *p, const attn_backend *be, forward_attention choice);
+
 typedef struct fwd_layer {
     attn_ptr norm1_w, norm1_b, norm2_w, norm2_b; /* [C]; biases only for gpt */
     attn_ptr wq;            /* [NQ*HS, C]: local heads, each its local dims (range order) */
@@ -44,6 +56,8 @@ typedef struct attn_forward {
     int B, L, TDEC, TMAX;   /* replica batch rows, prompt length, decode tokens, L + TDEC */
     int microbatches, max_mb_rows;
     int query_chunk;        /* query rows per score block */
+    int attention_fused;    /* forward_is_attention_fused: one attention_fused call per layer and
+                               microbatch (or decode step), timed as OP_ATTENTION */
     double score_workspace; /* budget of one score block in bytes (attn_tiling.h): how many
                                sequences and heads one block of a query chunk covers */
     /* KV cache geometry (scheme dependent) */
@@ -71,10 +85,12 @@ typedef struct attn_forward {
 
 /* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and
  * workspaces. query_chunk 0 picks a size; score_workspace <= 0 the default budget
- * (ATTN_SCORE_WORKSPACE_DEFAULT). NULL on failure with err set: kind ATTN_EXIT_BADINPUT
+ * (ATTN_SCORE_WORKSPACE_DEFAULT); attention: --attention (the score workspace is not
+ * allocated when the attention runs fused). NULL on failure with err set: kind ATTN_EXIT_BADINPUT
  * when a weight tensor is missing or malformed, ATTN_EXIT_FAIL otherwise (memory, backend). */
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, double score_workspace, attn_error *err);
+                             tensor_source *ws, int query_chunk, double score_workspace, forward_attention attention,
+                             attn_error *err);
 void forward_destroy(attn_forward *fw);
 /* Prefill of the replica's rows. input: [B, L, C] host fp32 (read by stage 0 only);
  * out: [B, L, C] (written by the last stage only; may be NULL). */

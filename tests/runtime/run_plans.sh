@@ -3,7 +3,10 @@
 # make_plan (plan_build_even) for small models written here, runs each under mpirun with
 # --check (float64 unpartitioned reference, tolerance 1e-4) and fails on the first plan
 # that does not match. Shapes are deliberately not powers of two (heads 6, head_dim 10,
-# hidden 60, ffn 50/70, batch 3/5, seq_len 7/9) so uneven shares are exercised.
+# hidden 60, ffn 50/70, batch 3/5, seq_len 7/9) so uneven shares are exercised. Every
+# plan runs with the default attention (fused where the scheme allows it, the --stats line
+# must show fused calls then and none for score-allreduce); every other plan runs again
+# with --attention unfused and a small query chunk (score blocks), as does the blocks group.
 # ATTN_TEST_RUN_ARGS: more attnrun arguments for every run (tests/gpu: --backend cuda on
 # the emulated CUDA backend); ATTN_TEST_RUN_EXPECT: a pattern (grep -E) that some line of
 # every run's output must match (there: the NCCL emulation's summary, so the NCCL path ran).
@@ -80,15 +83,33 @@ for entry in $plans; do
   if [ "$group" = blocks ]; then
     chunk="--query-chunk 4 --score-workspace 1K"; [ $((i % 2)) = 0 ] && chunk="--query-chunk 4 --score-workspace 2K"
   fi
-  echo "== $model $strategy ($world ranks) $chunk"
-  out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --warmup 0 --repeat 1 $chunk $run_args 2>&1) || {
-    echo "$out"; echo "FAILED: $model $strategy" >&2; exit 1; }
-  echo "$out" | grep '^check:'
-  expect "$out"
-  echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
-  if [ "$group" = blocks ]; then # the blocks must really be several
-    echo "$out" | grep -E '^attnrun: rank 0 score blocks: prefill ([2-9]|[1-9][0-9]+) per' || { echo "$out"; echo "FAILED: one score block" >&2; exit 1; }
-  fi
+  modes="fused"; [ -n "$chunk" ] && modes="fused unfused"
+  [ "$group" = blocks ] && modes="unfused"
+  for mode in $modes; do
+    opts="--attention $mode"; [ "$mode" = unfused ] && opts="$opts $chunk"
+    echo "== $model $strategy ($world ranks) $opts"
+    out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --stats --warmup 0 --repeat 1 $opts $run_args 2>&1) || {
+      echo "$out"; echo "FAILED: $model $strategy $opts" >&2; exit 1; }
+    echo "$out" | grep '^check:'
+    expect "$out"
+    echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
+    calls=$(echo "$out" | sed -n 's/^attnrun: rank 0 attention GEMM calls: prefill scores \([0-9]*\) pv [0-9]* attention \([0-9]*\),.*/\1 \2/p')
+    [ -n "$calls" ] || { echo "$out"; echo "FAILED: no --stats line" >&2; exit 1; }
+    read -r n_scores n_fused <<< "$calls"
+    # the path asked for is the path run: fused calls only, or score GEMMs only
+    fusable=1; case $strategy in *score-allreduce*) fusable=0 ;; esac
+    case $run_args in *cuda*) fusable=unknown ;; esac  # the CUDA backend may lack the fused op
+    if [ "$fusable" != unknown ]; then
+      if [ "$mode" = fused ] && [ $fusable = 1 ]; then
+        [ "$n_fused" -gt 0 ] && [ "$n_scores" = 0 ] || { echo "$out"; echo "FAILED: $opts did not run fused" >&2; exit 1; }
+      else
+        [ "$n_fused" = 0 ] && [ "$n_scores" -gt 0 ] || { echo "$out"; echo "FAILED: $opts ran fused" >&2; exit 1; }
+      fi
+    fi
+    if [ "$group" = blocks ]; then # the blocks must really be several
+      echo "$out" | grep -E '^attnrun: rank 0 score blocks: prefill ([2-9]|[1-9][0-9]+) per' || { echo "$out"; echo "FAILED: one score block" >&2; exit 1; }
+    fi
+  done
 done
 if [ "$group" = uneven ]; then
   # shares plan_build_even never makes (the planner's balanced plans do): one rank with
