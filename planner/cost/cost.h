@@ -38,6 +38,14 @@ typedef struct cost_gemm_point {
     double reuse;
 } cost_gemm_point;
 
+/* The fused attention op measured at one call's shape (calibration_io.h
+ * calibration_attention): tq queries, tk keys, head width d_qk, seqs x heads pairs, qpk;
+ * efficiency rescaled to the topology's peak like the GEMM table's. */
+typedef struct cost_attention_point {
+    double tq, tk, d, pairs, qpk;
+    double efficiency;
+} cost_attention_point;
+
 /* One collective measured on a group of group_size devices crossing link class `link`:
  * time(S) = steps(p) * alpha_s + factor(p) * S / bus_bandwidth, with nccl-tests' conventions
  * (steps and factor: all-reduce 2(p-1) and 2(p-1)/p; the others p-1 and (p-1)/p; send/recv 1). */
@@ -57,6 +65,10 @@ typedef struct cost_calibration {
     cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency.
                                        A calibrated GEMM is priced at its measured efficiency alone (no
                                        memory roofline): the measurement already includes what bound it */
+    int n_attention;
+    cost_attention_point *attention; /* the fused op's table, interpolated over log2 of (tq, tk, d, pairs, qpk);
+                                        empty: the topology's attention efficiency. A calibrated fused op is
+                                        priced at its measured efficiency alone (no memory roofline) */
     double elementwise_bandwidth;   /* bytes/s achieved by norms, activations, residuals; 0: topology default */
     double kernel_bandwidth[CALIBRATION_KERNEL_COUNT]; /* bytes/s per calibration_kernel (bytes as the model
                                                          counts them); 0: elementwise. The softmax's entry is

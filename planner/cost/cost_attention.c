@@ -55,9 +55,32 @@ double cost_attention_workspace(const cost_shape *sh) {
     return rows * ATTN_F32 + split;
 }
 
+static double log2_at_least_1(double x) { return log2(x > 1 ? x : 1); }
+
 double cost_attention_efficiency(const attn_device_type *dt, const cost_calibration *cal, const cost_shape *sh,
                                  int *calibrated) {
-    (void)cal, (void)sh; /* no calibration table of the fused op yet (docs/calibration.md) */
     *calibrated = 0;
+    if (cal && cal->n_attention > 0 && cal->attention) {
+        /* inverse-distance weighting (power 2) in log2 space, an exact hit returned as is:
+         * the GEMM table's interpolation (cost_ops.c) on the fused op's own axes */
+        double x[5] = {log2_at_least_1(sh->q_len), log2_at_least_1(sh->fa_keys), log2_at_least_1(sh->att_qk_dims),
+                       log2_at_least_1(sh->rows * sh->att_heads), log2_at_least_1(sh->qpk)};
+        double wsum = 0, esum = 0;
+        for (int i = 0; i < cal->n_attention; i++) {
+            const cost_attention_point *p = &cal->attention[i];
+            double y[5] = {log2_at_least_1(p->tq), log2_at_least_1(p->tk), log2_at_least_1(p->d),
+                           log2_at_least_1(p->pairs), log2_at_least_1(p->qpk)};
+            double d2 = 0;
+            for (int k = 0; k < 5; k++) d2 += (x[k] - y[k]) * (x[k] - y[k]);
+            if (d2 < 1e-12) {
+                *calibrated = 1;
+                return p->efficiency;
+            }
+            wsum += 1.0 / d2;
+            esum += p->efficiency / d2;
+        }
+        *calibrated = 1;
+        return esum / wsum;
+    }
     return dt->attention_efficiency > 0 ? dt->attention_efficiency : dt->gemm_efficiency;
 }

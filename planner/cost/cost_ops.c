@@ -235,7 +235,8 @@ int cost_calibration_from(const attn_calibration *file, const char *source, cost
     snprintf(cal->source, sizeof cal->source, "%s", source ? source : "");
     cal->gemm = calloc(file->n_gemm ? (size_t)file->n_gemm : 1, sizeof *cal->gemm);
     cal->coll = calloc(file->n_coll ? (size_t)file->n_coll : 1, sizeof *cal->coll);
-    if (!cal->gemm || !cal->coll) {
+    cal->attention = calloc(file->n_attention ? (size_t)file->n_attention : 1, sizeof *cal->attention);
+    if (!cal->gemm || !cal->coll || !cal->attention) {
         cost_calibration_free(cal);
         return -1;
     }
@@ -244,6 +245,12 @@ int cost_calibration_from(const attn_calibration *file, const char *source, cost
         cal->gemm[i] = (cost_gemm_point){g->m, g->n, g->k, g->efficiency * file->rescale, g->reuse};
     }
     cal->n_gemm = file->n_gemm;
+    for (int i = 0; i < file->n_attention; i++) {
+        const calibration_attention *a = &file->attention[i];
+        cal->attention[i] = (cost_attention_point){a->tq, a->tk, a->d_qk, (double)a->seqs * a->heads, a->qpk,
+                                                   a->efficiency * file->rescale};
+    }
+    cal->n_attention = file->n_attention;
     for (int i = 0; i < file->n_coll; i++) {
         const calibration_coll *c = &file->coll[i];
         cal->coll[i] = (cost_coll_fit){c->coll, c->link, c->group_size, c->alpha_s, c->bus_bandwidth};
@@ -277,6 +284,7 @@ void cost_calibration_free(cost_calibration *cal) {
     if (!cal) return;
     free(cal->gemm);
     free(cal->coll);
+    free(cal->attention);
     memset(cal, 0, sizeof *cal);
     cal->launch_overhead_s = -1;
 }

@@ -52,10 +52,11 @@ typedef struct cost_shape {
 /* cost_attention.c: the fused attention op of shape sh (sh->fused): FLOPs, HBM bytes
  * and launches per layer (time left 0: cost_ops.c prices the roofline). */
 void cost_attention_work(const cost_shape *sh, attn_op_cost *w, double *launches);
-/* The fused kernel's efficiency (fraction of the dtype's peak) for shape sh: the device
- * type's attention_efficiency, else its gemm_efficiency. *calibrated is set to 1 when a
- * calibration measured it (the measured time then already includes what bound it: no
- * memory roofline); calibrations have no fused-op table yet, so always 0. */
+/* The fused kernel's efficiency (fraction of the dtype's peak) for shape sh: the
+ * calibration's attention table interpolated at the call's shape when it has one, else
+ * the device type's attention_efficiency, else its gemm_efficiency. *calibrated set to 1
+ * when the table answered (the measured time then already includes what bound it: no
+ * memory roofline). */
 double cost_attention_efficiency(const attn_device_type *dt, const cost_calibration *cal, const cost_shape *sh,
                                  int *calibrated);
 /* The fused attention's own workspace in bytes (LSE and the split-KV partials). */

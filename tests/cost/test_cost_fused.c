@@ -62,6 +62,44 @@ static void test_prefill_hand(void) {
     topology_free(&t);
 }
 
+/* A calibration's attention table: at its exact shape the fused op is priced at the
+ * measured efficiency alone (no memory roofline, as a calibrated GEMM): the case above at
+ * 0.5 of peak, no launch cost: 167772160 / (989e12 x 0.5). Off the table's points the
+ * efficiency lies between them. */
+static void test_calibrated(void) {
+    attn_topology t;
+    attn_model m;
+    CHECK(gpu_topology(&t, 1) == 0 && tu_model(&m, ARCH_GPT, 1, 8, 8, 64, 1024, DTYPE_FP16, 2, 256, 0) == 0,
+          "inputs");
+    cost_attention_point pts[2] = {{256, 256, 64, 16, 1, 0.5}, {1, 257, 64, 16, 1, 0.1}};
+    cost_calibration cal;
+    memset(&cal, 0, sizeof cal);
+    cal.n_attention = 2;
+    cal.attention = pts;
+    cal.launch_overhead_s = 0;
+    cost_options o;
+    cost_options_default(&o);
+    o.calibration = &cal;
+    attn_plan p;
+    char err[256];
+    attn_strategy st = {1, 1, 1, 1, SCHEME_NONE, 1};
+    CHECK(cost_price_strategy(&m, &t, &st, &o, &p, NULL, err, sizeof err) == 0, "%s", err);
+    if (check_failures) return;
+    CHECK_REL(p.predicted.ranks[0].op[PHASE_PREFILL][OP_ATTENTION].time_s, 167772160.0 / (989e12 * 0.5), 1e-12);
+    /* decode at L = 256 is the second point: 2 x 128 x 16 x 257 FLOPs at 0.1 */
+    CHECK_REL(p.predicted.ranks[0].op[PHASE_DECODE][OP_ATTENTION].time_s, 2.0 * 128 * 16 * 257 / (989e12 * 0.1), 1e-12);
+    plan_free(&p);
+    /* batch 3: between the points' pairs (16 and 24 pairs), an interpolated efficiency */
+    tu_model(&m, ARCH_GPT, 1, 8, 8, 64, 1024, DTYPE_FP16, 3, 256, 0);
+    CHECK(cost_price_strategy(&m, &t, &st, &o, &p, NULL, err, sizeof err) == 0, "%s", err);
+    if (check_failures) return;
+    const attn_op_cost *a = &p.predicted.ranks[0].op[PHASE_PREFILL][OP_ATTENTION];
+    double eff = a->flops / (989e12 * a->time_s);
+    CHECK(eff > 0.1 && eff < 0.5, "interpolated efficiency %g", eff);
+    plan_free(&p);
+    topology_free(&t);
+}
+
 /* The same model at L = 1024, one decode step: one query row (position 1024) against 1025
  * keys, 17 key tiles; 16 CTAs leave the 132 SMs idle, so flash-decoding splits the keys:
  * at most 17 / 4 = 4 ranges of 5 tiles (320 keys), 4 ranges. One tile row, 1025 key rows,
@@ -215,6 +253,7 @@ static void test_score_allreduce_unchanged(void) {
 int main(void) {
     test_prefill_hand();
     test_decode_split_hand();
+    test_calibrated();
     test_graph_decode();
     test_causal_halves();
     test_fused_reads_less();
