@@ -45,10 +45,52 @@ static int read_link(const yt_doc *doc, const yt_node *n, attn_link_spec *ls, at
     return bad ? -1 : 0;
 }
 
+/* attention: {kernel: cpu|gpu, units: N, efficiency: E}, every key optional. */
+static int read_attention(const yt_doc *doc, const yt_node *n, attn_device_type *dt, attn_diag *d) {
+    static const char *const keys[] = {"kernel", "units", "efficiency", NULL};
+    if (yt_expect(doc, n, YT_MAP, "'attention' to be a map {kernel: cpu|gpu, units: N, efficiency: E}", d) ||
+        yt_check_keys(doc, n, keys, d))
+        return -1;
+    int bad = 0;
+    char word[16];
+    const yt_node *k = yt_get(n, "kernel");
+    if (k) {
+        if (yt_str(doc, n, "kernel", 1, word, sizeof word, d)) {
+            bad = 1;
+        } else if (!strcmp(word, "gpu") || !strcmp(word, "cpu")) {
+            dt->attention_gpu = word[0] == 'g';
+        } else {
+            char shown[16];
+            yt_printable(word, shown, sizeof shown);
+            diag_error(d, doc->file, k->line, k->col, "unknown attention kernel '%s' (expected cpu or gpu)", shown);
+            bad = 1;
+        }
+    }
+    long long units = 0;
+    bad |= yt_int(doc, n, "units", 0, 1, 1 << 20, &units, d) != 0;
+    dt->attention_units = (int)units;
+    bad |= yt_num_positive(doc, n, "efficiency", 0, 1, &dt->attention_efficiency, d) != 0;
+    return bad ? -1 : 0;
+}
+
+/* graph: {launch: S, kernel: S, collective_latency: F}, all three required. */
+static int read_graph(const yt_doc *doc, const yt_node *n, attn_device_type *dt, attn_diag *d) {
+    static const char *const keys[] = {"launch", "kernel", "collective_latency", NULL};
+    if (yt_expect(doc, n, YT_MAP, "'graph' to be a map {launch: S, kernel: S, collective_latency: F}", d) ||
+        yt_check_keys(doc, n, keys, d))
+        return -1;
+    int bad = 0;
+    bad |= yt_num(doc, n, "launch", 1, 0, 1, &dt->graph_launch_s, d) != 0;
+    bad |= yt_num(doc, n, "kernel", 1, 0, 1, &dt->graph_kernel_s, d) != 0;
+    bad |= yt_num_positive(doc, n, "collective_latency", 1, 1, &dt->graph_coll_latency_scale, d) != 0;
+    dt->graph = !bad;
+    return bad ? -1 : 0;
+}
+
 static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node *n, attn_device_type *dt,
                             attn_diag *d) {
     static const char *const keys[] = {"peak_flops", "memory_bytes", "memory_bandwidth", "gemm_efficiency",
-                                       "memory_efficiency", "launch_overhead", NULL};
+                                       "memory_efficiency", "launch_overhead", "attention", "graph", NULL};
     static const char *const dtypes[] = {"fp16", "bf16", "fp32", NULL};
     if (key->len >= sizeof dt->name) {
         diag_error(d, doc->file, key->line, key->col, "device type name is too long (at most %zu bytes)", sizeof dt->name - 1);
@@ -78,6 +120,9 @@ static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node
     bad |= yt_num_positive(doc, n, "gemm_efficiency", 0, 1, &dt->gemm_efficiency, d) != 0;
     bad |= yt_num_positive(doc, n, "memory_efficiency", 0, 1, &dt->memory_efficiency, d) != 0;
     bad |= yt_num(doc, n, "launch_overhead", 0, 0, 1, &dt->launch_overhead_s, d) != 0;
+    const yt_node *att = yt_get(n, "attention"), *graph = yt_get(n, "graph");
+    if (att && read_attention(doc, att, dt, d)) bad = 1;
+    if (graph && read_graph(doc, graph, dt, d)) bad = 1;
     return bad ? -1 : 0;
 }
 

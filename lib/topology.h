@@ -23,6 +23,18 @@ typedef struct attn_device_type {
     double gemm_efficiency;         /* achieved fraction of peak for large GEMMs (default 0.75) */
     double memory_efficiency;       /* achieved fraction of bandwidth (default 0.85) */
     double launch_overhead_s;       /* fixed cost per kernel/op (default 5e-6) */
+    /* The fused attention kernel (optional `attention:` map; docs/cost-model.md, "Fused
+     * attention"): which tile rule of lib/attn_tiling.h its kernels follow, the parallel
+     * units that rule fills, and the fraction of the dtype's peak the kernel reaches. */
+    int attention_gpu;              /* 1: ATTN_FUSED_GPU (kernel: gpu); 0: ATTN_FUSED_CPU (default) */
+    int attention_units;            /* SMs (units:); 0: the rule's default */
+    double attention_efficiency;    /* efficiency:; 0 when absent: gemm_efficiency prices it */
+    /* Decode steps replayed from a CUDA graph (optional `graph:` map): present on a device
+     * type whose runtime captures the step once and replays it. */
+    int graph;                      /* 1: the map is present */
+    double graph_launch_s;          /* launch: one graph launch (a whole step) */
+    double graph_kernel_s;          /* kernel: each kernel node's cost inside the graph */
+    double graph_coll_latency_scale;/* collective_latency: factor on a captured collective's alpha */
 } attn_device_type;
 
 typedef struct attn_link_spec {

@@ -38,6 +38,14 @@ typedef struct cost_gemm_point {
     double reuse;
 } cost_gemm_point;
 
+/* The fused attention op measured at one call's shape (calibration_io.h
+ * calibration_attention): tq queries, tk keys, head width d_qk, seqs x heads pairs, qpk;
+ * efficiency rescaled to the topology's peak like the GEMM table's. */
+typedef struct cost_attention_point {
+    double tq, tk, d, pairs, qpk;
+    double efficiency;
+} cost_attention_point;
+
 /* One collective measured on a group of group_size devices crossing link class `link`:
  * time(S) = steps(p) * alpha_s + factor(p) * S / bus_bandwidth, with nccl-tests' conventions
  * (steps and factor: all-reduce 2(p-1) and 2(p-1)/p; the others p-1 and (p-1)/p; send/recv 1). */
@@ -57,6 +65,10 @@ typedef struct cost_calibration {
     cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency.
                                        A calibrated GEMM is priced at its measured efficiency alone (no
                                        memory roofline): the measurement already includes what bound it */
+    int n_attention;
+    cost_attention_point *attention; /* the fused op's table, interpolated over log2 of (tq, tk, d, pairs, qpk);
+                                        empty: the topology's attention efficiency. A calibrated fused op is
+                                        priced at its measured efficiency alone (no memory roofline) */
     double elementwise_bandwidth;   /* bytes/s achieved by norms, activations, residuals; 0: topology default */
     double kernel_bandwidth[CALIBRATION_KERNEL_COUNT]; /* bytes/s per calibration_kernel (bytes as the model
                                                          counts them); 0: elementwise. The softmax's entry is
@@ -94,6 +106,10 @@ typedef struct cost_options {
     int score_bytes;     /* bytes per score element (workspace and score-allreduce); 0: 4 (fp32) */
     double score_workspace; /* budget in bytes for one score block's workspace (attn_tiling.h):
                                sequences and heads are tiled to fit it; 0: ATTN_SCORE_WORKSPACE_DEFAULT */
+    int fused_attention; /* 1 (default): the none, qk-allgather and head-alltoall schemes run the fused
+                            attention op (OP_ATTENTION, attnrun --attention fused); 0: the materialized
+                            scores, softmax and P.V (--attention unfused). score-allreduce is always
+                            unfused (its partial scores are summed before the softmax) */
 } cost_options;
 #define COST_DEFAULT_QUERY_CHUNK 1024
 void cost_options_default(cost_options *o);
@@ -136,6 +152,16 @@ typedef struct cost_detail {
      * (attn_tiling.h, attn_gemm_batch) over its layers: prefill all its microbatches, decode
      * one step -- what attnrun --stats counts on that rank */
     double scores_calls[PHASE_COUNT], pv_calls[PHASE_COUNT];
+    /* the critical rank's fused attention (0 calls: unfused): launches over its layers (prefill
+     * all microbatches, decode one step, the split-KV merges included) and the tiling of its
+     * (largest) call */
+    double attention_calls[PHASE_COUNT];
+    int attention_kv_splits[PHASE_COUNT], attention_q_tile[PHASE_COUNT], attention_k_tile[PHASE_COUNT];
+    double attention_tiles[PHASE_COUNT]; /* tiles per (sequence, head) */
+    /* decode steps replayed from a CUDA graph on the critical decode rank: 1, and the
+     * launch overhead of its step (graph launch and in-graph kernel costs) */
+    int graph_decode;
+    double decode_launch_s;
     char reason[256];               /* why pricing failed */
 } cost_detail;
 

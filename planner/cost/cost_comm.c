@@ -95,8 +95,10 @@ int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_co
     return 0;
 }
 
-static double flat_time(attn_coll c, int p, double S, attn_link_spec s) {
-    return coll_latency_steps(c, p) * s.latency + coll_bus_factor(c, p) * S / spec_beta(s);
+/* alpha scale of the collective being priced (cost_comm_time_scaled): a captured
+ * collective's latency terms; 1 eager */
+static double flat_time(attn_coll c, int p, double S, attn_link_spec s, double as) {
+    return coll_latency_steps(c, p) * s.latency * as + coll_bus_factor(c, p) * S / spec_beta(s);
 }
 
 static const cost_coll_fit *find_fit(const cost_calibration *cal, attn_coll c, attn_link l, int p) {
@@ -113,14 +115,19 @@ static const cost_coll_fit *find_fit(const cost_calibration *cal, attn_coll c, a
 }
 
 double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier) {
+    return cost_comm_time_scaled(g, c, S, cal, hier, 1.0);
+}
+
+double cost_comm_time_scaled(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier,
+                             double as) {
     if (hier) *hier = 0;
     if (g->n <= 1 || S <= 0) return 0;
     const cost_coll_fit *fit = find_fit(cal, c, g->link, g->n);
-    if (fit) {
-        return coll_latency_steps(c, g->n) * fit->alpha_s + coll_bus_factor(c, g->n) * S / fit->bus_bandwidth;
+    if (fit) { /* a calibration times eager calls: the captured scale applies to its alpha too */
+        return coll_latency_steps(c, g->n) * fit->alpha_s * as + coll_bus_factor(c, g->n) * S / fit->bus_bandwidth;
     }
     if (g->link != LINK_NETWORK || c == COLL_SENDRECV || g->max_per_node <= 1 || g->nodes <= 1)
-        return flat_time(c, g->n, S, g->link == LINK_NETWORK && g->nodes > 1 ? g->inter : g->flat);
+        return flat_time(c, g->n, S, g->link == LINK_NETWORK && g->nodes > 1 ? g->inter : g->flat, as);
 
     /* Hierarchical: q members per node (the largest node's count sets the intra steps, the
      * smallest sets how much each NIC carries), k nodes. */
@@ -128,19 +135,19 @@ double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost
     int q = g->max_per_node, qmin = g->min_per_node, k = g->nodes, p = g->n;
     switch (c) {
     case COLL_ALLREDUCE: /* reduce-scatter in node, all-reduce of 1/q across nodes, all-gather in node */
-        return flat_time(COLL_REDUCESCATTER, q, S, g->intra) + flat_time(COLL_ALLREDUCE, k, S / qmin, g->inter) +
-               flat_time(COLL_ALLGATHER, q, S, g->intra);
+        return flat_time(COLL_REDUCESCATTER, q, S, g->intra, as) + flat_time(COLL_ALLREDUCE, k, S / qmin, g->inter, as) +
+               flat_time(COLL_ALLGATHER, q, S, g->intra, as);
     case COLL_ALLGATHER: /* across nodes among same-local-index peers, then in node */
-        return flat_time(COLL_ALLGATHER, k, S / qmin, g->inter) + flat_time(COLL_ALLGATHER, q, S, g->intra);
+        return flat_time(COLL_ALLGATHER, k, S / qmin, g->inter, as) + flat_time(COLL_ALLGATHER, q, S, g->intra, as);
     case COLL_REDUCESCATTER:
-        return flat_time(COLL_REDUCESCATTER, q, S, g->intra) + flat_time(COLL_REDUCESCATTER, k, S / qmin, g->inter);
+        return flat_time(COLL_REDUCESCATTER, q, S, g->intra, as) + flat_time(COLL_REDUCESCATTER, k, S / qmin, g->inter, as);
     case COLL_ALLTOALL: { /* the off-node share crosses the NICs, the on-node share the fabric */
         attn_link_spec in = g->intra, out = g->inter;
-        return (q - 1) * in.latency + (double)(q - 1) / p * S / spec_beta(in) + (p - q) * out.latency +
+        return ((q - 1) * in.latency + (p - q) * out.latency) * as + (double)(q - 1) / p * S / spec_beta(in) +
                (double)(p - q) / p * S / spec_beta(out);
     }
     default:
-        return flat_time(c, p, S, g->inter);
+        return flat_time(c, p, S, g->inter, as);
     }
 }
 

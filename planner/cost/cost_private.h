@@ -9,6 +9,7 @@
  * "Local" quantities are the rank's dimension-split share before the attention core;
  * "att_" quantities are what the attention core works on under the scheme. */
 typedef struct cost_shape {
+    attn_phase phase;
     attn_arch arch;
     attn_dtype dtype;
     int elem_bytes;         /* model dtype */
@@ -35,11 +36,36 @@ typedef struct cost_shape {
     double att_qk_dims, att_v_dims;     /* width of q.k and of p.v per head in the core */
     double cache_kv_heads, cache_k_dims, cache_v_dims; /* what the KV cache holds per layer */
     double mlp_cols;        /* ffn columns */
+    /* The fused attention core (OP_ATTENTION, cost_attention.c) when fused = 1: one call per
+     * layer over the rows x att_heads pairs, q_len queries against fa_keys keys, tiled by
+     * the shared rule (attn_fused_plan) on the device's kernel. */
+    int fused;
+    attn_fused_tiling fa;
+    double fa_keys;         /* Tk of the call: L (prefill), L + 1 (decode) */
+    int fa_gpu, fa_units;   /* the device's tile rule and its parallel units */
+    int qpk;                /* query heads per kv head */
+    /* A decode step replayed from a CUDA graph (the device type's `graph:`): each kernel
+     * costs launch_s (graph_kernel_s) instead of the eager launch overhead; < 0: eager. */
+    double launch_s;
 } cost_shape;
 
-/* Fills the compute and memory ops of one layer (comm ops and pipe_p2p left zero). */
+/* cost_attention.c: the fused attention op of shape sh (sh->fused): FLOPs, HBM bytes
+ * and launches per layer (time left 0: cost_ops.c prices the roofline). */
+void cost_attention_work(const cost_shape *sh, attn_op_cost *w, double *launches);
+/* The fused kernel's efficiency (fraction of the dtype's peak) for shape sh: the
+ * calibration's attention table interpolated at the call's shape when it has one, else
+ * the device type's attention_efficiency, else its gemm_efficiency. *calibrated set to 1
+ * when the table answered (the measured time then already includes what bound it: no
+ * memory roofline). */
+double cost_attention_efficiency(const attn_device_type *dt, const cost_calibration *cal, const cost_shape *sh,
+                                 int *calibrated);
+/* The fused attention's own workspace in bytes (LSE and the split-KV partials). */
+double cost_attention_workspace(const cost_shape *sh);
+
+/* Fills the compute and memory ops of one layer (comm ops and pipe_p2p left zero);
+ * launch_total_s (may be NULL) receives the layer's launch overhead. */
 void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost_calibration *cal,
-                    attn_op_cost op[OP_COUNT]);
+                    attn_op_cost op[OP_COUNT], double *launch_total_s);
 /* Weight bytes of one layer held by a rank with this shape. */
 double cost_layer_weight_bytes(const cost_shape *sh);
 
@@ -58,6 +84,10 @@ typedef struct cost_comm_geom {
 int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g);
 /* Time of one collective of S bytes; *hier set to 1 when priced hierarchically. */
 double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
+/* The same with every latency (alpha) term times alpha_scale: a collective captured in a
+ * CUDA graph (the device type's graph collective_latency); cost_comm_time is scale 1. */
+double cost_comm_time_scaled(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier,
+                             double alpha_scale);
 
 /* Everything pricing one plan needs, built once by cost.c. */
 typedef struct price_ctx {
@@ -66,6 +96,7 @@ typedef struct price_ctx {
     const cost_calibration *cal;
     int chunk, score_bytes;
     double score_budget; /* bytes per score block (attn_tiling.h) */
+    int fused;           /* cost_options.fused_attention */
     int dp, pp, n, m, M;
     int *at;             /* coordinate -> index into p->ranks */
     cost_comm_geom *seg; /* per (replica, stage, head group) */

@@ -1,4 +1,5 @@
-/* test_topology.c: topology files: flattening (node-major), defaults, NVLink domains,
+/* test_topology.c: topology files: flattening (node-major), defaults, the optional
+ * attention and graph blocks, NVLink domains,
  * the link class of device groups and the link spec of a pair (NIC minimum, latency
  * maximum, efficiency rule), truncation, and errors at the offending reference. */
 #include "testutil.h"
@@ -8,7 +9,8 @@
 static const char *const mixed =
     "name: mix\n"
     "device_types:\n"
-    "  a100: {peak_flops: {fp16: 312e12, bf16: 312e12, fp32: 19.5e12}, memory_bytes: 80e9, memory_bandwidth: 2e12}\n"
+    "  a100: {peak_flops: {fp16: 312e12, bf16: 312e12, fp32: 19.5e12}, memory_bytes: 80e9, memory_bandwidth: 2e12,"
+    " attention: {kernel: gpu, units: 108, efficiency: 0.5}, graph: {launch: 15e-6, kernel: 0.58e-6, collective_latency: 0.14}}\n"
     "  h100:\n"
     "    peak_flops: {fp16: 989e12, bf16: 989e12, fp32: 67e12}\n"
     "    memory_bytes: 80e9\n"
@@ -48,6 +50,13 @@ static void test_flatten(void) {
     CHECK(t.dev_types[0].gemm_efficiency == 0.75 && t.dev_types[0].memory_efficiency == 0.85);
     CHECK(t.dev_types[0].launch_overhead_s == 5e-6 && t.dev_types[1].launch_overhead_s == 4e-6);
     CHECK(t.dev_types[1].peak_flops[DTYPE_FP32] == 67e12 && t.dev_types[1].memory_efficiency == 0.9);
+    /* the fused attention and graph blocks: read where given, absent (CPU rule, eager) elsewhere */
+    CHECK(t.dev_types[0].attention_gpu == 1 && t.dev_types[0].attention_units == 108 &&
+          t.dev_types[0].attention_efficiency == 0.5);
+    CHECK(t.dev_types[0].graph == 1 && t.dev_types[0].graph_launch_s == 15e-6 && t.dev_types[0].graph_kernel_s == 0.58e-6 &&
+          t.dev_types[0].graph_coll_latency_scale == 0.14);
+    CHECK(t.dev_types[1].attention_gpu == 0 && t.dev_types[1].attention_units == 0 &&
+          t.dev_types[1].attention_efficiency == 0 && t.dev_types[1].graph == 0);
     CHECK(t.node_types[0].link.efficiency == 0.8 && t.node_types[0].fabric == FABRIC_NVLINK_RING);
     CHECK(t.node_types[1].link.efficiency == 0.82 && t.node_types[1].nic.efficiency == 0.8);
     CHECK(t.domain_nodes == 3 && t.domain_link.bandwidth == 400e9 && t.network.efficiency == 0);
