@@ -182,14 +182,15 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
     int k = layer_colls(c, a, sh, cc);
     layer_sync_waits(c, op, cc, k, wait);
     for (int i = 0; i < k; i++) {
-        op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL) + wait[i];
+        op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL, NULL) + wait[i];
         op[cc[i].op].bytes += cc[i].calls * coll_bus_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
     }
 }
 
 /* Activation transfer of `tokens` x hidden to the next stage's rank at the same (head group,
  * segment); 0 on the last stage. */
-static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link) {
+static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link,
+                       cost_coll_choice *ch) {
     *bytes = 0;
     if (link) *link = LINK_SELF;
     if (a->stage + 1 >= c->pp) return 0;
@@ -201,7 +202,7 @@ static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tok
     if (cost_comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
     if (link) *link = g.link;
     *bytes = g.n > 1 ? S : 0;
-    return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, NULL);
+    return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, NULL, ch);
 }
 
 
@@ -254,12 +255,12 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
         accumulate(rr->op[PHASE_PREFILL], lay, layers * (M - rem));
     }
     double bytes;
-    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL);
+    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL, NULL);
     attn_op_cost *pp = &rr->op[PHASE_PREFILL][OP_PIPE_P2P];
     pp->time_s = rt->p2p_mb_s * (rem > 0 ? rem : M);
     pp->bytes = bytes * (rem > 0 ? rem : M);
     if (rem > 0 && q > 0) {
-        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL);
+        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL, NULL);
         pp->bytes += (M - rem) * bytes;
     }
 
@@ -268,7 +269,7 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     layer_cost(c, a, &dec, lay);
     accumulate(rr->op[PHASE_DECODE], lay, layers);
     rt->step_s = layers * cost_ops_total(lay);
-    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL);
+    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL, NULL);
     rr->op[PHASE_DECODE][OP_PIPE_P2P].time_s = rt->p2p_step_s;
     rr->op[PHASE_DECODE][OP_PIPE_P2P].bytes = bytes;
 
@@ -345,15 +346,24 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->link = cc[i].g->link;
             l->bytes_per_call = cc[i].S;
             l->calls = cc[i].calls * layers * per;
-            l->time_s = l->calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical);
+            cost_coll_choice ch;
+            l->time_s = l->calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL, &ch);
+            l->hierarchical = ch.hierarchical;
+            l->algo = ch.algo;
+            l->proto = ch.proto;
+            l->source = ch.source;
             l->wait_s = wait[i] * layers * per;
         }
         double bytes;
         attn_link link;
-        double t = p2p_time(c, a, sh.tokens, &bytes, &link);
+        cost_coll_choice pch = {COLL_ALGO_P2P, COLL_PROTO_SIMPLE, 0, COST_COLL_MODEL, 0};
+        double t = p2p_time(c, a, sh.tokens, &bytes, &link, &pch);
         if (bytes > 0 && detail->n_coll < COST_MAX_COLL_LINES) {
             cost_coll_line *l = &detail->coll[detail->n_coll++];
-            *l = (cost_coll_line){(attn_phase)ph, OP_PIPE_P2P, COLL_SENDRECV, GROUP_PIPE, 2, link, 0, bytes, per, per * t, 0};
+            *l = (cost_coll_line){.phase = (attn_phase)ph, .op = OP_PIPE_P2P, .coll = COLL_SENDRECV,
+                                  .group = GROUP_PIPE, .group_size = 2, .link = link, .hierarchical = pch.hierarchical,
+                                  .algo = pch.algo, .proto = pch.proto, .source = pch.source,
+                                  .bytes_per_call = bytes, .calls = per, .time_s = per * t};
         }
     }
 }
