@@ -4,7 +4,8 @@
 # row, the published and predicted figure, NCCL's algorithm/protocol as the model picks it,
 # and the error; then the MAPE and the worst row, and last one machine-readable line
 #   kind=collective n=N mape=PCT worst=PCT worst_row=SOURCE
-# (bench/published.sh reads it). It only prices: no GPU, a second or two, runs in CI.
+# (bench/published.sh reads it). A row whose note starts "not compared:" is listed with
+# that reason and left out of the MAPE. It only prices: no GPU, a second or two, runs in CI.
 # ATTNPLAN: the binary (default: $ATTN_BUILD_DIR/planner/attnplan, else scripts/attnplan).
 # Exit 0 when every row was priced, 1 when one could not be (the row says why), 2 usage.
 set -u
@@ -24,6 +25,7 @@ trap 'rm -f "$rows"' EXIT
 printf '%-38s %-9s %4s %3s %12s %-10s %-10s %10s %10s %8s  %s\n' source op rank node bytes metric algo published predicted error chosen
 while IFS=$'\t' read -r source hardware nccl mode op ranks nodes bytes algo metric value topology note; do
   case $source in ''|'#'*|source) continue ;; esac
+  case $note in 'not compared:'*) printf '%-38s %-9s %4s %3s %12s %s\n' "$source" "$op" "$ranks" "$nodes" "$bytes" "$note"; continue ;; esac
   args=(predict coll --topology "$root/topologies/$topology.yaml" --op "$op" --ranks "$ranks" --nodes "$nodes"
         --bytes "$bytes" --brief)
   [ "$algo" != default ] && args+=(--algo "$algo")

@@ -19,8 +19,11 @@
  *             a GPU moves S (1 + 1/q) over its links for an all-reduce, so
  *             algbw = line rate x nvls efficiency x q / (q+1). That one efficiency is
  *             the topology's (nvls: {efficiency}); Simple protocol only.
- *   NVLS-tree NVLS inside each node, a tree over the rail (one NIC per GPU) between nodes
- *             carrying S/q per GPU (x2 headroom on 2 nodes, as tuning.cc's interBw).
+ *   NVLS-tree NVLS inside each node, trees over the rail (one NIC per GPU) between nodes
+ *             carrying the GPU's reduced S/q: on 2 nodes a plain exchange, S/q each way per
+ *             NIC (algbw <= q x NIC); on more, double binary trees in which a node is
+ *             interior (2 children, a parent: 3 x S/2q each way) in one tree and a leaf
+ *             (S/2q each way) in the other: 2S/q per NIC, algbw <= q x NIC / 2.
  *   CollNet   the NIC hands its 1/q share to the switch's reduction (IB SHARP).
  *   P2P       all-to-all and send/recv: the on-node share over NVLink and the off-node
  *             share over the GPU's own NIC, concurrently.
@@ -147,7 +150,7 @@ static double algbw(const cost_nccl_group *g, attn_coll c, coll_algo a, coll_pro
             return k == 1 ? in_node : fmin(in_node, nics * g->collnet_eff);
         }
         return nvls * q / (q - 1.0); /* all-gather / reduce-scatter: a GPU's inbound (q-1)/q of S */
-    case COLL_ALGO_NVLS_TREE: return fmin(nvls * q / (q + 1.0), (k == 2 ? 2.0 : 1.0) * nics);
+    case COLL_ALGO_NVLS_TREE: return fmin(nvls * q / (q + 1.0), (k == 2 ? 1.0 : 0.5) * nics);
     case COLL_ALGO_COLLNET: return fmin(g->intra_bw, nics * g->collnet_eff);
     case COLL_ALGO_P2P: {
         if (c == COLL_SENDRECV) return f * (k > 1 ? g->nic_bw : g->intra_bw);
