@@ -73,14 +73,21 @@ static void print_colls(const cost_detail *det) {
     }
     /* transfer: alpha-beta; wait: for the slowest member (a calibration's sync_wait, else 0);
      * their sum is the op's time in the tables above */
-    printf("  %-8s %-18s %-14s %-6s %5s %-8s %14s %10s %12s %10s\n", "phase", "op", "collective", "group", "size",
-           "link", "bytes/call", "calls", "transfer ms", "wait ms");
+    /* algorithm: NCCL's choice (cost_nccl.c), or where the time came from instead */
+    printf("  %-8s %-18s %-14s %-6s %5s %-8s %-16s %14s %10s %12s %10s\n", "phase", "op", "collective", "group",
+           "size", "link", "algorithm", "bytes/call", "calls", "transfer ms", "wait ms");
     for (int i = 0; i < det->n_coll; i++) {
         const cost_coll_line *l = &det->coll[i];
-        printf("  %-8s %-18s %-14s %-6s %5d %-8s %14.6g %10.0f %12.4f %10.4f%s\n", attn_phase_names[l->phase],
+        char algo[40];
+        if (l->source == COST_COLL_ALPHA_BETA)
+            snprintf(algo, sizeof algo, "alpha-beta");
+        else
+            snprintf(algo, sizeof algo, "%s/%s%s", coll_algo_name(l->algo), coll_proto_name(l->proto),
+                     l->source == COST_COLL_MODEL ? "" : l->source == COST_COLL_MEASURED ? " (meas)" : " (cal)");
+        printf("  %-8s %-18s %-14s %-6s %5d %-8s %-16s %14.6g %10.0f %12.4f %10.4f%s\n", attn_phase_names[l->phase],
                attn_op_table[l->op].key, coll_name(l->coll), plan_group_kind_name(l->group), l->group_size,
-               link_name(l->link), l->bytes_per_call, l->calls, l->time_s * 1e3, l->wait_s * 1e3,
-               l->hierarchical ? "  (hierarchical)" : "");
+               link_name(l->link), algo, l->bytes_per_call, l->calls, l->time_s * 1e3, l->wait_s * 1e3,
+               l->hierarchical ? "  (across nodes)" : "");
     }
 }
 

@@ -98,6 +98,57 @@ int cost_calibration_load(const char *path, const attn_topology *t, cost_calibra
                           attn_diag *d);
 void cost_calibration_free(cost_calibration *cal);
 
+/* ---- collectives as NCCL runs them (cost_nccl.c; docs/cost-model.md, "Collectives") ---- */
+
+/* A communication group as NCCL's tuner sees it. A group inside one node or one NVLink
+ * domain has nodes = 1 (per_node = ranks). Bandwidths are bytes/s per GPU per direction. */
+typedef struct cost_nccl_group {
+    int ranks, nodes;
+    int per_node, per_node_min;   /* GPUs of the group on its fullest and emptiest node */
+    int nvlink;                   /* 1: NVLink between the node's GPUs (NVSwitch, NVLink ring, domain); 0: PCIe */
+    double link_bw;               /* line rate of the node fabric (NVLS efficiency is relative to it) */
+    double intra_bw;              /* achieved: line rate x link efficiency (a Simple ring's busbw) */
+    double nic_bw;                /* achieved per-GPU NIC bandwidth (one NIC per GPU, rail-aligned) */
+    unsigned algorithms;          /* bit (1u << coll_algo) per algorithm the fabric offers */
+    double nvls_eff, collnet_eff; /* the topology's nccl: figures */
+    double launch_s;              /* one kernel launch (the device type's launch_overhead) */
+    int single_process;           /* set from cost_nccl_options by cost_collective_choose */
+    double latency_scale;         /* likewise */
+} cost_nccl_group;
+
+typedef struct cost_nccl_options {
+    int algo;                     /* -1: NCCL's choice; else the coll_algo forced (NCCL_ALGO) */
+    int proto;                    /* -1, or the coll_proto forced (NCCL_PROTO) */
+    int single_process;           /* 1: one process drives all the node's GPUs (nccl-tests -g N);
+                                     0: one process per GPU, as attnrun runs */
+    double latency_scale;         /* the factor on every latency term: 1 eager; a collective captured
+                                     in a CUDA graph pays less (the device type's graph
+                                     collective_latency, docs/cost-model.md) */
+} cost_nccl_options;
+void cost_nccl_options_default(cost_nccl_options *o);
+
+/* Where a collective's price came from, by precedence: a calibration fit, the topology's
+ * measured `collectives:` table, the NCCL model; CPU fabrics (shared memory) use alpha-beta. */
+typedef enum { COST_COLL_MODEL = 0, COST_COLL_MEASURED, COST_COLL_CALIBRATION, COST_COLL_ALPHA_BETA } cost_coll_source;
+const char *cost_coll_source_name(cost_coll_source s);
+
+typedef struct cost_coll_choice {
+    coll_algo algo;               /* what NCCL would run (the model's pick, also under the other sources) */
+    coll_proto proto;
+    double time_s;
+    cost_coll_source source;
+    int hierarchical;             /* 1: the group spans nodes over the network */
+} cost_coll_choice;
+
+/* Time of one algorithm and protocol on group g for S bytes; -1 when NCCL would not run
+ * that pair there (not offered by the fabric, not defined for the collective). */
+double cost_nccl_time(const cost_nccl_group *g, attn_coll c, coll_algo a, coll_proto p, double S);
+/* NCCL's choice: the fastest offered (algorithm, protocol) by cost_nccl_time, within what
+ * o forces (o may be NULL). 0, or -1 when nothing forced is available (out then holds
+ * the collective's default names and time 0). */
+int cost_collective_choose(const cost_nccl_group *g, attn_coll c, double S, const cost_nccl_options *o,
+                           cost_coll_choice *out);
+
 /* ---- options ---- */
 
 typedef struct cost_options {
@@ -123,7 +174,10 @@ typedef struct cost_coll_line {
     attn_group_kind group;
     int group_size;
     attn_link link;                 /* most expensive class crossed */
-    int hierarchical;               /* 1: priced as intra-node / inter-node / intra-node */
+    int hierarchical;               /* 1: the group spans nodes over the network */
+    coll_algo algo;                 /* NCCL's algorithm and protocol for it (cost_collective_choose) */
+    coll_proto proto;
+    cost_coll_source source;        /* where its time came from */
     double bytes_per_call;          /* S: the buffer size in nccl-tests' convention */
     double calls;                   /* calls in the phase on this rank */
     double time_s;                  /* all calls: the transfer (alpha-beta) */
@@ -213,6 +267,11 @@ double cost_gemm_efficiency_reuse(const attn_device_type *dt, double gm, double 
  * span nodes over the network hierarchically. Sets *link and *hierarchical when non-NULL. */
 double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
                             const cost_calibration *cal, attn_link *link, int *hierarchical);
+/* The same with the choice behind it and options (o may be NULL: NCCL's choice, one
+ * process per GPU). 0, or -1 on a bad device index or a forced algorithm/protocol that
+ * the group does not offer (out->time_s then -1). */
+int cost_collective_predict(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
+                            const cost_calibration *cal, const cost_nccl_options *o, cost_coll_choice *out);
 
 /* Prefill time of a pipeline: P stages with per-microbatch times stage_s[P], M microbatches,
  * p2p_s per activation transfer between stages:

@@ -78,16 +78,18 @@ typedef struct cost_comm_geom {
     attn_link_spec flat;    /* the spec of `link` (worst pair) */
     attn_link_spec intra;   /* node fabric, worst node (hierarchical groups) */
     attn_link_spec inter;   /* network, worst NIC pair (hierarchical groups) */
+    int nccl;               /* 1: a GPU fabric, priced as NCCL runs it; 0: CPU (alpha-beta) */
+    cost_nccl_group ng;     /* the group as NCCL's tuner sees it (nccl = 1) */
+    const attn_topology *topo; /* its measured `collectives:` table */
 } cost_comm_geom;
 
 /* 0 ok, -1 on a device index out of range or no memory. */
 int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g);
-/* Time of one collective of S bytes; *hier set to 1 when priced hierarchically. */
-double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
-/* The same with every latency (alpha) term times alpha_scale: a collective captured in a
- * CUDA graph (the device type's graph collective_latency); cost_comm_time is scale 1. */
-double cost_comm_time_scaled(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier,
-                             double alpha_scale);
+/* Time of one collective of S bytes by precedence calibration > the topology's measured
+ * table > the NCCL model (alpha-beta on CPU fabrics); choice (may be NULL) receives what
+ * was chosen and from where. o may be NULL (NCCL's choice, one process per GPU). */
+double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal,
+                      const cost_nccl_options *o, cost_coll_choice *choice);
 
 /* Everything pricing one plan needs, built once by cost.c. */
 typedef struct price_ctx {

@@ -111,11 +111,14 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     sh->launch_s = ph == PHASE_DECODE && dt->graph ? dt->graph_kernel_s : -1;
 }
 
-/* The factor on a collective's latency in this phase on this rank's device: captured in
- * the decode step's CUDA graph, or eager (1). */
-static double coll_alpha_scale(const price_ctx *c, const attn_rank_assign *a, attn_phase ph) {
+/* NCCL's options for a collective in this phase on this rank's device: its latency
+ * scaled when it is captured in the decode step's CUDA graph, eager (1) otherwise. */
+static cost_nccl_options coll_options(const price_ctx *c, const attn_rank_assign *a, attn_phase ph) {
     const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
-    return ph == PHASE_DECODE && dt->graph ? dt->graph_coll_latency_scale : 1.0;
+    cost_nccl_options o;
+    cost_nccl_options_default(&o);
+    if (ph == PHASE_DECODE && dt->graph) o.latency_scale = dt->graph_coll_latency_scale;
+    return o;
 }
 
 /* One graph launch per decode step on a device that replays the step from a graph. */
@@ -219,9 +222,9 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
     double wait[4];
     int k = layer_colls(c, a, sh, cc);
     layer_sync_waits(c, op, cc, k, wait);
-    double as = coll_alpha_scale(c, a, sh->phase);
+    cost_nccl_options no = coll_options(c, a, sh->phase);
     for (int i = 0; i < k; i++) {
-        op[cc[i].op].time_s += cc[i].calls * cost_comm_time_scaled(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL, as) + wait[i];
+        op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &no, NULL) + wait[i];
         op[cc[i].op].bytes += cc[i].calls * coll_bus_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
     }
 }
@@ -229,7 +232,7 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
 /* Activation transfer of `tokens` x hidden to the next stage's rank at the same (head group,
  * segment); 0 on the last stage. */
 static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link,
-                       attn_phase ph) {
+                       cost_coll_choice *ch, attn_phase ph) {
     *bytes = 0;
     if (link) *link = LINK_SELF;
     if (a->stage + 1 >= c->pp) return 0;
@@ -241,7 +244,8 @@ static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tok
     if (cost_comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
     if (link) *link = g.link;
     *bytes = g.n > 1 ? S : 0;
-    return cost_comm_time_scaled(&g, COLL_SENDRECV, S, c->cal, NULL, coll_alpha_scale(c, a, ph));
+    cost_nccl_options no = coll_options(c, a, ph);
+    return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, &no, ch);
 }
 
 
@@ -294,12 +298,12 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
         accumulate(rr->op[PHASE_PREFILL], lay, layers * (M - rem));
     }
     double bytes;
-    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL, PHASE_PREFILL);
+    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL, NULL, PHASE_PREFILL);
     attn_op_cost *pp = &rr->op[PHASE_PREFILL][OP_PIPE_P2P];
     pp->time_s = rt->p2p_mb_s * (rem > 0 ? rem : M);
     pp->bytes = bytes * (rem > 0 ? rem : M);
     if (rem > 0 && q > 0) {
-        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL, PHASE_PREFILL);
+        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL, NULL, PHASE_PREFILL);
         pp->bytes += (M - rem) * bytes;
     }
 
@@ -312,7 +316,7 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     double gl = graph_launch_s(c, a);
     rr->op[PHASE_DECODE][OP_NORM1].time_s += gl;
     rt->step_s += gl;
-    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL, PHASE_DECODE);
+    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL, NULL, PHASE_DECODE);
     rr->op[PHASE_DECODE][OP_PIPE_P2P].time_s = rt->p2p_step_s;
     rr->op[PHASE_DECODE][OP_PIPE_P2P].bytes = bytes;
 
@@ -379,7 +383,7 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         double launch_s = 0;
         cost_layer_ops(&sh, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal, op, &launch_s);
         layer_sync_waits(c, op, cc, k, wait);
-        double as = coll_alpha_scale(c, a, (attn_phase)ph);
+        cost_nccl_options no = coll_options(c, a, (attn_phase)ph);
         if (sh.fused) {
             double fl = 0;
             attn_op_cost wk;
@@ -405,15 +409,24 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->link = cc[i].g->link;
             l->bytes_per_call = cc[i].S;
             l->calls = cc[i].calls * layers * per;
-            l->time_s = l->calls * cost_comm_time_scaled(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical, as);
+            cost_coll_choice ch;
+            l->time_s = l->calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &no, &ch);
+            l->hierarchical = ch.hierarchical;
+            l->algo = ch.algo;
+            l->proto = ch.proto;
+            l->source = ch.source;
             l->wait_s = wait[i] * layers * per;
         }
         double bytes;
         attn_link link;
-        double t = p2p_time(c, a, sh.tokens, &bytes, &link, (attn_phase)ph);
+        cost_coll_choice pch = {COLL_ALGO_P2P, COLL_PROTO_SIMPLE, 0, COST_COLL_MODEL, 0};
+        double t = p2p_time(c, a, sh.tokens, &bytes, &link, &pch, (attn_phase)ph);
         if (bytes > 0 && detail->n_coll < COST_MAX_COLL_LINES) {
             cost_coll_line *l = &detail->coll[detail->n_coll++];
-            *l = (cost_coll_line){(attn_phase)ph, OP_PIPE_P2P, COLL_SENDRECV, GROUP_PIPE, 2, link, 0, bytes, per, per * t, 0};
+            *l = (cost_coll_line){.phase = (attn_phase)ph, .op = OP_PIPE_P2P, .coll = COLL_SENDRECV,
+                                  .group = GROUP_PIPE, .group_size = 2, .link = link, .hierarchical = pch.hierarchical,
+                                  .algo = pch.algo, .proto = pch.proto, .source = pch.source,
+                                  .bytes_per_call = bytes, .calls = per, .time_s = per * t};
         }
     }
 }

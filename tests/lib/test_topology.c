@@ -3,6 +3,8 @@
  * the link class of device groups and the link spec of a pair (NIC minimum, latency
  * maximum, efficiency rule), truncation, and errors at the offending reference. */
 #include "testutil.h"
+#include <math.h>
+#include <stdio.h>
 #include "topology.h"
 
 /* Two node types (a slow one with a 25 GB/s NIC), 4 nodes, NVLink domains of 3 nodes. */
@@ -184,8 +186,39 @@ static void test_errors(void) {
     CHECK(capture_end(&c, "/nonexistent/t.yaml: error: cannot open"));
 }
 
+/* nccl: and collectives: (docs/topologies.md, "Collectives"). */
+static void test_collectives_blocks(void) {
+    attn_topology t;
+    CHECK(load(mixed, &t) == 0);
+    CHECK(t.nccl.algorithms == TOPOLOGY_NCCL_DEFAULT && t.n_coll_measured == 0); /* no block: ring, tree, p2p */
+    topology_free(&t);
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s%s", mixed,
+             "nccl: {algorithms: [ring, tree, nvlstree], nvls: {efficiency: 0.7}}\n"
+             "collectives:\n"
+             "  - {op: all-reduce, ranks: 8, bytes: 4096, time: 20e-6}\n"
+             "  - {op: allreduce, ranks: 8, bytes: 1024, busbw: 1e9}\n"
+             "  - {op: allgather, ranks: 4, nodes: 2, bytes: 1e6, time: 30e-6}\n");
+    CHECK(load(buf, &t) == 0);
+    CHECK(t.nccl.algorithms == (TOPOLOGY_NCCL_DEFAULT | (1u << COLL_ALGO_NVLS_TREE)) && t.nccl.nvls_efficiency == 0.7);
+    CHECK(t.n_coll_measured == 3);
+    /* sorted by collective, ranks, nodes, bytes; busbw converted with the bus factor 2*7/8 */
+    CHECK(t.coll_measured[0].coll == COLL_ALLREDUCE && t.coll_measured[0].bytes == 1024);
+    CHECK(fabs(t.coll_measured[0].time_s - 1.75 * 1024 / 1e9) < 1e-18);
+    CHECK(t.coll_measured[1].bytes == 4096 && t.coll_measured[1].time_s == 20e-6 && t.coll_measured[1].nodes == 1);
+    CHECK(t.coll_measured[2].coll == COLL_ALLGATHER && t.coll_measured[2].nodes == 2);
+    topology_free(&t);
+    /* a block alone offers its algorithm */
+    snprintf(buf, sizeof buf, "%s%s", mixed, "nccl: {nvls: {efficiency: 0.7}, collnet: {efficiency: 0.9}}\n");
+    CHECK(load(buf, &t) == 0);
+    CHECK(t.nccl.algorithms == (TOPOLOGY_NCCL_DEFAULT | (1u << COLL_ALGO_NVLS) | (1u << COLL_ALGO_NVLS_TREE) |
+                                (1u << COLL_ALGO_COLLNET)));
+    topology_free(&t);
+}
+
 int main(void) {
     test_flatten();
+    test_collectives_blocks();
     test_network_section();
     test_errors();
     return check_finish("test_topology");
