@@ -12,13 +12,89 @@ of the whole batch (ttft) and the first decode step at context seq_len (tpot), a
 --warmup untimed runs; prints the median and the range of --repeat runs as YAML lines.
 Random weights of the contract's scale (the timing does not depend on the values).
 
-usage: cpu_torch_forward.py MODEL.yaml [--repeat N] [--warmup N]"""
+--verify DUMP checks that this forward computes what attnrun computes: the weights and
+inputs come from the contract's seeded generator (docs/model-contract.md, "Seeded random
+weights and inputs", --seed), the prefill and the first decode step run once, and their
+outputs are compared with `attnrun PLAN --dump DUMP` (hidden_states, decode_output[:, 0])
+by relative error ||torch - attnrun|| / ||attnrun||; exit 1 above 1e-4 (attnrun --check's
+fp32 tolerance).
+
+usage: cpu_torch_forward.py MODEL.yaml [--repeat N] [--warmup N] [--verify DUMP [--seed S]]"""
 import argparse
+import json
 import math
+import struct
 import sys
 import time
 
 import yaml
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def splitmix64(x):  # x: a numpy uint64 array (wraps mod 2^64) or a Python int
+    import numpy as np
+
+    if isinstance(x, int):
+        x = (x + GOLDEN) & MASK
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK
+        return x ^ (x >> 31)
+    x = x + np.uint64(GOLDEN)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def fnv1a64(s):
+    h = 0xCBF29CE484222325
+    for c in s.encode():
+        h = ((h ^ c) * 0x100000001B3) & MASK
+    return h
+
+
+def seeded(seed, name, shape):
+    """The seeded value of every element of tensor `name`, as fp32 (as attnrun stores it).
+    As runtime/tensors.c computes it: element i is splitmix64(key + (i - 1) golden), one
+    index before what docs/model-contract.md writes (splitmix64(key + i golden))."""
+    import numpy as np
+    import torch
+
+    n, cols = math.prod(shape), shape[-1]
+    key = splitmix64((seed ^ fnv1a64(name)) & MASK)
+    bits = splitmix64(np.uint64((key - GOLDEN) & MASK) + np.arange(n, dtype=np.uint64) * np.uint64(GOLDEN))
+    r = 2.0 * (bits >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 - 1.0
+    if name.endswith("layernorm.weight"):
+        v = 1.0 + 0.1 * r
+    elif name.endswith(".bias"):
+        v = 0.1 * r
+    elif name.endswith("_proj.weight"):
+        v = r * math.sqrt(3.0 / cols)
+    else:
+        v = r
+    return torch.from_numpy(v.astype(np.float32).reshape(shape))
+
+
+def read_safetensors(path):
+    """name -> float32 torch tensor, for the F32 tensors attnrun --dump writes."""
+    import numpy as np
+    import torch
+
+    with open(path, "rb") as f:
+        data = f.read()
+    (hlen,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + hlen])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        if e["dtype"] != "F32":
+            raise ValueError("%s: tensor %s is %s, not F32" % (path, name, e["dtype"]))
+        b, end = e["data_offsets"]
+        arr = np.frombuffer(data, dtype="<f4", count=(end - b) // 4, offset=8 + hlen + b)
+        out[name] = torch.from_numpy(arr.copy().reshape(e["shape"]))
+    return out
 
 
 def load_model(path):
@@ -31,7 +107,9 @@ def load_model(path):
                 TD=max(int(wl.get("decode_tokens", 0)), 1), dtype=m.get("dtype", "fp32"))
 
 
-def build(w):
+def build(w, seed=None):
+    """The prefill and decode-step closures. seed None: torch's random values at the
+    contract's scales; else the contract's seeded weights and inputs."""
     import torch
     import torch.nn.functional as Fn
 
@@ -40,18 +118,27 @@ def build(w):
     llama = w["arch"] == "llama"
     cap = L + w["TD"]
 
-    def proj(rows, cols):  # the contract's scale: uniform r * sqrt(3 / cols), variance 1/cols
-        return (torch.rand(rows, cols) * 2 - 1) * math.sqrt(3.0 / cols)
+    def tensor(name, *shape):
+        if seed is not None:
+            return seeded(seed, name, shape)
+        r = torch.rand(*shape) * 2 - 1
+        if name.endswith("layernorm.weight"):
+            return 1 + 0.1 * r
+        if name.endswith(".bias"):
+            return 0.1 * r
+        return r * math.sqrt(3.0 / shape[-1]) if name.endswith("_proj.weight") else r
 
     layers = []
-    for _ in range(w["layers"]):
-        ly = dict(q=proj(NH * D, C), k=proj(NKV * D, C), v=proj(NKV * D, C), o=proj(C, NH * D),
-                  up=proj(F, C), down=proj(C, F), n1=1 + 0.1 * (torch.rand(C) * 2 - 1),
-                  n2=1 + 0.1 * (torch.rand(C) * 2 - 1))
+    for i in range(w["layers"]):
+        p = "model.layers.%d." % i
+        ly = dict(q=tensor(p + "self_attn.q_proj.weight", NH * D, C), k=tensor(p + "self_attn.k_proj.weight", NKV * D, C),
+                  v=tensor(p + "self_attn.v_proj.weight", NKV * D, C), o=tensor(p + "self_attn.o_proj.weight", C, NH * D),
+                  up=tensor(p + "mlp.up_proj.weight", F, C), down=tensor(p + "mlp.down_proj.weight", C, F),
+                  n1=tensor(p + "input_layernorm.weight", C), n2=tensor(p + "post_attention_layernorm.weight", C))
         if llama:
-            ly["gate"] = proj(F, C)
+            ly["gate"] = tensor(p + "mlp.gate_proj.weight", F, C)
         else:
-            ly["b1"], ly["b2"] = 0.1 * (torch.rand(C) * 2 - 1), 0.1 * (torch.rand(C) * 2 - 1)
+            ly["b1"], ly["b2"] = tensor(p + "input_layernorm.bias", C), tensor(p + "post_attention_layernorm.bias", C)
         ly["kc"] = torch.zeros(B, NKV, cap, D)  # the preallocated KV cache
         ly["vc"] = torch.zeros(B, NKV, cap, D)
         layers.append(ly)
@@ -86,8 +173,8 @@ def build(w):
         act = Fn.silu(Fn.linear(h, ly["gate"])) * up if llama else Fn.gelu(up, approximate="tanh")
         return x + Fn.linear(act, ly["down"])
 
-    x_prefill = torch.rand(B, L, C) * 2 - 1
-    x_decode = torch.rand(B, 1, C) * 2 - 1
+    x_prefill = tensor("hidden_states", B, L, C)
+    x_decode = tensor("decode_hidden_states", B, w["TD"], C)[:, :1].contiguous()
 
     def prefill():
         x = x_prefill
@@ -121,6 +208,8 @@ def main():
     ap.add_argument("model")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--verify", metavar="DUMP")
+    ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     if a.repeat < 1 or a.warmup < 0:
         print("cpu_torch_forward.py: error: --repeat must be >= 1 and --warmup >= 0", file=sys.stderr)
@@ -136,6 +225,23 @@ def main():
     import torch
 
     torch.set_num_threads(1)
+    if a.verify:
+        try:
+            dump = read_safetensors(a.verify)
+            want_p, want_d = dump["hidden_states"], dump["decode_output"][:, :1]
+        except (OSError, KeyError, ValueError, struct.error) as e:
+            print("%s: error: cannot read attnrun's dump: %s" % (a.verify, e), file=sys.stderr)
+            return 2
+        prefill, decode_step = build(w, seed=a.seed)
+        with torch.inference_mode():
+            got_p = prefill()
+            got_d = decode_step()
+        ep = float((got_p - want_p).norm() / want_p.norm())
+        ed = float((got_d - want_d).norm() / want_d.norm())
+        ok = ep <= 1e-4 and ed <= 1e-4
+        print("verify: prefill relative error %.3e, decode step %.3e against %s: %s"
+              % (ep, ed, a.verify, "ok" if ok else "FAILED (above 1e-4)"))
+        return 0 if ok else 1
     prefill, decode_step = build(w)
     with torch.inference_mode():
         ttft = timed(prefill, a.warmup, a.repeat)

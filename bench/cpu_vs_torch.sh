@@ -5,7 +5,9 @@
 # OpenBLAS thread); torch.set_num_threads(1). The goal of issue 13: torch_time /
 # attnrun_time >= 1.0 for the prefill (ttft) and for one decode step (tpot) on the three
 # models of bench/models/ (cvt-gpt-512, cvt-llama-512, cvt-llama-4k). A benchmark, not a
-# test, and not part of CI. Results: docs/cpu-performance.md.
+# test, and not part of CI. Results: docs/cpu-performance.md. Before timing, each model's
+# outputs are compared (attnrun --dump against cpu_torch_forward.py --verify, same seeded
+# weights and inputs): the two must compute the same model.
 #
 # PyTorch comes from PyPI into a virtual environment the script makes on first use
 # ($ATTN_TORCH_VENV, default ${XDG_CACHE_HOME:-~/.cache}/attnplan-bench/venv): PyPI's
@@ -80,6 +82,19 @@ for m in $models; do
   "$attnplan" price "$root/topologies/cpu-local.yaml" "$root/bench/models/$m.yaml" \
     --strategy dp=1,pp=1,n=1,m=1 --devices 1 -o "$out/$m.plan.yaml" > "$out/$m.price.txt" ||
     { echo "cpu_vs_torch.sh: error: attnplan price failed for $m ($out/$m.price.txt)" >&2; exit 2; }
+done
+
+# first, that both compute the same model: attnrun's outputs on the seeded weights and
+# inputs (--dump) against the PyTorch forward's on the same values (--verify)
+for m in $models; do
+  "$attnrun" "$out/$m.plan.yaml" --threads 1 --repeat 1 --warmup 0 --dump "$out/$m.dump.safetensors" > "$out/$m.dump.log" 2>&1 ||
+    { echo "cpu_vs_torch.sh: error: attnrun --dump failed on $m ($out/$m.dump.log)" >&2; exit 2; }
+  if ! "$py" "$root/bench/cpu_torch_forward.py" "$root/bench/models/$m.yaml" --verify "$out/$m.dump.safetensors" > "$out/$m.verify.txt" 2>&1; then
+    cat "$out/$m.verify.txt" >&2
+    echo "cpu_vs_torch.sh: error: the PyTorch forward does not compute attnrun's model $m" >&2
+    exit 2
+  fi
+  echo "$m: $(cat "$out/$m.verify.txt")"
 done
 
 # the median line of attnrun's measured report: "ttft tpot"

@@ -40,10 +40,10 @@ static inline uint32_t kvec_float_to_bits(float f) {
  * as an integer, so no float-to-int conversion is needed, which NaN would make undefined),
  * r = x - k ln2 with ln2 in two parts (Cody and Waite: ln2_hi has 15 significant bits, so
  * k ln2_hi is exact for |k| <= 2^9) and e^r = 1 + r + r^2 q(r) on |r| <= ln2/2, q of
- * degree 4, fitted for minimal maximum relative error (3.1e-9; bench-free derivation: an
- * iteratively reweighted least-squares fit on 20001 points, the coefficients rounded to
- * fp32). 2^k is applied as 2^k1 * 2^k2 with k1 = k/2, both normal for k in [-150, 128],
- * so results in the denormal range round once, in the last multiply, as expf's do. */
+ * degree 4, fitted for minimal maximum relative error (3.9e-9 with the coefficients
+ * rounded to fp32; derived by scripts/fit-exp-poly.py). 2^k is applied as 2^k1 * 2^k2
+ * with k1 = k/2, both normal for k in [-150, 128], so results in the denormal range round
+ * once, in the last multiply, as expf's do. */
 static inline float kvec_exp1(float x) {
     const float magic = 12582912.0f; /* 1.5 * 2^23 */
     const float log2e = 1.44269504088896341f;
