@@ -156,6 +156,7 @@ static inline float kvec_sumsq1(const float *x, size_t n, float c, float m) {
 }
 
 KVEC_CLONES void kvec_layernorm(float *out, const float *x, const float *w, const float *b, int N, int C, float eps) {
+    if (C <= 0) return; /* no row element to take deviations from */
     for (int i = 0; i < N; i++) {
         const float *row = x + (size_t)i * C;
         float *dst = out + (size_t)i * C;
