@@ -369,7 +369,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         if (load_layer(&ld, a->layer_begin + l, &fw->layers[l]) != 0) ld.failed = 1;
     free(ld.host);
     free(ld.tmp);
-    if (ld.failed) {
+    if (ld.failed || fw_ends_create(fw, ws, err) != 0) {
         forward_destroy(fw);
         return NULL;
     }
@@ -422,6 +422,7 @@ void forward_destroy(attn_forward *fw) {
     if (fw->layers)
         for (int l = 0; l < fw->n_layers; l++) fw_free_bufs(fw, t, layer_bufs(fw, &fw->layers[l], t));
     fw_free_bufs(fw, t, forward_bufs(fw, 0, t));
+    fw_ends_destroy(fw);
     free(fw->layers);
     free(fw->seg_off);
     free(fw->seg_hs);
@@ -483,12 +484,15 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
 }
 
 /* Runs nseq sequences of T rows through this stage: receive (or load), layers, send (or keep). */
-static void stage_forward(attn_forward *fw, const float *input, float *out, int nseq, int T, int pos0, int seq0) {
+static void stage_forward(attn_forward *fw, const float *input, const int32_t *ids, float *out, int nseq, int T, int pos0,
+                          int seq0) {
     attn_backend *be = fw->be;
     int N = nseq * T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
     size_t NC = (size_t)N * fw->C;
     if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
-    if (forward_is_first_stage(fw)) {
+    if (forward_is_first_stage(fw) && fw->ends.on) {
+        fw_ends_embed(fw, ids, N);
+    } else if (forward_is_first_stage(fw)) {
         if (be->upload(be->ctx, fw->x, input, NC) != 0) {
             fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
             fw->comm->abort(fw->comm, 1);
@@ -505,6 +509,8 @@ static void stage_forward(attn_forward *fw, const float *input, float *out, int 
             fw->comm->send(fw->comm, fw->x, NC, fw->rank + per_stage);
             fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
+    } else if (fw->ends.on) {
+        fw_ends_head(fw, nseq, T, out);
     } else if (out) {
         be->synchronize(be->ctx);
         if (be->download(be->ctx, out, fw->x, NC) != 0) {
@@ -514,17 +520,24 @@ static void stage_forward(attn_forward *fw, const float *input, float *out, int 
     }
 }
 
-void forward_prefill(attn_forward *fw, const float *input, float *out) {
+size_t forward_output_elems(const attn_plan *p, int decode) {
+    const attn_model *m = &p->model;
+    if (m->vocab_size > 0) return (size_t)m->vocab_size;
+    return (size_t)m->hidden * (decode ? 1 : (size_t)m->workload.seq_len);
+}
+
+void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_PREFILL;
-    size_t seq_elems = (size_t)fw->L * fw->C;
+    size_t seq_elems = (size_t)fw->L * fw->C, out_elems = forward_output_elems(fw->plan, 0);
     for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
         int rows = split_count(fw->B, fw->microbatches, mb);
-        stage_forward(fw, input ? input + b0 * seq_elems : NULL, out ? out + b0 * seq_elems : NULL, rows, fw->L, 0, b0);
+        stage_forward(fw, input ? input + b0 * seq_elems : NULL, ids ? ids + (size_t)b0 * fw->L : NULL,
+                      out ? out + b0 * out_elems : NULL, rows, fw->L, 0, b0);
         b0 += rows;
     }
 }
 
-void forward_decode_step(attn_forward *fw, int step, const float *input, float *out) {
+void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_DECODE;
-    stage_forward(fw, input, out, fw->B, 1, fw->L + step, 0);
+    stage_forward(fw, input, ids, out, fw->B, 1, fw->L + step, 0);
 }
