@@ -77,7 +77,8 @@ int fw_ends_create(attn_forward *fw, tensor_source *ws, attn_error *err) {
     }
     for (int i = 0; i < e->P; i++)
         e->counts[i] = (size_t)plan_vocab_range(e->V, p->strategy.n, p->strategy.m, i / p->strategy.m, i % p->strategy.m, NULL, NULL);
-    int first = forward_is_first_stage(fw), last = forward_is_last_stage(fw), gpt = m->arch == ARCH_GPT;
+    /* the stage test of forward.c, written here: forward_ends.c never calls back into forward.c */
+    int first = fw->me->stage == 0, last = fw->me->stage == p->strategy.pp - 1, gpt = m->arch == ARCH_GPT;
     size_t C = (size_t)fw->C, Vp = (size_t)(e->v1 - e->v0), R = ends_rows(fw);
     float *host = malloc((Vp > 0 ? Vp : 1) * C * sizeof *host);
     if (!host) {
