@@ -273,6 +273,12 @@ double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs
 int cost_collective_predict(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
                             const cost_calibration *cal, const cost_nccl_options *o, cost_coll_choice *out);
 
+/* Bytes of the model's ends' weights rank a of plan p holds (cost_ends.c): its vocabulary
+ * shard of the embedding (first stage) and of the LM head with the final norm (last stage);
+ * 0 without vocab_size. Included in the rank's weights_bytes; a fixed share of them that
+ * does not scale with its layers or heads. */
+double cost_ends_plan_weight_bytes(const attn_plan *p, const attn_rank_assign *a);
+
 /* Prefill time of a pipeline: P stages with per-microbatch times stage_s[P], M microbatches,
  * p2p_s per activation transfer between stages:
  *   (M - 1) * max_s max(stage_s[s], p2p_s) + sum_s stage_s[s] + (P - 1) * p2p_s. */

@@ -106,6 +106,11 @@ double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, d
     return gemm_op(dt, dtype, dtype_bytes(dtype), gm, gn, gk, launches, launch_overhead(dt, cal), cal).time_s;
 }
 
+attn_op_cost cost_gemm_cost(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk, double launches,
+                            const cost_calibration *cal) {
+    return gemm_op(dt, dtype, dtype_bytes(dtype), gm, gn, gk, launches, launch_overhead(dt, cal), cal);
+}
+
 /* An elementwise kernel: FLOPs at the fp32 vector peak, bytes at the elementwise bandwidth. */
 static attn_op_cost vector_op(const attn_device_type *dt, double flops, double bytes, double bw,
                               double launches, double launch_s) {

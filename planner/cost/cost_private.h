@@ -69,6 +69,11 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
 /* Weight bytes of one layer held by a rank with this shape. */
 double cost_layer_weight_bytes(const cost_shape *sh);
 
+/* cost_ops.c: a GEMM C[gm,gn] = A[gm,gk] B[gk,gn] in dtype, its flops, bytes and time
+ * (cost_gemm_time's). */
+attn_op_cost cost_gemm_cost(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk, double launches,
+                            const cost_calibration *cal);
+
 /* A communication group as the alpha-beta model sees it. */
 typedef struct cost_comm_geom {
     int n;                  /* devices */
@@ -90,6 +95,26 @@ int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_co
  * was chosen and from where. o may be NULL (NCCL's choice, one process per GPU). */
 double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal,
                       const cost_nccl_options *o, cost_coll_choice *choice);
+
+/* cost_ends.c: the model's ends on one rank (zero without a vocabulary). */
+typedef struct cost_ends_rank {
+    int first, last;               /* the rank's stage holds the embedding / the final norm and LM head */
+    double vocab_rows;             /* its vocabulary rows (plan_vocab_range) */
+    const cost_comm_geom *stage;   /* the stage group the vocabulary is split over */
+} cost_ends_rank;
+/* The ends' ops for `rows` sequences of q_len positions (prefill: a microbatch of seq_len;
+ * decode: one step, 1): OP_EMBED .. OP_LM_HEAD_COMM set, every other op zero. */
+void cost_ends_ops(const cost_ends_rank *e, const attn_model *md, const attn_device_type *dt, const cost_calibration *cal,
+                   double rows, double q_len, attn_op_cost op[OP_COUNT]);
+/* Bytes of the ends' weights the rank holds (a tied matrix once on a rank with both ends). */
+double cost_ends_weight_bytes(const cost_ends_rank *e, const attn_model *md);
+/* The ends' buffers for `rows` sequences: activations and the gathered logits. */
+void cost_ends_buffers(const cost_ends_rank *e, const attn_model *md, double rows, double *activation_bytes,
+                       double *comm_bytes);
+/* The ends' collectives as `attnplan price` lists them (calls per phase); returns how many
+ * lines were written (at most room). */
+int cost_ends_describe(const cost_ends_rank *e, const attn_model *md, const attn_device_type *dt, const cost_calibration *cal,
+                       attn_phase ph, double rows, double q_len, double calls, cost_coll_line *out, int room);
 
 /* Everything pricing one plan needs, built once by cost.c. */
 typedef struct price_ctx {

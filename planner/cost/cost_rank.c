@@ -250,6 +250,13 @@ static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tok
 
 
 
+/* The model's ends on rank a (cost_ends.c): its stage position and vocabulary shard. */
+static cost_ends_rank ends_of(const price_ctx *c, const attn_rank_assign *a) {
+    cost_ends_rank e = {a->stage == 0, a->stage + 1 >= c->pp, 0, &c->stage[cost_coord_of(c, a) / (c->m * c->n)]};
+    e.vocab_rows = plan_vocab_range(c->p->model.vocab_size, c->n, c->m, a->head_group, a->seg, NULL, NULL);
+    return e;
+}
+
 static void accumulate(attn_op_cost *dst, const attn_op_cost *src, double times) {
     for (int i = 0; i < OP_COUNT; i++) {
         dst[i].time_s += times * src[i].time_s;
@@ -297,6 +304,15 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
         layer_cost(c, a, &small, lay);
         accumulate(rr->op[PHASE_PREFILL], lay, layers * (M - rem));
     }
+    /* the ends (first and last stage) once per microbatch and per step */
+    cost_ends_rank ends = ends_of(c, a);
+    cost_ends_ops(&ends, md, dt, c->cal, q + (rem > 0), L, lay);
+    rt->mb_s += cost_ops_total(lay);
+    accumulate(rr->op[PHASE_PREFILL], lay, rem > 0 ? rem : M);
+    if (rem > 0 && q > 0) {
+        cost_ends_ops(&ends, md, dt, c->cal, q, L, lay);
+        accumulate(rr->op[PHASE_PREFILL], lay, M - rem);
+    }
     double bytes;
     rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL, NULL, PHASE_PREFILL);
     attn_op_cost *pp = &rr->op[PHASE_PREFILL][OP_PIPE_P2P];
@@ -312,6 +328,9 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     layer_cost(c, a, &dec, lay);
     accumulate(rr->op[PHASE_DECODE], lay, layers);
     rt->step_s = layers * cost_ops_total(lay);
+    cost_ends_ops(&ends, md, dt, c->cal, rows, 1, lay);
+    accumulate(rr->op[PHASE_DECODE], lay, 1);
+    rt->step_s += cost_ops_total(lay);
     /* the step's one graph launch, charged to its first kernel (norm1) */
     double gl = graph_launch_s(c, a);
     rr->op[PHASE_DECODE][OP_NORM1].time_s += gl;
@@ -322,7 +341,7 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
 
     /* memory */
     double per_tok_kv = big.cache_kv_heads * (big.cache_k_dims + big.cache_v_dims) * eb;
-    rr->weights_bytes = layers * cost_layer_weight_bytes(&big);
+    rr->weights_bytes = layers * cost_layer_weight_bytes(&big) + cost_ends_weight_bytes(&ends, md);
     rr->kv_cache_bytes = layers * rows * (L + md->workload.decode_tokens) * per_tok_kv;
     double T = big.tokens, H = md->hidden, F = big.mlp_cols, gated = md->arch == ARCH_LLAMA ? 2 : 1;
     /* one score block's workspace (attn_tiling.h); blocks are not monotone in the rows
@@ -340,7 +359,10 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     if (c->p->strategy.scheme == SCHEME_QK_ALLGATHER) recv = T * (big.q_heads + big.kv_heads) * d * eb;
     if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL) recv = T * (big.att_heads + 2 * big.att_kv_heads) * d * eb;
     if (c->pp > 1 && a->stage > 0 && T * H * eb > recv) recv = T * H * eb;
-    rr->comm_buffer_bytes = recv;
+    double ends_act, ends_comm; /* the runtime's ends buffers, sized for the decode batch (the larger) */
+    cost_ends_buffers(&ends, md, rows, &ends_act, &ends_comm);
+    rr->activation_bytes += ends_act;
+    rr->comm_buffer_bytes = recv + ends_comm;
     rr->memory_bytes = rr->weights_bytes + rr->kv_cache_bytes + rr->activation_bytes + rr->comm_buffer_bytes;
     rr->memory_capacity_bytes = dt->memory_bytes;
 
@@ -417,6 +439,10 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->source = ch.source;
             l->wait_s = wait[i] * layers * per;
         }
+        cost_ends_rank ends = ends_of(c, a);
+        detail->n_coll += cost_ends_describe(&ends, &c->p->model, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal,
+                                             (attn_phase)ph, sh.rows, sh.q_len, per, detail->coll + detail->n_coll,
+                                             COST_MAX_COLL_LINES - detail->n_coll);
         double bytes;
         attn_link link;
         cost_coll_choice pch = {COLL_ALGO_P2P, COLL_PROTO_SIMPLE, 0, COST_COLL_MODEL, 0};
@@ -433,7 +459,7 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
 
 /* What a rank's prices depend on, with padding zeroed so memcmp compares values. */
 typedef struct rank_key {
-    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos;
+    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos, vocab_rows;
     double a2a_need;
     cost_comm_geom seg, stage, pipe;
 } rank_key;
@@ -452,6 +478,7 @@ static void make_key(const price_ctx *c, int idx, rank_key *k) {
     k->a2a_kv = (int)kv_heads_of(md, a->a2a_head_begin, a->a2a_head_end);
     k->mlp = a->mlp_end - a->mlp_begin;
     k->stage_pos = (a->stage > 0) + 2 * (a->stage + 1 >= c->pp);
+    k->vocab_rows = plan_vocab_range(md->vocab_size, c->n, c->m, a->head_group, a->seg, NULL, NULL);
     int coord = cost_coord_of(c, a), base = coord - a->seg;
     if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL)
         for (int j = 0; j < c->m; j++) {

@@ -200,6 +200,11 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                             add_attention(c, L, L, qk, v, mb_rows, ah, qpk);
                             add_attention(c, 1, L + 1, qk, v, rows, ah, qpk);
                         }
+                        if (m->vocab_size > 0) { /* the LM head (forward_ends.c): one position per sequence, */
+                            int Vp = largest_part(m->vocab_size, n * mm); /* its vocabulary shard */
+                            add_shape(c, mb_rows, Vp, H, CALIBRATION_GEMM_PROJ);
+                            add_shape(c, rows, Vp, H, CALIBRATION_GEMM_PROJ);
+                        }
                         int r_pre = attn_reuse(c, mb_rows, ah, ch, L, qpk);
                         int r_dec = attn_reuse(c, rows, ah, 1, L + m->workload.decode_tokens, qpk);
                         add_shape_ld(c, ch, keys / chunks, qk, CALIBRATION_GEMM_SCORES, cache_heads * qk, r_pre);
