@@ -1,6 +1,8 @@
 /* backend_cpu.c: the CPU backend: fp32 host memory, GEMMs through OpenBLAS (cblas_sgemm,
- * one call per batch entry), everything else through kernels/kernels_cpu.c. Op timers are
- * wall clock (CLOCK_MONOTONIC); the CPU runs synchronously, so synchronize is a no-op. */
+ * one call per batch entry), the elementwise ops through the vector kernels of
+ * kernels/kernels_cpu_vec.c (checked against kernels_cpu.c's plain references), the fused
+ * attention in backend_cpu_attn.c. Op timers are wall clock (CLOCK_MONOTONIC); the CPU
+ * runs synchronously, so synchronize is a no-op. */
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
