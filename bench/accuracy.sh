@@ -48,7 +48,9 @@ if [ -w /proc/self/autogroup ] && echo -20 > /proc/self/autogroup 2> /dev/null; 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
 cal=$root/calibrations/cpu-local-2.yaml
-models="tiny tiny-llama small small-llama"
+models="tiny tiny-llama small small-llama medium medium-llama"
+probe_model=small
+probe_ref=3
 repeat=7
 warmup=2
 launches=3
@@ -62,6 +64,8 @@ while [ $# -gt 0 ]; do
     --no-calibration) cal=; calibrate=; shift ;;
     --calibrate) calibrate=1; shift ;;
     --models) models=$2; shift 2 ;;
+    --probe-model) probe_model=$2; shift 2 ;;
+    --probe-ref) probe_ref=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --launches) launches=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
@@ -162,6 +166,30 @@ for p in "${plans[@]}"; do
   fi
 done
 
+# The drift probe: one fixed plan (the probe model as one rank, --repeat 3) timed before
+# every plan's launch, and --probe-ref times right after the calibration. Its ttft_s and
+# tpot_s now against then are the host's speed at that moment relative to the minutes the
+# calibration was measured in; predictions scaled by that ratio are the drift-corrected
+# figures. Without a calibration measured in this run (--calibration FILE, --no-calibration)
+# the reference is the median probe of the sweep, which corrects drift within the sweep
+# only. The probe runs beside nothing else, as each plan does.
+probe_plan=$out/probe.plan.yaml
+if ! "$attnplan" price "$topo" "$root/models/$probe_model.yaml" --strategy dp=1,pp=1,n=1,m=1 --devices 1 \
+     "${calopt[@]}" -o "$probe_plan" > "$out/probe.price.txt" 2>&1; then
+  echo "accuracy.sh: attnplan price failed for the probe model $probe_model (see $out/probe.price.txt)" >&2; exit 2
+fi
+probes=$out/probes.tsv  # TAG LAUNCH ttft_s tpot_s (TAG "ref" for the reference probes)
+run_probe() { # TAG LAUNCH
+  local m=$out/probe.measured.yaml
+  if ! timeout 120 $prio mpirun -np 1 --bind-to core "$attnrun" "$probe_plan" --threads 1 --seed 1 --repeat 3 \
+       --warmup 1 -o "$m" > "$out/probe.run.txt" 2>&1; then
+    echo "accuracy.sh: the drift probe failed (see $out/probe.run.txt)" >&2; exit 2
+  fi
+  awk -v t="$1" -v l="$2" '/^  metrics:/ { on = 1; next } on && /^  [a-z_]+:$/ { exit }
+    on && $1 == "ttft_s:" { a = $2 } on && $1 == "tpot_s:" { b = $2 }
+    END { printf "%s\t%s\t%s\t%s\n", t, l, a, b }' "$m" >> "$probes"
+}
+
 # 2. run every plan, in --launches rounds over all of them: the host's speed drifts in
 # phases of seconds (up to 2x on a shared host), so a plan's launches are spread over the
 # whole sweep rather than taken back to back
@@ -173,7 +201,19 @@ if [ -n "$reuse" ]; then
     [ -r "$reuse/$tag.measured.1.yaml" ] || { echo "accuracy.sh: no $reuse/$tag.measured.1.yaml" >&2; exit 2; }
     [ "$reuse" -ef "$out" ] || cp "$reuse/$tag".measured.*.yaml "$reuse/$tag.others" "$out/"
   done
+  # the probes describe the host during the reused runs; the reference comes with them only
+  # when the reused sweep measured its own calibration
+  if [ -r "$reuse/probes.tsv" ]; then
+    [ "$reuse" -ef "$out" ] || cp "$reuse/probes.tsv" "$probes"
+  else
+    : > "$probes"
+  fi
+  [ -n "$calibrate" ] || [ "$cal" = "$reuse/calibration.yaml" ] || sed -i '/^ref\t/d' "$probes"
 else
+  : > "$probes"
+  if [ -n "$calibrate" ]; then
+    for i in $(seq 1 "$probe_ref"); do run_probe ref "$i"; done
+  fi
   for l in $(seq 1 "$launches"); do
     echo "accuracy.sh: round $l of $launches over ${#plans[@]} plans" >&2
     for p in "${plans[@]}"; do
@@ -181,6 +221,7 @@ else
       others=$(wait_quiet)
       [ "$l" -eq 1 ] && echo "$others" > "$out/$tag.others"
       [ "$others" -le "$(cat "$out/$tag.others")" ] || echo "$others" > "$out/$tag.others" # the most seen
+      run_probe "$tag" "$l"
       if ! timeout 300 $prio mpirun -np "$world" --bind-to core "$attnrun" "$out/$tag.plan.yaml" --threads 1 --seed 1 \
            --repeat "$repeat" --warmup "$warmup" -o "$out/$tag.measured.$l.yaml" > "$out/$tag.run.$l.txt" 2>&1; then
         echo "accuracy.sh: attnrun failed for $model $spec (see $out/$tag.run.$l.txt)" >&2; exit 2
@@ -189,8 +230,9 @@ else
   done
 fi
 
-# 3. compare. compare's metric lines: "  ttft_s  s  PREDICTED  MEASURED  ERROR%  MIN..MAX";
-# per metric, the launch with the median measurement counts
+# 3. compare every launch. compare's metric lines: "  ttft_s  s  PREDICTED  MEASURED  ERROR%  MIN..MAX".
+launch_rows=$out/launches.tsv  # TAG MODEL SPEC WORLD METRIC LAUNCH PREDICTED MEASURED OTHERS
+: > "$launch_rows"
 for p in "${plans[@]}"; do
   read -r model spec world tag <<< "$p"
   others=$(cat "$out/$tag.others")
@@ -199,46 +241,16 @@ for p in "${plans[@]}"; do
   for l in $(seq 1 "$n_l"); do
     "$attnplan" compare "$out/$tag.plan.yaml" "$out/$tag.measured.$l.yaml" "${force[@]}" > "$out/$tag.compare.$l.txt" 2>&1 || {
       echo "accuracy.sh: attnplan compare failed for $model $spec (see $out/$tag.compare.$l.txt)" >&2; exit 2; }
+    awk -v OFS='\t' -v t="$tag" -v model="$model" -v spec="$spec" -v w="$world" -v l="$l" -v o="$others" '
+      ($1 == "ttft_s" || $1 == "tpot_s") && NF >= 5 { print t, model, spec, w, $1, l, $3, $4, o }' \
+      "$out/$tag.compare.$l.txt" >> "$launch_rows"
   done
-  for metric in ttft_s tpot_s; do
-    med=$(for l in $(seq 1 "$n_l"); do
-            awk -v m="$metric" -v l="$l" '$1 == m && NF >= 5 { print $4, l; exit }' "$out/$tag.compare.$l.txt"
-          done | sort -g | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }')
-    if [ "$metric" = ttft_s ]; then
-      cp "$out/$tag.compare.$med.txt" "$out/$tag.compare.txt"
-      cp "$out/$tag.measured.$med.yaml" "$out/$tag.measured.yaml"
-    fi
-    awk -v m="$metric" -v model="$model" -v spec="$spec" -v w="$world" -v others="$others" '
-      $1 == m && NF >= 5 { e = $5; sub(/%$/, "", e);
-        printf "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", model, spec, w, m, $3, $4, e, others; exit }' \
-      "$out/$tag.compare.$med.txt" >> "$results"
-  done
-  tail -n 2 "$results" | awk -F'\t' '{ printf "%-12s %-40s %-8s %12.6g %12.6g %+7.1f%%  %d\n", $1, $2, $4, $5, $6, $7, $8 }'
 done
 
-echo
-awk -F'\t' -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '
-  { n[$4]++; s[$4] += ($7 < 0 ? -$7 : $7); if ($8 <= 3) { ni[$4]++; si[$4] += ($7 < 0 ? -$7 : $7) } }
-  $3 == 2 { key = $1 SUBSEP $4; pred[key, ++cnt[key]] = $5; meas[key, cnt[key]] = $6; name[key, cnt[key]] = $2 }
-  END {
-    fail = 0
-    for (m in n) {
-      mape = s[m] / n[m]
-      printf "MAPE %-8s %6.2f%% over %d plans (target <= 10%%): %s\n", m, mape, n[m], mape <= 10 ? "met" : "NOT met"
-      if (mape > 10) fail = 1
-      if (ni[m] > 0 && ni[m] < n[m])
-        printf "MAPE %-8s %6.2f%% over the %d plans run with at most 3 other runnable processes\n", m, si[m] / ni[m], ni[m]
-    }
-    for (key in cnt) {
-      split(key, k, SUBSEP); bp = 1; bm = 1
-      for (i = 2; i <= cnt[key]; i++) {
-        if (pred[key, i] < pred[key, bp]) bp = i
-        if (meas[key, i] < meas[key, bm]) bm = i
-      }
-      ok = meas[key, bp] <= 1.05 * meas[key, bm]
-      printf "ranking %-12s %-7s predicted best %-40s measured %.4g; measured best %-40s %.4g: %s\n", k[1], k[2],
-             name[key, bp], meas[key, bp], name[key, bm], meas[key, bm], ok ? "within 5%" : "NOT within 5%"
-    }
-    printf "load average at the end: %s\n", load
-    exit fail
-  }' "$results"
+# 4. per plan and metric: the launch with the median measurement counts (its error raw, and
+# drift-corrected with the probe taken just before it); the noise floor is each launch
+# against the median of the plan's other launches. Plans are "long" when the metric's
+# median measurement is >= 10 ms, where timer and launch overheads are small.
+results=$out/results.tsv  # MODEL SPEC WORLD METRIC PRED MEAS ERR% OTHERS CORR_ERR% NOISE% SPREAD% CLASS
+awk -f "$root/bench/accuracy_summary.awk" -v results="$results" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v have_ref="$(grep -c '^ref	' "$probes" || true)" \
+  "$probes" "$launch_rows"

@@ -46,15 +46,22 @@ static void usage(FILE *f) {
             "  --score-workspace BYTES  budget of one score block (K, M, G suffixes; default 1G): the\n"
             "                           sequences and heads of a query chunk are processed in blocks\n"
             "                           that fit it, as the cost model prices (attnplan --score-workspace)\n"
+            "  --attention fused|unfused  the attention core as one fused op per layer and microbatch\n"
+            "                           (flash attention, backend attention_fused; default fused: schemes\n"
+            "                           none, qk-allgather, head-alltoall on a backend that has it) or as\n"
+            "                           score blocks, softmax and P.V (always for score-allreduce)\n"
             "  --stats                  print the lead rank's backend GEMM calls of the attention (scores,\n"
-            "                           P.V) per phase, the launches attnplan price counts\n",
+            "                           P.V, fused attention) per phase, the launches attnplan price\n"
+            "                           counts, and how a decode step runs (graph launch or eager)\n"
+            "  --decode-graph on|off    replay decode steps from one recorded graph where the backend has\n"
+            "                           graphs (default on; the CPU backend has none): docs/cuda-graphs.md\n",
             CHECK_TOLERANCE);
 }
 
 /* 0 ok, 1 --help, 2 bad usage (message printed unless quiet: ranks other than 0) */
 static int parse_args(int argc, char **argv, attnrun_options *o, int quiet) {
     *o = (attnrun_options){.repeat = 3, .warmup = 1, .threads = 1, .rank_share = -1, .seed = 1,
-                           .backend = RUN_BACKEND_AUTO};
+                           .backend = RUN_BACKEND_AUTO, .attention = FORWARD_ATTENTION_FUSED};
     attn_args a;
     attn_args_init(&a, "attnrun", argc, argv, 1);
     a.quiet = quiet;
@@ -71,8 +78,16 @@ static int parse_args(int argc, char **argv, attnrun_options *o, int quiet) {
         else if (attn_args_is(&a, "--backend")) {
             rc = attn_args_choice(&a, run_backend_names, RUN_BACKEND_COUNT, &kind);
             if (rc == 0) o->backend = (run_backend_kind)kind;
+        } else if (attn_args_is(&a, "--attention")) {
+            rc = attn_args_choice(&a, forward_attention_names, FORWARD_ATTENTION_COUNT, &kind);
+            if (rc == 0) o->attention = (forward_attention)kind;
         } else if (attn_args_is(&a, "--check")) o->check = 1, attn_args_next(&a);
         else if (attn_args_is(&a, "--stats")) o->stats = 1, attn_args_next(&a);
+        else if (attn_args_is(&a, "--decode-graph")) {
+            static const char *const on_off[2] = {"off", "on"};
+            rc = attn_args_choice(&a, on_off, 2, &kind);
+            if (rc == 0) o->no_decode_graph = !kind;
+        }
         else if (attn_args_is(&a, "--repeat")) rc = attn_args_int(&a, 1, most, &o->repeat);
         else if (attn_args_is(&a, "--warmup")) rc = attn_args_int(&a, 0, most, &o->warmup);
         else if (attn_args_is(&a, "--threads")) rc = attn_args_int(&a, 1, most, &o->threads);

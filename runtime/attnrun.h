@@ -25,6 +25,8 @@ typedef struct attnrun_options {
     run_backend_kind backend; /* --backend */
     int check, repeat, warmup, threads, rank_share, query_chunk;
     int stats; /* --stats: print the attention's GEMM calls per phase */
+    forward_attention attention; /* --attention fused|unfused */
+    int no_decode_graph; /* --decode-graph off: decode steps launch every op (forward.h fw_graph) */
     uint64_t seed;
     double score_workspace; /* --score-workspace BYTES; 0: the default (attn_tiling.h) */
 } attnrun_options;

@@ -69,6 +69,10 @@ typedef struct attn_merge_args {
     attn_ptr lse, lse2;
 } attn_merge_args;
 
+/* The step slots of the decode graphs (attn_backend's set_step): the decode position
+ * (context length before the step, the KV-cache row it writes, RoPE's position). */
+enum { ATTN_STEP_POS = 0, ATTN_STEP_SLOTS = 4 };
+
 typedef struct attn_backend attn_backend;
 struct attn_backend {
     const char *name;      /* "cpu", "cuda" */
@@ -119,12 +123,13 @@ struct attn_backend {
      * out[NH, Tq, Tk] of the storage type; query row i is at absolute position q0 + i, key
      * j at position j. out may alias s only when the storage type is fp32. */
     void (*softmax_causal)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale);
-    /* Fused attention (flash attention; kernels_cpu.h attn_fused_ref is the reference), see
+    /* Fused attention (flash attention; kernels_cpu.h attention_forward_cpu is the reference), see
      * attn_fused_args. Never forms the Tq x Tk matrix. NULL on a backend without it: the
      * forward then runs scores / softmax / P.V. */
     void (*attention_fused)(void *ctx, const struct attn_fused_args *a);
     /* Exact merge of two partial attentions over disjoint key ranges of the same queries
-     * (attn_merge_args): (O, lse) <- the attention over the union. */
+     * (attn_merge_args): (O, lse) <- the attention over the union (kernels_cpu.h
+     * attention_merge_forward_cpu is the reference). */
     void (*attention_merge)(void *ctx, const struct attn_merge_args *a);
     void (*gelu)(void *ctx, attn_ptr out, attn_ptr x, size_t count);
     void (*swiglu)(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count);
@@ -138,6 +143,30 @@ struct attn_backend {
     void (*op_begin)(void *ctx, int op);
     void (*op_end)(void *ctx, int op);
     void (*op_times)(void *ctx, double *seconds);
+
+    /* --- decode graphs (docs/cuda-graphs.md), all NULL on a backend without them (the CPU's):
+     * the forward then launches every op of every step. The values that change from one
+     * decode step to the next live in the step slots, a small int array in backend memory
+     * that set_step writes (stream-ordered, host values copied at the call) and the *_step
+     * ops read when they run, so a step recorded once between graph_begin and graph_end
+     * replays for every later step through graph_launch. Between graph_begin and
+     * graph_end the ops are recorded, not run, and op_begin/op_end/synchronize/upload/
+     * download must not be called. Each returns 0, or -1 after printing why. --- */
+    int (*set_step)(void *ctx, const int *values, int count); /* slots [0, count) */
+    /* rope with pos0 = slot ATTN_STEP_POS */
+    void (*rope_step)(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pair_begin, int head_dim, float theta);
+    /* softmax_causal with q0 = slot ATTN_STEP_POS */
+    void (*softmax_causal_step)(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, float scale);
+    /* for s in [0, seqs): row (slot ATTN_STEP_POS) of cache + s*cache_seq (rows of `cols`
+     * elements) = src + s*src_seq, cols elements: the KV-cache append at the step's position */
+    void (*cache_write_step)(void *ctx, attn_ptr cache, size_t cache_seq, attn_ptr src, size_t src_seq, int seqs,
+                             size_t cols);
+    int (*graph_begin)(void *ctx);
+    /* ends the recording and instantiates the graph (replacing a previous one); *nodes: its
+     * node count (kernels, copies, collectives) */
+    int (*graph_end)(void *ctx, size_t *nodes);
+    int (*graph_launch)(void *ctx);
+    void (*graph_reset)(void *ctx); /* drops the graph (and an open recording) */
 
     void (*destroy)(attn_backend *be);  /* frees ctx and be itself */
 };

@@ -1,6 +1,8 @@
 /* backend_cpu.c: the CPU backend: fp32 host memory, GEMMs through OpenBLAS (cblas_sgemm,
- * one call per batch entry), everything else through kernels/kernels_cpu.c. Op timers are
- * wall clock (CLOCK_MONOTONIC); the CPU runs synchronously, so synchronize is a no-op. */
+ * one call per batch entry), the elementwise ops through the vector kernels of
+ * kernels/kernels_cpu_vec.c (checked against kernels_cpu.c's plain references), the fused
+ * attention in backend_cpu_attn.c. Op timers are wall clock (CLOCK_MONOTONIC); the CPU
+ * runs synchronously, so synchronize is a no-op. */
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -9,8 +11,10 @@
 #include <string.h>
 #include <time.h>
 #include "backend.h"
+#include "backend_cpu_attn.h"
 #include "diag.h"
 #include "kernels_cpu.h"
+#include "kernels_cpu_vec.h"
 #include "metrics.h"
 
 /* OpenBLAS extension; declared here too in case cblas.h is the reference (netlib) header. */
@@ -24,6 +28,7 @@ typedef struct cpu_ctx {
     double op_started;      /* when the open op began */
     int open_op;            /* -1 when none */
     double op_seconds[OP_COUNT];
+    backend_cpu_attn_ws attn_ws; /* the fused attention's scratch */
 } cpu_ctx;
 
 static double now_seconds(void) {
@@ -107,12 +112,12 @@ static void cpu_gemm(void *ctx, int transA, int transB, int M, int N, int K, flo
 
 static void cpu_layernorm(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps) {
     (void)ctx;
-    layernorm_forward_cpu(F(out), F(x), F(w), F(b), N, C, eps);
+    kvec_layernorm(F(out), F(x), F(w), F(b), N, C, eps);
 }
 
 static void cpu_rmsnorm(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, int C, float eps) {
     (void)ctx;
-    rmsnorm_forward_cpu(F(out), F(x), F(w), N, C, eps);
+    kvec_rmsnorm(F(out), F(x), F(w), N, C, eps);
 }
 
 static void cpu_rope(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pos0, int pair_begin, int head_dim, float theta) {
@@ -132,22 +137,32 @@ static void cpu_rope(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int po
 
 static void cpu_softmax_causal(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale) {
     (void)ctx;
-    softmax_causal_forward_cpu(F(out), F(s), NH, Tq, Tk, q0, scale);
+    kvec_softmax_causal(F(out), F(s), NH, Tq, Tk, q0, scale);
+}
+
+static void cpu_attention_fused(void *vctx, const attn_fused_args *a) {
+    cpu_ctx *ctx = vctx;
+    backend_cpu_attn_fused(&ctx->attn_ws, a);
+}
+
+static void cpu_attention_merge(void *ctx, const attn_merge_args *a) {
+    (void)ctx;
+    backend_cpu_attn_merge(a);
 }
 
 static void cpu_gelu(void *ctx, attn_ptr out, attn_ptr x, size_t count) {
     (void)ctx;
-    gelu_forward_cpu(F(out), F(x), count);
+    kvec_gelu(F(out), F(x), count);
 }
 
 static void cpu_swiglu(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count) {
     (void)ctx;
-    swiglu_forward_cpu(F(out), F(gate), F(up), count);
+    kvec_swiglu(F(out), F(gate), F(up), count);
 }
 
 static void cpu_residual(void *ctx, attn_ptr out, attn_ptr a, attn_ptr b, size_t count) {
     (void)ctx;
-    residual_forward_cpu(F(out), F(a), F(b), count);
+    kvec_residual(F(out), F(a), F(b), count);
 }
 
 static void cpu_synchronize(void *ctx) { (void)ctx; }
@@ -176,6 +191,8 @@ static void cpu_op_times(void *vctx, double *seconds) {
 
 static void cpu_destroy(attn_backend *be) {
     if (!be) return;
+    cpu_ctx *ctx = be->ctx;
+    if (ctx) backend_cpu_attn_free(&ctx->attn_ws);
     free(be->ctx);
     free(be);
 }
@@ -191,6 +208,7 @@ attn_backend *attn_backend_cpu_create(int threads) {
     }
     if (threads > 0) openblas_set_num_threads(threads);
     ctx->open_op = -1;
+    backend_cpu_attn_init(&ctx->attn_ws);
     *be = (attn_backend){
         .name = "cpu", .ctx = ctx, .dtype = DTYPE_FP32, .elem_bytes = sizeof(float),
         /* storage is fp32 here, so the fp32 score buffers are ordinary buffers */
@@ -198,7 +216,8 @@ attn_backend *attn_backend_cpu_create(int threads) {
         .upload = cpu_upload, .download = cpu_download, .upload_f32 = cpu_upload, .download_f32 = cpu_download,
         .fill = cpu_fill, .copy2d = cpu_copy2d, .gemm = cpu_gemm, .gemm_to_f32 = cpu_gemm,
         .layernorm = cpu_layernorm, .rmsnorm = cpu_rmsnorm, .rope = cpu_rope,
-        .softmax_causal = cpu_softmax_causal, .gelu = cpu_gelu, .swiglu = cpu_swiglu,
+        .softmax_causal = cpu_softmax_causal,
+        .attention_fused = cpu_attention_fused, .attention_merge = cpu_attention_merge, .gelu = cpu_gelu, .swiglu = cpu_swiglu,
         .residual = cpu_residual, .synchronize = cpu_synchronize, .op_begin = cpu_op_begin,
         .op_end = cpu_op_end, .op_times = cpu_op_times, .destroy = cpu_destroy,
     };

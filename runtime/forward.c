@@ -244,8 +244,15 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
     return 0;
 }
 
+const char *const forward_attention_names[FORWARD_ATTENTION_COUNT] = {"fused", "unfused"};
+
+int forward_is_attention_fused(const attn_plan *p, const attn_backend *be, forward_attention choice) {
+    return choice == FORWARD_ATTENTION_FUSED && be->attention_fused && p->strategy.scheme != SCHEME_SCORE_ALLREDUCE;
+}
+
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, double score_workspace, attn_error *err) {
+                             tensor_source *ws, int query_chunk, double score_workspace, forward_attention attention,
+                             attn_error *err) {
     attn_error_clear(err);
     const attn_model *m = &p->model;
     const attn_rank_assign *a = plan_rank_entry(p, rank);
@@ -274,6 +281,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->comm = comm;
     fw->rank = rank;
     fw->counting = 1;
+    fw->graph.wanted = 1;
     fw->C = m->hidden;
     fw->D = m->head_dim;
     fw->HS = plan_rank_width(a);
@@ -326,6 +334,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     if (fw->query_chunk <= 0) fw->query_chunk = FORWARD_DEFAULT_QUERY_CHUNK;
     if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
     fw->score_workspace = score_workspace > 0 ? score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
+    fw->attention_fused = forward_is_attention_fused(p, be, attention);
 
     /* --- allocations: the tables, layer by layer, then the workspaces --- */
     fw_buf t[FW_BUFS];
@@ -339,7 +348,8 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         else fw_count_bufs(fw, t, n);
     }
     if (!failed) {
-        int n = forward_bufs(fw, score_block_elems(fw), t);
+        /* the fused op keeps its tiles in the backend: no score block here */
+        int n = forward_bufs(fw, fw->attention_fused ? 1 : score_block_elems(fw), t);
         if (fw_alloc_bufs(fw, t, n, &bad) != 0) failed = 1;
         else fw_count_bufs(fw, t, n);
     }
@@ -369,7 +379,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         if (load_layer(&ld, a->layer_begin + l, &fw->layers[l]) != 0) ld.failed = 1;
     free(ld.host);
     free(ld.tmp);
-    if (ld.failed) {
+    if (ld.failed || fw_ends_create(fw, ws, err) != 0) {
         forward_destroy(fw);
         return NULL;
     }
@@ -418,10 +428,12 @@ int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed) {
 
 void forward_destroy(attn_forward *fw) {
     if (!fw) return;
+    fw_graph_release(fw);
     fw_buf t[FW_BUFS];
     if (fw->layers)
         for (int l = 0; l < fw->n_layers; l++) fw_free_bufs(fw, t, layer_bufs(fw, &fw->layers[l], t));
     fw_free_bufs(fw, t, forward_bufs(fw, 0, t));
+    fw_ends_destroy(fw);
     free(fw->layers);
     free(fw->seg_off);
     free(fw->seg_hs);
@@ -450,8 +462,13 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     });
     if (m->arch == ARCH_LLAMA) /* the rank's pair range: dims [b,e) and [b+D/2, e+D/2) */
         OP(OP_ROPE, {
-            be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
-            be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            if (fw->step_graph) { /* a recorded decode step: the position from the step slots */
+                be->rope_step(bc, fw->q, N, T, fw->NQ, fw->HS, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                be->rope_step(bc, fw->k, N, T, fw->NKV, fw->HS, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            } else {
+                be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            }
         });
     if (fw->nan_fill) be->fill(bc, fw->att, (size_t)N * QW, NAN);
     attention_forward(fw, ly, N, nseq, T, pos0, seq0);
@@ -482,30 +499,49 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     OP(OP_RESIDUAL2, be->residual(bc, fw->x, fw->x, fw->proj, NC));
 }
 
-/* Runs nseq sequences of T rows through this stage: receive (or load), layers, send (or keep). */
-static void stage_forward(attn_forward *fw, const float *input, float *out, int nseq, int T, int pos0, int seq0) {
-    attn_backend *be = fw->be;
-    int N = nseq * T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
+typedef struct stage_rows { int nseq, T, pos0, seq0; } stage_rows;
+
+/* The stage's device work on x: receive (not the first stage), layers, send (not the
+ * last); what a decode step's graph holds (forward_graph.c). */
+static void stage_body(attn_forward *fw, void *arg) {
+    const stage_rows *r = arg;
+    int N = r->nseq * r->T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
     size_t NC = (size_t)N * fw->C;
-    if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
-    if (forward_is_first_stage(fw)) {
-        if (be->upload(be->ctx, fw->x, input, NC) != 0) {
-            fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
-            fw->comm->abort(fw->comm, 1);
-        }
-    } else {
+    if (!forward_is_first_stage(fw))
         OP(OP_PIPE_P2P, {
             fw->comm->recv(fw->comm, fw->x, NC, fw->rank - per_stage);
             fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
-    }
-    for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, nseq, T, pos0, seq0);
-    if (!forward_is_last_stage(fw)) {
+    for (int l = 0; l < fw->n_layers; l++) layer_forward(fw, &fw->layers[l], N, r->nseq, r->T, r->pos0, r->seq0);
+    if (!forward_is_last_stage(fw))
         OP(OP_PIPE_P2P, {
             fw->comm->send(fw->comm, fw->x, NC, fw->rank + per_stage);
             fw_comm_bytes(fw, OP_PIPE_P2P, (double)NC, fw->be->elem_bytes);
         });
-    } else if (out) {
+}
+
+/* Runs nseq sequences of T rows through this stage: the input (the embedding of the token
+ * ids where the model has a vocabulary, else the uploaded hidden states), the stage body,
+ * the output (the LM head's logits, or the hidden states). A decode step's body runs as a
+ * graph launch where forward_graph.c allows; the ends stay outside the graph (the
+ * embedding's row copies depend on the step's token ids). */
+static void stage_forward(attn_forward *fw, const float *input, const int32_t *ids, float *out, int nseq, int T, int pos0,
+                          int seq0) {
+    attn_backend *be = fw->be;
+    int N = nseq * T;
+    size_t NC = (size_t)N * fw->C;
+    if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
+    if (forward_is_first_stage(fw) && fw->ends.on) {
+        fw_ends_embed(fw, ids, N);
+    } else if (forward_is_first_stage(fw) && be->upload(be->ctx, fw->x, input, NC) != 0) {
+        fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
+        fw->comm->abort(fw->comm, 1);
+    }
+    stage_rows rows = {nseq, T, pos0, seq0};
+    if (!(fw->phase == PHASE_DECODE && fw_graph_step(fw, pos0, stage_body, &rows))) stage_body(fw, &rows);
+    if (forward_is_last_stage(fw) && fw->ends.on) {
+        fw_ends_head(fw, nseq, T, out);
+    } else if (forward_is_last_stage(fw) && out) {
         be->synchronize(be->ctx);
         if (be->download(be->ctx, out, fw->x, NC) != 0) {
             fprintf(stderr, "%s:%d: error: rank %d: output download failed\n", __FILE__, __LINE__, fw->rank);
@@ -514,17 +550,24 @@ static void stage_forward(attn_forward *fw, const float *input, float *out, int 
     }
 }
 
-void forward_prefill(attn_forward *fw, const float *input, float *out) {
+size_t forward_output_elems(const attn_plan *p, int decode) {
+    const attn_model *m = &p->model;
+    if (m->vocab_size > 0) return (size_t)m->vocab_size;
+    return (size_t)m->hidden * (decode ? 1 : (size_t)m->workload.seq_len);
+}
+
+void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_PREFILL;
-    size_t seq_elems = (size_t)fw->L * fw->C;
+    size_t seq_elems = (size_t)fw->L * fw->C, out_elems = forward_output_elems(fw->plan, 0);
     for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
         int rows = split_count(fw->B, fw->microbatches, mb);
-        stage_forward(fw, input ? input + b0 * seq_elems : NULL, out ? out + b0 * seq_elems : NULL, rows, fw->L, 0, b0);
+        stage_forward(fw, input ? input + b0 * seq_elems : NULL, ids ? ids + (size_t)b0 * fw->L : NULL,
+                      out ? out + b0 * out_elems : NULL, rows, fw->L, 0, b0);
         b0 += rows;
     }
 }
 
-void forward_decode_step(attn_forward *fw, int step, const float *input, float *out) {
+void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_DECODE;
-    stage_forward(fw, input, out, fw->B, 1, fw->L + step, 0);
+    stage_forward(fw, input, ids, out, fw->B, 1, fw->L + step, 0);
 }

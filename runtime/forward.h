@@ -20,6 +20,18 @@ extern "C" {
  * (docs/cost-model.md), so predictions and runs do the same work */
 #define FORWARD_DEFAULT_QUERY_CHUNK 1024
 
+/* --attention: the attention core as one fused op (backend.h attention_fused) where the
+ * scheme and the backend allow it, or always materialized (scores, softmax, P.V) */
+typedef enum { FORWARD_ATTENTION_FUSED = 0, FORWARD_ATTENTION_UNFUSED = 1, FORWARD_ATTENTION_COUNT = 2 } forward_attention;
+extern const char *const forward_attention_names[FORWARD_ATTENTION_COUNT]; /* "fused", "unfused" */
+
+/* Whether a plan's attention runs fused on backend be under the choice: the backend has
+ * attention_fused and the scheme is none, qk-allgather or head-alltoall. score-allreduce
+ * never fuses: its m devices sum partial scores between the scores and the softmax. The
+ * forward asks this once (attn_forward.attention_fused); the report and measure code may
+ * ask it too, before or without a forward. */
+int forward_is_attention_fused(const attn_plan *p, const attn_backend *be, forward_attention choice);
+
 typedef struct fwd_layer {
     attn_ptr norm1_w, norm1_b, norm2_w, norm2_b; /* [C]; biases only for gpt */
     attn_ptr wq;            /* [NQ*HS, C]: local heads, each its local dims (range order) */
@@ -29,6 +41,39 @@ typedef struct fwd_layer {
     attn_ptr w_down;        /* [C, F] */
     attn_ptr k_cache, v_cache; /* [B, TMAX, cache heads, cache width] */
 } fwd_layer;
+
+/* Decode steps replayed from a backend graph (forward_graph.c; docs/cuda-graphs.md): the
+ * first decode step is recorded once and every step, that one included, is one graph
+ * launch, where the backend has graphs and the rule (fw_graph_step) allows; otherwise
+ * every op is launched (eager), with the reason in why. */
+typedef struct fw_graph {
+    int wanted;             /* 1 (forward_create): replay where allowed; 0: eager (attnrun --decode-graph off) */
+    int decided, usable;    /* the rule, taken at the first decode step */
+    int captured;
+    size_t nodes;           /* the recorded step's graph nodes (kernels, copies, collectives) */
+    long long launches;     /* graph launches so far */
+    char why[160];          /* not usable: why */
+    /* the recorded step's counters (flops, bytes, GEMM calls per op): a replay adds them
+     * when the forward counts, since the ops' calls are not made again */
+    double flops[OP_COUNT], comm_bytes[OP_COUNT], gemm_calls[OP_COUNT];
+} fw_graph;
+
+/* The model's ends (docs/model-contract.md; runtime/forward_ends.c), when the model has a
+ * vocabulary: the embedding on the first stage, the final norm and the LM head on the last,
+ * each rank holding vocabulary rows [v0, v1) of both matrices (plan_vocab_range). */
+typedef struct fwd_ends {
+    int on;                 /* the model has vocab_size (0: hidden states in and out) */
+    int V, v0, v1;          /* vocab_size and this rank's rows */
+    int P;                  /* ranks of the stage the vocabulary is split over (n x m) */
+    size_t *counts;         /* per stage member: its vocabulary rows; then P entries of scratch */
+    attn_ptr embed;         /* [v1-v0, C] first stage */
+    attn_ptr head;          /* [v1-v0, C] last stage; = embed when tied on a one-stage rank */
+    attn_ptr norm_w, norm_b;/* [C] last stage; bias for gpt */
+    attn_ptr last, normed;  /* [rows, C]: each sequence's last position, then normalized */
+    attn_ptr logits;        /* [rows, v1-v0] this rank's vocabulary columns */
+    attn_ptr gathered;      /* P > 1: [rows, V] member-major after the all-gather */
+    float *host;            /* [rows, V] staging of the gathered logits before the reorder */
+} fwd_ends;
 
 typedef struct attn_forward {
     const attn_plan *plan;
@@ -44,6 +89,8 @@ typedef struct attn_forward {
     int B, L, TDEC, TMAX;   /* replica batch rows, prompt length, decode tokens, L + TDEC */
     int microbatches, max_mb_rows;
     int query_chunk;        /* query rows per score block */
+    int attention_fused;    /* forward_is_attention_fused: one attention_fused call per layer and
+                               microbatch (or decode step), timed as OP_ATTENTION */
     double score_workspace; /* budget of one score block in bytes (attn_tiling.h): how many
                                sequences and heads one block of a query chunk covers */
     /* KV cache geometry (scheme dependent) */
@@ -54,6 +101,7 @@ typedef struct attn_forward {
     int seg_rank0;          /* world rank of SEG member 0 */
     int *seg_off, *seg_hs;  /* per SEG member: its dims' offset inside a gathered head, and width */
     fwd_layer *layers;
+    fwd_ends ends;
     /* workspaces */
     attn_ptr x, xn, q, k, v, att, proj, mlp_a, mlp_b;
     attn_ptr scores;        /* fp32 (backend.h alloc_f32): one score block */
@@ -67,20 +115,30 @@ typedef struct attn_forward {
     /* backend GEMM calls (each a kernel launch on a GPU) per op, counted like flops: what
      * the cost model's launch counts must equal (attnrun --stats) */
     double gemm_calls[PHASE_COUNT][OP_COUNT];
+    fw_graph graph;         /* decode graphs (forward_graph.c) */
+    int step_graph;         /* 1 while a decode step is recorded: the step's position comes from
+                               the backend's step slots, the attention spans the whole cache */
 } attn_forward;
 
 /* Allocates the rank's weights (read from ws: file shard or seeded random), KV cache and
  * workspaces. query_chunk 0 picks a size; score_workspace <= 0 the default budget
- * (ATTN_SCORE_WORKSPACE_DEFAULT). NULL on failure with err set: kind ATTN_EXIT_BADINPUT
+ * (ATTN_SCORE_WORKSPACE_DEFAULT); attention: --attention (the score workspace is not
+ * allocated when the attention runs fused). NULL on failure with err set: kind ATTN_EXIT_BADINPUT
  * when a weight tensor is missing or malformed, ATTN_EXIT_FAIL otherwise (memory, backend). */
 attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, attn_comm *comm,
-                             tensor_source *ws, int query_chunk, double score_workspace, attn_error *err);
+                             tensor_source *ws, int query_chunk, double score_workspace, forward_attention attention,
+                             attn_error *err);
 void forward_destroy(attn_forward *fw);
-/* Prefill of the replica's rows. input: [B, L, C] host fp32 (read by stage 0 only);
- * out: [B, L, C] (written by the last stage only; may be NULL). */
-void forward_prefill(attn_forward *fw, const float *input, float *out);
-/* Decode step `step` (0-based: position L + step). input/out: [B, C] host fp32. */
-void forward_decode_step(attn_forward *fw, int step, const float *input, float *out);
+/* Prefill of the replica's rows. input: [B, L, C] host fp32, or with a vocabulary ids:
+ * [B, L] token ids (read by stage 0 only; the other may be NULL); out: [B, L, C], or with a
+ * vocabulary [B, V], the logits of each sequence's last position (written by the last
+ * stage only; may be NULL). */
+void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, float *out);
+/* Decode step `step` (0-based: position L + step). input: [B, C] host fp32 or ids [B];
+ * out: [B, C] or [B, V] logits. */
+void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out);
+/* Elements of one sequence's output: prefill L x C or V, a decode step C or V. */
+size_t forward_output_elems(const attn_plan *p, int decode);
 /* --rank-share: the comm skips every transfer, so what this rank would receive (the
  * previous stage's activations, the gathered or exchanged Q/K/V) never arrives. Fills
  * those receive buffers once with seeded random values in [-1, 1) so the rank computes on
@@ -88,6 +146,11 @@ void forward_decode_step(attn_forward *fw, int step, const float *input, float *
  * Later skipped receives leave the buffers as the rank's own work left them (never zero
  * again). Timings only: the values are not the plan's. 0 ok, -1 after printing why. */
 int forward_fill_skipped_receives(attn_forward *fw, uint64_t seed);
+/* forward_graph.c: one line on how decode steps run, for attnrun --stats: "1 graph launch
+ * of N nodes" or the eager launches and why. */
+void forward_graph_describe(const attn_forward *fw, char *buf, size_t len);
+/* 1 when decode steps run as graph launches (decided at the first decode step) */
+int forward_decode_graphed(const attn_forward *fw);
 int forward_is_first_stage(const attn_forward *fw);
 int forward_is_last_stage(const attn_forward *fw);
 

@@ -7,9 +7,12 @@
  *     segment by segment, the same order for Q and K), full scores, P·v_seg.
  *   head-alltoall: all-to-all to whole heads a2a_head_begin..end (Q, and the K/V heads they
  *     use), attention on whole heads, all-to-all back to the dimension-split layout.
- * Scores are formed per query block [q0, q0+Tq) against keys 0..q0+Tq-1 only, so the L x L
- * matrix never exists, and per score block of sequences x heads (attn_tiling.h), so the
- * workspace does not grow with the microbatch. */
+ * Where the attention is fused (forward_is_attention_fused: none, qk-allgather and
+ * head-alltoall on a backend with attention_fused) the core is one backend.h
+ * attention_fused call per layer and microbatch (or decode step) over all its sequences x
+ * heads, timed as OP_ATTENTION. Otherwise scores are formed per query block [q0, q0+Tq)
+ * against keys 0..q0+Tq-1 only, so the L x L matrix never exists, and per score block of
+ * sequences x heads (attn_tiling.h), so the workspace does not grow with the microbatch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,11 @@
 /* Appends src[N, heads*width] (nseq sequences of T rows) to a cache at positions pos0.. */
 static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nseq, int T, int pos0, int seq0, int width) {
     size_t row = (size_t)fw->cache_kv_heads * width;
+    if (fw->step_graph) { /* a recorded decode step (T = 1): the row from the step slots, one launch */
+        fw->be->cache_write_step(fw->be->ctx, fw_at(fw, cache, (size_t)seq0 * fw->TMAX * row), (size_t)fw->TMAX * row, src,
+                                 (size_t)T * row, nseq, row);
+        return;
+    }
     for (int s = 0; s < nseq; s++) {
         attn_ptr dst = fw_at(fw, cache, ((size_t)(seq0 + s) * fw->TMAX + pos0) * row);
         fw->be->copy2d(fw->be->ctx, dst, row, fw_at(fw, src, (size_t)s * T * row), row, (size_t)T, row);
@@ -86,6 +94,35 @@ static void block_gemms(attn_forward *fw, fwd_layer *ly, int op, const att_block
         }
 }
 
+/* The fused core: Q[N, att_nq, qw] of nseq sequences of T rows at positions pos0.. against
+ * the cache rows seq0.. (keys 0..pos0+T-1), into out[N, att_nq, v_width], in one call. */
+static void attend_fused(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0,
+                         int seq0) {
+    attn_backend *be = fw->be;
+    int nq = fw->att_nq, kw = fw->k_width, vw = fw->v_width;
+    size_t q_ld = (size_t)nq * qw, o_ld = (size_t)nq * vw;
+    size_t k_ld = (size_t)fw->cache_kv_heads * kw, v_ld = (size_t)fw->cache_kv_heads * vw;
+    size_t cache_row = (size_t)seq0 * fw->TMAX;
+    attn_fused_args a = {
+        .seqs = nseq, .heads = nq, .head0 = fw->att_q_begin, .qpk = fw->QPK, .kv_base = fw->cache_kv_begin,
+        .Tq = T, .Tk = pos0 + T, .q0 = pos0, .k0 = 0, .d_qk = qw, .d_v = vw,
+        .scale = (float)(1.0 / sqrt((double)fw->D)), /* the whole head's width, whatever the split */
+        .Q = Q, .q_ld = q_ld, .q_head = (size_t)qw, .q_seq = (size_t)T * q_ld,
+        .K = fw_at(fw, ly->k_cache, cache_row * k_ld), .k_ld = k_ld, .k_head = (size_t)kw, .k_seq = (size_t)fw->TMAX * k_ld,
+        .V = fw_at(fw, ly->v_cache, cache_row * v_ld), .v_ld = v_ld, .v_head = (size_t)vw, .v_seq = (size_t)fw->TMAX * v_ld,
+        .O = out, .o_ld = o_ld, .o_head = (size_t)vw, .o_seq = (size_t)T * o_ld,
+        .lse = {NULL},
+    };
+    if (nseq == 0 || nq == 0 || T == 0) return;
+    if (fw->counting) {
+        /* visible (query, key) pairs: row i sees keys 0..pos0+i; each costs q.k and p.v */
+        double pairs = (double)nseq * nq * ((double)T * pos0 + (double)T * (T + 1) / 2.0);
+        fw->flops[fw->phase][OP_ATTENTION] += 2.0 * (qw + vw) * pairs;
+        fw->gemm_calls[fw->phase][OP_ATTENTION] += 1;
+    }
+    OP(OP_ATTENTION, be->attention_fused(be->ctx, &a));
+}
+
 /* Attention of att_nq query heads Q[N, att_nq, qw] against the cache, into
  * out[N, att_nq, v_width]. reduce_scores: sum the partial score blocks over SEG.
  * Per query chunk, the sequences × heads are processed in score blocks (fw_tiling,
@@ -94,6 +131,10 @@ static void block_gemms(attn_forward *fw, fwd_layer *ly, int op, const att_block
  * a SEG group tile alike (same rows, heads and options), so their all-reduces pair up. */
 static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0,
                    int seq0, int reduce_scores) {
+    if (fw->attention_fused) {
+        attend_fused(fw, ly, Q, qw, out, nseq, T, pos0, seq0);
+        return;
+    }
     attn_backend *be = fw->be;
     int nh = fw->att_nq;
     float scale = (float)(1.0 / sqrt((double)fw->D)); /* the whole head's width, whatever the split */
@@ -105,7 +146,7 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
         att_block b = {Q, out, qw, T, c, 0, 0, seq0, 0, 0, 0, 0};
         b.Tq = T - c < fw->query_chunk ? T - c : fw->query_chunk;
         int q0 = pos0 + c;
-        b.Tk = q0 + b.Tq;
+        b.Tk = fw->step_graph ? fw->TMAX : q0 + b.Tq; /* recorded: the whole cache, masked (forward_graph.c) */
         for (int sb = 0; sb < tl.seq_blocks; sb++) {
             split_part(nseq, tl.seq_blocks, sb, &b.s0, &b.ns);
             for (int hb = 0; hb < tl.head_blocks; hb++) {
@@ -117,7 +158,10 @@ static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr
                         fw->comm->allreduce_sum_f32(fw->comm, GROUP_SEG, fw->scores, elems);
                         fw_comm_bytes(fw, OP_ATTN_COMM, fw_allreduce_elems(elems, fw->M), sizeof(float));
                     });
-                OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
+                if (fw->step_graph)
+                    OP(OP_SOFTMAX, be->softmax_causal_step(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, scale));
+                else
+                    OP(OP_SOFTMAX, be->softmax_causal(be->ctx, fw->probs, fw->scores, b.ns * b.nh, b.Tq, b.Tk, q0, scale));
                 OP(OP_PV, block_gemms(fw, ly, OP_PV, &b));
             }
         }

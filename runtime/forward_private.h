@@ -7,16 +7,29 @@
 #include "forward.h"
 
 /* The one op-timing macro: times the statements (variadic: they may contain commas) as
- * one op on the backend's timers (backend.h op_begin/op_end). Needs `fw` in scope. */
-#define OP(op, ...)                               \
-    do {                                          \
-        fw->be->op_begin(fw->be->ctx, (op));      \
-        __VA_ARGS__;                              \
-        fw->be->op_end(fw->be->ctx, (op));        \
+ * one op on the backend's timers (backend.h op_begin/op_end). Needs `fw` in scope. A
+ * recorded decode step (fw->step_graph) is not timed op by op: events inside a graph
+ * cannot be timed, and the step is timed whole (docs/cuda-graphs.md). */
+#define OP(op, ...)                                             \
+    do {                                                        \
+        if (!fw->step_graph) fw->be->op_begin(fw->be->ctx, (op)); \
+        __VA_ARGS__;                                            \
+        if (!fw->step_graph) fw->be->op_end(fw->be->ctx, (op));   \
     } while (0)
 
 /* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
 void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
+
+/* forward_ends.c: the model's ends (fwd_ends). create: buffers and weights of this rank's
+ * vocabulary shard, counted in the memory categories (0, or -1 with err set); destroy
+ * frees what create made. embed: token ids [N] into x [N, C] (first stage). head: each
+ * of nseq sequences' last row (of T) of x through the final norm and the LM head, the
+ * logits gathered over the stage, into out [nseq, V] host fp32 (last stage; out NULL:
+ * computed, not downloaded). */
+int fw_ends_create(attn_forward *fw, tensor_source *ws, attn_error *err);
+void fw_ends_destroy(attn_forward *fw);
+void fw_ends_embed(attn_forward *fw, const int32_t *ids, int N);
+void fw_ends_head(attn_forward *fw, int nseq, int T, float *out);
 
 /* forward_ops.c: be->gemm, counted; OP_SCORES writes C into the fp32 score buffer
  * (be->gemm_to_f32) */
@@ -26,6 +39,14 @@ void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int
 /* counts elements of elem_bytes each sent by this rank for an op (when counting) */
 void fw_comm_bytes(attn_forward *fw, int op, double elems, size_t elem_bytes);
 double fw_allreduce_elems(size_t count, int p); /* 2(p-1)/p * count */
+/* forward_graph.c: runs decode step body(fw, arg) at position pos as a graph launch,
+ * recording it first when no graph exists yet; 1 when it ran the step so, 0 when the
+ * caller must run body itself (no graphs: backend, rule, --decode-graph off, or a failed
+ * recording, which every rank agrees on). */
+typedef void (*fw_graph_body)(attn_forward *fw, void *arg);
+int fw_graph_step(attn_forward *fw, int pos, fw_graph_body body, void *arg);
+/* drops the backend's graph of this forward (its buffers are going) */
+void fw_graph_release(attn_forward *fw);
 static inline attn_ptr fw_at(const attn_forward *fw, attn_ptr p, size_t elems) { return attn_ptr_at(fw->be, p, elems); }
 
 #endif

@@ -6,7 +6,10 @@
 #   1. builds attnplan/attnrun with the CUDA backend (-DATTN_MPI=OFF)
 #   2. runs the GPU tests (ctest -L gpu: kernels against the CPU reference, the whole
 #      forward against the CPU backend)
-#   3. measures the device's ceilings (fp16 cuBLAS GEMM TFLOP/s, device-to-device copy GB/s)
+#   3. measures the device's ceilings (fp16 cuBLAS GEMM TFLOP/s, device-to-device copy GB/s),
+#      and the fused attention kernels (bench/gpu/attention_bench.cu: causal prefill
+#      TFLOP/s, decode K/V GB/s against a copy) beside PyTorch's scaled_dot_product_attention
+#      on the same shapes (bench/gpu/attention_compare.py), against issue 13's targets
 #   4. runs the one-GPU plan of single-h100/single-h200 (seed model, batch 8) and rank 0's
 #      share of the seed's plans on dgx-h100-x2 (batch 32 of the seed's 128: time), writes
 #      measured reports, prints attnplan compare for each
@@ -102,7 +105,7 @@ if [ $nobuild = 0 ]; then
     tail -30 "$out/configure.log"; fail "configure"; exit 1
   fi
   grep "attnplan: GLPK" "$out/configure.log"
-  grep -q "CUDA=ON" "$out/configure.log" && targets+=(test_gpu_kernels test_backend_ops gpu_ceilings gpu_probe)
+  grep -q "CUDA=ON" "$out/configure.log" && targets+=(test_gpu_kernels test_backend_ops gpu_ceilings gpu_probe attention_bench)
   log "build: ${targets[*]}"
   if ! cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" > "$out/build.log" 2>&1; then
     grep -E "error|Error" "$out/build.log" | head -30; fail "build"; exit 1
@@ -138,6 +141,26 @@ if [ $mode = gpu ]; then
   cat "$out/ceilings.yaml"
 else
   printf 'device: "none (CPU-side check)"\n' > "$out/ceilings.yaml"
+fi
+# the fused attention kernels beside PyTorch's SDPA (on the CPU-side check: the shapes the
+# bench would run, through the comparison's parser, without torch)
+ab=$build/tests/gpu/attention_bench
+if [ -x "$ab" ]; then
+  if [ $mode = gpu ]; then
+    log "fused attention (attention_bench, attention_compare.py)"
+    "$ab" > "$out/attention-bench.txt" 2> "$out/attention-bench.err" || fail "attention_bench"
+    cmpargs=()
+  else
+    "$ab" --shapes > "$out/attention-bench.txt" 2> "$out/attention-bench.err" || fail "attention_bench --shapes"
+    cmpargs=(--dry-run)
+  fi
+  python3 "$root/bench/gpu/attention_compare.py" "$out/attention-bench.txt" "${cmpargs[@]}" \
+    > "$out/attention.txt" 2>&1 || { tail -5 "$out/attention.txt"; fail "attention_compare.py"; }
+  cat "$out/attention.txt"
+elif [ $mode = gpu ]; then
+  fail "missing $ab (build first)"
+else
+  log "no attention_bench in $build (built only with CUDA): skipping its shapes check"
 fi
 
 # --- 4. plans and runs ------------------------------------------------------------------

@@ -7,7 +7,9 @@
 
 template <typename T>
 __global__ void copy_strided_kernel(T *dst, size_t dst_bs, size_t dst_rs, const T *src, size_t src_bs, size_t src_rs,
-                                    int rows, int cols, size_t n) {
+                                    int rows, int cols, size_t n, const int *dst_row_dev) {
+    /* read when the kernel runs: a graph replays it with each step's row */
+    if (dst_row_dev) dst += (size_t)*dst_row_dev * dst_rs;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         int c = (int)(i % cols);
         size_t br = i / cols;
@@ -17,9 +19,9 @@ __global__ void copy_strided_kernel(T *dst, size_t dst_bs, size_t dst_rs, const 
     }
 }
 
-extern "C" cudaError_t copy_strided_cuda(void *dst, size_t dst_bs, size_t dst_rs, const void *src, size_t src_bs,
-                                         size_t src_rs, int batches, int rows, int cols, kc_dtype dt,
-                                         cudaStream_t stream) {
+static cudaError_t copy_launch(void *dst, size_t dst_bs, size_t dst_rs, const int *dst_row_dev, const void *src,
+                               size_t src_bs, size_t src_rs, int batches, int rows, int cols, kc_dtype dt,
+                               cudaStream_t stream) {
     if (batches < 0 || rows < 0 || cols < 0) return cudaErrorInvalidValue;
     size_t n = (size_t)batches * rows * cols;
     if (n == 0) return cudaSuccess;
@@ -28,13 +30,26 @@ extern "C" cudaError_t copy_strided_cuda(void *dst, size_t dst_bs, size_t dst_rs
      * arithmetic, so bf16 and fp16 share one instantiation. */
     if (dt == KC_FP16 || dt == KC_BF16)
         copy_strided_kernel<unsigned short><<<kc_grid(n, threads), threads, 0, stream>>>(
-            (unsigned short *)dst, dst_bs, dst_rs, (const unsigned short *)src, src_bs, src_rs, rows, cols, n);
+            (unsigned short *)dst, dst_bs, dst_rs, (const unsigned short *)src, src_bs, src_rs, rows, cols, n, dst_row_dev);
     else if (dt == KC_FP32)
         copy_strided_kernel<unsigned int><<<kc_grid(n, threads), threads, 0, stream>>>(
-            (unsigned int *)dst, dst_bs, dst_rs, (const unsigned int *)src, src_bs, src_rs, rows, cols, n);
+            (unsigned int *)dst, dst_bs, dst_rs, (const unsigned int *)src, src_bs, src_rs, rows, cols, n, dst_row_dev);
     else
         return cudaErrorInvalidValue;
     return cudaGetLastError();
+}
+
+extern "C" cudaError_t copy_strided_cuda(void *dst, size_t dst_bs, size_t dst_rs, const void *src, size_t src_bs,
+                                         size_t src_rs, int batches, int rows, int cols, kc_dtype dt,
+                                         cudaStream_t stream) {
+    return copy_launch(dst, dst_bs, dst_rs, NULL, src, src_bs, src_rs, batches, rows, cols, dt, stream);
+}
+
+extern "C" cudaError_t copy_strided_at_cuda(void *dst, size_t dst_bs, size_t dst_rs, const int *dst_row_dev,
+                                            const void *src, size_t src_bs, size_t src_rs, int batches, int rows,
+                                            int cols, kc_dtype dt, cudaStream_t stream) {
+    if (!dst_row_dev) return cudaErrorInvalidValue;
+    return copy_launch(dst, dst_bs, dst_rs, dst_row_dev, src, src_bs, src_rs, batches, rows, cols, dt, stream);
 }
 
 extern "C" cudaError_t kv_append_cuda(void *cache, const void *new_kv, int B, int T, int pos0, int Tmax, int W,

@@ -7,7 +7,9 @@
 
 template <typename T>
 __global__ void rope_forward_kernel(T *x, size_t ld_t, size_t ld_h, int T_, int NH, int half, const int *pos,
-                                    int pos0, int period, int pair_begin, int head_dim, double log_theta) {
+                                    int pos0, const int *pos0_dev, int period, int pair_begin, int head_dim,
+                                    double log_theta) {
+    if (pos0_dev) pos0 = *pos0_dev; /* read when the kernel runs: a graph replays it with each step's position */
     size_t n = (size_t)T_ * NH * half;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         int k = (int)(i % half);
@@ -27,7 +29,7 @@ __global__ void rope_forward_kernel(T *x, size_t ld_t, size_t ld_h, int T_, int 
 }
 
 static cudaError_t rope_launch(void *x, size_t ld_t, size_t ld_h, int T, int NH, int HS, const int *pos, int pos0,
-                               int period, int pair_begin, int head_dim, float theta, kc_dtype dt,
+                               const int *pos0_dev, int period, int pair_begin, int head_dim, float theta, kc_dtype dt,
                                cudaStream_t stream) {
     if (T < 0 || NH < 0 || HS < 0 || HS % 2 != 0 || head_dim <= 0 || theta <= 0.0f || period <= 0)
         return cudaErrorInvalidValue;
@@ -36,7 +38,7 @@ static cudaError_t rope_launch(void *x, size_t ld_t, size_t ld_h, int T, int NH,
     const int threads = 256;
     KC_DISPATCH(dt, E,
                 (rope_forward_kernel<E><<<kc_grid(n, threads), threads, 0, stream>>>(
-                    (E *)x, ld_t, ld_h, T, NH, HS / 2, pos, pos0, period, pair_begin, head_dim, log((double)theta))));
+                    (E *)x, ld_t, ld_h, T, NH, HS / 2, pos, pos0, pos0_dev, period, pair_begin, head_dim, log((double)theta))));
     return cudaGetLastError();
 }
 
@@ -44,13 +46,21 @@ extern "C" cudaError_t rope_forward_strided_cuda(void *x, size_t ld_t, size_t ld
                                                  const int *pos, int pair_begin, int head_dim, float theta,
                                                  kc_dtype dt, cudaStream_t stream) {
     if (!pos && T > 0) return cudaErrorInvalidValue;
-    return rope_launch(x, ld_t, ld_h, T, NH, HS, pos, 0, 1, pair_begin, head_dim, theta, dt, stream);
+    return rope_launch(x, ld_t, ld_h, T, NH, HS, pos, 0, NULL, 1, pair_begin, head_dim, theta, dt, stream);
 }
 
 extern "C" cudaError_t rope_forward_seq_cuda(void *x, int N, int T, int NH, int HS, int pos0, int pair_begin,
                                              int head_dim, float theta, kc_dtype dt, cudaStream_t stream) {
-    return rope_launch(x, (size_t)NH * HS, (size_t)HS, N, NH, HS, NULL, pos0, T, pair_begin, head_dim, theta, dt,
+    return rope_launch(x, (size_t)NH * HS, (size_t)HS, N, NH, HS, NULL, pos0, NULL, T, pair_begin, head_dim, theta, dt,
                        stream);
+}
+
+extern "C" cudaError_t rope_forward_seq_dev_cuda(void *x, int N, int T, int NH, int HS, const int *pos0_dev,
+                                                 int pair_begin, int head_dim, float theta, kc_dtype dt,
+                                                 cudaStream_t stream) {
+    if (!pos0_dev) return cudaErrorInvalidValue;
+    return rope_launch(x, (size_t)NH * HS, (size_t)HS, N, NH, HS, NULL, 0, pos0_dev, T, pair_begin, head_dim, theta,
+                       dt, stream);
 }
 
 extern "C" cudaError_t rope_forward_cuda(void *x, int T, int NH, int HS, const int *pos, int pair_begin, int head_dim,

@@ -9,8 +9,10 @@
 static const int SOFTMAX_THREADS = 256;
 
 template <typename TO, typename TS>
-__global__ void softmax_causal_forward_kernel(TO *out, const TS *s, int Tq, int Tk, int q0, float scale) {
+__global__ void softmax_causal_forward_kernel(TO *out, const TS *s, int Tq, int Tk, int q0, const int *q0_dev,
+                                              float scale) {
     __shared__ float scratch[32];
+    if (q0_dev) q0 = *q0_dev; /* read when the kernel runs: a graph replays it with each step's position */
     int i = blockIdx.x % Tq; /* row inside the chunk; blockIdx.x = h*Tq + i */
     const TS *row = s + (size_t)blockIdx.x * Tk;
     TO *dst = out + (size_t)blockIdx.x * Tk;
@@ -40,21 +42,33 @@ __global__ void softmax_causal_forward_kernel(TO *out, const TS *s, int Tq, int 
 }
 
 template <typename TS>
-static cudaError_t softmax_launch(void *out, kc_dtype out_dt, const TS *s, int NH, int Tq, int Tk, int q0, float scale,
-                                  cudaStream_t stream) {
+static cudaError_t softmax_launch(void *out, kc_dtype out_dt, const TS *s, int NH, int Tq, int Tk, int q0,
+                                  const int *q0_dev, float scale, cudaStream_t stream) {
     unsigned blocks = (unsigned)((size_t)NH * Tq);
     KC_DISPATCH(out_dt, TO,
                 (softmax_causal_forward_kernel<TO, TS><<<blocks, SOFTMAX_THREADS, 0, stream>>>((TO *)out, s, Tq, Tk,
-                                                                                                q0, scale)));
+                                                                                                q0, q0_dev, scale)));
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t softmax_causal_forward_cuda(void *out, kc_dtype out_dt, const void *s, kc_dtype s_dt, int NH,
-                                                   int Tq, int Tk, int q0, float scale, cudaStream_t stream) {
+static cudaError_t softmax_any(void *out, kc_dtype out_dt, const void *s, kc_dtype s_dt, int NH, int Tq, int Tk,
+                               int q0, const int *q0_dev, float scale, cudaStream_t stream) {
     if (NH < 0 || Tq < 0 || Tk < 0) return cudaErrorInvalidValue;
     if ((size_t)NH * Tq > 0x7fffffffu) return cudaErrorInvalidValue;
     if (out == s && out_dt != s_dt) return cudaErrorInvalidValue;
     if (NH == 0 || Tq == 0 || Tk == 0) return cudaSuccess;
-    KC_DISPATCH(s_dt, TS, return softmax_launch<TS>(out, out_dt, (const TS *)s, NH, Tq, Tk, q0, scale, stream));
+    KC_DISPATCH(s_dt, TS, return softmax_launch<TS>(out, out_dt, (const TS *)s, NH, Tq, Tk, q0, q0_dev, scale, stream));
     return cudaSuccess;
+}
+
+extern "C" cudaError_t softmax_causal_forward_cuda(void *out, kc_dtype out_dt, const void *s, kc_dtype s_dt, int NH,
+                                                   int Tq, int Tk, int q0, float scale, cudaStream_t stream) {
+    return softmax_any(out, out_dt, s, s_dt, NH, Tq, Tk, q0, NULL, scale, stream);
+}
+
+extern "C" cudaError_t softmax_causal_forward_dev_cuda(void *out, kc_dtype out_dt, const void *s, kc_dtype s_dt, int NH,
+                                                       int Tq, int Tk, const int *q0_dev, float scale,
+                                                       cudaStream_t stream) {
+    if (!q0_dev) return cudaErrorInvalidValue;
+    return softmax_any(out, out_dt, s, s_dt, NH, Tq, Tk, 0, q0_dev, scale, stream);
 }

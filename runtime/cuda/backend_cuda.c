@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "attn_tiling.h"
 #include "backend_cuda.h"
+#include "backend_cuda_graph.h"
 #include "kernels_cuda.h"
 #include "metrics.h"
 
@@ -31,12 +33,16 @@ typedef struct cuda_ctx {
     cudaStream_t stream;
     cublasHandle_t blas;
     void *workspace;
+    int sms;                    /* multiprocessors: attn_fused_plan's units */
+    float *attn_work;           /* the fused attention's key-range partials (attn_work_cap) */
+    size_t attn_work_floats;
     float *staging;             /* STAGING_ELEMS fp32, for host transfers in fp16/bf16 */
     cuda_block *blocks;         /* live allocations, for the byte counters */
     size_t n_blocks, cap_blocks, bytes_in_use, bytes_peak;
     ev_pair *ev;                /* recorded op intervals not yet folded into op_seconds */
     int n_ev, cap_ev, open_op;
     double op_seconds[OP_COUNT];
+    cuda_graph *graph;          /* decode graphs and their step slots (backend_cuda_graph.c) */
 } cuda_ctx;
 
 /* 0, or -1 when the block list cannot grow (the block is then not counted) */
@@ -241,6 +247,44 @@ static void cu_softmax_causal(void *vctx, attn_ptr out, attn_ptr s, int NH, int 
     CUDA_CHECK(softmax_causal_forward_cuda(out.addr, c->dt, s.addr, KC_FP32, NH, Tq, Tk, q0, scale, c->stream));
 }
 
+/* Partials of flash-decoding, fp32 elements: attn_fused_plan splits keys only while the
+ * call's ctas = seqs x heads x query tiles are under 2 x units, into at most
+ * ceil(2 units / ctas) ranges, so ranges x ctas < 4 units, and each cta covers at most 64
+ * query rows: under 256 units rows of d_v + 1 floats (about 35 MB on 132 SMs). Allocated
+ * once at creation, so no call allocates (a captured decode step cannot); a call over it
+ * means the tiling rule changed, and ends with that said. */
+static size_t attn_work_cap(int sms) { return (size_t)256 * (size_t)sms * (ATTN_FUSED_MAX_DIM + 1); }
+
+static void cu_attention_fused(void *vctx, const attn_fused_args *a) {
+    cuda_ctx *c = vctx;
+    attn_fused_tiling t;
+    attn_fused_plan(&t, ATTN_FUSED_GPU, a->seqs, a->heads, a->Tq, a->Tk, a->q0, a->k0, a->d_qk, a->d_v, c->sms);
+    kc_attn_tiles kt = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
+    kc_attn_args k = {
+        .seqs = a->seqs, .heads = a->heads, .head0 = a->head0, .qpk = a->qpk, .kv_base = a->kv_base,
+        .Tq = a->Tq, .Tk = a->Tk, .q0 = a->q0, .k0 = a->k0, .d_qk = a->d_qk, .d_v = a->d_v, .scale = a->scale,
+        .Q = a->Q.addr, .q_ld = a->q_ld, .q_head = a->q_head, .q_seq = a->q_seq,
+        .K = a->K.addr, .k_ld = a->k_ld, .k_head = a->k_head, .k_seq = a->k_seq,
+        .V = a->V.addr, .v_ld = a->v_ld, .v_head = a->v_head, .v_seq = a->v_seq,
+        .O = a->O.addr, .o_ld = a->o_ld, .o_head = a->o_head, .o_seq = a->o_seq,
+        .lse = (float *)a->lse.addr,
+    };
+    size_t need = attention_fused_cuda_workspace(&k, &kt);
+    if (need > c->attn_work_floats)
+        ATTN_FATAL(ATTN_EXIT_FAIL,
+                   "fused attention: %d key ranges of %d sequences x %d heads x %d rows need %zu fp32 partials, over "
+                   "the backend's %zu (attn_work_cap no longer bounds attn_fused_plan's splits)",
+                   kt.kv_splits, a->seqs, a->heads, a->Tq, need, c->attn_work_floats);
+    CUDA_CHECK(attention_fused_cuda(&k, &kt, c->attn_work, c->attn_work_floats, c->dt, c->stream));
+}
+
+static void cu_attention_merge(void *vctx, const attn_merge_args *a) {
+    cuda_ctx *c = vctx;
+    CUDA_CHECK(attention_merge_cuda(a->O.addr, a->o_ld, a->o_head, a->o_seq, a->O2.addr, a->o2_ld, a->o2_head,
+                                    a->o2_seq, (float *)a->lse.addr, (const float *)a->lse2.addr, a->seqs, a->heads,
+                                    a->Tq, a->d_v, c->dt, c->stream));
+}
+
 static void cu_gelu(void *vctx, attn_ptr out, attn_ptr x, size_t count) {
     cuda_ctx *c = vctx;
     CUDA_CHECK(gelu_forward_cuda(out.addr, x.addr, count, c->dt, c->stream));
@@ -310,10 +354,31 @@ static void cu_op_times(void *vctx, double *seconds) {
     }
 }
 
+/* the decode-graph hooks (backend.h), forwarded to backend_cuda_graph.c */
+static int cu_set_step(void *vctx, const int *values, int count) {
+    return cuda_graph_set_step(((cuda_ctx *)vctx)->graph, values, count);
+}
+static void cu_rope_step(void *vctx, attn_ptr x, int N, int T, int NH, int HS, int pair_begin, int head_dim,
+                         float theta) {
+    cuda_graph_rope_step(((cuda_ctx *)vctx)->graph, x, N, T, NH, HS, pair_begin, head_dim, theta);
+}
+static void cu_softmax_causal_step(void *vctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, float scale) {
+    cuda_graph_softmax_step(((cuda_ctx *)vctx)->graph, out, s, NH, Tq, Tk, scale);
+}
+static void cu_cache_write_step(void *vctx, attn_ptr cache, size_t cache_seq, attn_ptr src, size_t src_seq, int seqs,
+                                size_t cols) {
+    cuda_graph_cache_write_step(((cuda_ctx *)vctx)->graph, cache, cache_seq, src, src_seq, seqs, cols);
+}
+static int cu_graph_begin(void *vctx) { return cuda_graph_begin(((cuda_ctx *)vctx)->graph); }
+static int cu_graph_end(void *vctx, size_t *nodes) { return cuda_graph_end(((cuda_ctx *)vctx)->graph, nodes); }
+static int cu_graph_launch(void *vctx) { return cuda_graph_launch(((cuda_ctx *)vctx)->graph); }
+static void cu_graph_reset(void *vctx) { cuda_graph_reset(((cuda_ctx *)vctx)->graph); }
+
 static void cu_destroy(attn_backend *be) {
     if (!be) return;
     cuda_ctx *c = be->ctx;
     if (c) {
+        cuda_graph_destroy(c->graph);
         if (c->stream) cudaStreamSynchronize(c->stream);
         for (int i = 0; i < c->cap_ev; i++) cudaEventDestroy(c->ev[i].start), cudaEventDestroy(c->ev[i].stop);
         free(c->ev);
@@ -412,6 +477,10 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error 
     c->workspace = dev_alloc(c, WORKSPACE_BYTES, why, sizeof why);
     if (!c->workspace) goto fail_alloc;
     CREATE_CUBLAS(cublasSetWorkspace(c->blas, c->workspace, WORKSPACE_BYTES));
+    CREATE_CUDA(cudaDeviceGetAttribute(&c->sms, cudaDevAttrMultiProcessorCount, device));
+    c->attn_work_floats = attn_work_cap(c->sms);
+    c->attn_work = dev_alloc(c, c->attn_work_floats * sizeof(float), why, sizeof why);
+    if (!c->attn_work) goto fail_alloc;
     if (c->dt != KC_FP32) {
         c->staging = dev_alloc(c, (size_t)STAGING_ELEMS * 4, why, sizeof why);
         if (!c->staging) goto fail_alloc;
@@ -422,10 +491,16 @@ attn_backend *attn_backend_cuda_create(int device, attn_dtype dtype, attn_error 
         .upload = cu_upload, .download = cu_download, .upload_f32 = cu_upload_f32, .download_f32 = cu_download_f32,
         .fill = cu_fill, .copy2d = cu_copy2d, .gemm = cu_gemm, .gemm_to_f32 = cu_gemm_to_f32,
         .layernorm = cu_layernorm, .rmsnorm = cu_rmsnorm, .rope = cu_rope,
-        .softmax_causal = cu_softmax_causal, .gelu = cu_gelu, .swiglu = cu_swiglu,
+        .softmax_causal = cu_softmax_causal, .attention_fused = cu_attention_fused,
+        .attention_merge = cu_attention_merge, .gelu = cu_gelu, .swiglu = cu_swiglu,
         .residual = cu_residual, .synchronize = cu_synchronize, .op_begin = cu_op_begin,
         .op_end = cu_op_end, .op_times = cu_op_times, .destroy = cu_destroy,
     };
+    c->graph = cuda_graph_create(c->stream, c->dt, err);
+    if (!c->graph) goto fail;
+    be->set_step = cu_set_step, be->rope_step = cu_rope_step, be->softmax_causal_step = cu_softmax_causal_step;
+    be->cache_write_step = cu_cache_write_step, be->graph_begin = cu_graph_begin, be->graph_end = cu_graph_end;
+    be->graph_launch = cu_graph_launch, be->graph_reset = cu_graph_reset;
     return be;
 fail_alloc:
     attn_error_set(err, ATTN_EXIT_FAIL, "%s", why);

@@ -254,6 +254,193 @@ static void test_softmax(attn_dtype dt) {
     pair_free(&p);
 }
 
+/* ---- Fused attention and its merge (backend.h attention_fused / attention_merge), CUDA
+ * against the CPU backend's. Q and O token-major [seqs][Tq][heads][d] (the forward's
+ * layout) or head-major [seqs][heads][Tq][d], K and V a cache [seqs][Tk][kv heads][d]; pad
+ * widens every row stride, so strides are honoured and the gaps (left NaN) never read or
+ * written. Each case states its bounds: O by norm-relative error per storage type (fp16/bf16
+ * bounds cover P rounded to the storage type before P.V, as the tensor-core kernel does,
+ * and the output's rounding), lse by absolute error (fp32 on both sides from the same
+ * inputs), and a row that sees no key must be O = 0, lse = -inf exactly. ---- */
+typedef struct attn_case {
+    const char *name;
+    int seqs, heads, head0, qpk;
+    int Tq, Tk, q0, k0, d_qk, d_v;
+    int head_major, pad, want_lse;
+    double tol_fp16, tol_bf16, tol_fp32, tol_lse;
+} attn_case;
+
+typedef struct attn_bufs {
+    pair Q, K, V, O, lse;
+    int kvh, kv_base;
+    size_t q_ld, q_head, q_seq, k_ld, k_head, k_seq, v_ld, v_head, v_seq, o_ld, o_head, o_seq;
+} attn_bufs;
+
+static void attn_layout(const attn_case *t, int d, size_t *ld, size_t *head, size_t *seq) {
+    if (t->head_major) *ld = (size_t)d + t->pad, *head = (size_t)t->Tq * *ld, *seq = (size_t)t->heads * *head;
+    else *ld = (size_t)t->heads * d + t->pad, *head = (size_t)d, *seq = (size_t)t->Tq * *ld;
+}
+
+static attn_bufs attn_bufs_new(const attn_case *t) {
+    attn_bufs b;
+    b.kv_base = t->head0 / t->qpk;
+    b.kvh = (t->head0 + t->heads - 1) / t->qpk - b.kv_base + 1;
+    attn_layout(t, t->d_qk, &b.q_ld, &b.q_head, &b.q_seq);
+    attn_layout(t, t->d_v, &b.o_ld, &b.o_head, &b.o_seq);
+    b.k_ld = (size_t)b.kvh * t->d_qk + t->pad, b.k_head = t->d_qk, b.k_seq = (size_t)t->Tk * b.k_ld;
+    b.v_ld = (size_t)b.kvh * t->d_v + t->pad, b.v_head = t->d_v, b.v_seq = (size_t)t->Tk * b.v_ld;
+    /* spread +-2: scores of a few units, so the softmax is neither flat nor one-hot */
+    b.Q = pair_random(b.q_seq * t->seqs, -2.0f, 2.0f, 0);
+    b.K = pair_random(b.k_seq * t->seqs, -2.0f, 2.0f, 0);
+    b.V = pair_random(b.v_seq * t->seqs, -1.0f, 1.0f, 0);
+    b.O = pair_new(b.o_seq * t->seqs, 0);
+    b.lse = pair_new((size_t)t->seqs * t->heads * t->Tq, 1);
+    poison(&b.O);
+    poison(&b.lse);
+    return b;
+}
+
+static void attn_bufs_free(attn_bufs *b) {
+    pair_free(&b->Q), pair_free(&b->K), pair_free(&b->V), pair_free(&b->O), pair_free(&b->lse);
+}
+
+/* the call on backend be over keys [kb, kb + nk) of the cache (k0 = t->k0 + kb), into O
+ * and lse (pointers of that backend's side) */
+static attn_fused_args attn_args(const attn_case *t, const attn_bufs *b, attn_backend *be, int kb, int nk, attn_ptr O,
+                                 attn_ptr lse) {
+    int gpu = be == G;
+    attn_fused_args a = {
+        .seqs = t->seqs, .heads = t->heads, .head0 = t->head0, .qpk = t->qpk, .kv_base = b->kv_base,
+        .Tq = t->Tq, .Tk = nk, .q0 = t->q0, .k0 = t->k0 + kb, .d_qk = t->d_qk, .d_v = t->d_v,
+        .scale = 1.0f / sqrtf((float)t->d_qk),
+        .Q = gpu ? b->Q.g : b->Q.c, .q_ld = b->q_ld, .q_head = b->q_head, .q_seq = b->q_seq,
+        .K = attn_ptr_at(be, gpu ? b->K.g : b->K.c, (size_t)kb * b->k_ld), .k_ld = b->k_ld, .k_head = b->k_head,
+        .k_seq = b->k_seq,
+        .V = attn_ptr_at(be, gpu ? b->V.g : b->V.c, (size_t)kb * b->v_ld), .v_ld = b->v_ld, .v_head = b->v_head,
+        .v_seq = b->v_seq,
+        .O = O, .o_ld = b->o_ld, .o_head = b->o_head, .o_seq = b->o_seq, .lse = lse,
+    };
+    return a;
+}
+
+/* O (the d_v columns of every row, not the padding) and lse against the CPU side */
+static void attn_compare(const char *what, attn_dtype dt, const attn_case *t, const attn_bufs *b, const pair *O,
+                         const pair *lse, int check_lse) {
+    float *g = malloc(O->n * sizeof *g), *c = malloc(O->n * sizeof *c);
+    size_t nl = (size_t)t->seqs * t->heads * t->Tq;
+    float *gl = malloc(nl * sizeof *gl), *cl = malloc(nl * sizeof *cl);
+    if (!g || !c || !gl || !cl) exit(2);
+    download(O, g, c);
+    if (check_lse) download(lse, gl, cl);
+    double num = 0, den = 0, lse_err = 0;
+    size_t bad = 0, masked = 0, masked_wrong = 0;
+    for (int s = 0; s < t->seqs; s++)
+        for (int h = 0; h < t->heads; h++)
+            for (int i = 0; i < t->Tq; i++) {
+                size_t r = ((size_t)s * t->heads + h) * t->Tq + i, at = s * b->o_seq + h * b->o_head + i * b->o_ld;
+                /* no visible key: q0 + i < k0, the first key's position */
+                int none = (long long)t->q0 + i < t->k0 || t->Tk == 0;
+                masked += none;
+                for (int k = 0; k < t->d_v; k++) {
+                    float x = g[at + k], y = c[at + k];
+                    if (!isfinite(x) || !isfinite(y)) {
+                        bad++;
+                        continue;
+                    }
+                    if (none && (x != 0.0f || y != 0.0f)) masked_wrong++;
+                    num += ((double)x - y) * ((double)x - y);
+                    den += (double)y * y;
+                }
+                if (!check_lse) continue;
+                if (none) {
+                    if (!(isinf(gl[r]) && gl[r] < 0 && isinf(cl[r]) && cl[r] < 0)) masked_wrong++;
+                } else if (!isfinite(gl[r]) || !isfinite(cl[r])) {
+                    bad++;
+                } else {
+                    lse_err = fmax(lse_err, fabs((double)gl[r] - cl[r]));
+                }
+            }
+    double rel = den > 0 ? sqrt(num / den) : 1.0;
+    double bound = dt == DTYPE_FP16 ? t->tol_fp16 : dt == DTYPE_BF16 ? t->tol_bf16 : t->tol_fp32;
+    int ok = bad == 0 && masked_wrong == 0 && rel <= bound && lse_err <= t->tol_lse;
+    printf("%-4s %-34s %s rel_err %.3e (bound %.0e) lse %.1e (bound %.0e) masked rows %zu, wrong %zu, "
+           "non-finite %zu\n",
+           ok ? "ok" : "FAIL", what, dt_name(dt), rel, bound, lse_err, t->tol_lse, masked, masked_wrong, bad);
+    CHECK(bad == 0, "%s %s: %zu non-finite or unwritten elements", what, dt_name(dt), bad);
+    CHECK(masked_wrong == 0, "%s %s: %zu values of rows without a visible key are not O = 0, lse = -inf", what,
+          dt_name(dt), masked_wrong);
+    CHECK(rel <= bound, "%s %s: relative error %.3e over %.0e", what, dt_name(dt), rel, bound);
+    CHECK(lse_err <= t->tol_lse, "%s %s: lse error %.3e over %.0e", what, dt_name(dt), lse_err, t->tol_lse);
+    free(g), free(c), free(gl), free(cl);
+}
+
+static void test_attention_case(attn_dtype dt, const attn_case *t) {
+    attn_bufs b = attn_bufs_new(t);
+    attn_fused_args ag = attn_args(t, &b, G, 0, t->Tk, b.O.g, t->want_lse ? b.lse.g : (attn_ptr){NULL});
+    attn_fused_args ac = attn_args(t, &b, C, 0, t->Tk, b.O.c, t->want_lse ? b.lse.c : (attn_ptr){NULL});
+    G->attention_fused(G->ctx, &ag);
+    C->attention_fused(C->ctx, &ac);
+    G->synchronize(G->ctx);
+    attn_compare(t->name, dt, t, &b, &b.O, &b.lse, t->want_lse);
+    if (!t->want_lse) { /* lse NULL: nothing written there (still the poison on both sides) */
+        float *g = malloc(b.lse.n * sizeof *g), *c = malloc(b.lse.n * sizeof *c);
+        if (!g || !c) exit(2);
+        download(&b.lse, g, c);
+        size_t touched = 0;
+        for (size_t i = 0; i < b.lse.n; i++) touched += !isnan(g[i]);
+        CHECK(touched == 0, "%s %s: lse NULL, yet %zu lse elements written", t->name, dt_name(dt), touched);
+        free(g), free(c);
+    }
+
+    /* the merge: keys cut at a random point into [0, cut) and [cut, Tk), each half by the
+     * CUDA fused op, merged by the CUDA merge, against the CPU's one call over all keys */
+    if (t->Tk >= 2) {
+        int cut = 1 + (int)uniform(0.0f, (float)(t->Tk - 1));
+        if (cut >= t->Tk) cut = t->Tk - 1;
+        pair O2 = pair_new(b.O.n, 0), l2 = pair_new(b.lse.n, 1);
+        poison(&b.O), poison(&O2), poison(&b.lse), poison(&l2);
+        attn_fused_args a1 = attn_args(t, &b, G, 0, cut, b.O.g, b.lse.g);
+        attn_fused_args a2 = attn_args(t, &b, G, cut, t->Tk - cut, O2.g, l2.g);
+        G->attention_fused(G->ctx, &a1);
+        G->attention_fused(G->ctx, &a2);
+        attn_merge_args mg = {t->seqs, t->heads, t->Tq, t->d_v, b.O.g, b.o_ld, b.o_head, b.o_seq,
+                              O2.g, b.o_ld, b.o_head, b.o_seq, b.lse.g, l2.g};
+        G->attention_merge(G->ctx, &mg);
+        attn_fused_args whole = attn_args(t, &b, C, 0, t->Tk, b.O.c, b.lse.c);
+        C->attention_fused(C->ctx, &whole);
+        G->synchronize(G->ctx);
+        char what[96];
+        snprintf(what, sizeof what, "merge at key %d: %s", cut, t->name);
+        attn_compare(what, dt, t, &b, &b.O, &b.lse, 1);
+        pair_free(&O2), pair_free(&l2);
+    }
+    attn_bufs_free(&b);
+}
+
+static void test_attention(attn_dtype dt) {
+    if (!G->attention_fused || !G->attention_merge || !C->attention_fused || !C->attention_merge) {
+        CHECK(0, "attention_fused / attention_merge missing on a backend");
+        return;
+    }
+    /*  name                               seqs heads h0 qpk  Tq    Tk    q0   k0  dqk dv  hm pad lse  fp16  bf16  fp32  lse */
+    static const attn_case cases[] = {
+        {"prefill MHA d64",                    2, 3, 0, 1,   77,   77,    0,   0,  64, 64, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"prefill GQA qpk4 d128 padded",       1, 8, 4, 4,  130,  130,    0,   0, 128,128, 0, 8, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"chunk q0=100 qpk8 d128, lse NULL",   2, 8, 0, 8,   40,  140,  100,   0, 128,128, 0, 0, 0, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"d_qk 128 != d_v 64, head-major",     2, 2, 0, 1,   33,   33,    0,   0, 128, 64, 1, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"prefill d256 qpk2",                  1, 2, 2, 2,   70,   70,    0,   0, 256,256, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"prefill d80, 65 rows",               1, 2, 0, 1,   65,   65,    0,   0,  80, 80, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"d64 rows padded by 1 (scalar loads)",  1, 2, 0, 1,   50,   50,    0,   0,  64, 64, 0, 1, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"odd widths 37/21 padded (SIMT)",     2, 2, 0, 1,   19,   50,   31,   0,  37, 21, 0, 3, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"keys from k0=40, rows w/o keys",     2, 4, 0, 4,   20,   30,   30,  40,  64, 64, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"decode split-KV qpk4 d128 Tk2000",   3, 8, 0, 4,    1, 2000, 1999,   0, 128,128, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"decode split-KV d256 Tk777",         1, 2, 0, 1,    1,  777,  776,   0, 256,256, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"decode 4 rows qpk2 d96 Tk504",       2, 4, 0, 2,    4,  504,  500,   0,  96, 96, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+        {"split-KV, most ranges masked",       1, 4, 0, 4,    2, 2000,   10,   0,  64, 64, 0, 0, 1, 1e-3, 8e-3, 5e-6, 2e-5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_attention_case(dt, &cases[i]);
+}
+
 /* fp32 upload/download round trips exactly; storage-type ones within one rounding */
 static void test_transfers(attn_dtype dt) {
     enum { N = 1000 };
@@ -278,6 +465,50 @@ static void test_transfers(attn_dtype dt) {
     pair_free(&x);
 }
 
+/* The decode-graph ops (backend.h set_step ... graph_reset): RoPE, a KV-cache append and a
+ * causal softmax over a whole cache, recorded once in a graph with the position in the step
+ * slots, then replayed at positions 5..8, each replay against the CPU backend's eager ops
+ * at that position (positions in the arguments). */
+static void test_step_graph(attn_dtype dt) {
+    enum { S = 3, NH = 4, HS = 6, HEAD_DIM = 16, TMAX = 9, W = 10, SH = 5 };
+    if (!G->graph_begin) {
+        CHECK(0, "the CUDA backend has no decode-graph hooks");
+        return;
+    }
+    pair r = pair_random((size_t)S * NH * HS, -1.0f, 1.0f, 0), cache = pair_random((size_t)S * TMAX * W, -1.0f, 1.0f, 0);
+    pair src = pair_random((size_t)S * W, -1.0f, 1.0f, 0), sc = pair_random((size_t)SH * TMAX, -30.0f, 30.0f, 1);
+    pair p = pair_new((size_t)SH * TMAX, 0);
+    size_t nodes = 0;
+    char what[96];
+    for (int pos = 5; pos < TMAX; pos++) {
+        int slot[1] = {pos};
+        CHECK(G->set_step(G->ctx, slot, 1) == 0, "set_step %s", dt_name(dt));
+        if (pos == 5) {
+            poison(&p);
+            CHECK(G->graph_begin(G->ctx) == 0, "graph_begin %s", dt_name(dt));
+            G->rope_step(G->ctx, r.g, S, 1, NH, HS, 2, HEAD_DIM, 10000.0f);
+            G->cache_write_step(G->ctx, cache.g, (size_t)TMAX * W, src.g, W, S, W);
+            G->softmax_causal_step(G->ctx, p.g, sc.g, SH, 1, TMAX, 0.125f);
+            CHECK(G->graph_end(G->ctx, &nodes) == 0, "graph_end %s", dt_name(dt));
+            CHECK(nodes == 3, "the recorded graph has %zu nodes, not the 3 ops", nodes);
+        }
+        CHECK(G->graph_launch(G->ctx) == 0, "graph_launch %s", dt_name(dt));
+        C->rope(C->ctx, r.c, S, 1, NH, HS, pos, 2, HEAD_DIM, 10000.0f);
+        for (int q = 0; q < S; q++)
+            C->copy2d(C->ctx, attn_ptr_at(C, cache.c, ((size_t)q * TMAX + pos) * W), W, attn_ptr_at(C, src.c, (size_t)q * W),
+                      W, 1, W);
+        C->softmax_causal(C->ctx, p.c, sc.c, SH, 1, TMAX, pos, 0.125f);
+        snprintf(what, sizeof what, "graph replay at pos %d: rope", pos);
+        compare(what, dt, &r);
+        snprintf(what, sizeof what, "graph replay at pos %d: softmax", pos);
+        compare(what, dt, &p);
+    }
+    compare_within("graph replays: cache rows 5..8", dt, &cache, 0.0);
+    G->graph_reset(G->ctx);
+    pair *all[] = {&r, &cache, &src, &sc, &p};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pair_free(all[i]);
+}
+
 int main(void) {
     C = attn_backend_cpu_create(1);
     if (!C) return 2;
@@ -295,6 +526,8 @@ int main(void) {
         test_gemms(dts[i]);
         test_elementwise(dts[i]);
         test_softmax(dts[i]);
+        test_attention(dts[i]);
+        test_step_graph(dts[i]);
         G->mem_stats(G->ctx, &end, &peak);
         CHECK(end == start && peak > start, "mem_stats %s: %zu bytes in use at the start, %zu at the end, peak %zu",
               dt_name(dts[i]), start, end, peak);

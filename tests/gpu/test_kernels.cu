@@ -3,6 +3,7 @@
  * on seeded random inputs with shapes that are not multiples of the block size, with
  * NaN-poisoned outputs so an unwritten element fails. Exits 77 when no GPU is usable. */
 #include "gpu_test_util.h"
+#include "attn_tiling.h"
 #include "kernels_cpu.h"
 
 static const kc_dtype DTYPES[3] = {KC_FP16, KC_BF16, KC_FP32};
@@ -240,6 +241,78 @@ static void check_copies(kc_dtype dt, int B, int T, int pos0, int Tmax, int W) {
     free(kv), free(cache), free(slice);
 }
 
+/* attention_fused_cuda with attn_fused_plan's tiles (split-KV where the plan splits) and
+ * attention_merge_cuda, against kernels_cpu.h attention_forward_cpu (double sums) on the
+ * same rounded inputs: Q, O [seqs][Tq][heads][d], K, V [seqs][Tk][kv heads][d]. Every O
+ * element by norm-relative error, every lse by absolute error, rows without a visible key
+ * exactly O = 0, lse = -inf; then the keys cut at `cut`, the two halves merged on the GPU
+ * against the whole. */
+static void check_attention(kc_dtype dt, int seqs, int heads, int head0, int qpk, int Tq, int Tk, int q0, int k0,
+                            int dqk, int dv, int cut) {
+    int kv_base = head0 / qpk, kvh = (head0 + heads - 1) / qpk - kv_base + 1;
+    size_t nq = (size_t)seqs * Tq * heads * dqk, nk = (size_t)seqs * Tk * kvh * dqk, nv = (size_t)seqs * Tk * kvh * dv;
+    size_t no = (size_t)seqs * Tq * heads * dv, nl = (size_t)seqs * heads * Tq;
+    float *q = (float *)malloc(nq * 4), *k = (float *)malloc(nk * 4), *v = (float *)malloc(nv * 4);
+    float *ref = (float *)malloc(no * 4), *rl = (float *)malloc(nl * 4), *out = (float *)malloc(no * 4),
+          *ol = (float *)malloc(nl * 4);
+    fill_random(q, nq, -2.0f, 2.0f), fill_random(k, nk, -2.0f, 2.0f), fill_random(v, nv, -1.0f, 1.0f);
+    round_all(q, nq, dt), round_all(k, nk, dt), round_all(v, nv, dt);
+    attention_cpu_args ra = {seqs, heads, head0, qpk, kv_base, Tq, Tk, q0, k0, dqk, dv, 1.0f / sqrtf((float)dqk),
+                             q, (size_t)heads * dqk, (size_t)dqk, (size_t)Tq * heads * dqk,
+                             k, (size_t)kvh * dqk, (size_t)dqk, (size_t)Tk * kvh * dqk,
+                             v, (size_t)kvh * dv, (size_t)dv, (size_t)Tk * kvh * dv,
+                             ref, (size_t)heads * dv, (size_t)dv, (size_t)Tq * heads * dv, rl};
+    if (attention_forward_cpu(&ra) != 0) {
+        report("attention reference refused", dt, 1.0, 0.0, 1);
+        return;
+    }
+    void *dq = dev_upload(q, nq, dt), *dk = dev_upload(k, nk, dt), *dvv = dev_upload(v, nv, dt);
+    void *dout = dev_poisoned(no, dt), *dout2 = dev_poisoned(no, dt);
+    float *dl = (float *)dev_poisoned(nl, KC_FP32), *dl2 = (float *)dev_poisoned(nl, KC_FP32);
+    size_t eb = (size_t)kc_dtype_bytes(dt);
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: one call over all keys; pass 1: [0, cut) and [cut, Tk) merged */
+        int ranges = pass ? 2 : 1;
+        for (int r = 0; r < ranges; r++) {
+            int kb = pass ? (r ? cut : 0) : 0, n = pass ? (r ? Tk - cut : cut) : Tk;
+            kc_attn_args a = {seqs, heads, head0, qpk, kv_base, Tq, n, q0, k0 + kb, dqk, dv, ra.scale,
+                              dq, ra.q_ld, ra.q_head, ra.q_seq,
+                              (char *)dk + (size_t)kb * ra.k_ld * eb, ra.k_ld, ra.k_head, ra.k_seq,
+                              (char *)dvv + (size_t)kb * ra.v_ld * eb, ra.v_ld, ra.v_head, ra.v_seq,
+                              r ? dout2 : dout, ra.o_ld, ra.o_head, ra.o_seq, r ? dl2 : dl};
+            attn_fused_tiling t;
+            attn_fused_plan(&t, ATTN_FUSED_GPU, seqs, heads, Tq, n, q0, k0 + kb, dqk, dv, 0);
+            kc_attn_tiles tl = {t.q_tile, t.k_tile, t.kv_splits, t.split_keys};
+            size_t wf = attention_fused_cuda_workspace(&a, &tl);
+            float *work = NULL;
+            if (wf) CUDA_CHECK(cudaMalloc(&work, wf * 4));
+            CUDA_CHECK(attention_fused_cuda(&a, &tl, work, wf, dt, 0));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            if (work) cudaFree(work);
+        }
+        if (pass)
+            CUDA_CHECK(attention_merge_cuda(dout, ra.o_ld, ra.o_head, ra.o_seq, dout2, ra.o_ld, ra.o_head, ra.o_seq, dl,
+                                            dl2, seqs, heads, Tq, dv, dt, 0));
+        CUDA_CHECK(cudaDeviceSynchronize());
+        dev_download(out, dout, no, dt);
+        CUDA_CHECK(cudaMemcpy(ol, dl, nl * 4, cudaMemcpyDeviceToHost));
+        size_t bad, wrong = 0;
+        double err = rel_error(out, ref, no, &bad), lse_err = 0;
+        for (size_t i = 0; i < nl; i++) {
+            if (isinf(rl[i])) wrong += !(isinf(ol[i]) && ol[i] < 0);
+            else if (!isfinite(ol[i])) wrong++;
+            else lse_err = fmax(lse_err, fabs((double)ol[i] - rl[i]));
+        }
+        for (size_t i = 0; i < no; i++) wrong += ref[i] == 0.0f && out[i] != 0.0f; /* a masked row's zeros */
+        char what[64];
+        snprintf(what, sizeof what, "attn%s %dx%d/%d %dx%d q0=%d k0=%d d%d/%d", pass ? "+merge" : "", seqs, heads, qpk,
+                 Tq, Tk, q0, k0, dqk, dv);
+        report(what, dt, err, dt_bound(dt), bad + wrong + (lse_err > 2e-5));
+    }
+    cudaFree(dq), cudaFree(dk), cudaFree(dvv), cudaFree(dout), cudaFree(dout2), cudaFree(dl), cudaFree(dl2);
+    free(q), free(k), free(v), free(ref), free(rl), free(out), free(ol);
+}
+
 int main(void) {
     if (!cuda_have_device()) {
         printf("SKIP: no usable CUDA device\n");
@@ -269,6 +342,11 @@ int main(void) {
         check_elementwise(dt, 2, 1023, 1);
         check_copies(dt, 3, 7, 5, 20, 97);
         if (dt != KC_FP32) check_convert(dt, 100003);
+        check_attention(dt, 2, 4, 0, 2, 70, 70, 0, 0, 64, 64, 33);         /* prefill, GQA */
+        check_attention(dt, 1, 8, 8, 4, 1, 1500, 1499, 0, 128, 128, 700);  /* decode, split-KV */
+        check_attention(dt, 1, 2, 0, 1, 24, 40, 10, 20, 128, 64, 15);      /* k0 offset, masked rows, d_qk != d_v */
+        check_attention(dt, 1, 1, 0, 1, 9, 33, 24, 0, 256, 256, 5);        /* d 256 */
+        check_attention(dt, 2, 1, 0, 1, 11, 11, 0, 0, 45, 45, 6);          /* odd width */
     }
     printf("%d checks, %d failed\n", g_checks, g_failures);
     return g_failures ? 1 : 0;

@@ -58,9 +58,11 @@ expect 0 'rank 2 of 4 alone' -- "$attnrun" "$work/p_a2a.yaml" --rank-share 2
 # score blocks in one process: 4 heads x 2 query rows x 5 keys x 8 bytes = 320 bytes a
 # sequence; 500 bytes take one sequence a block, 100 one head of one sequence
 expect 0 'score blocks: prefill 2 per query chunk \(1 sequence\(s\) x 4 head' -- \
-  "$attnrun" "$work/p1.yaml" --query-chunk 2 --score-workspace 500 --repeat 1 --warmup 0
-expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --check --query-chunk 2 --score-workspace 100 --repeat 1 --warmup 0
+  "$attnrun" "$work/p1.yaml" --attention unfused --query-chunk 2 --score-workspace 500 --repeat 1 --warmup 0
+expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --attention unfused --check --query-chunk 2 --score-workspace 100 --repeat 1 --warmup 0
 expect 2 'score-workspace: bad value' -- "$attnrun" "$work/p1.yaml" --score-workspace 1.5G
+expect 2 "attention: bad value 'flash'" -- "$attnrun" "$work/p1.yaml" --attention flash
+expect 0 '^check: ok' -- "$attnrun" "$work/p1.yaml" --attention fused --check --repeat 1 --warmup 0
 expect 2 'no --check' -- "$attnrun" "$work/p4.yaml" --rank-share 0 --check
 expect 2 'unknown option' -- "$attnrun" "$work/p1.yaml" --frobnicate
 expect 2 'needs a value' -- "$attnrun" "$work/p1.yaml" --repeat

@@ -2,7 +2,9 @@
  * the emulated CUDA backend (attnrun_emu): a plain column-major GEMM with cuBLAS's
  * semantics (op(A) m x k, op(B) k x n, C m x n, leading dimensions in elements, strided
  * batches, beta = 0 never reads C) in fp16/bf16/fp32 storage with fp32 accumulation. It
- * checks backend_cuda.c's row-major to column-major mapping, not cuBLAS. */
+ * checks backend_cuda.c's row-major to column-major mapping, not cuBLAS. A call on a stream
+ * being captured (cuda_emu_runtime.cpp) is checked now and recorded, alpha and beta by
+ * value (the host pointer mode reads them at the call, as a captured cuBLAS call does). */
 #include "cuda_emu.h"
 #include <cublas_v2.h>
 #include <vector>
@@ -41,7 +43,11 @@ cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t, void *, size_t) { return CU
 const char *cublasGetStatusName(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS ? "CUBLAS_STATUS_SUCCESS" : "CUBLAS_STATUS_EMULATED_ERROR"; }
 const char *cublasGetStatusString(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS ? "success" : "emulated error"; }
 
-cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+static void gemm_run(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float al, const void *A,
+                     cudaDataType at, int lda, long long sa, const void *B, cudaDataType bt, int ldb, long long sb,
+                     float be, void *C, cudaDataType ct, int ldc, long long sc, int batch);
+
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                           int k, const void *alpha, const void *A, cudaDataType at, int lda,
                                           long long sa, const void *B, cudaDataType bt, int ldb, long long sb,
                                           const void *beta, void *C, cudaDataType ct, int ldc, long long sc,
@@ -52,6 +58,18 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t, cublasOperation_t ta, 
     if (lda < (ta == CUBLAS_OP_N ? m : k) || ldb < (tb == CUBLAS_OP_N ? k : n) || ldc < m || lda < 1 || ldb < 1)
         return CUBLAS_STATUS_INVALID_VALUE;
     float al = *(const float *)alpha, be = *(const float *)beta;
+    if (cuda_emu_capture_add(h->stream, [=] {
+            gemm_run(ta, tb, m, n, k, al, A, at, lda, sa, B, bt, ldb, sb, be, C, ct, ldc, sc, batch);
+            return cudaSuccess;
+        }))
+        return CUBLAS_STATUS_SUCCESS;
+    gemm_run(ta, tb, m, n, k, al, A, at, lda, sa, B, bt, ldb, sb, be, C, ct, ldc, sc, batch);
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+static void gemm_run(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float al, const void *A,
+                     cudaDataType at, int lda, long long sa, const void *B, cudaDataType bt, int ldb, long long sb,
+                     float be, void *C, cudaDataType ct, int ldc, long long sc, int batch) {
     /* op(A) as rows of k and op(B) as columns of k, in fp32, then one dot product per
      * element of C */
     std::vector<float> a((size_t)m * k), b((size_t)n * k);
@@ -73,7 +91,6 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t, cublasOperation_t ta, 
                 store(C, ct, ic, be == 0.0f ? al * acc : al * acc + be * load(C, ct, ic));
             }
     }
-    return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """emulate.py: rewrites CUDA sources for cuda_emu.h (the CPU stand-in): every launch
 `kernel<T>ARGS<<<grid, block[, shmem, stream]>>>(args)` becomes
-`emu_launch(dim3(grid), dim3(block), [&] { kernel<T>(args); })`, and
-`#include <cuda_runtime.h>` is dropped (cuda_emu.h is included first instead).
+`emu_launch(dim3(grid), dim3(block), stream, [=] { kernel<T>(args); }, shmem)` (stream 0
+when the launch names none; the arguments captured by value, as CUDA copies a kernel's
+arguments at the launch, so a launch recorded during stream capture replays with them), a
+dynamic shared array `extern __shared__ [__align__(N)] TYPE name[];` becomes a pointer to
+cuda_emu.h's buffer, and `#include <cuda_runtime.h>` and `<mma.h>` are dropped (cuda_emu.h,
+included first, stands in for both).
 usage: emulate.py OUTDIR FILE.cu... (writes OUTDIR/FILE.cpp)"""
 import os
 import re
@@ -66,7 +70,10 @@ def rewrite(src):
         assert src[p] == "(", "launch without arguments near %r" % src[start:p + 20]
         q = match_close(src, p, "(", ")")
         cfg = split_top(src[i + 3:j])
-        call = "emu_launch(dim3(%s), dim3(%s), [&] { %s%s; })" % (cfg[0], cfg[1], name, src[p:q + 1])
+        shmem = ", (size_t)(%s)" % cfg[2] if len(cfg) > 2 else ""
+        stream = cfg[3] if len(cfg) > 3 else "0"
+        call = "emu_launch(dim3(%s), dim3(%s), (cudaStream_t)(%s), [=] { %s%s; }%s)" % (cfg[0], cfg[1], stream, name,
+                                                                                  src[p:q + 1], shmem)
         src = src[:start] + call + src[q + 1:]
 
 
@@ -77,6 +84,9 @@ def main():
         with open(path) as f:
             src = f.read()
         src = src.replace("#include <cuda_runtime.h>", "/* <cuda_runtime.h>: cuda_emu.h */")
+        src = src.replace("#include <mma.h>", "/* <mma.h>: cuda_emu_wmma.h */")
+        src = re.sub(r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?([A-Za-z_][\w ]*?)\s+(\w+)\s*\[\s*\]\s*;",
+                     r"\1 *\2 = (\1 *)emu_dyn_smem;", src)
         base = os.path.splitext(os.path.basename(path))[0]
         with open(os.path.join(out, base + ".cpp"), "w") as f:
             f.write('#include "cuda_emu.h"\n#line 1 "%s"\n' % path + rewrite(src))

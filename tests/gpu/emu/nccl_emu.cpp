@@ -27,7 +27,13 @@
  *    default 300, 0 = none) then names the pending operations and fails the call;
  *  - bootstrap: ncclCommInitRank needs MPI initialized, nranks and rank equal to
  *    MPI_COMM_WORLD's, and every rank holding the same id from ncclGetUniqueId (rank 0's
- *    bytes are broadcast and compared), so an id that was never shared is caught.
+ *    bytes are broadcast and compared), so an id that was never shared is caught;
+ *  - CUDA graphs (NCCL 2.9 and later capture collectives, point to point and groups): an
+ *    operation on a stream being captured (the emulated runtime's capture, when it is
+ *    linked) is checked at the call and recorded in the stream's graph, a group as one
+ *    piece at its outermost ncclGroupEnd; every cudaGraphLaunch then runs it as above
+ *    (signatures agreed again at each replay). A group that mixes captured and
+ *    uncaptured streams is refused.
  * NCCL_DEBUG=INFO prints one line per ncclCommInitRank and, when the last communicator is
  * destroyed, the count of operations this process ran (tests assert the NCCL path ran).
  *
@@ -51,11 +57,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
+
+/* cuda_emu_runtime.cpp's stream capture, when it is linked (attnrun_emu); the emulation's
+ * own test links no CUDA emulation, and then no stream is ever captured */
+bool cuda_emu_capturing(cudaStream_t s) __attribute__((weak));
+bool cuda_emu_capture_add(cudaStream_t s, std::function<cudaError_t()> work) __attribute__((weak));
 
 struct ncclComm {
     MPI_Comm data;  /* collectives and point to point */
@@ -92,6 +104,9 @@ std::string last_error;          /* ncclGetLastError */
 std::set<ncclComm_t> live;       /* communicators not yet destroyed or aborted */
 std::vector<Op> pending;         /* the open group's operations, in call order */
 int group_depth = 0;
+bool group_captured = false;     /* the open group's operations are on a stream being captured */
+cudaStream_t group_stream;       /* that stream */
+long long stats_captured;        /* operations recorded into graphs */
 ncclResult_t group_error = ncclSuccess; /* the first error inside the open group */
 MPI_Datatype t_half = MPI_DATATYPE_NULL, t_bf16 = MPI_DATATYPE_NULL;
 MPI_Op op_half_sum = MPI_OP_NULL, op_bf16_sum = MPI_OP_NULL;
@@ -412,15 +427,36 @@ ncclResult_t run_ops(std::vector<Op> &ops) {
     }
 }
 
-/* Runs the operation now (outside a group) or defers it to the outermost ncclGroupEnd. */
-ncclResult_t submit(Op o) {
+bool capturing(cudaStream_t st) { return cuda_emu_capturing && cuda_emu_capturing(st); }
+
+/* Records operations (one, or a group) into the graph being captured on st: each replay
+ * runs them as run_ops does now; a failure then fails the graph launch, its message on
+ * stderr (NCCL reports asynchronous errors out of band too). */
+ncclResult_t record(const std::vector<Op> &ops, cudaStream_t st) {
+    stats_captured += (long long)ops.size();
+    cuda_emu_capture_add(st, [ops = std::vector<Op>(ops)]() mutable {
+        if (run_ops(ops) == ncclSuccess) return cudaSuccess;
+        fprintf(stderr, "%s\n", last_error.c_str());
+        return cudaErrorLaunchFailure;
+    });
+    return ncclSuccess;
+}
+
+/* Runs the operation now (outside a group), records it (stream being captured), or
+ * defers it to the outermost ncclGroupEnd. */
+ncclResult_t submit(Op o, cudaStream_t st) {
     if (o.kind != K_SEND && o.kind != K_RECV) o.seq = o.comm->collectives++;
+    bool cap = capturing(st);
     if (group_depth > 0) {
+        if (pending.empty()) group_captured = cap, group_stream = st;
+        else if (cap != group_captured || (cap && st != group_stream))
+            return fail(ncclInvalidUsage, "%s: one group holds operations on a stream being captured and on another "
+                        "stream (not emulated; the project never does it)", kind_name[o.kind]);
         pending.push_back(o);
         return ncclSuccess;
     }
     std::vector<Op> one{o};
-    return run_ops(one);
+    return cap ? record(one, st) : run_ops(one);
 }
 
 /* An error inside a group also fails its ncclGroupEnd, as in NCCL. */
@@ -447,9 +483,9 @@ ncclResult_t free_comm(ncclComm_t comm, bool collective) {
     delete comm;
     if (live.empty() && debug_info())
         fprintf(stderr, "nccl_emu: rank %d: done: allreduce %lld, allgather %lld, broadcast %lld, send %lld, recv %lld, "
-                "groups %lld; by datatype: float %lld, half %lld, bfloat16 %lld\n", world_rank(), stats[K_ALLREDUCE],
-                stats[K_ALLGATHER], stats[K_BROADCAST], stats[K_SEND], stats[K_RECV], stats_groups, stats_type[0],
-                stats_type[1], stats_type[2]);
+                "groups %lld; by datatype: float %lld, half %lld, bfloat16 %lld; recorded into graphs %lld\n", world_rank(),
+                stats[K_ALLREDUCE], stats[K_ALLGATHER], stats[K_BROADCAST], stats[K_SEND], stats[K_RECV], stats_groups,
+                stats_type[0], stats_type[1], stats_type[2], stats_captured);
     return r;
 }
 
@@ -566,7 +602,7 @@ ncclResult_t ncclCommUserRank(const ncclComm_t comm, int *rank) {
 }
 
 ncclResult_t ncclAllReduce(const void *sendbuff, void *recvbuff, size_t count, ncclDataType_t datatype, ncclRedOp_t op,
-                           ncclComm_t comm, cudaStream_t) {
+                           ncclComm_t comm, cudaStream_t stream) {
     const char *fn = "ncclAllReduce";
     if (ncclResult_t r = check_op(fn, comm, datatype, count)) return noted(r);
     if (op != ncclSum) return noted(fail(ncclInvalidArgument, "%s: reduction %d is not emulated (ncclSum is)", fn, (int)op));
@@ -577,11 +613,11 @@ ncclResult_t ncclAllReduce(const void *sendbuff, void *recvbuff, size_t count, n
     if (sendbuff != recvbuff && s.overlaps(r))
         return noted(fail(ncclInvalidArgument, "%s: sendbuff %p and recvbuff %p overlap (%zu bytes each) but are not equal: "
                           "in place means sendbuff == recvbuff", fn, sendbuff, recvbuff, b));
-    return noted(submit({K_ALLREDUCE, comm, sendbuff, recvbuff, count, datatype, -1, 0}));
+    return noted(submit({K_ALLREDUCE, comm, sendbuff, recvbuff, count, datatype, -1, 0}, stream));
 }
 
 ncclResult_t ncclAllGather(const void *sendbuff, void *recvbuff, size_t sendcount, ncclDataType_t datatype,
-                           ncclComm_t comm, cudaStream_t) {
+                           ncclComm_t comm, cudaStream_t stream) {
     const char *fn = "ncclAllGather";
     if (ncclResult_t r = check_op(fn, comm, datatype, sendcount)) return noted(r);
     if (sendcount == 0) return ncclSuccess;
@@ -594,11 +630,11 @@ ncclResult_t ncclAllGather(const void *sendbuff, void *recvbuff, size_t sendcoun
         return noted(fail(ncclInvalidArgument, "%s: sendbuff %p overlaps recvbuff [%p, +%zu bytes) but is not this rank's "
                           "slot recvbuff + rank*sendcount (%p): NCCL's in-place rule", fn, sendbuff, recvbuff,
                           (size_t)(b * comm->size), (void *)(rb + b * comm->rank)));
-    return noted(submit({K_ALLGATHER, comm, sendbuff, recvbuff, sendcount, datatype, -1, 0}));
+    return noted(submit({K_ALLGATHER, comm, sendbuff, recvbuff, sendcount, datatype, -1, 0}, stream));
 }
 
 ncclResult_t ncclBroadcast(const void *sendbuff, void *recvbuff, size_t count, ncclDataType_t datatype, int root,
-                           ncclComm_t comm, cudaStream_t) {
+                           ncclComm_t comm, cudaStream_t stream) {
     const char *fn = "ncclBroadcast";
     if (ncclResult_t r = check_op(fn, comm, datatype, count)) return noted(r);
     if (root < 0 || root >= comm->size)
@@ -613,28 +649,28 @@ ncclResult_t ncclBroadcast(const void *sendbuff, void *recvbuff, size_t count, n
             return noted(fail(ncclInvalidArgument, "%s: on the root, sendbuff %p and recvbuff %p overlap (%zu bytes) but are "
                               "not equal: in place means sendbuff == recvbuff", fn, sendbuff, recvbuff, b));
     }
-    return noted(submit({K_BROADCAST, comm, sendbuff, recvbuff, count, datatype, root, 0}));
+    return noted(submit({K_BROADCAST, comm, sendbuff, recvbuff, count, datatype, root, 0}, stream));
 }
 
 ncclResult_t ncclSend(const void *sendbuff, size_t count, ncclDataType_t datatype, int peer, ncclComm_t comm,
-                      cudaStream_t) {
+                      cudaStream_t stream) {
     const char *fn = "ncclSend";
     if (ncclResult_t r = check_op(fn, comm, datatype, count)) return noted(r);
     if (peer < 0 || peer >= comm->size)
         return noted(fail(ncclInvalidArgument, "%s: peer %d is not a rank of the communicator (0..%d)", fn, peer, comm->size - 1));
     if (count == 0) return ncclSuccess;
     if (!sendbuff) return noted(fail(ncclInvalidArgument, "%s: sendbuff is NULL", fn));
-    return noted(submit({K_SEND, comm, sendbuff, NULL, count, datatype, peer, 0}));
+    return noted(submit({K_SEND, comm, sendbuff, NULL, count, datatype, peer, 0}, stream));
 }
 
-ncclResult_t ncclRecv(void *recvbuff, size_t count, ncclDataType_t datatype, int peer, ncclComm_t comm, cudaStream_t) {
+ncclResult_t ncclRecv(void *recvbuff, size_t count, ncclDataType_t datatype, int peer, ncclComm_t comm, cudaStream_t stream) {
     const char *fn = "ncclRecv";
     if (ncclResult_t r = check_op(fn, comm, datatype, count)) return noted(r);
     if (peer < 0 || peer >= comm->size)
         return noted(fail(ncclInvalidArgument, "%s: peer %d is not a rank of the communicator (0..%d)", fn, peer, comm->size - 1));
     if (count == 0) return ncclSuccess;
     if (!recvbuff) return noted(fail(ncclInvalidArgument, "%s: recvbuff is NULL", fn));
-    return noted(submit({K_RECV, comm, NULL, recvbuff, count, datatype, peer, 0}));
+    return noted(submit({K_RECV, comm, NULL, recvbuff, count, datatype, peer, 0}, stream));
 }
 
 ncclResult_t ncclGroupStart() {
@@ -654,7 +690,7 @@ ncclResult_t ncclGroupEnd() {
         group_error = ncclSuccess;
         return r; /* ncclGetLastError still says why */
     }
-    return run_ops(ops);
+    return group_captured && !ops.empty() ? record(ops, group_stream) : run_ops(ops);
 }
 
 ncclResult_t ncclCommDestroy(ncclComm_t comm) {
