@@ -21,7 +21,7 @@ echo "$out"
 [ $rc = 0 ] || fail "compare with a huge tolerance exited $rc"
 for key in prefill_tokens_per_s ttft_s tpot_s decode_tokens_per_s peak_memory_bytes comm_fraction compute memory comm \
            attn_comm softmax 'median .*worst'; do
-  echo "$out" | grep -qE "$key" || fail "no '$key' in the table"
+  grep -qE "$key" <<< "$out" || fail "no '$key' in the table"
 done
 "$attnplan" compare "$work/plan.yaml" "$work/measured.yaml" --tolerance 0 >/dev/null; rc=$?
 [ $rc = 1 ] || fail "--tolerance 0 exited $rc, expected 1"
@@ -42,7 +42,7 @@ priced=$("$attnplan" price "$topo" "$model" --strategy dp=1,pp=1,n=1,m=2,scheme=
          --score-workspace 4K -o "$work/plan_blocks.yaml") || fail "attnplan price --score-workspace"
 ran=$(mpirun -np 2 "$attnrun" "$work/plan_blocks.yaml" --check --repeat 1 --warmup 0 --score-workspace 4K 2>&1) ||
   { echo "$ran"; fail "attnrun --score-workspace"; }
-echo "$ran" | grep -q '^check: ok' || { echo "$ran"; fail "blocks: no check ok"; }
+grep -q '^check: ok' <<< "$ran" || { echo "$ran"; fail "blocks: no check ok"; }
 p_blocks=$(echo "$priced" | sed -n 's/^score blocks (prefill): \([0-9]*\) per query chunk of \([0-9]*\) sequence(s) x \([0-9]*\) head.*/\1 \2 \3/p')
 r_blocks=$(echo "$ran" | sed -n 's/^attnrun: rank 0 score blocks: prefill \([0-9]*\) per query chunk (\([0-9]*\) sequence(s) x \([0-9]*\) head.*/\1 \2 \3/p')
 echo "score blocks: priced '$p_blocks', run '$r_blocks'"
@@ -57,7 +57,7 @@ mpirun -np 2 "$attnrun" "$work/plan_lm.yaml" --check --repeat 1 --warmup 0 -o "$
 grep -q '^check: prefill .*last-position logits' "$work/run_lm.log" || { cat "$work/run_lm.log"; fail "lm: no logits checked"; }
 out=$("$attnplan" compare "$work/plan_lm.yaml" "$work/measured_lm.yaml" --tolerance 1e9) || fail "compare lm"
 for key in embed embed_comm final_norm lm_head lm_head_comm; do
-  echo "$out" | grep -qE "^ +$key +s " || fail "no '$key' in the lm table"
+  grep -qE "^ +$key +s " <<< "$out" || fail "no '$key' in the lm table"
 done
 for op in lm_head embed_comm lm_head_comm; do
   want=$(grep -E "^ +$op: " "$work/plan_lm.yaml" | sed 's/.*\[[^,]*, \([^,]*\), \([^]]*\)\]/\1 \2/')

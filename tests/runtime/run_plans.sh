@@ -125,9 +125,9 @@ for entry in $plans; do
       echo "$out"; echo "FAILED: $model $strategy $opts" >&2; exit 1; }
     echo "$out" | grep '^check:'
     expect "$out"
-    echo "$out" | grep -q '^check: ok' || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
+    grep -q '^check: ok' <<< "$out" || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
     if [ "$group" = ends ]; then # the logits were checked, not hidden states
-      echo "$out" | grep -q '^check: prefill .*last-position logits' || { echo "$out"; echo "FAILED: no logits checked" >&2; exit 1; }
+      grep -q '^check: prefill .*last-position logits' <<< "$out" || { echo "$out"; echo "FAILED: no logits checked" >&2; exit 1; }
     elif grep -q 'vocab_size' "$plan"; then # a model without a vocabulary keeps its plan bytes
       echo "FAILED: $plan names a vocabulary" >&2; exit 1
     fi
