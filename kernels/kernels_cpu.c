@@ -1,8 +1,8 @@
 /* kernels_cpu.c: the plain fp32 CPU kernels declared in kernels_cpu.h. Straight loops
- * that read like the math: they are the CPU backend's elementwise ops and the
- * reference the CUDA kernels are tested against. Statistics (mean, variance, softmax
- * sums) accumulate in double; the per-element transcendentals are fp32 (expf, tanhf),
- * which keeps the hot loops cheap at fp32's own precision. */
+ * that read like the math: they are the reference the CUDA kernels and the CPU
+ * backend's vector kernels (kernels_cpu_vec.c) are tested against. Statistics (mean,
+ * variance, softmax sums) accumulate in double; the per-element transcendentals are fp32
+ * (expf, tanhf), at fp32's own precision. */
 #include "kernels_cpu.h"
 #include <math.h>
 

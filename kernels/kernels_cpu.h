@@ -1,5 +1,6 @@
-/* kernels_cpu.h: plain fp32 CPU kernels. They are the CPU backend's elementwise ops and
- * the reference every CUDA kernel is checked against. GEMMs are not here (OpenBLAS on the
+/* kernels_cpu.h: plain fp32 CPU kernels. They are the reference every CUDA kernel and
+ * every vector kernel of kernels_cpu_vec.h (the CPU backend's elementwise ops) is checked
+ * against; the CPU backend runs RoPE from here. GEMMs are not here (OpenBLAS on the
  * CPU, cuBLAS on the GPU). Dimension names: N rows (tokens), C channels, T tokens,
  * NH heads, HS local head width, Tq query rows, Tk key columns. Row-major throughout. */
 #ifndef ATTN_KERNELS_CPU_H

@@ -104,7 +104,7 @@ void attn_fused_plan_gqa(attn_fused_tiling *t, attn_fused_target target, int seq
     }
     t->kv_splits = 1;
     t->split_keys = Tk > 0 ? Tk : 0;
-    t->tiles = t->key_rows = 0;
+    t->tiles = t->key_rows = t->pairs = 0;
     if (seqs <= 0 || heads <= 0 || Tq <= 0 || Tk <= 0) return;
     int k_tiles = ceil_div(Tk, t->k_tile);
     /* flash-decoding: only when the (sequence, head) pairs and their query tiles leave
@@ -129,8 +129,10 @@ void attn_fused_plan_gqa(attn_fused_tiling *t, attn_fused_target target, int seq
         if (last < 0) continue;
         int vis = last + 1 < Tk ? (int)(last + 1) : Tk;
         int nt = ceil_div(vis, t->k_tile);
+        long long keys = (long long)nt * t->k_tile < Tk ? (long long)nt * t->k_tile : Tk;
         t->tiles += nt;
         t->key_rows += vis;
+        t->pairs += (double)(r1 - r0) * keys;
     }
     if (t->head_stack > 1) { /* one stacked tile per (sequence, kv head), shared by its query heads */
         t->tiles *= (double)groups / heads;

@@ -82,6 +82,10 @@ long long attn_tiling_gemm_calls(const attn_tiling *t, int head0, int qpk);
  * and merged by their log-sum-exp (flash-decoding), so that few sequences x heads still
  * fill a GPU's `units` multiprocessors. ---- */
 typedef enum { ATTN_FUSED_CPU = 0, ATTN_FUSED_GPU = 1 } attn_fused_target;
+/* On the CPU a call of at most this many query rows (a decode step) stacks the rows of the
+ * query heads that share a kv head into one unit, so their keys are read once per kv head
+ * (runtime/backend_cpu_attn.c, DECODE_ROWS there; the cost model prices the same reads). */
+#define ATTN_FUSED_CPU_STACK_ROWS 16
 typedef struct attn_fused_tiling {
     int q_tile, k_tile;  /* query rows and key rows of one tile */
     int kv_splits;       /* key ranges per (sequence, head), merged by LSE; 1: none */
@@ -94,6 +98,9 @@ typedef struct attn_fused_tiling {
                             query tile reads the keys of the tiles it computes (with stacked
                             heads a tile's reads are shared by its heads: tiles and key_rows
                             are the (sequence, kv head) tile's divided over the query heads) */
+    double pairs;        /* query-key pairs computed per (sequence, query head): every computed
+                            tile whole (its rows x its keys, the diagonal tiles' masked part
+                            included), so the FLOPs the kernel spends (planner/cost) */
 } attn_fused_tiling;
 /* The tiles of one call over `seqs` x `heads` (sequence, query head) pairs of Tq queries
  * at positions q0.. against Tk keys at positions k0.. (backend.h attn_fused_args), head

@@ -36,6 +36,7 @@ void calibration_free(attn_calibration *c) {
     if (!c) return;
     free(c->command);
     free(c->gemm);
+    free(c->attention);
     for (int i = 0; i < c->n_coll; i++) free(c->coll[i].samples);
     free(c->coll);
     calibration_init(c);
@@ -115,6 +116,14 @@ static void write_body(FILE *f, const attn_calibration *c) {
         if (g->seconds > 0) fprintf(f, " seconds: %.6g,", g->seconds);
         if (g->flops_per_s > 0) fprintf(f, " flops_per_s: %.6g,", g->flops_per_s);
         fprintf(f, " efficiency: %.6g}\n", g->efficiency);
+    }
+    if (c->n_attention > 0)
+        fprintf(f, "attention:                       # the fused op: efficiency = 2 (d_qk + d_v) x computed pairs / "
+                   "(seconds - launch_overhead) / peak_flops\n");
+    for (int i = 0; i < c->n_attention; i++) {
+        const calibration_attention *a = &c->attention[i];
+        fprintf(f, "  - {tq: %d, tk: %d, d_qk: %d, d_v: %d, seqs: %d, heads: %d, qpk: %d, seconds: %.6g, efficiency: %.6g}\n",
+                a->tq, a->tk, a->d_qk, a->d_v, a->seqs, a->heads, a->qpk, a->seconds, a->efficiency);
     }
     fprintf(f, "collectives:%s\n", c->n_coll ? "" : " []");
     for (int i = 0; i < c->n_coll; i++) {
@@ -240,6 +249,55 @@ static int read_gemm(reader *r, const yt_node *seq, attn_calibration *c) {
         }
         c->gemm[c->n_gemm++] =
             (calibration_gemm){(int)m, (int)n, (int)k, (int)reuse, (calibration_gemm_kind)kind, secs, fps, eff};
+    }
+    return bad ? -1 : 0;
+}
+
+/* attention: [{tq, tk, d_qk, d_v, seqs, heads, qpk, seconds, efficiency}, ...], tq <= tk,
+ * no shape twice. */
+static int read_attention(reader *r, const yt_node *seq, attn_calibration *c) {
+    if (yt_expect(r->doc, seq, YT_SEQ, "'attention'", r->d)) return -1;
+    static const char *const keys[] = {"tq", "tk", "d_qk", "d_v", "seqs", "heads", "qpk", "seconds", "efficiency", NULL};
+    c->attention = calloc(seq->n ? seq->n : 1, sizeof *c->attention);
+    if (!c->attention) {
+        diag_error(r->d, r->doc->file, seq->line, seq->col, "out of memory");
+        return -1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        const yt_node *g = seq->vals[i];
+        long long v[7] = {0};
+        static const char *const ints[7] = {"tq", "tk", "d_qk", "d_v", "seqs", "heads", "qpk"};
+        static const long long hi[7] = {1 << 24, 1 << 24, 4096, 4096, 1 << 24, 1 << 20, 1 << 20};
+        double secs = 0, eff = 0;
+        if (yt_expect(r->doc, g, YT_MAP, "an attention entry", r->d) || yt_check_keys(r->doc, g, keys, r->d)) {
+            bad++;
+            continue;
+        }
+        int e = 0;
+        for (int k = 0; k < 7; k++) e |= yt_int(r->doc, g, ints[k], 1, 1, hi[k], &v[k], r->d);
+        e |= yt_num_positive(r->doc, g, "seconds", 1, 1e6, &secs, r->d) |
+             yt_num_positive(r->doc, g, "efficiency", 1, 1.5, &eff, r->d);
+        if (!e && v[0] > v[1]) {
+            const yt_node *tq = yt_get(g, "tq");
+            diag_error(r->d, r->doc->file, tq->line, tq->col, "tq (%lld) must be at most tk (%lld)", v[0], v[1]);
+            e = 1;
+        }
+        for (int j = 0; j < c->n_attention && !e; j++) {
+            const calibration_attention *a = &c->attention[j];
+            if (a->tq == v[0] && a->tk == v[1] && a->d_qk == v[2] && a->d_v == v[3] && a->seqs == v[4] &&
+                a->heads == v[5] && a->qpk == v[6]) {
+                diag_error(r->d, r->doc->file, g->line, g->col, "attention shape tq %lld, tk %lld is listed twice", v[0],
+                           v[1]);
+                e = 1;
+            }
+        }
+        if (e) {
+            bad++;
+            continue;
+        }
+        c->attention[c->n_attention++] = (calibration_attention){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],
+                                                                 (int)v[5], (int)v[6], secs, eff};
     }
     return bad ? -1 : 0;
 }
@@ -370,7 +428,7 @@ static int read_root(reader *r, const yt_node *root, const attn_topology *t, att
     static const char *const keys[] = {"calibration_version", "name", "machine", "date", "backend", "dtype",
                                        "device_type", "ranks", "threads", "peak_flops", "launch_overhead",
                                        "elementwise_bandwidth", "softmax_bandwidth", "softmax_decode_bandwidth",
-                                       "kernels", "gemm", "collectives", "sync_wait", NULL};
+                                       "kernels", "gemm", "attention", "collectives", "sync_wait", NULL};
     if (yt_expect(r->doc, root, YT_MAP, "a map (the calibration file's keys)", r->d) ||
         yt_check_keys(r->doc, root, keys, r->d))
         return -1;
@@ -401,6 +459,8 @@ static int read_root(reader *r, const yt_node *root, const attn_topology *t, att
     } else if (read_gemm(r, g, c))
         e = 1;
     if (cl && read_collectives(r, cl, c)) e = 1;
+    const yt_node *at = yt_get(root, "attention");
+    if (at && read_attention(r, at, c)) e = 1;
     const yt_node *sw = yt_get(root, "sync_wait");
     if (sw && read_sync(r, sw, c)) e = 1;
     if (e) return -1;

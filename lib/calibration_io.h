@@ -62,6 +62,18 @@ typedef struct calibration_gemm {
     double efficiency;           /* achieved FLOP/s over peak_flops */
 } calibration_gemm;
 
+/* The fused attention op (backend.h attention_fused) timed at one call's shape: seqs x
+ * heads (sequence, query head) pairs, qpk query heads per kv head, tq queries at position
+ * q0 = tk - tq (the last tq of tk keys: the causal prefill when tq = tk, a decode step when
+ * tq = 1) against tk keys, head widths d_qk and d_v. efficiency = 2 (d_qk + d_v) x pairs of
+ * the computed tiles (attn_fused_plan's pairs, seqs x heads of them) / (seconds -
+ * launch_overhead) / peak_flops: the FLOPs the cost model counts for the op. */
+typedef struct calibration_attention {
+    int tq, tk, d_qk, d_v, seqs, heads, qpk;
+    double seconds;              /* one call */
+    double efficiency;
+} calibration_attention;
+
 typedef struct calibration_sample {
     double bytes;                /* S, nccl-tests' buffer size */
     double seconds;
@@ -97,6 +109,8 @@ typedef struct attn_calibration {
     calibration_gemm *gemm;      /* malloc'd */
     int n_coll;
     calibration_coll *coll;      /* malloc'd */
+    int n_attention;             /* the fused op's table (optional `attention:` list) */
+    calibration_attention *attention; /* malloc'd */
     int n_sync;                  /* synchronization wait: work ascending */
     double sync_work_s[CALIBRATION_MAX_SYNC_POINTS], sync_wait_s[CALIBRATION_MAX_SYNC_POINTS];
     /* Set by calibration_load against a topology: peak_flops over that topology's peak for

@@ -18,6 +18,28 @@ extern "C" {
 typedef enum { COLL_ALLREDUCE = 0, COLL_ALLGATHER, COLL_REDUCESCATTER, COLL_ALLTOALL, COLL_SENDRECV, COLL_COUNT } attn_coll;
 const char *coll_name(attn_coll c);
 
+/* The algorithms and protocols NCCL runs a collective with (NVIDIA/nccl src/include/
+ * device.h names them; the cost model's choice among them is planner/cost/cost_nccl.c).
+ * COLL_ALGO_P2P is what all-to-all and send/recv run as: grouped point-to-point sends,
+ * no ring or tree. Names as NCCL_ALGO / NCCL_PROTO spell them (case-insensitive). */
+typedef enum {
+    COLL_ALGO_RING = 0,
+    COLL_ALGO_TREE,
+    COLL_ALGO_NVLS,       /* NVLink SHARP: the NVSwitch reduces and multicasts (H100/H200) */
+    COLL_ALGO_NVLS_TREE,  /* NVLS inside each node, a tree over the NICs between nodes */
+    COLL_ALGO_COLLNET,    /* in-network reduction (InfiniBand SHARP), CollNet Direct */
+    COLL_ALGO_P2P,
+    COLL_ALGO_COUNT
+} coll_algo;
+typedef enum { COLL_PROTO_LL = 0, COLL_PROTO_LL128, COLL_PROTO_SIMPLE, COLL_PROTO_COUNT } coll_proto;
+const char *coll_algo_name(coll_algo a);
+const char *coll_proto_name(coll_proto p);
+/* Parse a name (case-insensitive: "ring", "NVLSTree", "LL128", ...); 0, or -1 unknown. */
+int coll_algo_parse(const char *s, coll_algo *a);
+int coll_proto_parse(const char *s, coll_proto *p);
+/* Parse a collective's name ("allreduce", "all-reduce", "all_reduce" alike); 0 or -1. */
+int coll_parse(const char *s, attn_coll *c);
+
 /* Bus factor of collective c over p ranks: bytes a member sends per byte of S, and
  * busbw / algbw. 0 for p <= 1 (a group of one sends nothing). */
 double coll_bus_factor(attn_coll c, int p);

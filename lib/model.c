@@ -36,7 +36,7 @@ int dtype_parse(const char *s, attn_dtype *out) {
 /* Where each field was written (0:0 when built in code or defaulted). */
 enum {
     F_ROOT, F_NAME, F_ARCH, F_LAYERS, F_HEADS, F_KV_HEADS, F_HEAD_DIM, F_HIDDEN, F_FFN, F_NORM_EPS,
-    F_ROPE_THETA, F_DTYPE, F_WORKLOAD, F_BATCH, F_SEQ_LEN, F_DECODE, F_MICRO, F_COUNT
+    F_ROPE_THETA, F_DTYPE, F_VOCAB, F_TIE, F_WORKLOAD, F_BATCH, F_SEQ_LEN, F_DECODE, F_MICRO, F_COUNT
 };
 typedef struct {
     int line[F_COUNT], col[F_COUNT];
@@ -94,6 +94,12 @@ static int check_rules(const attn_model *m, const char *file, const model_src *s
     if (m->ffn_hidden < 1 || m->ffn_hidden > SIZE_MAX_LARGE) RULE_ERROR(F_FFN, "'ffn_hidden' must be in [1, %lld], got %d", SIZE_MAX_LARGE, m->ffn_hidden);
     if (!(m->norm_eps > 0 && m->norm_eps <= 1)) RULE_ERROR(F_NORM_EPS, "'norm_eps' must be in (0, 1], got %g", m->norm_eps);
     if (!(m->rope_theta > 0 && isfinite(m->rope_theta))) RULE_ERROR(F_ROPE_THETA, "'rope_theta' must be > 0, got %g", m->rope_theta);
+    if (m->vocab_size < 0 || m->vocab_size > SIZE_MAX_LARGE)
+        RULE_ERROR(F_VOCAB, "'vocab_size' must be in [1, %lld], got %d", SIZE_MAX_LARGE, m->vocab_size);
+    if (m->tie_word_embeddings != 0 && m->tie_word_embeddings != 1)
+        RULE_ERROR(F_TIE, "'tie_word_embeddings' must be true or false");
+    else if (m->tie_word_embeddings && m->vocab_size == 0)
+        RULE_ERROR(F_TIE, "'tie_word_embeddings' needs 'vocab_size' (a model without a vocabulary has no embedding to tie)");
     if (w->batch < 1 || w->batch > SIZE_MAX_LARGE) RULE_ERROR(F_BATCH, "'batch' must be in [1, %lld], got %d", SIZE_MAX_LARGE, w->batch);
     if (w->seq_len < 1 || w->seq_len > SIZE_MAX_LARGE) RULE_ERROR(F_SEQ_LEN, "'seq_len' must be in [1, %lld], got %d", SIZE_MAX_LARGE, w->seq_len);
     if (w->decode_tokens < 0 || w->decode_tokens > SIZE_MAX_SMALL) RULE_ERROR(F_DECODE, "'decode_tokens' must be in [0, %lld], got %d", SIZE_MAX_SMALL, w->decode_tokens);
@@ -110,7 +116,8 @@ int model_check_at(const attn_model *m, const char *file, const yt_node *map, at
     static const struct { int field; const char *key; } top[] = {
         {F_NAME, "name"}, {F_ARCH, "arch"}, {F_LAYERS, "layers"}, {F_HEADS, "heads"}, {F_KV_HEADS, "kv_heads"},
         {F_HEAD_DIM, "head_dim"}, {F_HIDDEN, "hidden"}, {F_FFN, "ffn_hidden"}, {F_NORM_EPS, "norm_eps"},
-        {F_ROPE_THETA, "rope_theta"}, {F_DTYPE, "dtype"}, {F_WORKLOAD, "workload"}};
+        {F_ROPE_THETA, "rope_theta"}, {F_DTYPE, "dtype"}, {F_VOCAB, "vocab_size"}, {F_TIE, "tie_word_embeddings"},
+        {F_WORKLOAD, "workload"}};
     static const struct { int field; const char *key; } work[] = {
         {F_BATCH, "batch"}, {F_SEQ_LEN, "seq_len"}, {F_DECODE, "decode_tokens"}, {F_MICRO, "microbatches"}};
     model_src src;
@@ -134,6 +141,13 @@ double model_layer_params(const attn_model *m) {
     double mlp = (m->arch == ARCH_LLAMA ? 3.0 : 2.0) * h * m->ffn_hidden;
     double norms = m->arch == ARCH_LLAMA ? 2.0 * h : 4.0 * h; /* LayerNorm has weight + bias */
     return attn + mlp + norms;
+}
+
+double model_ends_params(const attn_model *m) {
+    if (m->vocab_size <= 0) return 0;
+    double vh = (double)m->vocab_size * m->hidden;
+    double norm = m->arch == ARCH_LLAMA ? m->hidden : 2.0 * m->hidden;
+    return vh + norm + (m->tie_word_embeddings ? 0 : vh);
 }
 
 /* Reads an int field into *dst; records its position. Returns 0 or -1. */
@@ -165,9 +179,18 @@ static int read_workload(const yt_doc *doc, const yt_node *w, attn_model *m, mod
     return bad ? -1 : 0;
 }
 
+/* An optional true/false into m->tie_word_embeddings. */
+static int read_tie(const yt_doc *doc, const yt_node *map, const char *key, attn_model *m, model_src *src, attn_diag *d) {
+    const yt_node *n = yt_get(map, key);
+    if (!n) return 0;
+    set_pos(src, F_TIE, n);
+    return yt_node_bool(doc, n, &m->tie_word_embeddings, d);
+}
+
 static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
     static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
-                                       "ffn_hidden", "norm_eps", "rope_theta", "dtype", "workload", NULL};
+                                       "ffn_hidden", "norm_eps", "rope_theta", "dtype", "vocab_size",
+                                       "tie_word_embeddings", "workload", NULL};
     set_pos(src, F_ROOT, root);
     if (yt_expect(doc, root, YT_MAP, "a model (a map of name, arch, layers, ...)", d)) return -1;
     int bad = yt_check_keys(doc, root, keys, d) ? 1 : 0;
@@ -204,6 +227,8 @@ static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m
             bad = 1;
         }
     }
+    bad |= read_int(doc, root, "vocab_size", 0, 1, SIZE_MAX_LARGE, &m->vocab_size, src, F_VOCAB, d) != 0;
+    if (read_tie(doc, root, "tie_word_embeddings", m, src, d)) bad = 1;
     const yt_node *w = yt_get(root, "workload");
     if (w && read_workload(doc, w, m, src, d)) bad = 1;
     if (bad) return -1;
@@ -267,6 +292,11 @@ static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m,
         set_pos(src, F_ROPE_THETA, yt_get(root, k));
         if (yt_num_positive(doc, root, k, 1, 1e15, &m->rope_theta, d)) bad = 1;
     }
+    /* The ends: transformers' LlamaConfig defaults tie_word_embeddings to false, which is
+     * also what a config without the key means here. */
+    if ((k = json_key(root, "vocab_size")))
+        bad |= read_int(doc, root, k, 1, 1, SIZE_MAX_LARGE, &m->vocab_size, src, F_VOCAB, d) != 0;
+    if ((k = json_key(root, "tie_word_embeddings")) && read_tie(doc, root, k, m, src, d)) bad = 1;
     /* Newer transformers releases write "dtype" where older ones wrote "torch_dtype". */
     if ((k = json_key(root, "torch_dtype")) || (k = json_key(root, "dtype"))) {
         const yt_node *t = yt_get(root, k);

@@ -35,6 +35,10 @@ typedef struct attn_model {
     double norm_eps;    /* default 1e-5 */
     double rope_theta;  /* llama only; default 10000 */
     attn_dtype dtype;   /* default fp16 */
+    /* The model's ends (docs/model-contract.md): token embedding on the first stage, final
+     * norm and LM head on the last. vocab_size 0: none, hidden states in and out. */
+    int vocab_size;
+    int tie_word_embeddings; /* 1: the LM head is the embedding matrix (no lm_head.weight) */
     attn_workload workload;
     char path[1024];    /* file it came from ("" if built in code) */
     char sha256[65];    /* hex digest of that file ("" if none) */
@@ -59,6 +63,9 @@ int model_check(const attn_model *m, const char *file, attn_diag *d);
 int model_check_at(const attn_model *m, const char *file, const struct yt_node *map, attn_diag *d);
 /* Parameter count and weight bytes of one layer (all of it, unsharded). */
 double model_layer_params(const attn_model *m);
+/* Parameters of the ends, unsharded: the embedding, the final norm (with bias for gpt) and
+ * the LM head unless tied; 0 without vocab_size. */
+double model_ends_params(const attn_model *m);
 
 #ifdef __cplusplus
 }

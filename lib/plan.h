@@ -42,6 +42,13 @@ int plan_rank_width(const attn_rank_assign *a);
 /* The kv heads that query heads [hb, he) use, with qpk query heads per kv head (heads /
  * kv_heads): [*kb, *ke) (either may be NULL); returns their number, 0 when he <= hb. */
 int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke);
+/* The model's ends (docs/model-contract.md): the vocabulary rows of the embedding and of
+ * the LM head that a rank at (head_group, seg) of a stage of n x m ranks holds, as
+ * Megatron's vocab-parallel embedding and column-parallel LM head shard them: the stage's
+ * ranks in group order (head_group * m + seg) split vocab_size evenly (split.h). The one
+ * rule the runtime loads by and the cost model prices. [*begin, *end); returns the count
+ * (0 without a vocabulary). */
+int plan_vocab_range(int vocab_size, int n, int m, int head_group, int seg, int *begin, int *end);
 /* head-alltoall: the whole heads a rank holds after the re-layout, its seg-th share of its
  * group's heads [head_begin, head_end) (m divides them); other schemes: the group's heads. */
 void plan_rank_set_a2a_heads(attn_rank_assign *a, attn_scheme scheme, int m);

@@ -51,6 +51,14 @@ int plan_kv_range(int qpk, int hb, int he, int *kb, int *ke) {
     return e - b;
 }
 
+int plan_vocab_range(int vocab_size, int n, int m, int head_group, int seg, int *begin, int *end) {
+    int b = 0, e = 0;
+    if (vocab_size > 0) split_range(vocab_size, n * m, head_group * m + seg, &b, &e);
+    if (begin) *begin = b;
+    if (end) *end = e;
+    return e - b;
+}
+
 int plan_resolve_microbatches(int requested, int rows, int pp) {
     if (rows < 1) return 1;
     if (requested > 0) return requested < rows ? requested : rows;

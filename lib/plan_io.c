@@ -41,8 +41,12 @@ static void write_plan(FILE *f, const attn_plan *p) {
     yt_write_real(f, m->norm_eps);
     fputs("\n  rope_theta: ", f);
     yt_write_real(f, m->rope_theta);
-    fprintf(f, "\n  dtype: %s\n  workload: {batch: %d, seq_len: %d, decode_tokens: %d, microbatches: %d}\n  path: ",
-            dtype_name(m->dtype), m->workload.batch, m->workload.seq_len, m->workload.decode_tokens,
+    fprintf(f, "\n  dtype: %s\n", dtype_name(m->dtype));
+    /* the ends only when the model has them: plans of models without keep their bytes */
+    if (m->vocab_size > 0)
+        fprintf(f, "  vocab_size: %d\n  tie_word_embeddings: %s\n", m->vocab_size, m->tie_word_embeddings ? "true" : "false");
+    fprintf(f, "  workload: {batch: %d, seq_len: %d, decode_tokens: %d, microbatches: %d}\n  path: ",
+            m->workload.batch, m->workload.seq_len, m->workload.decode_tokens,
             m->workload.microbatches);
     yt_write_str(f, m->path);
     fputs("\n  sha256: ", f);
@@ -162,8 +166,8 @@ static void read_pair(reader *rd, const yt_node *map, const char *key, int *b, i
 
 static void read_model(reader *rd, const yt_node *root, attn_model *m) {
     static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
-                                       "ffn_hidden", "norm_eps", "rope_theta", "dtype", "workload", "path",
-                                       "sha256", NULL};
+                                       "ffn_hidden", "norm_eps", "rope_theta", "dtype", "vocab_size",
+                                       "tie_word_embeddings", "workload", "path", "sha256", NULL};
     static const char *const wkeys[] = {"batch", "seq_len", "decode_tokens", "microbatches", NULL};
     const yt_node *mm = get_map(rd, root, "model", keys);
     if (!mm) return;
@@ -189,6 +193,9 @@ static void read_model(reader *rd, const yt_node *root, attn_model *m) {
     } else {
         rd->bad++;
     }
+    if (yt_get(mm, "vocab_size")) get_int(rd, mm, "vocab_size", 1, &m->vocab_size); /* optional: the ends */
+    const yt_node *tie = yt_get(mm, "tie_word_embeddings");
+    if (tie && yt_node_bool(rd->doc, tie, &m->tie_word_embeddings, rd->d)) rd->bad++;
     const yt_node *w = get_map(rd, mm, "workload", wkeys);
     if (w) {
         get_int(rd, w, "batch", 1, &m->workload.batch);

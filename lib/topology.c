@@ -25,6 +25,9 @@ void topology_free(attn_topology *t) {
     free(t->node_types);
     free(t->node_type_of);
     free(t->devices);
+    free(t->coll_measured);
+    t->coll_measured = NULL;
+    t->n_coll_measured = 0;
     t->dev_types = NULL;
     t->node_types = NULL;
     t->node_type_of = NULL;
@@ -45,10 +48,75 @@ static int read_link(const yt_doc *doc, const yt_node *n, attn_link_spec *ls, at
     return bad ? -1 : 0;
 }
 
+/* The GEMM shape figures (cost_gemm.c): sms and gemm_tile price waves together, so one
+ * without the other is refused rather than given a hidden default. */
+static int read_gemm_shape(const yt_doc *doc, const yt_node *n, attn_device_type *dt, attn_diag *d) {
+    long long sms = 0, tile = 0;
+    int bad = 0;
+    bad |= yt_int(doc, n, "sms", 0, 1, 100000, &sms, d) != 0;
+    bad |= yt_int(doc, n, "gemm_tile", 0, 8, 1024, &tile, d) != 0;
+    bad |= yt_num(doc, n, "gemm_latency", 0, 0, 1, &dt->gemm_latency_s, d) != 0;
+    bad |= yt_num_positive(doc, n, "gemm_bandwidth_efficiency", 0, 1, &dt->gemm_bandwidth_efficiency, d) != 0;
+    dt->sms = (int)sms;
+    dt->gemm_tile = (int)tile;
+    if (!bad && (sms > 0) != (tile > 0)) {
+        const yt_node *given = yt_get(n, sms > 0 ? "sms" : "gemm_tile");
+        diag_error(d, doc->file, given->line, given->col,
+                   "'%s' needs '%s' (GEMM waves are priced from both)", sms > 0 ? "sms" : "gemm_tile",
+                   sms > 0 ? "gemm_tile" : "sms");
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* attention: {kernel: cpu|gpu, units: N, efficiency: E}, every key optional. */
+static int read_attention(const yt_doc *doc, const yt_node *n, attn_device_type *dt, attn_diag *d) {
+    static const char *const keys[] = {"kernel", "units", "efficiency", NULL};
+    if (yt_expect(doc, n, YT_MAP, "'attention' to be a map {kernel: cpu|gpu, units: N, efficiency: E}", d) ||
+        yt_check_keys(doc, n, keys, d))
+        return -1;
+    int bad = 0;
+    char word[16];
+    const yt_node *k = yt_get(n, "kernel");
+    if (k) {
+        if (yt_str(doc, n, "kernel", 1, word, sizeof word, d)) {
+            bad = 1;
+        } else if (!strcmp(word, "gpu") || !strcmp(word, "cpu")) {
+            dt->attention_gpu = word[0] == 'g';
+        } else {
+            char shown[16];
+            yt_printable(word, shown, sizeof shown);
+            diag_error(d, doc->file, k->line, k->col, "unknown attention kernel '%s' (expected cpu or gpu)", shown);
+            bad = 1;
+        }
+    }
+    long long units = 0;
+    bad |= yt_int(doc, n, "units", 0, 1, 1 << 20, &units, d) != 0;
+    dt->attention_units = (int)units;
+    bad |= yt_num_positive(doc, n, "efficiency", 0, 1, &dt->attention_efficiency, d) != 0;
+    return bad ? -1 : 0;
+}
+
+/* graph: {launch: S, kernel: S, collective_latency: F}, all three required. */
+static int read_graph(const yt_doc *doc, const yt_node *n, attn_device_type *dt, attn_diag *d) {
+    static const char *const keys[] = {"launch", "kernel", "collective_latency", NULL};
+    if (yt_expect(doc, n, YT_MAP, "'graph' to be a map {launch: S, kernel: S, collective_latency: F}", d) ||
+        yt_check_keys(doc, n, keys, d))
+        return -1;
+    int bad = 0;
+    bad |= yt_num(doc, n, "launch", 1, 0, 1, &dt->graph_launch_s, d) != 0;
+    bad |= yt_num(doc, n, "kernel", 1, 0, 1, &dt->graph_kernel_s, d) != 0;
+    bad |= yt_num_positive(doc, n, "collective_latency", 1, 1, &dt->graph_coll_latency_scale, d) != 0;
+    dt->graph = !bad;
+    return bad ? -1 : 0;
+}
+
 static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node *n, attn_device_type *dt,
                             attn_diag *d) {
     static const char *const keys[] = {"peak_flops", "memory_bytes", "memory_bandwidth", "gemm_efficiency",
-                                       "memory_efficiency", "launch_overhead", NULL};
+                                       "memory_efficiency", "launch_overhead",
+                                       "sms", "gemm_tile", "gemm_latency", "gemm_bandwidth_efficiency",
+                                       "attention", "graph", NULL};
     static const char *const dtypes[] = {"fp16", "bf16", "fp32", NULL};
     if (key->len >= sizeof dt->name) {
         diag_error(d, doc->file, key->line, key->col, "device type name is too long (at most %zu bytes)", sizeof dt->name - 1);
@@ -78,6 +146,10 @@ static int read_device_type(const yt_doc *doc, const yt_node *key, const yt_node
     bad |= yt_num_positive(doc, n, "gemm_efficiency", 0, 1, &dt->gemm_efficiency, d) != 0;
     bad |= yt_num_positive(doc, n, "memory_efficiency", 0, 1, &dt->memory_efficiency, d) != 0;
     bad |= yt_num(doc, n, "launch_overhead", 0, 0, 1, &dt->launch_overhead_s, d) != 0;
+    bad |= read_gemm_shape(doc, n, dt, d) != 0;
+    const yt_node *att = yt_get(n, "attention"), *graph = yt_get(n, "graph");
+    if (att && read_attention(doc, att, dt, d)) bad = 1;
+    if (graph && read_graph(doc, graph, dt, d)) bad = 1;
     return bad ? -1 : 0;
 }
 
@@ -239,8 +311,135 @@ static int read_nodes(const yt_doc *doc, const yt_node *seq, const named_index *
     return bad ? -1 : 0;
 }
 
+/* `nccl: {algorithms: [...], nvls: {efficiency}, collnet: {efficiency}}`. */
+static int read_nccl(const yt_doc *doc, const yt_node *n, attn_nccl_spec *ns, attn_diag *d) {
+    static const char *const keys[] = {"algorithms", "nvls", "collnet", NULL};
+    static const char *const eff_keys[] = {"efficiency", NULL};
+    if (yt_expect(doc, n, YT_MAP, "'nccl' to be a map {algorithms, nvls, collnet}", d) || yt_check_keys(doc, n, keys, d))
+        return -1;
+    int bad = 0;
+    const yt_node *al = yt_get(n, "algorithms");
+    if (al) {
+        if (yt_expect(doc, al, YT_SEQ, "'algorithms' to be a list such as [ring, tree, nvls, nvlstree, collnet]", d))
+            return -1;
+        ns->algorithms = 1u << COLL_ALGO_P2P; /* all-to-all and send/recv always run */
+        for (size_t i = 0; i < al->n; i++) {
+            const yt_node *e = al->vals[i];
+            coll_algo a;
+            if (yt_expect(doc, e, YT_SCALAR, "an algorithm name", d)) { bad = 1; continue; }
+            if (coll_algo_parse(e->str, &a) || a == COLL_ALGO_P2P) {
+                char shown[64];
+                yt_printable(e->str, shown, sizeof shown);
+                diag_error(d, doc->file, e->line, e->col,
+                           "unknown algorithm '%s' (expected ring, tree, nvls, nvlstree or collnet)", shown);
+                bad = 1;
+                continue;
+            }
+            ns->algorithms |= 1u << a;
+        }
+        if (!bad && !(ns->algorithms & (1u << COLL_ALGO_RING))) {
+            diag_error(d, doc->file, al->line, al->col, "'algorithms' must include ring (NCCL always has it)");
+            bad = 1;
+        }
+    }
+    const char *const blocks[2] = {"nvls", "collnet"};
+    double *effs[2] = {&ns->nvls_efficiency, &ns->collnet_efficiency};
+    for (int b = 0; b < 2; b++) {
+        const yt_node *e = yt_get(n, blocks[b]);
+        if (!e) continue;
+        if (yt_expect(doc, e, YT_MAP, "a map {efficiency: E}", d) || yt_check_keys(doc, e, eff_keys, d) ||
+            yt_num_positive(doc, e, "efficiency", 1, 1, effs[b], d))
+            bad = 1;
+    }
+    if (bad) return -1;
+    unsigned nv = (1u << COLL_ALGO_NVLS) | (1u << COLL_ALGO_NVLS_TREE);
+    if (!al) { /* no list: a block names what the fabric offers */
+        if (yt_get(n, "nvls")) ns->algorithms |= nv;
+        if (yt_get(n, "collnet")) ns->algorithms |= 1u << COLL_ALGO_COLLNET;
+        return 0;
+    }
+    if ((ns->algorithms & nv) && !yt_get(n, "nvls")) {
+        diag_error(d, doc->file, al->line, al->col, "nvls and nvlstree need 'nvls: {efficiency: E}' beside 'algorithms'");
+        return -1;
+    }
+    if ((ns->algorithms & (1u << COLL_ALGO_COLLNET)) && !yt_get(n, "collnet")) {
+        diag_error(d, doc->file, al->line, al->col, "collnet needs 'collnet: {efficiency: E}' beside 'algorithms'");
+        return -1;
+    }
+    return 0;
+}
+
+static int compare_measured(const void *pa, const void *pb) {
+    const attn_coll_measured *a = pa, *b = pb;
+    if (a->coll != b->coll) return a->coll < b->coll ? -1 : 1;
+    if (a->ranks != b->ranks) return a->ranks < b->ranks ? -1 : 1;
+    if (a->nodes != b->nodes) return a->nodes < b->nodes ? -1 : 1;
+    return (a->bytes > b->bytes) - (a->bytes < b->bytes);
+}
+
+/* `collectives: [{op, ranks, nodes, bytes, time | busbw}, ...]`: measured figures that
+ * take precedence over the model (planner/cost/cost_comm.c). */
+static int read_collectives(const yt_doc *doc, const yt_node *seq, attn_topology *t, attn_diag *d) {
+    static const char *const keys[] = {"op", "ranks", "nodes", "bytes", "time", "busbw", NULL};
+    if (yt_expect(doc, seq, YT_SEQ, "'collectives' to be a list of {op, ranks, nodes, bytes, time}", d)) return -1;
+    if (seq->n == 0) return 0;
+    t->coll_measured = calloc(seq->n, sizeof *t->coll_measured);
+    if (!t->coll_measured) {
+        diag_error(d, doc->file, seq->line, seq->col, "out of memory");
+        return -1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        const yt_node *e = seq->vals[i];
+        attn_coll_measured *m = &t->coll_measured[i];
+        if (yt_expect(doc, e, YT_MAP, "a measured collective {op, ranks, nodes, bytes, time}", d) ||
+            yt_check_keys(doc, e, keys, d)) {
+            bad = 1;
+            continue;
+        }
+        char word[32];
+        const yt_node *op = yt_get(e, "op");
+        if (yt_str(doc, e, "op", 1, word, sizeof word, d)) {
+            bad = 1;
+        } else if (coll_parse(word, &m->coll)) {
+            char shown[64];
+            yt_printable(word, shown, sizeof shown);
+            diag_error(d, doc->file, op->line, op->col,
+                       "unknown collective '%s' (expected allreduce, allgather, reducescatter, alltoall or sendrecv)", shown);
+            bad = 1;
+        }
+        long long ranks = 2, nodes = 1;
+        bad |= yt_int(doc, e, "ranks", 1, 2, TOPO_MAX_DEVICES, &ranks, d) != 0;
+        bad |= yt_int(doc, e, "nodes", 0, 1, TOPO_MAX_DEVICES, &nodes, d) != 0;
+        if (nodes > ranks) {
+            const yt_node *nn = yt_get(e, "nodes");
+            diag_error(d, doc->file, nn->line, nn->col, "'nodes' (%lld) must not exceed 'ranks' (%lld)", nodes, ranks);
+            bad = 1;
+        }
+        m->ranks = (int)ranks;
+        m->nodes = (int)nodes;
+        bad |= yt_num_positive(doc, e, "bytes", 1, BIG_FIGURE, &m->bytes, d) != 0;
+        const yt_node *tm = yt_get(e, "time"), *bw = yt_get(e, "busbw");
+        if (!tm == !bw) {
+            diag_error(d, doc->file, e->line, e->col, "give exactly one of 'time' (seconds) and 'busbw' (bytes/s)");
+            bad = 1;
+        } else if (tm) {
+            bad |= yt_num_positive(doc, e, "time", 1, 1e6, &m->time_s, d) != 0;
+        } else {
+            double busbw = 0;
+            if (yt_num_positive(doc, e, "busbw", 1, BIG_FIGURE, &busbw, d)) bad = 1;
+            else m->time_s = coll_bus_factor(m->coll, m->ranks) * m->bytes / busbw;
+        }
+    }
+    if (bad) return -1;
+    t->n_coll_measured = (int)seq->n;
+    qsort(t->coll_measured, seq->n, sizeof *t->coll_measured, compare_measured);
+    return 0;
+}
+
 static int read_topology(const yt_doc *doc, const yt_node *root, attn_topology *t, attn_diag *d) {
-    static const char *const keys[] = {"name", "device_types", "node_types", "nodes", "network", "nvlink_domain", NULL};
+    static const char *const keys[] = {"name", "device_types", "node_types", "nodes", "network", "nvlink_domain", "nccl",
+                                       "collectives", NULL};
     if (yt_expect(doc, root, YT_MAP, "a topology (a map of name, device_types, node_types, nodes, ...)", d)) return -1;
     int bad = yt_check_keys(doc, root, keys, d) ? 1 : 0;
     if (yt_str(doc, root, "name", 1, t->name, sizeof t->name, d)) {
@@ -322,6 +521,11 @@ static int read_topology(const yt_doc *doc, const yt_node *root, attn_topology *
             bad = 1;
         }
     }
+    t->nccl.algorithms = TOPOLOGY_NCCL_DEFAULT;
+    const yt_node *nccl = yt_get(root, "nccl");
+    if (nccl && read_nccl(doc, nccl, &t->nccl, d)) bad = 1;
+    const yt_node *colls = yt_get(root, "collectives");
+    if (colls && read_collectives(doc, colls, t, d)) bad = 1;
     if (bad) return -1;
     for (int i = 0; i < t->n_devices; i++) t->devices[i].domain = t->devices[i].node / t->domain_nodes;
     if (t->n_nodes > 1) {

@@ -56,8 +56,8 @@ static void gather_outputs(run_state *st, const float *pre, const float *dec, fl
     const attn_plan *p = &st->plan;
     const attn_strategy *s = &p->strategy;
     attn_comm *c = st->comm;
-    size_t LC = (size_t)p->model.workload.seq_len * p->model.hidden;
-    size_t DC = (size_t)p->model.workload.decode_tokens * p->model.hidden;
+    size_t LC = forward_output_elems(p, 0); /* one sequence's outputs: hidden states or logits */
+    size_t DC = (size_t)p->model.workload.decode_tokens * forward_output_elems(p, 1);
     for (int r = 0; r < s->dp; r++) {
         int src = ((r * s->pp + s->pp - 1) * s->n) * s->m;
         const attn_rank_assign *a = plan_rank_entry(p, src);
@@ -75,21 +75,46 @@ static void gather_outputs(run_state *st, const float *pre, const float *dec, fl
     }
 }
 
+/* rows [r0, r1) of a token-id input [batch, T] */
+static int read_ids(tensor_source *ts, const char *name, int batch, int T, int vocab, long long r0, long long r1, int32_t *dst,
+                    char *err, size_t errlen) {
+    long long shape[2] = {batch, T};
+    return tensor_read_ids(ts, name, 2, shape, r0, r1, vocab, dst, err, errlen);
+}
+
+/* the reference of a model with a vocabulary: its token ids through the ends as well */
+static int reference_tokens(run_state *st, double *ref_pre, double *ref_dec, char *err, size_t errlen) {
+    const attn_model *m = &st->plan.model;
+    int B = m->workload.batch, L = m->workload.seq_len, TD = m->workload.decode_tokens, V = m->vocab_size;
+    int32_t *ids_pre = malloc((size_t)B * L * sizeof *ids_pre), *ids_dec = malloc(((size_t)B * TD + 1) * sizeof *ids_dec);
+    int rc = -1;
+    if (!ids_pre || !ids_dec) snprintf(err, errlen, "out of memory for the reference");
+    else if (read_ids(st->inputs, "input_ids", B, L, V, 0, B, ids_pre, err, errlen) == 0 &&
+             (!TD || read_ids(st->inputs, "decode_input_ids", B, TD, V, 0, B, ids_dec, err, errlen) == 0))
+        rc = reference_forward_logits(m, st->weights, ids_pre, TD ? ids_dec : NULL, ref_pre, ref_dec, err, errlen);
+    free(ids_pre);
+    free(ids_dec);
+    return rc;
+}
+
 /* rank 0: the float64 reference and the relative errors; returns the exit code */
 static int check_outputs(run_state *st, const float *all_pre, const float *all_dec) {
     const attn_model *m = &st->plan.model;
     int B = m->workload.batch, L = m->workload.seq_len, TD = m->workload.decode_tokens, C = m->hidden;
-    size_t np = (size_t)B * L * C, nd = (size_t)B * TD * C;
-    float *in_pre = alloc_floats(np, 0), *in_dec = alloc_floats(nd, 0);
+    int vocab = m->vocab_size > 0;
+    size_t np = (size_t)B * forward_output_elems(&st->plan, 0), nd = (size_t)B * TD * forward_output_elems(&st->plan, 1);
+    float *in_pre = alloc_floats(vocab ? 0 : np, 0), *in_dec = alloc_floats(vocab ? 0 : nd, 0);
     double *ref_pre = malloc((np ? np : 1) * sizeof *ref_pre), *ref_dec = malloc((nd ? nd : 1) * sizeof *ref_dec);
     char err[1024] = "";
     int code = 0;
     if (!in_pre || !in_dec || !ref_pre || !ref_dec) {
         fprintf(stderr, "attnrun: error: out of memory for the reference\n");
         code = 1;
-    } else if (read_input(st->inputs, "hidden_states", B, L, C, 0, (long long)B * L, in_pre, err, sizeof err) != 0 ||
-               (TD && read_input(st->inputs, "decode_hidden_states", B, TD, C, 0, (long long)B * TD, in_dec, err, sizeof err) != 0) ||
-               reference_forward(m, st->weights, in_pre, in_dec, ref_pre, ref_dec, err, sizeof err) != 0) {
+    } else if (vocab ? reference_tokens(st, ref_pre, ref_dec, err, sizeof err) != 0
+                     : (read_input(st->inputs, "hidden_states", B, L, C, 0, (long long)B * L, in_pre, err, sizeof err) != 0 ||
+                        (TD && read_input(st->inputs, "decode_hidden_states", B, TD, C, 0, (long long)B * TD, in_dec, err,
+                                          sizeof err) != 0) ||
+                        reference_forward(m, st->weights, in_pre, in_dec, ref_pre, ref_dec, err, sizeof err) != 0)) {
         fprintf(stderr, "attnrun: error: %s\n", err);
         code = 1;
     } else {
@@ -97,7 +122,7 @@ static int check_outputs(run_state *st, const float *all_pre, const float *all_d
         double tol = check_tolerance(st->be->dtype);
         double ep = rel_error(all_pre, ref_pre, np, &miss_p);
         double ed = TD ? rel_error(all_dec, ref_dec, nd, &miss_d) : 0.0;
-        printf("check: prefill relative error %.3e (%zu elements)\n", ep, np);
+        printf("check: prefill relative error %.3e (%zu elements%s)\n", ep, np, vocab ? ", last-position logits" : "");
         if (TD) printf("check: decode  relative error %.3e (%zu elements, %d steps)\n", ed, nd, TD);
         if (miss_p || miss_d) {
             printf("check: FAILED: %zu prefill and %zu decode output elements were never written\n", miss_p, miss_d);
@@ -156,10 +181,26 @@ int run_plan(run_state *st) {
     const attn_model *m = &st->plan.model;
     int B = fw->B, L = fw->L, TD = fw->TDEC, C = fw->C, first = forward_is_first_stage(fw), last = forward_is_last_stage(fw);
     const attn_rank_assign *a = fw->me;
+    int V = m->vocab_size; /* > 0: token ids in, logits out (the model's ends) */
+    size_t out_seq = forward_output_elems(&st->plan, 0), out_tok = forward_output_elems(&st->plan, 1);
     float *in_pre = NULL, *in_dec = NULL, *out_pre = NULL, *out_dec = NULL, *in_step = NULL, *out_step = NULL;
+    int32_t *ids_pre = NULL, *ids_dec = NULL, *ids_step = NULL;
     run_sample *runs = NULL;
     int code = 0;
-    if (first) {
+    if (first && V > 0) {
+        ids_pre = malloc(((size_t)B * L + 1) * sizeof *ids_pre);
+        ids_dec = malloc(((size_t)B * TD + 1) * sizeof *ids_dec);
+        ids_step = malloc(((size_t)B + 1) * sizeof *ids_step);
+        if (!ids_pre || !ids_dec || !ids_step) {
+            attn_format_err(err, sizeof err, "rank %d: out of memory for inputs", me);
+            code = ATTN_EXIT_FAIL;
+        } else if (read_ids(st->inputs, "input_ids", m->workload.batch, L, V, a->batch_begin, a->batch_end, ids_pre, err,
+                            sizeof err) != 0 ||
+                   (TD && read_ids(st->inputs, "decode_input_ids", m->workload.batch, TD, V, a->batch_begin, a->batch_end,
+                                   ids_dec, err, sizeof err) != 0)) {
+            code = ATTN_EXIT_BADINPUT; /* the input file lacks the ids, has the wrong shape or an id out of the vocabulary */
+        }
+    } else if (first) {
         in_pre = alloc_floats((size_t)B * L * C, 0);
         in_dec = alloc_floats((size_t)B * TD * C, 0);
         if (!in_pre || !in_dec) {
@@ -172,10 +213,10 @@ int run_plan(run_state *st) {
             code = ATTN_EXIT_BADINPUT; /* the input file lacks a tensor or has the wrong shape */
         }
     }
-    out_pre = alloc_floats((size_t)B * L * C, NAN);
-    out_dec = alloc_floats((size_t)B * TD * C, NAN);
+    out_pre = alloc_floats((size_t)B * out_seq, NAN);
+    out_dec = alloc_floats((size_t)B * TD * out_tok, NAN);
     in_step = alloc_floats((size_t)B * C, 0);
-    out_step = alloc_floats((size_t)B * C, NAN);
+    out_step = alloc_floats((size_t)B * out_tok, NAN);
     runs = calloc((size_t)o->repeat, sizeof *runs);
     if (!code && (!out_pre || !out_dec || !in_step || !out_step || !runs)) {
         attn_format_err(err, sizeof err, "rank %d: out of memory for outputs", me);
@@ -199,7 +240,7 @@ int run_plan(run_state *st) {
                               run < o->warmup ? run + 1 : run - o->warmup + 1, run < o->warmup ? o->warmup : o->repeat);
         c->barrier(c, GROUP_KIND_COUNT);
         double t0 = measure_now();
-        forward_prefill(fw, in_pre, last ? out_pre : NULL);
+        forward_prefill(fw, in_pre, ids_pre, last ? out_pre : NULL);
         st->be->synchronize(st->be->ctx);
         smp.ttft_s = c->host_max_double(c, measure_now() - t0);
         st->be->op_times(st->be->ctx, smp.op_s[PHASE_PREFILL]);
@@ -212,11 +253,13 @@ int run_plan(run_state *st) {
                     c->barrier(c, GROUP_KIND_COUNT);
                     t0 = measure_now();
                 }
-                if (first)
+                if (first && V > 0)
+                    for (int b = 0; b < B; b++) ids_step[b] = ids_dec[(size_t)b * TD + step];
+                else if (first)
                     for (int b = 0; b < B; b++)
                         memcpy(in_step + (size_t)b * C, in_dec + ((size_t)b * TD + step) * C, (size_t)C * sizeof(float));
                 fw->counting = step == 0;
-                forward_decode_step(fw, step, in_step, last ? out_step : NULL);
+                forward_decode_step(fw, step, in_step, ids_step, last ? out_step : NULL);
                 if (step == 0) {
                     st->be->synchronize(st->be->ctx);
                     smp.tpot_s = c->host_max_double(c, measure_now() - t0);
@@ -228,7 +271,7 @@ int run_plan(run_state *st) {
                 }
                 if (last)
                     for (int b = 0; b < B; b++)
-                        memcpy(out_dec + ((size_t)b * TD + step) * C, out_step + (size_t)b * C, (size_t)C * sizeof(float));
+                        memcpy(out_dec + ((size_t)b * TD + step) * out_tok, out_step + (size_t)b * out_tok, out_tok * sizeof(float));
             }
             st->be->synchronize(st->be->ctx);
             for (int i = 0; i < OP_COUNT; i++) scratch[i] = 0;
@@ -241,7 +284,7 @@ int run_plan(run_state *st) {
 
     /* outputs to rank 0 */
     if (o->check || o->dump) {
-        size_t np = (size_t)m->workload.batch * L * C, nd = (size_t)m->workload.batch * TD * C;
+        size_t np = (size_t)m->workload.batch * out_seq, nd = (size_t)m->workload.batch * TD * out_tok;
         float *all_pre = NULL, *all_dec = NULL;
         if (c->rank == 0) {
             all_pre = alloc_floats(np, NAN);
@@ -256,6 +299,10 @@ int run_plan(run_state *st) {
         if (c->rank == 0 && o->dump) {
             tensor_out t[2] = {{"hidden_states", 3, {m->workload.batch, L, C}, all_pre},
                                {"decode_output", 3, {m->workload.batch, TD, C}, all_dec}};
+            if (V > 0) { /* the ends: the last prompt position's logits and each decode position's */
+                t[0] = (tensor_out){"logits", 2, {m->workload.batch, V}, all_pre};
+                t[1] = (tensor_out){"decode_logits", 3, {m->workload.batch, TD, V}, all_dec};
+            }
             if (safetensors_write(o->dump, t, 2, err, sizeof err) != 0) {
                 fprintf(stderr, "attnrun: error: %s\n", err);
                 code = 1;
@@ -320,6 +367,9 @@ done:
     free(out_dec);
     free(in_step);
     free(out_step);
+    free(ids_pre);
+    free(ids_dec);
+    free(ids_step);
     free(runs);
     return rc;
 }

@@ -1,6 +1,8 @@
 /* backend_cpu.c: the CPU backend: fp32 host memory, GEMMs through OpenBLAS (cblas_sgemm,
- * one call per batch entry), everything else through kernels/kernels_cpu.c. Op timers are
- * wall clock (CLOCK_MONOTONIC); the CPU runs synchronously, so synchronize is a no-op. */
+ * one call per batch entry), the elementwise ops through the vector kernels of
+ * kernels/kernels_cpu_vec.c (checked against kernels_cpu.c's plain references), the fused
+ * attention in backend_cpu_attn.c. Op timers are wall clock (CLOCK_MONOTONIC); the CPU
+ * runs synchronously, so synchronize is a no-op. */
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include "backend_cpu_attn.h"
 #include "diag.h"
 #include "kernels_cpu.h"
+#include "kernels_cpu_vec.h"
 #include "metrics.h"
 
 /* OpenBLAS extension; declared here too in case cblas.h is the reference (netlib) header. */
@@ -109,12 +112,12 @@ static void cpu_gemm(void *ctx, int transA, int transB, int M, int N, int K, flo
 
 static void cpu_layernorm(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps) {
     (void)ctx;
-    layernorm_forward_cpu(F(out), F(x), F(w), F(b), N, C, eps);
+    kvec_layernorm(F(out), F(x), F(w), F(b), N, C, eps);
 }
 
 static void cpu_rmsnorm(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, int C, float eps) {
     (void)ctx;
-    rmsnorm_forward_cpu(F(out), F(x), F(w), N, C, eps);
+    kvec_rmsnorm(F(out), F(x), F(w), N, C, eps);
 }
 
 static void cpu_rope(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int pos0, int pair_begin, int head_dim, float theta) {
@@ -134,7 +137,7 @@ static void cpu_rope(void *ctx, attn_ptr x, int N, int T, int NH, int HS, int po
 
 static void cpu_softmax_causal(void *ctx, attn_ptr out, attn_ptr s, int NH, int Tq, int Tk, int q0, float scale) {
     (void)ctx;
-    softmax_causal_forward_cpu(F(out), F(s), NH, Tq, Tk, q0, scale);
+    kvec_softmax_causal(F(out), F(s), NH, Tq, Tk, q0, scale);
 }
 
 static void cpu_attention_fused(void *vctx, const attn_fused_args *a) {
@@ -149,17 +152,17 @@ static void cpu_attention_merge(void *ctx, const attn_merge_args *a) {
 
 static void cpu_gelu(void *ctx, attn_ptr out, attn_ptr x, size_t count) {
     (void)ctx;
-    gelu_forward_cpu(F(out), F(x), count);
+    kvec_gelu(F(out), F(x), count);
 }
 
 static void cpu_swiglu(void *ctx, attn_ptr out, attn_ptr gate, attn_ptr up, size_t count) {
     (void)ctx;
-    swiglu_forward_cpu(F(out), F(gate), F(up), count);
+    kvec_swiglu(F(out), F(gate), F(up), count);
 }
 
 static void cpu_residual(void *ctx, attn_ptr out, attn_ptr a, attn_ptr b, size_t count) {
     (void)ctx;
-    residual_forward_cpu(F(out), F(a), F(b), count);
+    kvec_residual(F(out), F(a), F(b), count);
 }
 
 static void cpu_synchronize(void *ctx) { (void)ctx; }

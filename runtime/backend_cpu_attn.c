@@ -7,7 +7,7 @@
  * (tiles above the causal diagonal are never formed):
  *     S = scale * Q_rows K_tile^T                     (one sgemm; sgemv for a single row)
  *     per row: m' = max(m, max_j S), rescale l and O by exp(m - m'),
- *              P = exp(S - m') on visible keys, 0 elsewhere, l += sum P
+ *              P = exp(S - m') on visible keys, 0 elsewhere, l += sum P (kvec_exp_sum)
  *     O += P V_tile                                   (one sgemm)
  * and at the end O /= l, lse = m + log l (a row that saw no key: O = 0, lse = -inf). Only
  * one R x k_tile score tile exists at a time. */
@@ -19,14 +19,13 @@
 #include "attn_tiling.h"
 #include "diag.h"
 #include "kernels_cpu.h"
+#include "kernels_cpu_vec.h"
 
 /* Tq up to this is a decode step (or a short chunk): the query heads sharing a kv head
  * are stacked into one row block so their keys are read once; beyond it the query tiles
- * of one head are already tall enough for sgemm to reuse each key tile. */
-#define DECODE_ROWS 16
-
-/* exp of the online softmax; one place to swap for a vectorized exp (kernels/) */
-static float attn_exp(float x) { return expf(x); }
+ * of one head are already tall enough for sgemm to reuse each key tile. The cost model
+ * prices the same rule (lib/attn_tiling.h). */
+#define DECODE_ROWS ATTN_FUSED_CPU_STACK_ROWS
 
 static float *F(attn_ptr p) { return (float *)(void *)p.addr; }
 
@@ -93,24 +92,18 @@ static void run_unit(backend_cpu_attn_ws *ws, const attn_fused_args *a, int k_ti
                 memset(srow, 0, (size_t)kt * sizeof *srow);
                 continue;
             }
-            float mt = srow[0];
-            for (int j = 1; j < nv; j++) mt = srow[j] > mt ? srow[j] : mt;
+            float mt = kvec_max(srow, (size_t)nv);
             if (mt > m[r]) {
                 if (l[r] > 0.0f) { /* earlier tiles were weighted by the old max */
-                    float f = attn_exp(m[r] - mt);
+                    float f = expf(m[r] - mt);
                     l[r] *= f;
-                    float *o = Oa + (size_t)r * dv;
-                    for (int c = 0; c < dv; c++) o[c] *= f;
+                    kvec_scale(Oa + (size_t)r * dv, (size_t)dv, f);
                 }
                 m[r] = mt;
             }
-            float sum = 0.0f, mr = m[r];
-            for (int j = 0; j < nv; j++) {
-                srow[j] = attn_exp(srow[j] - mr);
-                sum += srow[j];
-            }
+            /* the tile's probabilities (unnormalized) and their sum, vectorized (kernels_cpu_vec.h) */
+            l[r] += kvec_exp_sum(srow, srow, (size_t)nv, 1.0f, m[r]);
             for (int j = nv; j < kt; j++) srow[j] = 0.0f;
-            l[r] += sum;
         }
         if (R == 1)
             cblas_sgemv(CblasRowMajor, CblasTrans, kt, dv, 1.0f, V + (size_t)j0 * a->v_ld, (int)a->v_ld, S, 1, 1.0f, Oa, 1);

@@ -379,7 +379,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         if (load_layer(&ld, a->layer_begin + l, &fw->layers[l]) != 0) ld.failed = 1;
     free(ld.host);
     free(ld.tmp);
-    if (ld.failed) {
+    if (ld.failed || fw_ends_create(fw, ws, err) != 0) {
         forward_destroy(fw);
         return NULL;
     }
@@ -433,6 +433,7 @@ void forward_destroy(attn_forward *fw) {
     if (fw->layers)
         for (int l = 0; l < fw->n_layers; l++) fw_free_bufs(fw, t, layer_bufs(fw, &fw->layers[l], t));
     fw_free_bufs(fw, t, forward_bufs(fw, 0, t));
+    fw_ends_destroy(fw);
     free(fw->layers);
     free(fw->seg_off);
     free(fw->seg_hs);
@@ -519,20 +520,28 @@ static void stage_body(attn_forward *fw, void *arg) {
         });
 }
 
-/* Runs nseq sequences of T rows through this stage: receive (or load), layers, send (or
- * keep). A decode step runs as a graph launch where forward_graph.c allows. */
-static void stage_forward(attn_forward *fw, const float *input, float *out, int nseq, int T, int pos0, int seq0) {
+/* Runs nseq sequences of T rows through this stage: the input (the embedding of the token
+ * ids where the model has a vocabulary, else the uploaded hidden states), the stage body,
+ * the output (the LM head's logits, or the hidden states). A decode step's body runs as a
+ * graph launch where forward_graph.c allows; the ends stay outside the graph (the
+ * embedding's row copies depend on the step's token ids). */
+static void stage_forward(attn_forward *fw, const float *input, const int32_t *ids, float *out, int nseq, int T, int pos0,
+                          int seq0) {
     attn_backend *be = fw->be;
     int N = nseq * T;
     size_t NC = (size_t)N * fw->C;
     if (fw->nan_fill) be->fill(be->ctx, fw->x, NC, NAN);
-    if (forward_is_first_stage(fw) && be->upload(be->ctx, fw->x, input, NC) != 0) {
+    if (forward_is_first_stage(fw) && fw->ends.on) {
+        fw_ends_embed(fw, ids, N);
+    } else if (forward_is_first_stage(fw) && be->upload(be->ctx, fw->x, input, NC) != 0) {
         fprintf(stderr, "%s:%d: error: rank %d: input upload failed\n", __FILE__, __LINE__, fw->rank);
         fw->comm->abort(fw->comm, 1);
     }
     stage_rows rows = {nseq, T, pos0, seq0};
     if (!(fw->phase == PHASE_DECODE && fw_graph_step(fw, pos0, stage_body, &rows))) stage_body(fw, &rows);
-    if (forward_is_last_stage(fw) && out) {
+    if (forward_is_last_stage(fw) && fw->ends.on) {
+        fw_ends_head(fw, nseq, T, out);
+    } else if (forward_is_last_stage(fw) && out) {
         be->synchronize(be->ctx);
         if (be->download(be->ctx, out, fw->x, NC) != 0) {
             fprintf(stderr, "%s:%d: error: rank %d: output download failed\n", __FILE__, __LINE__, fw->rank);
@@ -541,17 +550,24 @@ static void stage_forward(attn_forward *fw, const float *input, float *out, int 
     }
 }
 
-void forward_prefill(attn_forward *fw, const float *input, float *out) {
+size_t forward_output_elems(const attn_plan *p, int decode) {
+    const attn_model *m = &p->model;
+    if (m->vocab_size > 0) return (size_t)m->vocab_size;
+    return (size_t)m->hidden * (decode ? 1 : (size_t)m->workload.seq_len);
+}
+
+void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_PREFILL;
-    size_t seq_elems = (size_t)fw->L * fw->C;
+    size_t seq_elems = (size_t)fw->L * fw->C, out_elems = forward_output_elems(fw->plan, 0);
     for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
         int rows = split_count(fw->B, fw->microbatches, mb);
-        stage_forward(fw, input ? input + b0 * seq_elems : NULL, out ? out + b0 * seq_elems : NULL, rows, fw->L, 0, b0);
+        stage_forward(fw, input ? input + b0 * seq_elems : NULL, ids ? ids + (size_t)b0 * fw->L : NULL,
+                      out ? out + b0 * out_elems : NULL, rows, fw->L, 0, b0);
         b0 += rows;
     }
 }
 
-void forward_decode_step(attn_forward *fw, int step, const float *input, float *out) {
+void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_DECODE;
-    stage_forward(fw, input, out, fw->B, 1, fw->L + step, 0);
+    stage_forward(fw, input, ids, out, fw->B, 1, fw->L + step, 0);
 }

@@ -63,6 +63,23 @@ typedef struct fw_graph {
     double attn_flops_per_pos;
 } fw_graph;
 
+/* The model's ends (docs/model-contract.md; runtime/forward_ends.c), when the model has a
+ * vocabulary: the embedding on the first stage, the final norm and the LM head on the last,
+ * each rank holding vocabulary rows [v0, v1) of both matrices (plan_vocab_range). */
+typedef struct fwd_ends {
+    int on;                 /* the model has vocab_size (0: hidden states in and out) */
+    int V, v0, v1;          /* vocab_size and this rank's rows */
+    int P;                  /* ranks of the stage the vocabulary is split over (n x m) */
+    size_t *counts;         /* per stage member: its vocabulary rows; then P entries of scratch */
+    attn_ptr embed;         /* [v1-v0, C] first stage */
+    attn_ptr head;          /* [v1-v0, C] last stage; = embed when tied on a one-stage rank */
+    attn_ptr norm_w, norm_b;/* [C] last stage; bias for gpt */
+    attn_ptr last, normed;  /* [rows, C]: each sequence's last position, then normalized */
+    attn_ptr logits;        /* [rows, v1-v0] this rank's vocabulary columns */
+    attn_ptr gathered;      /* P > 1: [rows, V] member-major after the all-gather */
+    float *host;            /* [rows, V] staging of the gathered logits before the reorder */
+} fwd_ends;
+
 typedef struct attn_forward {
     const attn_plan *plan;
     const attn_rank_assign *me;
@@ -89,6 +106,7 @@ typedef struct attn_forward {
     int seg_rank0;          /* world rank of SEG member 0 */
     int *seg_off, *seg_hs;  /* per SEG member: its dims' offset inside a gathered head, and width */
     fwd_layer *layers;
+    fwd_ends ends;
     /* workspaces */
     attn_ptr x, xn, q, k, v, att, proj, mlp_a, mlp_b;
     attn_ptr scores;        /* fp32 (backend.h alloc_f32): one score block */
@@ -116,11 +134,16 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
                              tensor_source *ws, int query_chunk, double score_workspace, forward_attention attention,
                              attn_error *err);
 void forward_destroy(attn_forward *fw);
-/* Prefill of the replica's rows. input: [B, L, C] host fp32 (read by stage 0 only);
- * out: [B, L, C] (written by the last stage only; may be NULL). */
-void forward_prefill(attn_forward *fw, const float *input, float *out);
-/* Decode step `step` (0-based: position L + step). input/out: [B, C] host fp32. */
-void forward_decode_step(attn_forward *fw, int step, const float *input, float *out);
+/* Prefill of the replica's rows. input: [B, L, C] host fp32, or with a vocabulary ids:
+ * [B, L] token ids (read by stage 0 only; the other may be NULL); out: [B, L, C], or with a
+ * vocabulary [B, V], the logits of each sequence's last position (written by the last
+ * stage only; may be NULL). */
+void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, float *out);
+/* Decode step `step` (0-based: position L + step). input: [B, C] host fp32 or ids [B];
+ * out: [B, C] or [B, V] logits. */
+void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out);
+/* Elements of one sequence's output: prefill L x C or V, a decode step C or V. */
+size_t forward_output_elems(const attn_plan *p, int decode);
 /* --rank-share: the comm skips every transfer, so what this rank would receive (the
  * previous stage's activations, the gathered or exchanged Q/K/V) never arrives. Fills
  * those receive buffers once with seeded random values in [-1, 1) so the rank computes on

@@ -20,6 +20,17 @@
 /* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
 void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
 
+/* forward_ends.c: the model's ends (fwd_ends). create: buffers and weights of this rank's
+ * vocabulary shard, counted in the memory categories (0, or -1 with err set); destroy
+ * frees what create made. embed: token ids [N] into x [N, C] (first stage). head: each
+ * of nseq sequences' last row (of T) of x through the final norm and the LM head, the
+ * logits gathered over the stage, into out [nseq, V] host fp32 (last stage; out NULL:
+ * computed, not downloaded). */
+int fw_ends_create(attn_forward *fw, tensor_source *ws, attn_error *err);
+void fw_ends_destroy(attn_forward *fw);
+void fw_ends_embed(attn_forward *fw, const int32_t *ids, int N);
+void fw_ends_head(attn_forward *fw, int nseq, int T, float *out);
+
 /* forward_ops.c: be->gemm, counted; OP_SCORES writes C into the fp32 score buffer
  * (be->gemm_to_f32) */
 void fw_gemm(attn_forward *fw, int op, int transA, int transB, int M, int N, int K, float alpha,

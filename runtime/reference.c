@@ -165,3 +165,44 @@ done:
     free(x); free(xn); free(tmp); free(q); free(k); free(v); free(att); free(p); free(up); free(gate);
     return rc;
 }
+
+int reference_forward_logits(const attn_model *m, tensor_source *ws, const int32_t *prefill_ids, const int32_t *decode_ids,
+                             double *prefill_logits, double *decode_logits, char *err, size_t errlen) {
+    int B = m->workload.batch, L = m->workload.seq_len, TD = m->workload.decode_tokens, C = m->hidden, V = m->vocab_size;
+    int gpt = m->arch == ARCH_GPT;
+    size_t np = (size_t)B * L, nd = (size_t)B * TD;
+    float *in_pre = malloc((np ? np : 1) * C * sizeof *in_pre), *in_dec = malloc((nd ? nd : 1) * C * sizeof *in_dec);
+    double *out_pre = malloc((np ? np : 1) * C * sizeof *out_pre), *out_dec = malloc((nd ? nd : 1) * C * sizeof *out_dec);
+    double *last = malloc((size_t)C * sizeof *last), *xn = malloc((size_t)C * sizeof *xn);
+    double *emb = read_tensor(ws, "model.embed_tokens.weight", 2, V, C, err, errlen), *head = NULL;
+    double *nw = NULL, *nb = NULL;
+    int rc = -1;
+    if (!emb) goto done;
+    head = m->tie_word_embeddings ? emb : read_tensor(ws, "lm_head.weight", 2, V, C, err, errlen);
+    nw = head ? read_tensor(ws, "model.norm.weight", 1, C, 0, err, errlen) : NULL;
+    nb = nw && gpt ? read_tensor(ws, "model.norm.bias", 1, C, 0, err, errlen) : NULL;
+    if (!head || !nw || (gpt && !nb)) goto done;
+    if (!in_pre || !in_dec || !out_pre || !out_dec || !last || !xn) {
+        snprintf(err, errlen, "reference: out of memory");
+        goto done;
+    }
+    /* the embedding: row id of the matrix, exactly (the weights are read as fp32) */
+    for (size_t i = 0; i < np; i++)
+        for (int c = 0; c < C; c++) in_pre[i * C + c] = (float)emb[(size_t)prefill_ids[i] * C + c];
+    for (size_t i = 0; i < nd; i++)
+        for (int c = 0; c < C; c++) in_dec[i * C + c] = (float)emb[(size_t)decode_ids[i] * C + c];
+    if (reference_forward(m, ws, in_pre, TD ? in_dec : NULL, out_pre, TD ? out_dec : NULL, err, errlen) != 0) goto done;
+    /* the final norm and the LM head on each output position */
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t <= TD; t++) {
+            if (t == 0) memcpy(last, out_pre + ((size_t)b * L + L - 1) * C, (size_t)C * sizeof *last);
+            else memcpy(last, out_dec + ((size_t)b * TD + t - 1) * C, (size_t)C * sizeof *last);
+            norm(xn, last, nw, nb, 1, C, m->norm_eps, gpt);
+            linear(t == 0 ? prefill_logits + (size_t)b * V : decode_logits + ((size_t)b * TD + t - 1) * V, xn, head, 1, C, V);
+        }
+    rc = 0;
+done:
+    if (head != emb) free(head);
+    free(emb); free(nw); free(nb); free(in_pre); free(in_dec); free(out_pre); free(out_dec); free(last); free(xn);
+    return rc;
+}

@@ -11,4 +11,11 @@
  * 0 ok; -1 with a message in err (a weight could not be read, out of memory). */
 int reference_forward(const attn_model *m, tensor_source *ws, const float *prefill_in, const float *decode_in,
                       double *prefill_out, double *decode_out, char *err, size_t errlen);
+/* A model with a vocabulary (its ends): token ids prefill_ids [B, L] and decode_ids
+ * [B, TDEC] (NULL when TDEC = 0) through the embedding, the layers (reference_forward),
+ * the final norm and the LM head (the embedding when tied); prefill_logits [B, V] are the
+ * logits of each sequence's last prompt position, decode_logits [B, TDEC, V] those of
+ * every decode position. 0 ok; -1 with a message in err. */
+int reference_forward_logits(const attn_model *m, tensor_source *ws, const int32_t *prefill_ids, const int32_t *decode_ids,
+                             double *prefill_logits, double *decode_logits, char *err, size_t errlen);
 #endif

@@ -62,9 +62,10 @@ tensor_random tensor_random_init(uint64_t seed, const char *name, long long cols
     tensor_random tr = {splitmix64(seed ^ fnv1a64(name)) - 0x9E3779B97F4A7C15ull, 1.0, 0.0};
     /* key is stored minus splitmix64's increment so tensor_random_at can add (index + 1)
      * increments: the value at index is splitmix64(splitmix64(seed ^ h(name)) + index*golden). */
-    if (ends_with(name, "layernorm.weight")) { tr.offset = 1.0; tr.scale = 0.1; }
+    if (ends_with(name, "norm.weight")) { tr.offset = 1.0; tr.scale = 0.1; } /* the layers' and model.norm */
     else if (ends_with(name, ".bias")) tr.scale = 0.1;
-    else if (ends_with(name, "_proj.weight")) tr.scale = sqrt(3.0 / (double)cols); /* variance 1/in */
+    else if (ends_with(name, "_proj.weight") || !strcmp(name, "lm_head.weight"))
+        tr.scale = sqrt(3.0 / (double)cols); /* variance 1/in */
     return tr;
 }
 
@@ -302,6 +303,60 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
                 out[c] = e->dtype == ST_F16 ? f16_to_float(h) : bf16_to_float(h);
             }
         }
+    }
+    return 0;
+}
+
+int tensor_read_ids(tensor_source *ts, const char *name, int ndim, const long long *shape, long long r0, long long r1,
+                    int vocab, int32_t *dst, char *err, size_t errlen) {
+    long long cols = shape[ndim - 1], rows = 1;
+    for (int i = 0; i < ndim - 1; i++) rows *= shape[i];
+    if (r0 < 0 || r1 > rows || r0 > r1 || vocab < 1) {
+        attn_format_err(err, errlen, "%s: tensor '%s': block out of range (internal error)", tensor_source_name(ts), name);
+        return -1;
+    }
+    if (!ts->path) { /* uniform ids: r in [-1, 1) mapped onto [0, vocab) */
+        tensor_random tr = tensor_random_init(ts->seed, name, cols);
+        for (long long i = r0 * cols; i < r1 * cols; i++) {
+            long long id = (long long)floor((tensor_random_at(&tr, (uint64_t)i) + 1.0) * 0.5 * vocab);
+            dst[i - r0 * cols] = (int32_t)(id < vocab ? id : vocab - 1);
+        }
+        return 0;
+    }
+    const st_entry *e = find_entry(ts, name);
+    if (!e) {
+        attn_format_err(err, errlen, "%s: tensor '%s' is missing", ts->path, name);
+        return -1;
+    }
+    char want[128], got[128];
+    format_shape(want, sizeof want, ndim, shape);
+    format_shape(got, sizeof got, e->ndim, e->shape);
+    if (strcmp(want, got) != 0) {
+        attn_format_err(err, errlen, "%s: tensor '%s' has shape %s, expected %s", ts->path, name, got, want);
+        return -1;
+    }
+    size_t esize = !strcmp(e->dtype_name, "I64") ? 8 : !strcmp(e->dtype_name, "I32") ? 4 : 0;
+    if (!esize) {
+        attn_format_err(err, errlen, "%s: tensor '%s' has dtype %s (token ids are I64 or I32)", ts->path, name, e->dtype_name);
+        return -1;
+    }
+    if (e->end - e->begin != (size_t)(rows * cols) * esize) {
+        attn_format_err(err, errlen, "%s: tensor '%s': data_offsets span %zu bytes, its shape %s of %s needs %zu", ts->path, name,
+                        e->end - e->begin, got, e->dtype_name, (size_t)(rows * cols) * esize);
+        return -1;
+    }
+    const unsigned char *base = ts->data + e->begin;
+    for (long long i = r0 * cols; i < r1 * cols; i++) {
+        const unsigned char *p = base + (size_t)i * esize;
+        uint64_t u = 0;
+        for (size_t b = esize; b-- > 0;) u = u << 8 | p[b];
+        int64_t v = esize == 8 ? (int64_t)u : (int64_t)(int32_t)(uint32_t)u; /* little-endian, two's complement */
+        if (v < 0 || v >= vocab) {
+            attn_format_err(err, errlen, "%s: tensor '%s': token id %lld at element %lld is outside the vocabulary [0, %d)",
+                            ts->path, name, (long long)v, i, vocab);
+            return -1;
+        }
+        dst[i - r0 * cols] = (int32_t)v;
     }
     return 0;
 }

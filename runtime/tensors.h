@@ -28,6 +28,13 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
                       long long r0, long long r1, long long c0, long long c1, float *dst,
                       char *err, size_t errlen);
 
+/* Token ids: rows [r0,r1) (all columns) of tensor `name` of shape shape[0..ndim), dtype
+ * I64 or I32 (what tokenizers write), each checked to lie in [0, vocab); without a file,
+ * seeded ids uniform over the vocabulary (docs/model-contract.md). 0 ok; -1 with a
+ * message in err. */
+int tensor_read_ids(tensor_source *ts, const char *name, int ndim, const long long *shape, long long r0, long long r1,
+                    int vocab, int32_t *dst, char *err, size_t errlen);
+
 /* The seeded random value of element `index` of tensor `name` with `cols` columns
  * (the scale depends on the name; docs/model-contract.md). */
 double tensor_random_value(uint64_t seed, const char *name, long long cols, uint64_t index);

@@ -32,8 +32,14 @@ device_types:
     peak_flops: {fp16: 989e12, bf16: 989e12, fp32: 67e12}   # H100 SXM5 datasheet (dense; fp32 non-tensor-core)
     memory_bytes: 80e9               # 80 GB HBM3 (H100 datasheet)
     memory_bandwidth: 3.35e12        # 3.35 TB/s (H100 datasheet)
-    gemm_efficiency: 0.8             # measured 8192^3 bf16 GEMM ~798 of 989 TFLOP/s (lent H100)
+    gemm_efficiency: 0.8             # MAMF table (stas00/ml-engineering compute/accelerator/README.md): 794.5 of 989
     memory_efficiency: 0.9           # measured copy ~3.0 of 3.35 TB/s, read + written (lent H100)
+    # GEMMs by shape (planner/cost/cost_gemm.c): 132 SMs (datasheet); tile, latency and
+    # bandwidth efficiency fitted over bench/published/gemm.tsv (topologies/dgx-h100-x1.yaml)
+    sms: 132
+    gemm_tile: 64
+    gemm_latency: 0.5e-6
+    gemm_bandwidth_efficiency: 0.7
 YAML
 if [ "$nodes" -eq 1 ]; then
 cat <<YAML

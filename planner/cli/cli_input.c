@@ -25,6 +25,10 @@ int cli_input_take_arg(attn_args *a, cli_input *in) {
         return in->calibration_path ? 1 : -1;
     }
     if (attn_args_is(a, "--score-workspace")) return attn_args_bytes(a, &in->score_workspace) == 0 ? 1 : -1;
+    if (attn_args_is(a, "--attention")) { /* attnrun's flag of the same name: what the runtime runs */
+        static const char *const kinds[] = {"fused", "unfused"};
+        return attn_args_choice(a, kinds, 2, &in->attention_unfused) == 0 ? 1 : -1;
+    }
     if (attn_args_is_option(a)) return 0;
     const char *x = attn_args_peek(a);
     if (!x) return 0;
@@ -83,5 +87,6 @@ void cli_input_options(const cli_input *in, cost_options *o) {
     cost_options_default(o);
     if (in->query_chunk > 0) o->query_chunk = in->query_chunk;
     if (in->score_workspace > 0) o->score_workspace = in->score_workspace;
+    o->fused_attention = !in->attention_unfused;
     if (in->cal_loaded) o->calibration = &in->cal;
 }

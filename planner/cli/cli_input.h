@@ -13,6 +13,7 @@ typedef struct cli_input {
     int batch, seq_len, decode_tokens, microbatches; /* -1 = the model file's value */
     int query_chunk;              /* --query-chunk; 0 = default */
     double score_workspace;       /* --score-workspace BYTES; 0 = default (attn_tiling.h) */
+    int attention_unfused;        /* --attention unfused (default fused; cost_options.fused_attention) */
     const char *calibration_path; /* --calibration FILE (docs/calibration.md); NULL: topology defaults */
     cost_calibration cal;         /* loaded by cli_input_load against the topology */
     int cal_loaded;
@@ -31,7 +32,7 @@ int cli_input_take_arg(attn_args *a, cli_input *in);
  * error of a missing TOPOLOGY or MODEL; prog names the command in the other messages. */
 int cli_input_load(const attn_args *a, cli_input *in);
 void cli_input_free(cli_input *in);
-/* Fills o from the inputs (query chunk, score workspace); calibration stays NULL until a file is given. */
+/* Fills o from the inputs (query chunk, score workspace, --attention); calibration stays NULL until a file is given. */
 void cli_input_options(const cli_input *in, cost_options *o);
 
 #endif

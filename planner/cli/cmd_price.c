@@ -14,6 +14,7 @@ static void usage(FILE *f) {
             "usage: attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN] [--devices N]\n"
             "                     [--batch B] [--seq-len L] [--decode-tokens T] [--microbatches K]\n"
             "                     [--query-chunk C] [--score-workspace BYTES]\n"
+            "                     [--attention fused|unfused]\n"
             "                     [--calibration FILE]\n\n"
             "Prices one strategy with the analytic cost model (docs/cost-model.md).\n"
             "SPEC: dp=1,pp=2,n=8,m=1 or dp=1,pp=1,n=4,m=4,scheme=score-allreduce|qk-allgather|head-alltoall\n"
@@ -21,6 +22,8 @@ static void usage(FILE *f) {
             "      devices, or --devices N of them (the first N).\n"
             "--score-workspace BYTES  budget of one attention score block (K, M, G suffixes; default 1G):\n"
             "         sequences and heads are processed in blocks that fit it, as attnrun does\n"
+            "--attention fused|unfused  price the fused attention op (default; none, qk-allgather and\n"
+            "         head-alltoall) or the materialized scores, softmax and P.V (attnrun's flag)\n"
             "-o PLAN  write the plan file with its predicted report\n"
             "exit codes: 0 priced (a plan that does not fit is reported, not an error), 1 failure or,\n"
             "            with -o, a plan that does not fit (priced and shown, no file written),\n"
@@ -70,14 +73,21 @@ static void print_colls(const cost_detail *det) {
     }
     /* transfer: alpha-beta; wait: for the slowest member (a calibration's sync_wait, else 0);
      * their sum is the op's time in the tables above */
-    printf("  %-8s %-18s %-14s %-6s %5s %-8s %14s %10s %12s %10s\n", "phase", "op", "collective", "group", "size",
-           "link", "bytes/call", "calls", "transfer ms", "wait ms");
+    /* algorithm: NCCL's choice (cost_nccl.c), or where the time came from instead */
+    printf("  %-8s %-18s %-14s %-6s %5s %-8s %-16s %14s %10s %12s %10s\n", "phase", "op", "collective", "group",
+           "size", "link", "algorithm", "bytes/call", "calls", "transfer ms", "wait ms");
     for (int i = 0; i < det->n_coll; i++) {
         const cost_coll_line *l = &det->coll[i];
-        printf("  %-8s %-18s %-14s %-6s %5d %-8s %14.6g %10.0f %12.4f %10.4f%s\n", attn_phase_names[l->phase],
+        char algo[40];
+        if (l->source == COST_COLL_ALPHA_BETA)
+            snprintf(algo, sizeof algo, "alpha-beta");
+        else
+            snprintf(algo, sizeof algo, "%s/%s%s", coll_algo_name(l->algo), coll_proto_name(l->proto),
+                     l->source == COST_COLL_MODEL ? "" : l->source == COST_COLL_MEASURED ? " (meas)" : " (cal)");
+        printf("  %-8s %-18s %-14s %-6s %5d %-8s %-16s %14.6g %10.0f %12.4f %10.4f%s\n", attn_phase_names[l->phase],
                attn_op_table[l->op].key, coll_name(l->coll), plan_group_kind_name(l->group), l->group_size,
-               link_name(l->link), l->bytes_per_call, l->calls, l->time_s * 1e3, l->wait_s * 1e3,
-               l->hierarchical ? "  (hierarchical)" : "");
+               link_name(l->link), algo, l->bytes_per_call, l->calls, l->time_s * 1e3, l->wait_s * 1e3,
+               l->hierarchical ? "  (across nodes)" : "");
     }
 }
 
@@ -149,8 +159,9 @@ int cmd_price(int argc, char **argv) {
     const attn_workload *w = &in.model.workload;
     printf("%s on %s (%d devices): %s\n", in.model.name, in.topo.name, in.topo.n_devices, sbuf);
     printf("workload: batch %d, seq_len %d, decode_tokens %d, %s; query chunk %d, scores %d-byte, "
-           "score workspace %.0f MiB\n\n", w->batch, w->seq_len, w->decode_tokens, dtype_name(in.model.dtype), o.query_chunk,
-           o.score_bytes, o.score_workspace / (1024.0 * 1024.0));
+           "score workspace %.0f MiB; attention %s\n\n", w->batch, w->seq_len, w->decode_tokens,
+           dtype_name(in.model.dtype), o.query_chunk, o.score_bytes, o.score_workspace / (1024.0 * 1024.0),
+           o.fused_attention && plan.strategy.scheme != SCHEME_SCORE_ALLREDUCE ? "fused" : "unfused");
     print_metrics(&plan.predicted);
     printf("\nfloors: prefill compute floor %.6g s (fullest device's FLOPs / peak); "
            "TPOT HBM floor %.6g s (weights + KV at seq_len / bandwidth)\n",
@@ -160,13 +171,22 @@ int cmd_price(int argc, char **argv) {
            det.microbatches, plan.strategy.pp, det.critical_stage, det.stage_time_s * 1e3, det.p2p_time_s * 1e3,
            det.bubble_s * 1e3);
     for (int ph = 0; ph < PHASE_COUNT; ph++)
-        printf("score blocks (%s): %d per query chunk of %d sequence(s) x %d head(s), workspace %.4g MB\n",
-               attn_phase_names[ph], det.score_blocks[ph], det.block_seqs[ph], det.block_heads[ph],
-               det.score_ws_bytes[ph] / 1e6);
+        if (det.attention_calls[ph] <= 0) /* the fused op has no score blocks */
+            printf("score blocks (%s): %d per query chunk of %d sequence(s) x %d head(s), workspace %.4g MB\n",
+                   attn_phase_names[ph], det.score_blocks[ph], det.block_seqs[ph], det.block_heads[ph],
+                   det.score_ws_bytes[ph] / 1e6);
     printf("attention GEMM calls of rank %d: prefill %.0f scores + %.0f P.V; rank %d: decode step %.0f + %.0f "
            "(all its layers; prefill: all microbatches)\n",
            det.critical_rank[PHASE_PREFILL], det.scores_calls[PHASE_PREFILL], det.pv_calls[PHASE_PREFILL],
            det.critical_rank[PHASE_DECODE], det.scores_calls[PHASE_DECODE], det.pv_calls[PHASE_DECODE]);
+    for (int ph = 0; ph < PHASE_COUNT; ph++)
+        if (det.attention_calls[ph] > 0)
+            printf("fused attention (%s): %.0f launches of rank %d, tiles %d x %d, %.6g tiles per sequence x head, "
+                   "%d kv split(s)\n",
+                   attn_phase_names[ph], det.attention_calls[ph], det.critical_rank[ph], det.attention_q_tile[ph],
+                   det.attention_k_tile[ph], det.attention_tiles[ph], det.attention_kv_splits[ph]);
+    printf("decode step launch overhead of rank %d: %.4f ms (%s)\n", det.critical_rank[PHASE_DECODE],
+           det.decode_launch_s * 1e3, det.graph_decode ? "one CUDA graph launch and its kernel nodes" : "eager launches");
     print_ops(&plan, det.critical_rank[PHASE_PREFILL], PHASE_PREFILL);
     print_ops(&plan, det.critical_rank[PHASE_DECODE], PHASE_DECODE);
     print_colls(&det);

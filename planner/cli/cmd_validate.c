@@ -38,10 +38,14 @@ static int validate_model(const char *buf, size_t len, const char *path, attn_di
     if (model_load_buffer(buf, len, path, &m, d)) return -1;
     char kv[32] = "";
     if (m.kv_heads != m.heads) snprintf(kv, sizeof kv, " (%d kv)", m.kv_heads);
-    printf("%s: ok (model %s: %s, %d layers, %d heads%s x %d, hidden %d, ffn %d, %s; %.4g parameters in the layers; "
+    char ends[96] = "";
+    if (m.vocab_size > 0)
+        snprintf(ends, sizeof ends, ", vocab %d%s (%.4g parameters in the ends)", m.vocab_size,
+                 m.tie_word_embeddings ? " tied" : "", model_ends_params(&m));
+    printf("%s: ok (model %s: %s, %d layers, %d heads%s x %d, hidden %d, ffn %d, %s; %.4g parameters in the layers%s; "
            "batch %d x seq_len %d, %d decode tokens)\n",
            path, m.name, arch_name(m.arch), m.layers, m.heads, kv, m.head_dim, m.hidden, m.ffn_hidden,
-           dtype_name(m.dtype), model_layer_params(&m) * m.layers, m.workload.batch, m.workload.seq_len,
+           dtype_name(m.dtype), model_layer_params(&m) * m.layers, ends, m.workload.batch, m.workload.seq_len,
            m.workload.decode_tokens);
     return 0;
 }

@@ -113,6 +113,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     c.chunk = o->query_chunk > 0 ? o->query_chunk : COST_DEFAULT_QUERY_CHUNK;
     c.score_bytes = o->score_bytes > 0 ? o->score_bytes : 4;
     c.score_budget = o->score_workspace > 0 ? o->score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
+    c.fused = o->fused_attention != 0;
     c.dp = p->strategy.dp, c.pp = p->strategy.pp, c.n = p->strategy.n, c.m = p->strategy.m;
     c.M = p->strategy.microbatches > 0
               ? p->strategy.microbatches

@@ -38,6 +38,14 @@ typedef struct cost_gemm_point {
     double reuse;
 } cost_gemm_point;
 
+/* The fused attention op measured at one call's shape (calibration_io.h
+ * calibration_attention): tq queries, tk keys, head width d_qk, seqs x heads pairs, qpk;
+ * efficiency rescaled to the topology's peak like the GEMM table's. */
+typedef struct cost_attention_point {
+    double tq, tk, d, pairs, qpk;
+    double efficiency;
+} cost_attention_point;
+
 /* One collective measured on a group of group_size devices crossing link class `link`:
  * time(S) = steps(p) * alpha_s + factor(p) * S / bus_bandwidth, with nccl-tests' conventions
  * (steps and factor: all-reduce 2(p-1) and 2(p-1)/p; the others p-1 and (p-1)/p; send/recv 1). */
@@ -57,6 +65,10 @@ typedef struct cost_calibration {
     cost_gemm_point *gemm;          /* interpolated over log(m), log(n), log(k); empty: topology's gemm_efficiency.
                                        A calibrated GEMM is priced at its measured efficiency alone (no
                                        memory roofline): the measurement already includes what bound it */
+    int n_attention;
+    cost_attention_point *attention; /* the fused op's table, interpolated over log2 of (tq, tk, d, pairs, qpk);
+                                        empty: the topology's attention efficiency. A calibrated fused op is
+                                        priced at its measured efficiency alone (no memory roofline) */
     double elementwise_bandwidth;   /* bytes/s achieved by norms, activations, residuals; 0: topology default */
     double kernel_bandwidth[CALIBRATION_KERNEL_COUNT]; /* bytes/s per calibration_kernel (bytes as the model
                                                          counts them); 0: elementwise. The softmax's entry is
@@ -86,6 +98,57 @@ int cost_calibration_load(const char *path, const attn_topology *t, cost_calibra
                           attn_diag *d);
 void cost_calibration_free(cost_calibration *cal);
 
+/* ---- collectives as NCCL runs them (cost_nccl.c; docs/cost-model.md, "Collectives") ---- */
+
+/* A communication group as NCCL's tuner sees it. A group inside one node or one NVLink
+ * domain has nodes = 1 (per_node = ranks). Bandwidths are bytes/s per GPU per direction. */
+typedef struct cost_nccl_group {
+    int ranks, nodes;
+    int per_node, per_node_min;   /* GPUs of the group on its fullest and emptiest node */
+    int nvlink;                   /* 1: NVLink between the node's GPUs (NVSwitch, NVLink ring, domain); 0: PCIe */
+    double link_bw;               /* line rate of the node fabric (NVLS efficiency is relative to it) */
+    double intra_bw;              /* achieved: line rate x link efficiency (a Simple ring's busbw) */
+    double nic_bw;                /* achieved per-GPU NIC bandwidth (one NIC per GPU, rail-aligned) */
+    unsigned algorithms;          /* bit (1u << coll_algo) per algorithm the fabric offers */
+    double nvls_eff, collnet_eff; /* the topology's nccl: figures */
+    double launch_s;              /* one kernel launch (the device type's launch_overhead) */
+    int single_process;           /* set from cost_nccl_options by cost_collective_choose */
+    double latency_scale;         /* likewise */
+} cost_nccl_group;
+
+typedef struct cost_nccl_options {
+    int algo;                     /* -1: NCCL's choice; else the coll_algo forced (NCCL_ALGO) */
+    int proto;                    /* -1, or the coll_proto forced (NCCL_PROTO) */
+    int single_process;           /* 1: one process drives all the node's GPUs (nccl-tests -g N);
+                                     0: one process per GPU, as attnrun runs */
+    double latency_scale;         /* the factor on every latency term: 1 eager; a collective captured
+                                     in a CUDA graph pays less (the device type's graph
+                                     collective_latency, docs/cost-model.md) */
+} cost_nccl_options;
+void cost_nccl_options_default(cost_nccl_options *o);
+
+/* Where a collective's price came from, by precedence: a calibration fit, the topology's
+ * measured `collectives:` table, the NCCL model; CPU fabrics (shared memory) use alpha-beta. */
+typedef enum { COST_COLL_MODEL = 0, COST_COLL_MEASURED, COST_COLL_CALIBRATION, COST_COLL_ALPHA_BETA } cost_coll_source;
+const char *cost_coll_source_name(cost_coll_source s);
+
+typedef struct cost_coll_choice {
+    coll_algo algo;               /* what NCCL would run (the model's pick, also under the other sources) */
+    coll_proto proto;
+    double time_s;
+    cost_coll_source source;
+    int hierarchical;             /* 1: the group spans nodes over the network */
+} cost_coll_choice;
+
+/* Time of one algorithm and protocol on group g for S bytes; -1 when NCCL would not run
+ * that pair there (not offered by the fabric, not defined for the collective). */
+double cost_nccl_time(const cost_nccl_group *g, attn_coll c, coll_algo a, coll_proto p, double S);
+/* NCCL's choice: the fastest offered (algorithm, protocol) by cost_nccl_time, within what
+ * o forces (o may be NULL). 0, or -1 when nothing forced is available (out then holds
+ * the collective's default names and time 0). */
+int cost_collective_choose(const cost_nccl_group *g, attn_coll c, double S, const cost_nccl_options *o,
+                           cost_coll_choice *out);
+
 /* ---- options ---- */
 
 typedef struct cost_options {
@@ -94,6 +157,10 @@ typedef struct cost_options {
     int score_bytes;     /* bytes per score element (workspace and score-allreduce); 0: 4 (fp32) */
     double score_workspace; /* budget in bytes for one score block's workspace (attn_tiling.h):
                                sequences and heads are tiled to fit it; 0: ATTN_SCORE_WORKSPACE_DEFAULT */
+    int fused_attention; /* 1 (default): the none, qk-allgather and head-alltoall schemes run the fused
+                            attention op (OP_ATTENTION, attnrun --attention fused); 0: the materialized
+                            scores, softmax and P.V (--attention unfused). score-allreduce is always
+                            unfused (its partial scores are summed before the softmax) */
 } cost_options;
 #define COST_DEFAULT_QUERY_CHUNK 1024
 void cost_options_default(cost_options *o);
@@ -107,7 +174,10 @@ typedef struct cost_coll_line {
     attn_group_kind group;
     int group_size;
     attn_link link;                 /* most expensive class crossed */
-    int hierarchical;               /* 1: priced as intra-node / inter-node / intra-node */
+    int hierarchical;               /* 1: the group spans nodes over the network */
+    coll_algo algo;                 /* NCCL's algorithm and protocol for it (cost_collective_choose) */
+    coll_proto proto;
+    cost_coll_source source;        /* where its time came from */
     double bytes_per_call;          /* S: the buffer size in nccl-tests' convention */
     double calls;                   /* calls in the phase on this rank */
     double time_s;                  /* all calls: the transfer (alpha-beta) */
@@ -136,6 +206,16 @@ typedef struct cost_detail {
      * (attn_tiling.h, attn_gemm_batch) over its layers: prefill all its microbatches, decode
      * one step -- what attnrun --stats counts on that rank */
     double scores_calls[PHASE_COUNT], pv_calls[PHASE_COUNT];
+    /* the critical rank's fused attention (0 calls: unfused): launches over its layers (prefill
+     * all microbatches, decode one step, the split-KV merges included) and the tiling of its
+     * (largest) call */
+    double attention_calls[PHASE_COUNT];
+    int attention_kv_splits[PHASE_COUNT], attention_q_tile[PHASE_COUNT], attention_k_tile[PHASE_COUNT];
+    double attention_tiles[PHASE_COUNT]; /* tiles per (sequence, head) */
+    /* decode steps replayed from a CUDA graph on the critical decode rank: 1, and the
+     * launch overhead of its step (graph launch and in-graph kernel costs) */
+    int graph_decode;
+    double decode_launch_s;
     char reason[256];               /* why pricing failed */
 } cost_detail;
 
@@ -165,6 +245,12 @@ double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, d
                       double launches, const cost_calibration *cal);
 double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
                         double gemm_eff, double bw_override, double launches, const cost_calibration *cal);
+/* A GEMM's shape terms (cost_gemm.c, docs/cost-model.md "GEMMs by shape"): the fraction of
+ * the SMs its waves of gemm_tile x gemm_tile output tiles keep busy (1 when the device type
+ * states no sms/gemm_tile), and the bandwidth a bandwidth-bound GEMM streams its operands at
+ * (gemm_bandwidth_efficiency, else memory_efficiency, of memory_bandwidth). */
+double cost_gemm_wave_fraction(const attn_device_type *dt, double gm, double gn);
+double cost_gemm_bandwidth(const attn_device_type *dt);
 /* The synchronization wait a collective adds after `work_s` seconds of independent work
  * on each member since the previous synchronization: members finish the same work at
  * different times (jitter), and a collective ends when the slowest arrives. The
@@ -187,6 +273,17 @@ double cost_gemm_efficiency_reuse(const attn_device_type *dt, double gm, double 
  * span nodes over the network hierarchically. Sets *link and *hierarchical when non-NULL. */
 double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
                             const cost_calibration *cal, attn_link *link, int *hierarchical);
+/* The same with the choice behind it and options (o may be NULL: NCCL's choice, one
+ * process per GPU). 0, or -1 on a bad device index or a forced algorithm/protocol that
+ * the group does not offer (out->time_s then -1). */
+int cost_collective_predict(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
+                            const cost_calibration *cal, const cost_nccl_options *o, cost_coll_choice *out);
+
+/* Bytes of the model's ends' weights rank a of plan p holds (cost_ends.c): its vocabulary
+ * shard of the embedding (first stage) and of the LM head with the final norm (last stage);
+ * 0 without vocab_size. Included in the rank's weights_bytes; a fixed share of them that
+ * does not scale with its layers or heads. */
+double cost_ends_plan_weight_bytes(const attn_plan *p, const attn_rank_assign *a);
 
 /* Prefill time of a pipeline: P stages with per-microbatch times stage_s[P], M microbatches,
  * p2p_s per activation transfer between stages:

@@ -1,4 +1,12 @@
-/* cost_comm.c: collectives by the alpha-beta model with NCCL's bus-bandwidth conventions
+/* cost_comm.c: the price of one collective, by precedence
+ *   1. a calibration fit (attnrun --calibrate: alpha and bus bandwidth per collective,
+ *      link class and group size),
+ *   2. the topology's measured `collectives:` table (interpolated in log bytes / log time
+ *      between its points for the same collective, ranks and nodes; beyond its ends the
+ *      model's shape scaled to the nearest point),
+ *   3. on GPU fabrics the NCCL model (cost_nccl.c: algorithm and protocol as NCCL picks);
+ *      on CPU fabrics (shared memory, MPI) the alpha-beta model below.
+ * Alpha-beta with NCCL's bus-bandwidth conventions
  * (nccl-tests doc/PERFORMANCE.md): for p ranks and a buffer of S bytes,
  *   all-reduce                          2(p-1) alpha + 2(p-1)/p * S / beta
  *   all-gather, reduce-scatter, a2a     (p-1) alpha +  (p-1)/p * S / beta
@@ -29,6 +37,45 @@ static int cmp_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The group as NCCL's tuner sees it (g's link class and specs already set). */
+static int nccl_group_build(const attn_topology *t, const int *devs, cost_comm_geom *g) {
+    cost_nccl_group *ng = &g->ng;
+    int nvswitch = 1, nvlink = 1;
+    g->nccl = 1;
+    ng->launch_s = 0;
+    for (int i = 0; i < g->n; i++) {
+        const attn_device *dv = &t->devices[devs[i]];
+        attn_fabric f = t->node_types[dv->node_type].fabric;
+        if (f == FABRIC_SHARED_MEMORY) g->nccl = 0;
+        if (f != FABRIC_NVSWITCH) nvswitch = 0;
+        if (f == FABRIC_PCIE) nvlink = 0;
+        ng->launch_s = fmax(ng->launch_s, t->dev_types[dv->device_type].launch_overhead_s);
+    }
+    attn_link_spec intra = g->flat, nic = g->flat;
+    ng->ranks = g->n;
+    if (g->link == LINK_NETWORK) {
+        ng->nodes = g->nodes;
+        ng->per_node = g->max_per_node;
+        ng->per_node_min = g->min_per_node;
+        intra = g->intra;
+        nic = g->inter;
+    } else { /* one node, or one NVLink domain: NVLink between every pair */
+        ng->nodes = 1;
+        ng->per_node = ng->per_node_min = g->n;
+        if (g->link == LINK_DOMAIN) nvswitch = nvlink = 1;
+    }
+    ng->nvlink = nvlink;
+    ng->link_bw = intra.bandwidth;
+    ng->intra_bw = spec_beta(intra);
+    ng->nic_bw = spec_beta(nic);
+    /* a topology built in memory (tests) has no nccl block: the loader's default */
+    ng->algorithms = t->nccl.algorithms ? t->nccl.algorithms : TOPOLOGY_NCCL_DEFAULT;
+    if (!nvswitch) ng->algorithms &= ~((1u << COLL_ALGO_NVLS) | (1u << COLL_ALGO_NVLS_TREE));
+    ng->nvls_eff = t->nccl.nvls_efficiency;
+    ng->collnet_eff = t->nccl.collnet_efficiency;
+    return 0;
+}
+
 int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g) {
     memset(g, 0, sizeof *g);
     g->n = n;
@@ -38,6 +85,7 @@ int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_co
     if (n <= 1) return 0;
     for (int i = 0; i < n; i++)
         if (devs[i] < 0 || devs[i] >= t->n_devices) return -1;
+    g->topo = t;
     g->link = topology_group_link(t, devs, n);
     /* Worst pair spec over consecutive members (the ring NCCL would build). */
     int have_flat = 0;
@@ -46,7 +94,7 @@ int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_co
         g->flat = have_flat ? spec_worse(g->flat, s) : s;
         have_flat = 1;
     }
-    if (g->link != LINK_NETWORK) return 0;
+    if (g->link != LINK_NETWORK) return nccl_group_build(t, devs, g);
 
     /* Members per node: sort the members' node indices. */
     int *node_of = malloc((size_t)n * sizeof *node_of), *first = malloc((size_t)n * sizeof *first);
@@ -90,13 +138,16 @@ int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_co
         }
     }
     if (!have_inter) g->inter = g->flat;
+    if (!have_intra) g->intra = g->inter; /* one member per node: no hop inside a node */
     free(node_of);
     free(first);
-    return 0;
+    return nccl_group_build(t, devs, g);
 }
 
-static double flat_time(attn_coll c, int p, double S, attn_link_spec s) {
-    return coll_latency_steps(c, p) * s.latency + coll_bus_factor(c, p) * S / spec_beta(s);
+/* alpha scale of the collective being priced (cost_comm_time_scaled): a captured
+ * collective's latency terms; 1 eager */
+static double flat_time(attn_coll c, int p, double S, attn_link_spec s, double as) {
+    return coll_latency_steps(c, p) * s.latency * as + coll_bus_factor(c, p) * S / spec_beta(s);
 }
 
 static const cost_coll_fit *find_fit(const cost_calibration *cal, attn_coll c, attn_link l, int p) {
@@ -112,52 +163,129 @@ static const cost_coll_fit *find_fit(const cost_calibration *cal, attn_coll c, a
     return best;
 }
 
-double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier) {
-    if (hier) *hier = 0;
-    if (g->n <= 1 || S <= 0) return 0;
+static double alpha_beta_time(const cost_comm_geom *g, attn_coll c, double S, int *hier, double as);
+
+static const char *const source_names[] = {"model", "measured", "calibration", "alpha-beta"};
+const char *cost_coll_source_name(cost_coll_source s) { return (unsigned)s < 4 ? source_names[s] : "?"; }
+
+/* The model's time at S (NCCL's choice under o), or -1. */
+static double model_time(const cost_comm_geom *g, attn_coll c, double S, const cost_nccl_options *o) {
+    cost_coll_choice ch;
+    return cost_collective_choose(&g->ng, c, S, o, &ch) == 0 ? ch.time_s : -1;
+}
+
+/* The topology's measured points for (c, n ranks, nodes) at S; 1 with *t set, 0 when it
+ * has none. Sorted by bytes (topology_load sorts the table). */
+static int measured_time(const cost_comm_geom *g, attn_coll c, double S, const cost_nccl_options *o, double *t) {
+    const attn_topology *tp = g->topo;
+    if (!tp || tp->n_coll_measured <= 0) return 0;
+    int nodes = g->link == LINK_NETWORK ? g->nodes : 1, lo = -1, hi = -1;
+    for (int i = 0; i < tp->n_coll_measured; i++) {
+        const attn_coll_measured *m = &tp->coll_measured[i];
+        if (m->coll != c || m->ranks != g->n || m->nodes != nodes) continue;
+        if (lo < 0) lo = i;
+        hi = i;
+    }
+    if (lo < 0) return 0;
+    const attn_coll_measured *m = tp->coll_measured;
+    int end = S <= m[lo].bytes ? lo : S >= m[hi].bytes ? hi : -1;
+    if (end >= 0) { /* beyond the table: the model's shape through the nearest point */
+        double at_end = g->nccl ? model_time(g, c, m[end].bytes, o) : -1, at_s = g->nccl ? model_time(g, c, S, o) : -1;
+        if (at_end > 0 && at_s > 0) *t = m[end].time_s * at_s / at_end;
+        else *t = S <= m[lo].bytes ? m[lo].time_s : m[hi].time_s * S / m[hi].bytes;
+        return 1;
+    }
+    int i = lo;
+    while (i + 1 < hi && m[i + 1].bytes < S) i++;
+    double f = log(S / m[i].bytes) / log(m[i + 1].bytes / m[i].bytes);
+    *t = exp((1 - f) * log(m[i].time_s) + f * log(m[i + 1].time_s));
+    return 1;
+}
+
+double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal,
+                      const cost_nccl_options *o, cost_coll_choice *choice) {
+    cost_coll_choice ch;
+    memset(&ch, 0, sizeof ch);
+    ch.algo = c == COLL_ALLTOALL || c == COLL_SENDRECV ? COLL_ALGO_P2P : COLL_ALGO_RING;
+    ch.proto = COLL_PROTO_SIMPLE;
+    ch.source = g->nccl ? COST_COLL_MODEL : COST_COLL_ALPHA_BETA;
+    if (g->n <= 1 || S <= 0) {
+        if (choice) *choice = ch;
+        return 0;
+    }
+    int have_model = g->nccl && cost_collective_choose(&g->ng, c, S, o, &ch) == 0;
+    ch.hierarchical = g->link == LINK_NETWORK && g->nodes > 1;
+    double t;
     const cost_coll_fit *fit = find_fit(cal, c, g->link, g->n);
     if (fit) {
-        return coll_latency_steps(c, g->n) * fit->alpha_s + coll_bus_factor(c, g->n) * S / fit->bus_bandwidth;
+        /* a calibration times eager calls: a captured collective scales its alpha too */
+        t = coll_latency_steps(c, g->n) * fit->alpha_s * (o ? o->latency_scale : 1.0) +
+            coll_bus_factor(c, g->n) * S / fit->bus_bandwidth;
+        ch.source = COST_COLL_CALIBRATION;
+    } else if (measured_time(g, c, S, o, &t)) {
+        ch.source = COST_COLL_MEASURED;
+    } else if (g->nccl) {
+        t = have_model ? ch.time_s : -1;
+    } else {
+        int hier = 0;
+        t = alpha_beta_time(g, c, S, &hier, o && o->latency_scale > 0 ? o->latency_scale : 1.0);
+        ch.hierarchical = hier;
     }
+    ch.time_s = t;
+    if (choice) *choice = ch;
+    return t;
+}
+
+/* The alpha-beta model of CPU fabrics; *hier 1 when priced intra / inter / intra; every
+ * latency term times as (cost_nccl_options latency_scale). */
+static double alpha_beta_time(const cost_comm_geom *g, attn_coll c, double S, int *hier, double as) {
+    *hier = 0;
     if (g->link != LINK_NETWORK || c == COLL_SENDRECV || g->max_per_node <= 1 || g->nodes <= 1)
-        return flat_time(c, g->n, S, g->link == LINK_NETWORK && g->nodes > 1 ? g->inter : g->flat);
+        return flat_time(c, g->n, S, g->link == LINK_NETWORK && g->nodes > 1 ? g->inter : g->flat, as);
 
     /* Hierarchical: q members per node (the largest node's count sets the intra steps, the
      * smallest sets how much each NIC carries), k nodes. */
-    if (hier) *hier = 1;
+    *hier = 1;
     int q = g->max_per_node, qmin = g->min_per_node, k = g->nodes, p = g->n;
     switch (c) {
     case COLL_ALLREDUCE: /* reduce-scatter in node, all-reduce of 1/q across nodes, all-gather in node */
-        return flat_time(COLL_REDUCESCATTER, q, S, g->intra) + flat_time(COLL_ALLREDUCE, k, S / qmin, g->inter) +
-               flat_time(COLL_ALLGATHER, q, S, g->intra);
+        return flat_time(COLL_REDUCESCATTER, q, S, g->intra, as) + flat_time(COLL_ALLREDUCE, k, S / qmin, g->inter, as) +
+               flat_time(COLL_ALLGATHER, q, S, g->intra, as);
     case COLL_ALLGATHER: /* across nodes among same-local-index peers, then in node */
-        return flat_time(COLL_ALLGATHER, k, S / qmin, g->inter) + flat_time(COLL_ALLGATHER, q, S, g->intra);
+        return flat_time(COLL_ALLGATHER, k, S / qmin, g->inter, as) + flat_time(COLL_ALLGATHER, q, S, g->intra, as);
     case COLL_REDUCESCATTER:
-        return flat_time(COLL_REDUCESCATTER, q, S, g->intra) + flat_time(COLL_REDUCESCATTER, k, S / qmin, g->inter);
+        return flat_time(COLL_REDUCESCATTER, q, S, g->intra, as) + flat_time(COLL_REDUCESCATTER, k, S / qmin, g->inter, as);
     case COLL_ALLTOALL: { /* the off-node share crosses the NICs, the on-node share the fabric */
         attn_link_spec in = g->intra, out = g->inter;
-        return (q - 1) * in.latency + (double)(q - 1) / p * S / spec_beta(in) + (p - q) * out.latency +
+        return ((q - 1) * in.latency + (p - q) * out.latency) * as + (double)(q - 1) / p * S / spec_beta(in) +
                (double)(p - q) / p * S / spec_beta(out);
     }
     default:
-        return flat_time(c, p, S, g->inter);
+        return flat_time(c, p, S, g->inter, as);
     }
 }
 
 double cost_collective_time(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
                             const cost_calibration *cal, attn_link *link, int *hierarchical) {
     cost_comm_geom g;
-    int hier = 0;
-    double time = 0;
+    cost_coll_choice ch;
     if (cost_comm_geom_build(t, devs, n, &g) != 0) {
         if (link) *link = LINK_SELF;
         if (hierarchical) *hierarchical = 0;
         return -1;
     }
-    time = cost_comm_time(&g, c, S, cal, &hier);
+    double time = cost_comm_time(&g, c, S, cal, NULL, &ch);
     if (link) *link = g.link;
-    if (hierarchical) *hierarchical = hier;
+    if (hierarchical) *hierarchical = ch.hierarchical;
     return time;
+}
+
+int cost_collective_predict(const attn_topology *t, attn_coll c, const int *devs, int n, double S,
+                            const cost_calibration *cal, const cost_nccl_options *o, cost_coll_choice *out) {
+    cost_comm_geom g;
+    memset(out, 0, sizeof *out);
+    if (cost_comm_geom_build(t, devs, n, &g) != 0) return -1;
+    return cost_comm_time(&g, c, S, cal, o, out) < 0 ? -1 : 0;
 }
 
 double cost_sync_wait(const cost_calibration *cal, double work_s) {

@@ -16,6 +16,7 @@ void cost_options_default(cost_options *o) {
     o->query_chunk = COST_DEFAULT_QUERY_CHUNK;
     o->score_bytes = 4;
     o->score_workspace = ATTN_SCORE_WORKSPACE_DEFAULT;
+    o->fused_attention = 1;
 }
 
 /* A dtype's peak, falling back to fp32's when the device type lists none for it. */
@@ -66,14 +67,20 @@ double cost_gemm_efficiency(const attn_device_type *dt, double gm, double gn, do
     return cost_gemm_efficiency_reuse(dt, gm, gn, gk, 1, cal);
 }
 
-double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
-                        double gemm_eff, double bw_override, double launches, const cost_calibration *cal) {
+/* The roofline with a given cost per launch. */
+static double kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes, double gemm_eff,
+                          double bw_override, double launches, double launch_s) {
     if (flops <= 0 && bytes <= 0) return 0;
     double eff = gemm_eff > 0 ? gemm_eff : 1.0;
     double bw = bw_override > 0 ? bw_override : dt->memory_bandwidth * dt->memory_efficiency;
     double t_compute = flops > 0 ? flops / (peak_flops(dt, dtype) * eff) : 0;
     double t_memory = bytes > 0 && bw > 0 ? bytes / bw : 0;
-    return (t_compute > t_memory ? t_compute : t_memory) + launches * launch_overhead(dt, cal);
+    return (t_compute > t_memory ? t_compute : t_memory) + launches * launch_s;
+}
+
+double cost_kernel_time(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
+                        double gemm_eff, double bw_override, double launches, const cost_calibration *cal) {
+    return kernel_time(dt, dtype, flops, bytes, gemm_eff, bw_override, launches, launch_overhead(dt, cal));
 }
 
 /* Bytes a GEMM is bound by in the roofline: none when its efficiency is measured (the
@@ -84,38 +91,50 @@ static double gemm_roofline_bytes(double bytes, const cost_calibration *cal) {
 
 /* A GEMM C[gm,gn] = A[gm,gk] B[gk,gn] in the model dtype: reads A and B, writes C. */
 static attn_op_cost gemm_op(const attn_device_type *dt, attn_dtype dtype, int eb, double gm, double gn,
-                            double gk, double launches, const cost_calibration *cal) {
+                            double gk, double launches, double launch_s, const cost_calibration *cal) {
     attn_op_cost c = {0, 0, 0};
     if (gm <= 0 || gn <= 0 || gk <= 0) return c;
     c.flops = 2 * gm * gn * gk;
     c.bytes = eb * (gm * gk + gk * gn + gm * gn);
-    c.time_s = cost_kernel_time(dt, dtype, c.flops, gemm_roofline_bytes(c.bytes, cal),
-                                cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, cal);
+    if (cal && cal->n_gemm > 0 && cal->gemm) {
+        c.time_s = kernel_time(dt, dtype, c.flops, gemm_roofline_bytes(c.bytes, cal),
+                               cost_gemm_efficiency(dt, gm, gn, gk, cal), 0, launches, launch_s);
+    } else {
+        /* the topology's figures: the GEMM by its shape (cost_gemm.c), the plain roofline
+         * where the device type states none of them */
+        c.time_s = cost_gemm_kernel_time(dt, peak_flops(dt, dtype), dt->gemm_efficiency, gm, gn, c.flops, c.bytes) +
+                   launches * launch_s;
+    }
     return c;
 }
 
 double cost_gemm_time(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk,
                       double launches, const cost_calibration *cal) {
-    return gemm_op(dt, dtype, dtype_bytes(dtype), gm, gn, gk, launches, cal).time_s;
+    return gemm_op(dt, dtype, dtype_bytes(dtype), gm, gn, gk, launches, launch_overhead(dt, cal), cal).time_s;
+}
+
+attn_op_cost cost_gemm_cost(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk, double launches,
+                            const cost_calibration *cal) {
+    return gemm_op(dt, dtype, dtype_bytes(dtype), gm, gn, gk, launches, launch_overhead(dt, cal), cal);
 }
 
 /* An elementwise kernel: FLOPs at the fp32 vector peak, bytes at the elementwise bandwidth. */
 static attn_op_cost vector_op(const attn_device_type *dt, double flops, double bytes, double bw,
-                              double launches, const cost_calibration *cal) {
+                              double launches, double launch_s) {
     attn_op_cost c = {0, flops, bytes};
-    c.time_s = cost_kernel_time(dt, DTYPE_FP32, flops, bytes, 1.0, bw, launches, cal);
+    c.time_s = kernel_time(dt, DTYPE_FP32, flops, bytes, 1.0, bw, launches, launch_s);
     return c;
 }
 
 /* An attention GEMM over query chunks: flops and bytes given, efficiency at the chunk shape
  * and at the B reuse of the runtime's batched calls (query heads sharing a kv head). */
 static attn_op_cost batched_op(const attn_device_type *dt, attn_dtype dtype, double flops, double bytes,
-                               double gm, double gn, double gk, double reuse, double launches,
+                               double gm, double gn, double gk, double reuse, double launches, double launch_s,
                                const cost_calibration *cal) {
     attn_op_cost c = {0, flops, bytes};
     if (flops <= 0 && bytes <= 0) return c;
-    c.time_s = cost_kernel_time(dt, dtype, flops, gemm_roofline_bytes(bytes, cal),
-                                cost_gemm_efficiency_reuse(dt, gm, gn, gk, reuse, cal), 0, launches, cal);
+    c.time_s = kernel_time(dt, dtype, flops, gemm_roofline_bytes(bytes, cal),
+                           cost_gemm_efficiency_reuse(dt, gm, gn, gk, reuse, cal), 0, launches, launch_s);
     return c;
 }
 
@@ -129,8 +148,11 @@ double cost_layer_weight_bytes(const cost_shape *sh) {
 }
 
 void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost_calibration *cal,
-                    attn_op_cost op[OP_COUNT]) {
+                    attn_op_cost op[OP_COUNT], double *launch_total_s) {
     for (int i = 0; i < OP_COUNT; i++) op[i] = (attn_op_cost){0, 0, 0};
+    /* one launch's cost: eager, or a kernel node of a replayed CUDA graph */
+    const double ls = sh->launch_s >= 0 ? sh->launch_s : launch_overhead(dt, cal);
+    double nl = 0; /* launches of the layer */
     const double eb = sh->elem_bytes, sb = sh->score_bytes, T = sh->tokens, H = sh->hidden;
     const int llama = sh->arch == ARCH_LLAMA;
     const attn_dtype dt_model = sh->dtype;
@@ -145,61 +167,76 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
      * element: LayerNorm 7 (mean, variance, normalize, affine), RMSNorm 4. */
     double norm_w = llama ? H : 2 * H;
     attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * T * H, eb * (2 * T * H + norm_w),
-                                  bw_k[llama ? CALIBRATION_KERNEL_RMSNORM : CALIBRATION_KERNEL_LAYERNORM], 1, cal);
+                                  bw_k[llama ? CALIBRATION_KERNEL_RMSNORM : CALIBRATION_KERNEL_LAYERNORM], 1, ls);
     op[OP_NORM1] = norm;
     op[OP_NORM2] = norm;
 
     /* Projections on the rank's dimension-split share. */
     /* q, k and v are three GEMMs in the runtime (three weight matrices): priced as such,
      * each at the efficiency of its own shape, with a launch each. */
-    attn_op_cost q = gemm_op(dt, dt_model, (int)eb, T, sh->q_heads * sh->dims, H, 1, cal);
-    attn_op_cost kv = gemm_op(dt, dt_model, (int)eb, T, sh->kv_heads * sh->dims, H, 1, cal);
+    attn_op_cost q = gemm_op(dt, dt_model, (int)eb, T, sh->q_heads * sh->dims, H, 1, ls, cal);
+    attn_op_cost kv = gemm_op(dt, dt_model, (int)eb, T, sh->kv_heads * sh->dims, H, 1, ls, cal);
     op[OP_QKV_PROJ] = (attn_op_cost){q.time_s + 2 * kv.time_s, q.flops + 2 * kv.flops, q.bytes + 2 * kv.bytes};
     if (llama) {
         double e = T * (sh->q_heads + sh->kv_heads) * sh->dims; /* q and k rotated in place */
-        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_k[CALIBRATION_KERNEL_ROPE], 1, cal);
+        op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_k[CALIBRATION_KERNEL_ROPE], 1, ls);
     }
 
-    /* Attention core over query chunks: scores written to a workspace of score_bytes per
-     * element, softmax reads them and writes probabilities in the model dtype, P.V reads
-     * those. Every chunk re-reads the keys/values it attends to. */
-    double B = sh->rows, ah = sh->att_heads, akv = sh->att_kv_heads;
-    double pairs = B * ah * sh->score_pairs;
-    double keys_avg = sh->chunks > 0 ? sh->key_reads / sh->chunks : 0;
-    /* softmax: one launch per score block of each chunk, as the runtime loops; scores and
-     * P.V: the batched GEMM calls of those blocks (attn_gemm_batch: per sequence or per
-     * head, whichever is fewer), none for P.V with no value dims (the runtime skips
-     * empty GEMMs) */
-    double launches = sh->chunks * (sh->score_blocks > 1 ? sh->score_blocks : 1);
-    double gemm_launches = sh->chunks * sh->gemm_calls;
-    op[OP_SCORES] = batched_op(dt, dt_model, 2 * pairs * sh->att_qk_dims,
-                               eb * (B * ah * sh->q_len * sh->att_qk_dims + B * akv * sh->key_reads * sh->att_qk_dims) +
-                                   sb * pairs,
-                               sh->chunk_rows, keys_avg, sh->att_qk_dims, sh->gemm_reuse, gemm_launches, cal);
-    op[OP_SOFTMAX] = vector_op(dt, 5 * pairs, pairs * (sb + eb), bw_soft, launches, cal);
-    op[OP_PV] = batched_op(dt, dt_model, 2 * pairs * sh->att_v_dims,
-                           eb * (pairs + B * akv * sh->key_reads * sh->att_v_dims + B * ah * sh->q_len * sh->att_v_dims),
-                           sh->chunk_rows, sh->att_v_dims, keys_avg, sh->gemm_reuse,
-                           sh->att_v_dims > 0 ? gemm_launches : 0, cal);
+    /* norms, q/k/v, RoPE (llama), o_proj, residuals, MLP up (g) / act / down, KV write */
+    nl += 2 + 3 + llama + 1 + 2 + (llama ? 2 : 1) + 1 + 1 + 1;
+    if (sh->fused) { /* the fused attention (cost_attention.c): one roofline over its FLOPs and HBM bytes */
+        double fl = 0;
+        int calibrated = 0;
+        attn_op_cost w;
+        cost_attention_work(sh, &w, &fl);
+        double eff = cost_attention_efficiency(dt, cal, sh, &calibrated);
+        w.time_s = kernel_time(dt, dt_model, w.flops, calibrated ? 0 : w.bytes, eff, 0, fl, ls);
+        op[OP_ATTENTION] = w;
+        nl += fl;
+    } else {
+        /* Attention core over query chunks: scores written to a workspace of score_bytes per
+         * element, softmax reads them and writes probabilities in the model dtype, P.V reads
+         * those. Every chunk re-reads the keys/values it attends to. */
+        double B = sh->rows, ah = sh->att_heads, akv = sh->att_kv_heads;
+        double pairs = B * ah * sh->score_pairs;
+        double keys_avg = sh->chunks > 0 ? sh->key_reads / sh->chunks : 0;
+        /* softmax: one launch per score block of each chunk, as the runtime loops; scores and
+         * P.V: the batched GEMM calls of those blocks (attn_gemm_batch: per sequence or per
+         * head, whichever is fewer), none for P.V with no value dims (the runtime skips
+         * empty GEMMs) */
+        double launches = sh->chunks * (sh->score_blocks > 1 ? sh->score_blocks : 1);
+        double gemm_launches = sh->chunks * sh->gemm_calls;
+        op[OP_SCORES] = batched_op(dt, dt_model, 2 * pairs * sh->att_qk_dims,
+                                   eb * (B * ah * sh->q_len * sh->att_qk_dims + B * akv * sh->key_reads * sh->att_qk_dims) +
+                                       sb * pairs,
+                                   sh->chunk_rows, keys_avg, sh->att_qk_dims, sh->gemm_reuse, gemm_launches, ls, cal);
+        op[OP_SOFTMAX] = vector_op(dt, 5 * pairs, pairs * (sb + eb), bw_soft, launches, ls);
+        op[OP_PV] = batched_op(dt, dt_model, 2 * pairs * sh->att_v_dims,
+                               eb * (pairs + B * akv * sh->key_reads * sh->att_v_dims + B * ah * sh->q_len * sh->att_v_dims),
+                               sh->chunk_rows, sh->att_v_dims, keys_avg, sh->gemm_reuse,
+                               sh->att_v_dims > 0 ? gemm_launches : 0, ls, cal);
+        nl += launches + gemm_launches * (sh->att_v_dims > 0 ? 2 : 1);
+    }
 
     /* Row-parallel output projection on the dimension-split attention output. */
-    op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, cal);
-    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_k[CALIBRATION_KERNEL_RESIDUAL], 1, cal);
+    op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, ls, cal);
+    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_k[CALIBRATION_KERNEL_RESIDUAL], 1, ls);
     op[OP_RESIDUAL1] = resid;
     op[OP_RESIDUAL2] = resid;
 
     /* Column-parallel up (and gate), activation, row-parallel down. GELU(tanh) counted as
      * 8 FLOPs per element, SiLU(gate) * up as 5. */
     double F = sh->mlp_cols;
-    attn_op_cost up = gemm_op(dt, dt_model, (int)eb, T, F, H, 1, cal); /* llama: gate and up, two GEMMs */
+    attn_op_cost up = gemm_op(dt, dt_model, (int)eb, T, F, H, 1, ls, cal); /* llama: gate and up, two GEMMs */
     op[OP_MLP_UP] = (attn_op_cost){(llama ? 2 : 1) * up.time_s, (llama ? 2 : 1) * up.flops, (llama ? 2 : 1) * up.bytes};
-    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_k[CALIBRATION_KERNEL_SWIGLU], 1, cal)
-                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_k[CALIBRATION_KERNEL_GELU], 1, cal);
-    op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, T, H, F, 1, cal);
+    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_k[CALIBRATION_KERNEL_SWIGLU], 1, ls)
+                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_k[CALIBRATION_KERNEL_GELU], 1, ls);
+    op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, T, H, F, 1, ls, cal);
 
     /* The new keys and values copied into the cache (read + write). */
     double kv_e = T * sh->cache_kv_heads * (sh->cache_k_dims + sh->cache_v_dims);
-    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_k[CALIBRATION_KERNEL_KV_COPY], 1, cal);
+    op[OP_KV_CACHE_WRITE] = vector_op(dt, 0, 2 * eb * kv_e, bw_k[CALIBRATION_KERNEL_KV_COPY], 1, ls);
+    if (launch_total_s) *launch_total_s = nl * ls;
 }
 
 /* ---- the calibration file's figures as pricing reads them ---- */
@@ -210,7 +247,8 @@ int cost_calibration_from(const attn_calibration *file, const char *source, cost
     snprintf(cal->source, sizeof cal->source, "%s", source ? source : "");
     cal->gemm = calloc(file->n_gemm ? (size_t)file->n_gemm : 1, sizeof *cal->gemm);
     cal->coll = calloc(file->n_coll ? (size_t)file->n_coll : 1, sizeof *cal->coll);
-    if (!cal->gemm || !cal->coll) {
+    cal->attention = calloc(file->n_attention ? (size_t)file->n_attention : 1, sizeof *cal->attention);
+    if (!cal->gemm || !cal->coll || !cal->attention) {
         cost_calibration_free(cal);
         return -1;
     }
@@ -219,6 +257,12 @@ int cost_calibration_from(const attn_calibration *file, const char *source, cost
         cal->gemm[i] = (cost_gemm_point){g->m, g->n, g->k, g->efficiency * file->rescale, g->reuse};
     }
     cal->n_gemm = file->n_gemm;
+    for (int i = 0; i < file->n_attention; i++) {
+        const calibration_attention *a = &file->attention[i];
+        cal->attention[i] = (cost_attention_point){a->tq, a->tk, a->d_qk, (double)a->seqs * a->heads, a->qpk,
+                                                   a->efficiency * file->rescale};
+    }
+    cal->n_attention = file->n_attention;
     for (int i = 0; i < file->n_coll; i++) {
         const calibration_coll *c = &file->coll[i];
         cal->coll[i] = (cost_coll_fit){c->coll, c->link, c->group_size, c->alpha_s, c->bus_bandwidth};
@@ -252,6 +296,7 @@ void cost_calibration_free(cost_calibration *cal) {
     if (!cal) return;
     free(cal->gemm);
     free(cal->coll);
+    free(cal->attention);
     memset(cal, 0, sizeof *cal);
     cal->launch_overhead_s = -1;
 }

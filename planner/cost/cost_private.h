@@ -9,6 +9,7 @@
  * "Local" quantities are the rank's dimension-split share before the attention core;
  * "att_" quantities are what the attention core works on under the scheme. */
 typedef struct cost_shape {
+    attn_phase phase;
     attn_arch arch;
     attn_dtype dtype;
     int elem_bytes;         /* model dtype */
@@ -35,13 +36,47 @@ typedef struct cost_shape {
     double att_qk_dims, att_v_dims;     /* width of q.k and of p.v per head in the core */
     double cache_kv_heads, cache_k_dims, cache_v_dims; /* what the KV cache holds per layer */
     double mlp_cols;        /* ffn columns */
+    /* The fused attention core (OP_ATTENTION, cost_attention.c) when fused = 1: one call per
+     * layer over the rows x att_heads pairs, q_len queries against fa_keys keys, tiled by
+     * the shared rule (attn_fused_plan) on the device's kernel. */
+    int fused;
+    attn_fused_tiling fa;
+    double fa_keys;         /* Tk of the call: L (prefill), L + 1 (decode) */
+    int fa_gpu, fa_units;   /* the device's tile rule and its parallel units */
+    int qpk;                /* query heads per kv head */
+    /* A decode step replayed from a CUDA graph (the device type's `graph:`): each kernel
+     * costs launch_s (graph_kernel_s) instead of the eager launch overhead; < 0: eager. */
+    double launch_s;
 } cost_shape;
 
-/* Fills the compute and memory ops of one layer (comm ops and pipe_p2p left zero). */
+/* cost_attention.c: the fused attention op of shape sh (sh->fused): FLOPs, HBM bytes
+ * and launches per layer (time left 0: cost_ops.c prices the roofline). */
+void cost_attention_work(const cost_shape *sh, attn_op_cost *w, double *launches);
+/* The fused kernel's efficiency (fraction of the dtype's peak) for shape sh: the
+ * calibration's attention table interpolated at the call's shape when it has one, else
+ * the device type's attention_efficiency, else its gemm_efficiency. *calibrated set to 1
+ * when the table answered (the measured time then already includes what bound it: no
+ * memory roofline). */
+double cost_attention_efficiency(const attn_device_type *dt, const cost_calibration *cal, const cost_shape *sh,
+                                 int *calibrated);
+/* The fused attention's own workspace in bytes (LSE and the split-KV partials). */
+double cost_attention_workspace(const cost_shape *sh);
+
+/* Fills the compute and memory ops of one layer (comm ops and pipe_p2p left zero);
+ * launch_total_s (may be NULL) receives the layer's launch overhead. */
 void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost_calibration *cal,
-                    attn_op_cost op[OP_COUNT]);
+                    attn_op_cost op[OP_COUNT], double *launch_total_s);
+/* cost_gemm.c: one GEMM kernel by its shape, launches excluded:
+ * max(flops / (peak * eff * cost_gemm_wave_fraction), bytes / cost_gemm_bandwidth) + gemm_latency. */
+double cost_gemm_kernel_time(const attn_device_type *dt, double peak, double eff, double gm, double gn,
+                             double flops, double bytes);
 /* Weight bytes of one layer held by a rank with this shape. */
 double cost_layer_weight_bytes(const cost_shape *sh);
+
+/* cost_ops.c: a GEMM C[gm,gn] = A[gm,gk] B[gk,gn] in dtype, its flops, bytes and time
+ * (cost_gemm_time's). */
+attn_op_cost cost_gemm_cost(const attn_device_type *dt, attn_dtype dtype, double gm, double gn, double gk, double launches,
+                            const cost_calibration *cal);
 
 /* A communication group as the alpha-beta model sees it. */
 typedef struct cost_comm_geom {
@@ -52,12 +87,38 @@ typedef struct cost_comm_geom {
     attn_link_spec flat;    /* the spec of `link` (worst pair) */
     attn_link_spec intra;   /* node fabric, worst node (hierarchical groups) */
     attn_link_spec inter;   /* network, worst NIC pair (hierarchical groups) */
+    int nccl;               /* 1: a GPU fabric, priced as NCCL runs it; 0: CPU (alpha-beta) */
+    cost_nccl_group ng;     /* the group as NCCL's tuner sees it (nccl = 1) */
+    const attn_topology *topo; /* its measured `collectives:` table */
 } cost_comm_geom;
 
 /* 0 ok, -1 on a device index out of range or no memory. */
 int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g);
-/* Time of one collective of S bytes; *hier set to 1 when priced hierarchically. */
-double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal, int *hier);
+/* Time of one collective of S bytes by precedence calibration > the topology's measured
+ * table > the NCCL model (alpha-beta on CPU fabrics); choice (may be NULL) receives what
+ * was chosen and from where. o may be NULL (NCCL's choice, one process per GPU). */
+double cost_comm_time(const cost_comm_geom *g, attn_coll c, double S, const cost_calibration *cal,
+                      const cost_nccl_options *o, cost_coll_choice *choice);
+
+/* cost_ends.c: the model's ends on one rank (zero without a vocabulary). */
+typedef struct cost_ends_rank {
+    int first, last;               /* the rank's stage holds the embedding / the final norm and LM head */
+    double vocab_rows;             /* its vocabulary rows (plan_vocab_range) */
+    const cost_comm_geom *stage;   /* the stage group the vocabulary is split over */
+} cost_ends_rank;
+/* The ends' ops for `rows` sequences of q_len positions (prefill: a microbatch of seq_len;
+ * decode: one step, 1): OP_EMBED .. OP_LM_HEAD_COMM set, every other op zero. */
+void cost_ends_ops(const cost_ends_rank *e, const attn_model *md, const attn_device_type *dt, const cost_calibration *cal,
+                   double rows, double q_len, attn_op_cost op[OP_COUNT]);
+/* Bytes of the ends' weights the rank holds (a tied matrix once on a rank with both ends). */
+double cost_ends_weight_bytes(const cost_ends_rank *e, const attn_model *md);
+/* The ends' buffers for `rows` sequences: activations and the gathered logits. */
+void cost_ends_buffers(const cost_ends_rank *e, const attn_model *md, double rows, double *activation_bytes,
+                       double *comm_bytes);
+/* The ends' collectives as `attnplan price` lists them (calls per phase); returns how many
+ * lines were written (at most room). */
+int cost_ends_describe(const cost_ends_rank *e, const attn_model *md, const attn_device_type *dt, const cost_calibration *cal,
+                       attn_phase ph, double rows, double q_len, double calls, cost_coll_line *out, int room);
 
 /* Everything pricing one plan needs, built once by cost.c. */
 typedef struct price_ctx {
@@ -66,6 +127,7 @@ typedef struct price_ctx {
     const cost_calibration *cal;
     int chunk, score_bytes;
     double score_budget; /* bytes per score block (attn_tiling.h) */
+    int fused;           /* cost_options.fused_attention */
     int dp, pp, n, m, M;
     int *at;             /* coordinate -> index into p->ranks */
     cost_comm_geom *seg; /* per (replica, stage, head group) */

@@ -21,6 +21,7 @@ static double kv_heads_of(const attn_model *md, int hb, int he) {
 static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase ph, double rows, cost_shape *sh) {
     const attn_model *md = &c->p->model;
     memset(sh, 0, sizeof *sh);
+    sh->phase = ph;
     sh->arch = md->arch;
     sh->dtype = md->dtype;
     sh->elem_bytes = dtype_bytes(md->dtype);
@@ -85,6 +86,47 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     sh->score_ws = tl.block_bytes;
     sh->block_seqs = tl.block_seqs;
     sh->block_heads = tl.block_heads;
+
+    /* The fused attention (cost_attention.c) where the scheme allows it: one call per layer
+     * over all rows x att_heads, q_len queries at positions 0.. (prefill) or L (decode)
+     * against the keys 0..L-1 (prefill) or 0..L (the cached context and the new token),
+     * tiled by the device's kernel as the runtime's call is. No score blocks then. */
+    const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
+    sh->qpk = qpk;
+    sh->fa_gpu = dt->attention_gpu;
+    sh->fa_units = dt->attention_units;
+    sh->fused = c->fused && c->p->strategy.scheme != SCHEME_SCORE_ALLREDUCE;
+    if (sh->fused) {
+        sh->fa_keys = ph == PHASE_PREFILL ? L : L + 1;
+        /* the GQA rule: a GPU decode tile stacks the query heads of one kv head (the kernel's
+         * head0 and qpk, as the runtime passes them) */
+        attn_fused_plan_gqa(&sh->fa, sh->fa_gpu ? ATTN_FUSED_GPU : ATTN_FUSED_CPU, (int)rows, (int)sh->att_heads, head0,
+                            qpk, (int)sh->q_len, (int)sh->fa_keys, ph == PHASE_PREFILL ? 0 : (int)L, 0,
+                            (int)sh->att_qk_dims, (int)sh->att_v_dims, sh->fa_units);
+        sh->score_blocks = 1;
+        sh->gemm_calls = 0;
+        sh->score_ws = cost_attention_workspace(sh);
+        sh->block_seqs = (int)rows;
+        sh->block_heads = (int)sh->att_heads;
+    }
+    /* a decode step replayed from a CUDA graph: each kernel a node of the graph */
+    sh->launch_s = ph == PHASE_DECODE && dt->graph ? dt->graph_kernel_s : -1;
+}
+
+/* NCCL's options for a collective in this phase on this rank's device: its latency
+ * scaled when it is captured in the decode step's CUDA graph, eager (1) otherwise. */
+static cost_nccl_options coll_options(const price_ctx *c, const attn_rank_assign *a, attn_phase ph) {
+    const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
+    cost_nccl_options o;
+    cost_nccl_options_default(&o);
+    if (ph == PHASE_DECODE && dt->graph) o.latency_scale = dt->graph_coll_latency_scale;
+    return o;
+}
+
+/* One graph launch per decode step on a device that replays the step from a graph. */
+static double graph_launch_s(const price_ctx *c, const attn_rank_assign *a) {
+    const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
+    return dt->graph ? dt->graph_launch_s : 0;
 }
 
 /* One collective's buffer, calls and the group it runs on, for one layer. */
@@ -142,7 +184,8 @@ static int layer_colls(const price_ctx *c, const attn_rank_assign *a, const cost
 static void layer_sync_waits(const price_ctx *c, const attn_op_cost *op, const coll_call *cc, int k,
                              double wait[4]) {
     double pre = op[OP_RESIDUAL2].time_s + op[OP_NORM1].time_s + op[OP_QKV_PROJ].time_s + op[OP_ROPE].time_s;
-    double core = op[OP_KV_CACHE_WRITE].time_s + op[OP_SCORES].time_s + op[OP_SOFTMAX].time_s + op[OP_PV].time_s;
+    double core = op[OP_KV_CACHE_WRITE].time_s + op[OP_SCORES].time_s + op[OP_SOFTMAX].time_s + op[OP_PV].time_s +
+                  op[OP_ATTENTION].time_s;
     double mlp = op[OP_RESIDUAL1].time_s + op[OP_NORM2].time_s + op[OP_MLP_UP].time_s + op[OP_MLP_ACT].time_s +
                  op[OP_MLP_DOWN].time_s;
     double acc = pre; /* work since the last synchronization */
@@ -176,20 +219,22 @@ static void layer_sync_waits(const price_ctx *c, const attn_op_cost *op, const c
  * transfer (alpha-beta) plus the wait for its slowest member (cost_sync_wait). */
 static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost_shape *sh, attn_op_cost op[OP_COUNT]) {
     const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
-    cost_layer_ops(sh, dt, c->cal, op);
+    cost_layer_ops(sh, dt, c->cal, op, NULL);
     coll_call cc[4];
     double wait[4];
     int k = layer_colls(c, a, sh, cc);
     layer_sync_waits(c, op, cc, k, wait);
+    cost_nccl_options no = coll_options(c, a, sh->phase);
     for (int i = 0; i < k; i++) {
-        op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, NULL) + wait[i];
+        op[cc[i].op].time_s += cc[i].calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &no, NULL) + wait[i];
         op[cc[i].op].bytes += cc[i].calls * coll_bus_factor(cc[i].coll, cc[i].g->n) * cc[i].S;
     }
 }
 
 /* Activation transfer of `tokens` x hidden to the next stage's rank at the same (head group,
  * segment); 0 on the last stage. */
-static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link) {
+static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link,
+                       cost_coll_choice *ch, attn_phase ph) {
     *bytes = 0;
     if (link) *link = LINK_SELF;
     if (a->stage + 1 >= c->pp) return 0;
@@ -201,10 +246,18 @@ static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tok
     if (cost_comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
     if (link) *link = g.link;
     *bytes = g.n > 1 ? S : 0;
-    return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, NULL);
+    cost_nccl_options no = coll_options(c, a, ph);
+    return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, &no, ch);
 }
 
 
+
+/* The model's ends on rank a (cost_ends.c): its stage position and vocabulary shard. */
+static cost_ends_rank ends_of(const price_ctx *c, const attn_rank_assign *a) {
+    cost_ends_rank e = {a->stage == 0, a->stage + 1 >= c->pp, 0, &c->stage[cost_coord_of(c, a) / (c->m * c->n)]};
+    e.vocab_rows = plan_vocab_range(c->p->model.vocab_size, c->n, c->m, a->head_group, a->seg, NULL, NULL);
+    return e;
+}
 
 static void accumulate(attn_op_cost *dst, const attn_op_cost *src, double times) {
     for (int i = 0; i < OP_COUNT; i++) {
@@ -253,13 +306,22 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
         layer_cost(c, a, &small, lay);
         accumulate(rr->op[PHASE_PREFILL], lay, layers * (M - rem));
     }
+    /* the ends (first and last stage) once per microbatch and per step */
+    cost_ends_rank ends = ends_of(c, a);
+    cost_ends_ops(&ends, md, dt, c->cal, q + (rem > 0), L, lay);
+    rt->mb_s += cost_ops_total(lay);
+    accumulate(rr->op[PHASE_PREFILL], lay, rem > 0 ? rem : M);
+    if (rem > 0 && q > 0) {
+        cost_ends_ops(&ends, md, dt, c->cal, q, L, lay);
+        accumulate(rr->op[PHASE_PREFILL], lay, M - rem);
+    }
     double bytes;
-    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL);
+    rt->p2p_mb_s = p2p_time(c, a, big.tokens, &bytes, NULL, NULL, PHASE_PREFILL);
     attn_op_cost *pp = &rr->op[PHASE_PREFILL][OP_PIPE_P2P];
     pp->time_s = rt->p2p_mb_s * (rem > 0 ? rem : M);
     pp->bytes = bytes * (rem > 0 ? rem : M);
     if (rem > 0 && q > 0) {
-        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL);
+        pp->time_s += (M - rem) * p2p_time(c, a, q * L, &bytes, NULL, NULL, PHASE_PREFILL);
         pp->bytes += (M - rem) * bytes;
     }
 
@@ -268,13 +330,20 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     layer_cost(c, a, &dec, lay);
     accumulate(rr->op[PHASE_DECODE], lay, layers);
     rt->step_s = layers * cost_ops_total(lay);
-    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL);
+    cost_ends_ops(&ends, md, dt, c->cal, rows, 1, lay);
+    accumulate(rr->op[PHASE_DECODE], lay, 1);
+    rt->step_s += cost_ops_total(lay);
+    /* the step's one graph launch, charged to its first kernel (norm1) */
+    double gl = graph_launch_s(c, a);
+    rr->op[PHASE_DECODE][OP_NORM1].time_s += gl;
+    rt->step_s += gl;
+    rt->p2p_step_s = p2p_time(c, a, rows, &bytes, NULL, NULL, PHASE_DECODE);
     rr->op[PHASE_DECODE][OP_PIPE_P2P].time_s = rt->p2p_step_s;
     rr->op[PHASE_DECODE][OP_PIPE_P2P].bytes = bytes;
 
     /* memory */
     double per_tok_kv = big.cache_kv_heads * (big.cache_k_dims + big.cache_v_dims) * eb;
-    rr->weights_bytes = layers * cost_layer_weight_bytes(&big);
+    rr->weights_bytes = layers * cost_layer_weight_bytes(&big) + cost_ends_weight_bytes(&ends, md);
     rr->kv_cache_bytes = layers * rows * (L + md->workload.decode_tokens) * per_tok_kv;
     double T = big.tokens, H = md->hidden, F = big.mlp_cols, gated = md->arch == ARCH_LLAMA ? 2 : 1;
     /* one score block's workspace (attn_tiling.h); blocks are not monotone in the rows
@@ -292,7 +361,10 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
     if (c->p->strategy.scheme == SCHEME_QK_ALLGATHER) recv = T * (big.q_heads + big.kv_heads) * d * eb;
     if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL) recv = T * (big.att_heads + 2 * big.att_kv_heads) * d * eb;
     if (c->pp > 1 && a->stage > 0 && T * H * eb > recv) recv = T * H * eb;
-    rr->comm_buffer_bytes = recv;
+    double ends_act, ends_comm; /* the runtime's ends buffers, sized for the decode batch (the larger) */
+    cost_ends_buffers(&ends, md, rows, &ends_act, &ends_comm);
+    rr->activation_bytes += ends_act;
+    rr->comm_buffer_bytes = recv + ends_comm;
     rr->memory_bytes = rr->weights_bytes + rr->kv_cache_bytes + rr->activation_bytes + rr->comm_buffer_bytes;
     rr->memory_capacity_bytes = dt->memory_bytes;
 
@@ -332,8 +404,24 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         attn_op_cost op[OP_COUNT];
         double wait[4];
         int k = layer_colls(c, a, &sh, cc);
-        cost_layer_ops(&sh, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal, op);
+        double launch_s = 0;
+        cost_layer_ops(&sh, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal, op, &launch_s);
         layer_sync_waits(c, op, cc, k, wait);
+        cost_nccl_options no = coll_options(c, a, (attn_phase)ph);
+        if (sh.fused) {
+            double fl = 0;
+            attn_op_cost wk;
+            cost_attention_work(&sh, &wk, &fl);
+            detail->attention_calls[ph] = layers * per * fl;
+            detail->attention_kv_splits[ph] = sh.fa.kv_splits;
+            detail->attention_q_tile[ph] = sh.fa.q_tile;
+            detail->attention_k_tile[ph] = sh.fa.k_tile;
+            detail->attention_tiles[ph] = sh.fa.tiles;
+        }
+        if (ph == PHASE_DECODE) {
+            detail->graph_decode = sh.launch_s >= 0;
+            detail->decode_launch_s = layers * launch_s + graph_launch_s(c, a);
+        }
         for (int i = 0; i < k && detail->n_coll < COST_MAX_COLL_LINES; i++) {
             if (cc[i].g->n <= 1) continue;
             cost_coll_line *l = &detail->coll[detail->n_coll++];
@@ -345,22 +433,35 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->link = cc[i].g->link;
             l->bytes_per_call = cc[i].S;
             l->calls = cc[i].calls * layers * per;
-            l->time_s = l->calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &l->hierarchical);
+            cost_coll_choice ch;
+            l->time_s = l->calls * cost_comm_time(cc[i].g, cc[i].coll, cc[i].S, c->cal, &no, &ch);
+            l->hierarchical = ch.hierarchical;
+            l->algo = ch.algo;
+            l->proto = ch.proto;
+            l->source = ch.source;
             l->wait_s = wait[i] * layers * per;
         }
+        cost_ends_rank ends = ends_of(c, a);
+        detail->n_coll += cost_ends_describe(&ends, &c->p->model, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal,
+                                             (attn_phase)ph, sh.rows, sh.q_len, per, detail->coll + detail->n_coll,
+                                             COST_MAX_COLL_LINES - detail->n_coll);
         double bytes;
         attn_link link;
-        double t = p2p_time(c, a, sh.tokens, &bytes, &link);
+        cost_coll_choice pch = {COLL_ALGO_P2P, COLL_PROTO_SIMPLE, 0, COST_COLL_MODEL, 0};
+        double t = p2p_time(c, a, sh.tokens, &bytes, &link, &pch, (attn_phase)ph);
         if (bytes > 0 && detail->n_coll < COST_MAX_COLL_LINES) {
             cost_coll_line *l = &detail->coll[detail->n_coll++];
-            *l = (cost_coll_line){(attn_phase)ph, OP_PIPE_P2P, COLL_SENDRECV, GROUP_PIPE, 2, link, 0, bytes, per, per * t, 0};
+            *l = (cost_coll_line){.phase = (attn_phase)ph, .op = OP_PIPE_P2P, .coll = COLL_SENDRECV,
+                                  .group = GROUP_PIPE, .group_size = 2, .link = link, .hierarchical = pch.hierarchical,
+                                  .algo = pch.algo, .proto = pch.proto, .source = pch.source,
+                                  .bytes_per_call = bytes, .calls = per, .time_s = per * t};
         }
     }
 }
 
 /* What a rank's prices depend on, with padding zeroed so memcmp compares values. */
 typedef struct rank_key {
-    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos;
+    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos, vocab_rows;
     double a2a_need;
     cost_comm_geom seg, stage, pipe;
 } rank_key;
@@ -379,6 +480,7 @@ static void make_key(const price_ctx *c, int idx, rank_key *k) {
     k->a2a_kv = (int)kv_heads_of(md, a->a2a_head_begin, a->a2a_head_end);
     k->mlp = a->mlp_end - a->mlp_begin;
     k->stage_pos = (a->stage > 0) + 2 * (a->stage + 1 >= c->pp);
+    k->vocab_rows = plan_vocab_range(md->vocab_size, c->n, c->m, a->head_group, a->seg, NULL, NULL);
     int coord = cost_coord_of(c, a), base = coord - a->seg;
     if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL)
         for (int j = 0; j < c->m; j++) {

@@ -141,6 +141,7 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
         if (rows <= 0 || layers <= 0) continue;
         q->mem_cap = rr->memory_capacity_bytes > 0 ? rr->memory_capacity_bytes : 1e30;
         double per_unit_mem_u = 0, per_unit_mem_f = 0, mem_0 = 0;
+        double ends_w = cost_ends_plan_weight_bytes(p, a); /* fixed: the vocabulary shard does not follow the units */
         switch (pm->balance) {
         case LIN_ROWS: /* times: linearize_rows */
             per_unit_mem_u = rr->kv_cache_bytes / rows * (pm->row_unit > 1 ? pm->row_unit : 1);
@@ -151,8 +152,8 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
             q->dec_u = maxd(q->dec_u, total(&s, PHASE_DECODE) / layers);
             p2p_dec = maxd(p2p_dec, s.p2p[PHASE_DECODE]);
             if ((int)layers > x[c]) x[c] = (int)layers;
-            per_unit_mem_u = (rr->weights_bytes + rr->kv_cache_bytes) / layers;
-            mem_0 = rr->activation_bytes + rr->comm_buffer_bytes;
+            per_unit_mem_u = (rr->weights_bytes - ends_w + rr->kv_cache_bytes) / layers;
+            mem_0 = ends_w + rr->activation_bytes + rr->comm_buffer_bytes;
             break;
         case LIN_SHARES:
         case LIN_SEGS: { /* hu: head units or dimension units */
@@ -167,10 +168,10 @@ void linearize(const attn_topology *t, const attn_plan *p, const attn_report *r,
             if (xh > x[c]) x[c] = xh;
             if (xm > xf[c]) xf[c] = xm;
             double mlp_w = layers * (a->mlp_end - a->mlp_begin) * (double)md->hidden * gated * eb;
-            if (mlp_w > rr->weights_bytes) mlp_w = rr->weights_bytes;
-            per_unit_mem_u = (rr->weights_bytes - mlp_w + rr->kv_cache_bytes) / hu;
+            if (mlp_w > rr->weights_bytes - ends_w) mlp_w = rr->weights_bytes - ends_w;
+            per_unit_mem_u = (rr->weights_bytes - ends_w - mlp_w + rr->kv_cache_bytes) / hu;
             per_unit_mem_f = mlp_w / fu;
-            mem_0 = rr->activation_bytes + rr->comm_buffer_bytes;
+            mem_0 = ends_w + rr->activation_bytes + rr->comm_buffer_bytes;
             break;
         }
         default:

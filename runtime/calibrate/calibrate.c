@@ -129,6 +129,19 @@ static int attn_reuse(const cal_ctx *c, int seqs, int heads, int rows, int keys,
     return (int)lround(attn_gemm_batch(tl.block_seqs, 0, tl.block_heads, qpk).b_shared);
 }
 
+/* A fused attention shape, once. */
+static void add_attention(cal_ctx *c, int tq, int tk, int d_qk, int d_v, int seqs, int heads, int qpk) {
+    if (tq < 1 || tk < 1 || d_qk < 1 || d_v < 1 || seqs < 1 || heads < 1) return;
+    for (int i = 0; i < c->n_attention; i++) {
+        const cal_attention *a = &c->attention[i];
+        if (a->tq == tq && a->tk == tk && a->d_qk == d_qk && a->d_v == d_v && a->seqs == seqs && a->heads == heads &&
+            a->qpk == qpk)
+            return;
+    }
+    if (c->n_attention == CAL_MAX_ATTENTION) return; /* the cost model interpolates between the rest */
+    c->attention[c->n_attention++] = (cal_attention){tq, tk, d_qk, d_v, seqs, heads, qpk, 0};
+}
+
 /* The fullest rank's share of an even split (lib/split.h: the first parts hold the remainder). */
 static int largest_part(int total, int parts) { return split_count(total, parts, 0); }
 
@@ -179,6 +192,18 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                             add_shape(c, T, F, H, CALIBRATION_GEMM_PROJ); /* up (and gate) */
                             if (llama) add_shape(c, T, 2.0 * F, H, CALIBRATION_GEMM_PROJ); /* gate and up as one */
                             add_shape(c, T, H, F, CALIBRATION_GEMM_PROJ);
+                        }
+                        /* the fused op's calls as cost_rank.c shapes them: the microbatch's
+                         * causal prefill (L x L) and a decode step's row against L + 1 keys,
+                         * over the rank's rows x attention heads; score-allreduce does not fuse */
+                        if (scheme != SCHEME_SCORE_ALLREDUCE) {
+                            add_attention(c, L, L, qk, v, mb_rows, ah, qpk);
+                            add_attention(c, 1, L + 1, qk, v, rows, ah, qpk);
+                        }
+                        if (m->vocab_size > 0) { /* the LM head (forward_ends.c): one position per sequence, */
+                            int Vp = largest_part(m->vocab_size, n * mm); /* its vocabulary shard */
+                            add_shape(c, mb_rows, Vp, H, CALIBRATION_GEMM_PROJ);
+                            add_shape(c, rows, Vp, H, CALIBRATION_GEMM_PROJ);
                         }
                         int r_pre = attn_reuse(c, mb_rows, ah, ch, L, qpk);
                         int r_dec = attn_reuse(c, rows, ah, 1, L + m->workload.decode_tokens, qpk);
@@ -263,6 +288,24 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
         f.gemm[i] = (calibration_gemm){g->m, g->n, g->k, g->reuse, g->kind, g->seconds, g->flops_per_s, eff};
     }
     f.n_gemm = c->n_gemm;
+    f.attention = calloc(c->n_attention ? (size_t)c->n_attention : 1, sizeof *f.attention);
+    if (!f.attention) {
+        fprintf(stderr, "attnrun: error: out of memory\n");
+        calibration_free(&f);
+        return -1;
+    }
+    for (int i = 0; i < c->n_attention; i++) {
+        const cal_attention *a = &c->attention[i];
+        if (!(a->seconds > 0)) continue; /* not measured: the backend has no fused op */
+        attn_fused_tiling tl; /* the FLOPs the cost model counts: the computed tiles' pairs */
+        attn_fused_plan(&tl, strcmp(c->be->name, "cpu") ? ATTN_FUSED_GPU : ATTN_FUSED_CPU, a->seqs, a->heads, a->tq,
+                        a->tk, a->tk - a->tq, 0, a->d_qk, a->d_v, 0);
+        double t = a->seconds - c->launch_overhead_s;
+        if (t < 0.5 * a->seconds) t = 0.5 * a->seconds; /* the fixed cost is priced separately */
+        double eff = 2.0 * (a->d_qk + a->d_v) * (double)a->seqs * a->heads * tl.pairs / t / c->peak_flops;
+        f.attention[f.n_attention++] =
+            (calibration_attention){a->tq, a->tk, a->d_qk, a->d_v, a->seqs, a->heads, a->qpk, a->seconds, eff};
+    }
     for (int i = 0; i < c->n_coll; i++) {
         const cal_coll *k = &c->coll[i];
         calibration_coll *out = &f.coll[i];
@@ -414,6 +457,7 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
         if (loud) printf("attnrun --calibrate: %d rank(s), %s backend, %d GEMM shapes\n", world, c->be->name, c->n_gemm);
         double t0 = measure_now();
         rc = agree_code(c, measure_passes(c, o.quick ? 1 : o.passes));
+        if (!rc) rc = agree_code(c, cal_measure_attention(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_collectives(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_sync(c) ? 1 : 0);
         if (!rc && loud) {

@@ -47,6 +47,14 @@ typedef struct cal_gemm {
     double flops_per_s;
 } cal_gemm;
 
+/* One fused attention call (backend.h attention_fused) at a plan's shape: seqs x heads
+ * query heads (qpk per kv head), tq queries at positions tk - tq.. against tk keys. */
+#define CAL_MAX_ATTENTION 128
+typedef struct cal_attention {
+    int tq, tk, d_qk, d_v, seqs, heads, qpk;
+    double seconds;         /* one call (median sample); 0: not measured (no fused op) */
+} cal_attention;
+
 /* One kernel's fit t = fixed_s + bytes / bandwidth over the sizes measured, with bytes
  * counted as the cost model counts them for the op (docs/cost-model.md). */
 typedef struct cal_kernel {
@@ -75,6 +83,8 @@ typedef struct cal_ctx {
     size_t pool_elems;
     int n_gemm;
     cal_gemm gemm[CAL_MAX_SHAPES];
+    int n_attention;
+    cal_attention attention[CAL_MAX_ATTENTION];
     cal_kernel kernel[CALIBRATION_KERNEL_COUNT]; /* by calibration_kernel */
     double softmax_decode_bandwidth; /* one query row over all keys (nothing masked) */
     double launch_overhead_s;
@@ -99,6 +109,9 @@ int cal_measure_gemms(cal_ctx *c);
 typedef void (*cal_op_fn)(cal_ctx *c, void *arg, int iter);
 double cal_time_op(cal_ctx *c, cal_op_fn fn, void *arg, int barrier, int max_reps);
 int cal_measure_kernels(cal_ctx *c);
+/* calibrate_ops.c: times the fused attention at every shape of c->attention (nothing when
+ * the backend has no attention_fused). 0 ok, -1 after a message (allocation failure). */
+int cal_measure_attention(cal_ctx *c);
 /* calibrate_comm.c: the collectives over the world (world > 1), tables on stdout (rank 0). */
 int cal_measure_collectives(cal_ctx *c);
 /* calibrate_comm.c: the synchronization wait (world > 1): every rank does the same work for

@@ -134,6 +134,67 @@ static int measure_gemm(cal_ctx *c, cal_gemm *g) {
     return ok ? 0 : -1;
 }
 
+/* ---- the fused attention ---- */
+
+/* Q [seqs][heads][tq][d_qk], K and V [seqs][kv heads][tk][d], O [seqs][heads][tq][d_v],
+ * lse fp32: a plan's q, cache and output layouts up to strides (the kernel reads rows by
+ * stride, so packed rows time the same loops). */
+typedef struct attn_arg {
+    attn_fused_args a;
+} attn_arg;
+
+static void run_attention(cal_ctx *c, void *varg, int iter) {
+    (void)iter;
+    c->be->attention_fused(c->be->ctx, &((attn_arg *)varg)->a);
+}
+
+static int measure_attention(cal_ctx *c, cal_attention *s) {
+    int kvh = (s->heads + s->qpk - 1) / s->qpk;
+    size_t q_n = (size_t)s->seqs * s->heads * s->tq * s->d_qk, o_n = (size_t)s->seqs * s->heads * s->tq * s->d_v;
+    size_t k_n = (size_t)s->seqs * kvh * s->tk * s->d_qk, v_n = (size_t)s->seqs * kvh * s->tk * s->d_v;
+    attn_arg ga;
+    memset(&ga, 0, sizeof ga);
+    attn_fused_args *a = &ga.a;
+    *a = (attn_fused_args){.seqs = s->seqs, .heads = s->heads, .head0 = 0, .qpk = s->qpk, .kv_base = 0, .Tq = s->tq,
+                           .Tk = s->tk, .q0 = s->tk - s->tq, .k0 = 0, .d_qk = s->d_qk, .d_v = s->d_v,
+                           .scale = 1.0f / sqrtf((float)s->d_qk)};
+    a->q_ld = (size_t)s->d_qk, a->q_head = (size_t)s->tq * s->d_qk, a->q_seq = a->q_head * s->heads;
+    a->k_ld = (size_t)s->d_qk, a->k_head = (size_t)s->tk * s->d_qk, a->k_seq = a->k_head * kvh;
+    a->v_ld = (size_t)s->d_v, a->v_head = (size_t)s->tk * s->d_v, a->v_seq = a->v_head * kvh;
+    a->o_ld = (size_t)s->d_v, a->o_head = (size_t)s->tq * s->d_v, a->o_seq = a->o_head * s->heads;
+    a->Q = c->be->alloc(c->be->ctx, q_n);
+    a->K = c->be->alloc(c->be->ctx, k_n);
+    a->V = c->be->alloc(c->be->ctx, v_n);
+    a->O = c->be->alloc(c->be->ctx, o_n);
+    a->lse = c->be->alloc_f32(c->be->ctx, (size_t)s->seqs * s->heads * s->tq);
+    int ok = !attn_ptr_null(a->Q) && !attn_ptr_null(a->K) && !attn_ptr_null(a->V) && !attn_ptr_null(a->O) &&
+             !attn_ptr_null(a->lse);
+    if (ok) {
+        /* small values, as the GEMMs': no denormals or infinities (the online softmax's
+         * rescaling then never fires, which a plan's first key tiles do pay) */
+        c->be->fill(c->be->ctx, a->Q, q_n, 0.01f);
+        c->be->fill(c->be->ctx, a->K, k_n, 0.02f);
+        c->be->fill(c->be->ctx, a->V, v_n, 0.02f);
+        s->seconds = time_op(c, run_attention, &ga);
+    }
+    c->be->free(c->be->ctx, a->Q);
+    c->be->free(c->be->ctx, a->K);
+    c->be->free(c->be->ctx, a->V);
+    c->be->free(c->be->ctx, a->O);
+    c->be->free(c->be->ctx, a->lse);
+    if (!ok)
+        fprintf(stderr, "attnrun: error: calibrate: cannot allocate the fused attention %d x %d of %d x %d\n", s->tq,
+                s->tk, s->seqs, s->heads);
+    return ok ? 0 : -1;
+}
+
+int cal_measure_attention(cal_ctx *c) {
+    if (!c->be->attention_fused) return 0;
+    int rc = 0;
+    for (int i = 0; i < c->n_attention && !rc; i++) rc = measure_attention(c, &c->attention[i]);
+    return rc;
+}
+
 int cal_measure_gemms(cal_ctx *c) {
     int rc = 0;
     for (int i = 0; i < c->n_gemm && !rc; i++) rc = measure_gemm(c, &c->gemm[i]);

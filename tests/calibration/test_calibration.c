@@ -137,15 +137,17 @@ static void test_bad(void) {
     CHECK(n >= 15, "only %d bad files", n);
 }
 
-/* small on cpu-local-2, strategy spec, priced with cal (NULL: topology defaults). */
-static int price(const attn_model *m, const attn_topology *t, const char *spec, const cost_calibration *cal,
-                 attn_report *out) {
+/* small on cpu-local-2, strategy spec, priced with cal (NULL: topology defaults), the
+ * attention fused (the default) or not. */
+static int price_attention(const attn_model *m, const attn_topology *t, const char *spec, const cost_calibration *cal,
+                           int fused, attn_report *out) {
     attn_strategy s;
     char err[256];
     if (strategy_parse(spec, &s, err, sizeof err) != 0) return -1;
     cost_options o;
     cost_options_default(&o);
     o.calibration = cal;
+    o.fused_attention = fused;
     attn_plan plan;
     memset(&plan, 0, sizeof plan);
     if (cost_price_strategy(m, t, &s, &o, &plan, NULL, err, sizeof err) != 0) {
@@ -157,6 +159,11 @@ static int price(const attn_model *m, const attn_topology *t, const char *spec, 
     memset(&plan.predicted, 0, sizeof plan.predicted);
     plan_free(&plan);
     return 0;
+}
+
+static int price(const attn_model *m, const attn_topology *t, const char *spec, const cost_calibration *cal,
+                 attn_report *out) {
+    return price_attention(m, t, spec, cal, 1, out);
 }
 
 /* models/MODEL.yaml and topologies/cpu-local-2.yaml; 0 ok (a failed check otherwise). */
@@ -270,7 +277,7 @@ static void test_reuse(void) {
 
     /* small-llama TP2 (4 query heads on one kv head per rank) against small (MHA): making the
      * reuse-4 points twice as fast must speed up small-llama's decode attention GEMMs by 2x
-     * and leave small's untouched */
+     * and leave small's untouched (the unfused attention: the fused op's calls are no GEMMs) */
     static const char *const models[2] = {"models/small-llama.yaml", "models/small.yaml"};
     for (int mi = 0; mi < 2; mi++) {
         attn_model m;
@@ -280,10 +287,10 @@ static void test_reuse(void) {
             continue;
         }
         attn_report a, b;
-        int ok = price(&m, &t, "dp=1,pp=1,n=2,m=1", &c, &a) == 0;
+        int ok = price_attention(&m, &t, "dp=1,pp=1,n=2,m=1", &c, 0, &a) == 0;
         for (int i = 0; i < c.n_gemm; i++)
             if (c.gemm[i].reuse == 4) c.gemm[i].efficiency *= 2;
-        ok = ok && price(&m, &t, "dp=1,pp=1,n=2,m=1", &c, &b) == 0;
+        ok = ok && price_attention(&m, &t, "dp=1,pp=1,n=2,m=1", &c, 0, &b) == 0;
         for (int i = 0; i < c.n_gemm; i++)
             if (c.gemm[i].reuse == 4) c.gemm[i].efficiency /= 2;
         CHECK(ok, "pricing %s", models[mi]);

@@ -32,6 +32,38 @@ static void test_gemm(void) {
     topology_free(&t);
 }
 
+/* GEMMs by shape (cost_gemm.c): waves of gemm_tile tiles over sms, bandwidth-bound GEMMs at
+ * gemm_bandwidth_efficiency, and gemm_latency on every kernel. */
+static void test_gemm_shape(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(1, 1);
+    CHECK(tu_build_topology(&t, &s) == 0, "topology");
+    attn_device_type dt = t.dev_types[0];
+    dt.sms = 4;
+    dt.gemm_tile = 64;
+    dt.gemm_latency_s = 1e-6;
+    dt.gemm_bandwidth_efficiency = 0.5;
+    /* 128 x 128: 4 tiles on 4 SMs, one full wave; 128 x 192: 6 tiles, 2 waves of 4: 6/8 */
+    CHECK_REL(cost_gemm_wave_fraction(&dt, 128, 128), 1.0, 1e-12);
+    CHECK_REL(cost_gemm_wave_fraction(&dt, 128, 192), 0.75, 1e-12);
+    CHECK_REL(cost_gemm_wave_fraction(&dt, 1, 4096), 64.0 / 64, 1e-12); /* 64 tiles: 16 full waves */
+    /* compute-bound on a slow device (1 TFLOP/s fp16, eff 0.75): 128 x 192 x 65536 is
+     * 2*128*192*65536 = 3221225472 FLOPs / (1e12 * 0.75 * 0.75), + 1 us latency + 5 us launch;
+     * its bytes 2*(128*65536 + 65536*192 + 128*192) = 41992192 / 1.675e12 = 25 us are less */
+    attn_device_type slow = dt;
+    slow.peak_flops[DTYPE_FP16] = 1e12;
+    CHECK_REL(cost_gemm_time(&slow, DTYPE_FP16, 128, 192, 65536, 1, NULL), 3221225472.0 / 0.5625e12 + 1e-6 + 5e-6,
+              1e-12);
+    /* decode-shaped 1 x 4096 x 4096: bandwidth-bound, 2*(4096 + 4096*4096 + 4096) = 33570816
+     * bytes at 3.35e12 * 0.5 (not the copy's 0.85), + 1 us + 5 us */
+    CHECK_REL(cost_gemm_time(&dt, DTYPE_FP16, 1, 4096, 4096, 1, NULL), 33570816.0 / 1.675e12 + 6e-6, 1e-12);
+    CHECK_REL(cost_gemm_bandwidth(&dt), 1.675e12, 1e-12);
+    /* without gemm_bandwidth_efficiency the copy's memory_efficiency streams the operands */
+    dt.gemm_bandwidth_efficiency = 0;
+    CHECK_REL(cost_gemm_bandwidth(&dt), 3.35e12 * 0.85, 1e-12);
+    topology_free(&t);
+}
+
 static void test_allreduce(void) {
     attn_topology t;
     tu_topo_spec s = tu_h100_spec(2, 8);
@@ -41,23 +73,26 @@ static void test_allreduce(void) {
     const double S = 268435456; /* 256 MiB */
     attn_link link;
     int hier;
-    /* 8 GPUs, NVSwitch: 2*7*3us + 2*7/8 * S / (450e9*0.82) = 42 us + 1273.0679 us */
+    /* 8 GPUs, NVSwitch, no nvls in the fabric: NCCL's ring with the Simple protocol,
+     * base 8.4 us + 2*7 NVLink steps of 3.4 us (cost_nccl.c, tuning.cc's constants)
+     * + 2*7/8 * S / (450e9*0.82) = 56 us + 1273.0679 us */
     double t8 = cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, S, NULL, &link, &hier);
-    CHECK_REL(t8, 0.0013150678807588075, 1e-12);
+    CHECK_REL(t8, 56e-6 + 1.75 * S / (450e9 * 0.82), 1e-12);
     CHECK(link == LINK_NODE && hier == 0, "link %d hier %d", (int)link, hier);
-    /* 16 GPUs over two nodes: reduce-scatter in node (7*3us + 7/8*S/369e9 = 657.53 us),
-     * all-reduce of S/8 across the 2 nodes (2*1*10us + 2*1/2*(S/8)/(50e9*0.94) = 733.92 us),
-     * all-gather in node (657.53 us). */
+    /* 16 GPUs over two nodes: a ring through both (it beats the tree's half bandwidth):
+     * base 8.4 us + 28 NVLink steps at max(3.4, 3 x 1 us net overhead) + 2 network steps of
+     * 14 us; bus bandwidth min(369e9 NVLink, 8 NICs x 47e9) = 369e9 over 2*15/16 of S */
     double t16 = cost_collective_time(&t, COLL_ALLREDUCE, devs, 16, S, NULL, &link, &hier);
-    CHECK_REL(t16, 0.0020489919658651904, 1e-12);
+    CHECK_REL(t16, 8.4e-6 + 28 * 3.4e-6 + 2 * 14e-6 + 30.0 / 16 * S / (450e9 * 0.82), 1e-12);
     CHECK(link == LINK_NETWORK && hier == 1, "link %d hier %d", (int)link, hier);
     topology_free(&t);
 
-    /* the same 16 GPUs in one NVLink domain: flat, 2*15*4us + 2*15/16*S/(450e9*0.8) */
+    /* the same 16 GPUs in one NVLink domain: one ring over NVLink, 8.4 + 30 * 3.4 us +
+     * 2*15/16*S/(450e9*0.8) */
     s.domain_nodes = 2;
     CHECK(tu_build_topology(&t, &s) == 0, "topology");
     double td = cost_collective_time(&t, COLL_ALLREDUCE, devs, 16, S, NULL, &link, &hier);
-    CHECK_REL(td, 30 * 4e-6 + 30.0 / 16 * S / 360e9, 1e-12);
+    CHECK_REL(td, 8.4e-6 + 30 * 3.4e-6 + 30.0 / 16 * S / 360e9, 1e-12);
     CHECK(link == LINK_DOMAIN && hier == 0, "link %d hier %d", (int)link, hier);
     /* a calibration fit replaces alpha and beta: 14 * 1us + 1.75 * S / 400e9 */
     cost_coll_fit fit = {COLL_ALLREDUCE, LINK_NODE, 8, 1e-6, 400e9};
@@ -111,8 +146,8 @@ static void test_pipeline_plan(void) {
     CHECK_REL(det.bubble_s, r->metric[MET_TTFT_S] - 4 * per, 1e-12);
     CHECK(det.bubble_s > 0, "a pipeline has a bubble: %g", det.bubble_s);
     /* the transfer crosses the network: 4 rows * 2048 * 4096 * 2 bytes per microbatch,
-     * alpha 10us + S / 47e9 */
-    CHECK_REL(p2p, 10e-6 + 4.0 * 2048 * 4096 * 2 / 47e9, 1e-12);
+     * NCCL's point-to-point with Simple: base 8.4 us + one network hop of 14 us, + S / 47e9 */
+    CHECK_REL(p2p, 22.4e-6 + 4.0 * 2048 * 4096 * 2 / 47e9, 1e-12);
     plan_free(&p);
     topology_free(&t);
 }
@@ -189,6 +224,7 @@ static void test_uneven(void) {
 
 int main(void) {
     test_gemm();
+    test_gemm_shape();
     test_allreduce();
     test_pipeline_formula();
     test_pipeline_plan();

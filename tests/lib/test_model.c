@@ -40,6 +40,13 @@ static void test_yaml_values(void) {
     /* Per layer: qkv 64*(4+2*4)*16 + o 4*16*64 + mlp 2*64*128 + two LayerNorms 4*64. */
     CHECK(model_layer_params(&m) == 12288 + 4096 + 16384 + 256);
     CHECK(model_check(&m, NULL, &(attn_diag){0}) == 0);
+    /* no vocab_size: hidden states in and out, no ends */
+    CHECK(m.vocab_size == 0 && m.tie_word_embeddings == 0 && model_ends_params(&m) == 0);
+    char ends[256];
+    snprintf(ends, sizeof ends, "%svocab_size: 97\ntie_word_embeddings: true\n", gpt_text);
+    CHECK(load(ends, "e.yaml", &m) == 0 && m.vocab_size == 97 && m.tie_word_embeddings == 1);
+    /* tied gpt: one 97 x 64 matrix and the final LayerNorm's weight and bias */
+    CHECK(model_ends_params(&m) == 97.0 * 64 + 128);
 
     const char *llama =
         "name: l\narch: llama\nlayers: 3\nheads: 8\nkv_heads: 2\nhead_dim: 32\nhidden: 256\n"
@@ -122,6 +129,13 @@ static void test_hf_config(void) {
     CHECK(!strcmp(m.name, "org/Tiny-Llama") && m.arch == ARCH_LLAMA && m.hidden == 256 && m.heads == 8);
     CHECK(m.kv_heads == 2 && m.head_dim == 32 && m.ffn_hidden == 704 && m.layers == 4);
     CHECK(m.norm_eps == 1e-5 && m.rope_theta == 5e5 && m.dtype == DTYPE_FP32);
+    /* vocab_size read, untied when the key is absent (LlamaConfig's default) */
+    CHECK(m.vocab_size == 32000 && m.tie_word_embeddings == 0);
+    CHECK(model_ends_params(&m) == 2.0 * 32000 * 256 + 256);
+    const char *tied = "{\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 8,"
+                       " \"num_hidden_layers\": 1, \"vocab_size\": 100, \"tie_word_embeddings\": true}";
+    CHECK(load(tied, "c.json", &m) == 0 && m.vocab_size == 100 && m.tie_word_embeddings == 1);
+    CHECK(model_ends_params(&m) == 100.0 * 64 + 64);
     /* Detected by its first character, and the file name becomes the name. */
     const char *bare = "  {\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 8,"
                        " \"num_hidden_layers\": 1}";

@@ -1,14 +1,18 @@
-/* test_topology.c: topology files: flattening (node-major), defaults, NVLink domains,
+/* test_topology.c: topology files: flattening (node-major), defaults, the optional
+ * attention and graph blocks, NVLink domains,
  * the link class of device groups and the link spec of a pair (NIC minimum, latency
  * maximum, efficiency rule), truncation, and errors at the offending reference. */
 #include "testutil.h"
+#include <math.h>
+#include <stdio.h>
 #include "topology.h"
 
 /* Two node types (a slow one with a 25 GB/s NIC), 4 nodes, NVLink domains of 3 nodes. */
 static const char *const mixed =
     "name: mix\n"
     "device_types:\n"
-    "  a100: {peak_flops: {fp16: 312e12, bf16: 312e12, fp32: 19.5e12}, memory_bytes: 80e9, memory_bandwidth: 2e12}\n"
+    "  a100: {peak_flops: {fp16: 312e12, bf16: 312e12, fp32: 19.5e12}, memory_bytes: 80e9, memory_bandwidth: 2e12,"
+    " attention: {kernel: gpu, units: 108, efficiency: 0.5}, graph: {launch: 15e-6, kernel: 0.58e-6, collective_latency: 0.14}}\n"
     "  h100:\n"
     "    peak_flops: {fp16: 989e12, bf16: 989e12, fp32: 67e12}\n"
     "    memory_bytes: 80e9\n"
@@ -48,6 +52,13 @@ static void test_flatten(void) {
     CHECK(t.dev_types[0].gemm_efficiency == 0.75 && t.dev_types[0].memory_efficiency == 0.85);
     CHECK(t.dev_types[0].launch_overhead_s == 5e-6 && t.dev_types[1].launch_overhead_s == 4e-6);
     CHECK(t.dev_types[1].peak_flops[DTYPE_FP32] == 67e12 && t.dev_types[1].memory_efficiency == 0.9);
+    /* the fused attention and graph blocks: read where given, absent (CPU rule, eager) elsewhere */
+    CHECK(t.dev_types[0].attention_gpu == 1 && t.dev_types[0].attention_units == 108 &&
+          t.dev_types[0].attention_efficiency == 0.5);
+    CHECK(t.dev_types[0].graph == 1 && t.dev_types[0].graph_launch_s == 15e-6 && t.dev_types[0].graph_kernel_s == 0.58e-6 &&
+          t.dev_types[0].graph_coll_latency_scale == 0.14);
+    CHECK(t.dev_types[1].attention_gpu == 0 && t.dev_types[1].attention_units == 0 &&
+          t.dev_types[1].attention_efficiency == 0 && t.dev_types[1].graph == 0);
     CHECK(t.node_types[0].link.efficiency == 0.8 && t.node_types[0].fabric == FABRIC_NVLINK_RING);
     CHECK(t.node_types[1].link.efficiency == 0.82 && t.node_types[1].nic.efficiency == 0.8);
     CHECK(t.domain_nodes == 3 && t.domain_link.bandwidth == 400e9 && t.network.efficiency == 0);
@@ -175,9 +186,66 @@ static void test_errors(void) {
     CHECK(capture_end(&c, "/nonexistent/t.yaml: error: cannot open"));
 }
 
+/* The GEMM shape fields (cost_gemm.c): read when given, 0 when left out; sms and gemm_tile
+ * only together. */
+static void test_gemm_shape(void) {
+    attn_topology t;
+    char text[4096];
+    const char *from = "    launch_overhead: 4e-6\n";
+    const char *at = strstr(mixed, from);
+    CHECK(at != NULL);
+    if (!at) return;
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - mixed), mixed,
+             "    launch_overhead: 4e-6\n    sms: 132\n    gemm_tile: 64\n    gemm_latency: 0.5e-6\n"
+             "    gemm_bandwidth_efficiency: 0.7\n",
+             at + strlen(from));
+    CHECK(load(text, &t) == 0);
+    CHECK(t.dev_types[1].sms == 132 && t.dev_types[1].gemm_tile == 64);
+    CHECK(t.dev_types[1].gemm_latency_s == 0.5e-6 && t.dev_types[1].gemm_bandwidth_efficiency == 0.7);
+    CHECK(t.dev_types[0].sms == 0 && t.dev_types[0].gemm_tile == 0 && t.dev_types[0].gemm_latency_s == 0 &&
+          t.dev_types[0].gemm_bandwidth_efficiency == 0);
+    topology_free(&t);
+    expect_error_edit("    launch_overhead: 4e-6\n", "    launch_overhead: 4e-6\n    sms: 132\n",
+                      "t.yaml:11:10: error: 'sms' needs 'gemm_tile'");
+    expect_error_edit("    launch_overhead: 4e-6\n", "    launch_overhead: 4e-6\n    gemm_bandwidth_efficiency: 1.5\n",
+                      "t.yaml:11:32: error: 'gemm_bandwidth_efficiency' must be at most 1");
+}
+
+/* nccl: and collectives: (docs/topologies.md, "Collectives"). */
+static void test_collectives_blocks(void) {
+    attn_topology t;
+    CHECK(load(mixed, &t) == 0);
+    CHECK(t.nccl.algorithms == TOPOLOGY_NCCL_DEFAULT && t.n_coll_measured == 0); /* no block: ring, tree, p2p */
+    topology_free(&t);
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s%s", mixed,
+             "nccl: {algorithms: [ring, tree, nvlstree], nvls: {efficiency: 0.7}}\n"
+             "collectives:\n"
+             "  - {op: all-reduce, ranks: 8, bytes: 4096, time: 20e-6}\n"
+             "  - {op: allreduce, ranks: 8, bytes: 1024, busbw: 1e9}\n"
+             "  - {op: allgather, ranks: 4, nodes: 2, bytes: 1e6, time: 30e-6}\n");
+    CHECK(load(buf, &t) == 0);
+    CHECK(t.nccl.algorithms == (TOPOLOGY_NCCL_DEFAULT | (1u << COLL_ALGO_NVLS_TREE)) && t.nccl.nvls_efficiency == 0.7);
+    CHECK(t.n_coll_measured == 3);
+    /* sorted by collective, ranks, nodes, bytes; busbw converted with the bus factor 2*7/8 */
+    CHECK(t.coll_measured[0].coll == COLL_ALLREDUCE && t.coll_measured[0].bytes == 1024);
+    CHECK(fabs(t.coll_measured[0].time_s - 1.75 * 1024 / 1e9) < 1e-18);
+    CHECK(t.coll_measured[1].bytes == 4096 && t.coll_measured[1].time_s == 20e-6 && t.coll_measured[1].nodes == 1);
+    CHECK(t.coll_measured[2].coll == COLL_ALLGATHER && t.coll_measured[2].nodes == 2);
+    topology_free(&t);
+    /* a block alone offers its algorithm */
+    snprintf(buf, sizeof buf, "%s%s", mixed, "nccl: {nvls: {efficiency: 0.7}, collnet: {efficiency: 0.9}}\n");
+    CHECK(load(buf, &t) == 0);
+    CHECK(t.nccl.algorithms == (TOPOLOGY_NCCL_DEFAULT | (1u << COLL_ALGO_NVLS) | (1u << COLL_ALGO_NVLS_TREE) |
+                                (1u << COLL_ALGO_COLLNET)));
+    topology_free(&t);
+}
+
 int main(void) {
     test_flatten();
+    test_collectives_blocks();
     test_network_section();
     test_errors();
+    test_gemm_shape();
     return check_finish("test_topology");
 }

@@ -15,7 +15,7 @@ expect() {
   local out rc
   out=$(timeout 60 "$@" 2>&1); rc=$?
   [ "$rc" = "$code" ] || { echo "$out"; fail "exit $rc, expected $code: $*"; }
-  echo "$out" | grep -qE -- "$pattern" || { echo "$out"; fail "no line matching '$pattern': $*"; }
+  grep -qE -- "$pattern" <<< "$out" || { echo "$out"; fail "no line matching '$pattern': $*"; }
   echo "ok: exit $rc, '$pattern'"
 }
 

@@ -3,7 +3,8 @@
 # table lists every metric and op class; --tolerance decides the exit code; a measured
 # report of another plan file is refused (and accepted with --force); a rank-share report
 # shows its not-measured entries as such; with a small --score-workspace the cost model
-# prices the score blocks attnrun runs.
+# prices the score blocks attnrun runs; a model with a vocabulary shows its ends' ops
+# beside the prediction, with the flops and bytes priced the ones the run counted.
 set -uo pipefail
 attnplan=$1 attnrun=$2 work=$3
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +21,7 @@ echo "$out"
 [ $rc = 0 ] || fail "compare with a huge tolerance exited $rc"
 for key in prefill_tokens_per_s ttft_s tpot_s decode_tokens_per_s peak_memory_bytes comm_fraction compute memory comm \
            attn_comm softmax 'median .*worst'; do
-  echo "$out" | grep -qE "$key" || fail "no '$key' in the table"
+  grep -qE "$key" <<< "$out" || fail "no '$key' in the table"
 done
 "$attnplan" compare "$work/plan.yaml" "$work/measured.yaml" --tolerance 0 >/dev/null; rc=$?
 [ $rc = 1 ] || fail "--tolerance 0 exited $rc, expected 1"
@@ -41,9 +42,29 @@ priced=$("$attnplan" price "$topo" "$model" --strategy dp=1,pp=1,n=1,m=2,scheme=
          --score-workspace 4K -o "$work/plan_blocks.yaml") || fail "attnplan price --score-workspace"
 ran=$(mpirun -np 2 "$attnrun" "$work/plan_blocks.yaml" --check --repeat 1 --warmup 0 --score-workspace 4K 2>&1) ||
   { echo "$ran"; fail "attnrun --score-workspace"; }
-echo "$ran" | grep -q '^check: ok' || { echo "$ran"; fail "blocks: no check ok"; }
+grep -q '^check: ok' <<< "$ran" || { echo "$ran"; fail "blocks: no check ok"; }
 p_blocks=$(echo "$priced" | sed -n 's/^score blocks (prefill): \([0-9]*\) per query chunk of \([0-9]*\) sequence(s) x \([0-9]*\) head.*/\1 \2 \3/p')
 r_blocks=$(echo "$ran" | sed -n 's/^attnrun: rank 0 score blocks: prefill \([0-9]*\) per query chunk (\([0-9]*\) sequence(s) x \([0-9]*\) head.*/\1 \2 \3/p')
 echo "score blocks: priced '$p_blocks', run '$r_blocks'"
 [ "$p_blocks" = "6 1 3" ] && [ "$r_blocks" = "$p_blocks" ] || fail "score blocks priced '$p_blocks', run '$r_blocks'"
+# the model's ends (tiny-llama-lm, vocabulary 1000 over TP2): every end op in the table,
+# and each op's flops and comm bytes (the 2nd and 3rd of [time, flops, bytes]; compute ops'
+# bytes are not measured) as the plan predicts them
+lm=$root/models/tiny-llama-lm.yaml
+"$attnplan" price "$topo" "$lm" --strategy dp=1,pp=1,n=2,m=1 --devices 2 -o "$work/plan_lm.yaml" >/dev/null || fail "price lm"
+mpirun -np 2 "$attnrun" "$work/plan_lm.yaml" --check --repeat 1 --warmup 0 -o "$work/measured_lm.yaml" > "$work/run_lm.log" 2>&1 ||
+  { cat "$work/run_lm.log"; fail "attnrun lm"; }
+grep -q '^check: prefill .*last-position logits' "$work/run_lm.log" || { cat "$work/run_lm.log"; fail "lm: no logits checked"; }
+out=$("$attnplan" compare "$work/plan_lm.yaml" "$work/measured_lm.yaml" --tolerance 1e9) || fail "compare lm"
+for key in embed embed_comm final_norm lm_head lm_head_comm; do
+  grep -qE "^ +$key +s " <<< "$out" || fail "no '$key' in the lm table"
+done
+for op in lm_head embed_comm lm_head_comm; do
+  want=$(grep -E "^ +$op: " "$work/plan_lm.yaml" | sed 's/.*\[[^,]*, \([^,]*\), \([^]]*\)\]/\1 \2/')
+  got=$(grep -E "^ +$op: " "$work/measured_lm.yaml" | sed 's/.*\[[^,]*, \([^,]*\), \([^]]*\)\]/\1 \2/')
+  [ "$op" = lm_head ] && { want=$(echo "$want" | awk '{print $1}'); got=$(echo "$got" | awk '{print $1}'); }
+  echo "$op: predicted flops/bytes '$(echo $want)', measured '$(echo $got)'"
+  [ -n "$want" ] && [ "$(echo $want)" = "$(echo $got)" ] || fail "$op: predicted '$want', measured '$got'"
+done
+echo "$out" | grep -E "^ +lm_head +s " | head -1 | awk '{exit !($3 > 0 && $4 > 0)}' || fail "lm_head not priced and measured"
 echo "compare.sh: all passed"

@@ -35,6 +35,6 @@ run "out.safetensors: tensor 'model.layers.[0-9].(input_layernorm|post_attention
 run "trunc.safetensors: .*(truncated|malformed)" --input "$work/trunc.safetensors"
 run "missing.safetensors: cannot open" --weights "$work/missing.safetensors"
 out=$(timeout 60 mpirun -np 2 "$attnrun" "$work/p4.yaml" 2>&1); rc=$?
-[ $rc != 0 ] && [ $rc != 124 ] && echo "$out" | grep -q "needs 4 ranks" || { echo "$out"; fail "world size mismatch"; }
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "needs 4 ranks" <<< "$out" || { echo "$out"; fail "world size mismatch"; }
 echo "ok: world size mismatch"
 echo "errors_mpi.sh: all passed"

@@ -4,6 +4,8 @@
 Files from outside: weights and inputs written with Python's safetensors package (F32, F16
 and BF16 tensors mixed), run by attnrun under mpirun with --check and --dump; the dump is
 compared with an independent numpy (float64) implementation of docs/model-contract.md.
+Models with a vocabulary take token ids (I64 and I32) through the embedding and return the
+logits of the final norm and LM head (tied or not), under Hugging Face's tensor names.
 Exits 77 (skipped) when numpy or safetensors are not installed (scripts/pydeps.sh)."""
 import os
 import subprocess
@@ -39,10 +41,14 @@ def encode(arr, dtype):
 
 
 def save(path, tensors):
-    """tensors: name -> (float array, 'F32'|'F16'|'BF16'); returns name -> float64 as stored"""
+    """tensors: name -> (array, 'F32'|'F16'|'BF16'|'I64'|'I32'); returns name -> values as stored"""
     specs, keep, seen = {}, [], {}
     for name, (arr, dtype) in tensors.items():
-        holder, tname, values = encode(arr, dtype)
+        if dtype in ("I64", "I32"):  # token ids
+            holder = np.ascontiguousarray(arr, dtype=np.int64 if dtype == "I64" else np.int32)
+            tname, values = "int64" if dtype == "I64" else "int32", holder.astype(np.int64)
+        else:
+            holder, tname, values = encode(arr, dtype)
         keep.append(holder)
         specs[name] = TensorSpec(dtype=tname, shape=holder.shape, data_ptr=holder.ctypes.data, data_len=holder.nbytes)
         seen[name] = values.reshape(arr.shape)
@@ -101,6 +107,8 @@ def case(name, cfg, strategy):
         f.write(f"name: {name}\narch: {cfg['arch']}\nlayers: {cfg['layers']}\nheads: {H}\nkv_heads: {KV}\n"
                 f"head_dim: {D}\nffn_hidden: {F}\nnorm_eps: {cfg['eps']}\ndtype: fp32\n"
                 + (f"rope_theta: {cfg['theta']}\n" if cfg["arch"] == "llama" else "")
+                + (f"vocab_size: {cfg['vocab']}\ntie_word_embeddings: {'true' if cfg['tied'] else 'false'}\n"
+                   if "vocab" in cfg else "")
                 + f"workload: {{batch: {B}, seq_len: {L}, decode_tokens: {TD}}}\n")
     plan = os.path.join(work, f"{name}.plan.yaml")
     subprocess.run([make_plan, model, strategy, plan], check=True)
@@ -126,11 +134,23 @@ def case(name, cfg, strategy):
                 arr = rng.standard_normal(shp) / np.sqrt(shp[1])
             tensors[f"model.layers.{l}.{n}"] = (arr, dtypes[i % 3])
             i += 1
+    V = cfg.get("vocab", 0)
+    if V:  # the ends, Hugging Face names; a tied model has no lm_head.weight
+        tensors["model.embed_tokens.weight"] = (rng.standard_normal((V, C)), "BF16")
+        tensors["model.norm.weight"] = (1 + 0.1 * rng.standard_normal(C), "F16")
+        if cfg["arch"] == "gpt":
+            tensors["model.norm.bias"] = (0.1 * rng.standard_normal(C), "F32")
+        if not cfg["tied"]:
+            tensors["lm_head.weight"] = (rng.standard_normal((V, C)) / np.sqrt(C), "F32")
     weights = os.path.join(work, f"{name}.weights.safetensors")
     W = save(weights, tensors)
     inputs = os.path.join(work, f"{name}.inputs.safetensors")
-    X = save(inputs, {"hidden_states": (rng.standard_normal((B, L, C)), "BF16"),
-                      "decode_hidden_states": (rng.standard_normal((B, TD, C)), "F16")})
+    if V:
+        X = save(inputs, {"input_ids": (rng.integers(0, V, (B, L)), "I64"),
+                          "decode_input_ids": (rng.integers(0, V, (B, TD)), "I32")})
+    else:
+        X = save(inputs, {"hidden_states": (rng.standard_normal((B, L, C)), "BF16"),
+                          "decode_hidden_states": (rng.standard_normal((B, TD, C)), "F16")})
     dump = os.path.join(work, f"{name}.out.safetensors")
     cmd = ["mpirun", "-np", str(world), attnrun, plan, "--weights", weights, "--input", inputs,
            "--check", "--dump", dump, "--repeat", "1", "--warmup", "0"]
@@ -139,8 +159,17 @@ def case(name, cfg, strategy):
     if r.returncode != 0:
         raise SystemExit(f"FAILED {name}: attnrun exit {r.returncode}")
     out = load_file(dump)
-    ref = forward(cfg, W, np.concatenate([X["hidden_states"], X["decode_hidden_states"]], axis=1))
-    for key, want in (("hidden_states", ref[:, :L]), ("decode_output", ref[:, L:])):
+    if V:
+        E = W["model.embed_tokens.weight"]
+        ids = np.concatenate([X["input_ids"], X["decode_input_ids"]], axis=1)
+        y = forward(cfg, W, E[ids])
+        y = norm(y, W["model.norm.weight"], W.get("model.norm.bias"), cfg["eps"], cfg["arch"] == "gpt")
+        logits = y @ (E if cfg["tied"] else W["lm_head.weight"]).T
+        wants = (("logits", logits[:, L - 1]), ("decode_logits", logits[:, L:]))
+    else:
+        ref = forward(cfg, W, np.concatenate([X["hidden_states"], X["decode_hidden_states"]], axis=1))
+        wants = (("hidden_states", ref[:, :L]), ("decode_output", ref[:, L:]))
+    for key, want in wants:
         got = out[key].astype(np.float64)
         if got.shape != want.shape:
             raise SystemExit(f"FAILED {name}: {key} shape {got.shape}, expected {want.shape}")
@@ -154,4 +183,18 @@ case("ext-llama", dict(arch="llama", layers=2, heads=6, kv_heads=2, head_dim=8, 
                        batch=2, seq_len=9, decode=3), "dp=1,pp=1,n=2,m=2,scheme=qk-allgather")
 case("ext-gpt", dict(arch="gpt", layers=3, heads=4, kv_heads=4, head_dim=10, ffn=36, eps=1e-5, batch=3, seq_len=7,
                      decode=2), "dp=1,pp=2,n=2,m=1,mb=3")
+case("ext-llama-lm", dict(arch="llama", layers=2, heads=4, kv_heads=2, head_dim=8, ffn=24, eps=1e-6, theta=10000.0,
+                          batch=2, seq_len=6, decode=2, vocab=53, tied=False), "dp=1,pp=2,n=2,m=1,mb=2")
+case("ext-gpt-lm", dict(arch="gpt", layers=2, heads=4, kv_heads=4, head_dim=8, ffn=24, eps=1e-5, batch=3, seq_len=5,
+                        decode=2, vocab=37, tied=True), "dp=1,pp=1,n=2,m=2,scheme=score-allreduce")
+# a token id outside the vocabulary is a bad input: exit 2, the tensor and the id named
+bad = os.path.join(work, "bad-ids.safetensors")
+save(bad, {"input_ids": (np.array([[1, 2, 3, 4, 5, 53], [0, 0, 0, 0, 0, 0]]), "I64"),
+           "decode_input_ids": (np.zeros((2, 2)), "I32")})
+r = subprocess.run(["mpirun", "-np", "4", attnrun, os.path.join(work, "ext-llama-lm.plan.yaml"), "--weights",
+                    os.path.join(work, "ext-llama-lm.weights.safetensors"), "--input", bad, "--repeat", "1", "--warmup", "0"],
+                   env=env, capture_output=True, text=True, timeout=120)
+if r.returncode != 2 or "'input_ids': token id 53 at element 5 is outside the vocabulary [0, 53)" not in r.stderr:
+    raise SystemExit(f"FAILED bad ids: exit {r.returncode}, stderr: {r.stderr}")
+print("bad ids: exit 2:", r.stderr.strip().splitlines()[0])
 print("external_safetensors.py: all passed")

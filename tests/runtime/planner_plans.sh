@@ -13,7 +13,7 @@ run_check() {
   local plan=$1 world out
   world=$(awk '/^world:/ {print $2}' "$plan")
   out=$(timeout 120 mpirun -np "$world" "$attnrun" "$plan" --check --repeat 1 --warmup 0 2>&1) || { echo "$out"; fail "$plan"; }
-  echo "$out" | grep -q '^check: ok' || { echo "$out"; fail "$plan: no check line"; }
+  grep -q '^check: ok' <<< "$out" || { echo "$out"; fail "$plan: no check line"; }
   echo "ok: $(basename "$plan") ($world ranks): $(echo "$out" | grep 'prefill relative' | sed 's/check: //')"
 }
 for model in tiny tiny-llama; do
