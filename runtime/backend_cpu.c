@@ -105,16 +105,9 @@ static void cpu_gemm(void *ctx, int transA, int transB, int M, int N, int K, flo
                      attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB,
                      float beta, attn_ptr C, int ldc, long long strideC, int batch) {
     (void)ctx;
-    /* one row or a few (a decode step's M = batch): sgemv, or the kernels that read B once;
-     * both without OpenBLAS's packing of B, which costs more than the product there
-     * (kernels_cpu_gemm.h) */
-    if (!transA && M == 1) {
-        for (int i = 0; i < batch; i++) /* row-major C[1, N] = A[1, K] op(B): op(B)^T a */
-            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, transB ? N : K, transB ? K : N, alpha,
-                        F(B) + i * strideB, ldb, F(A) + i * strideA, 1, beta, F(C) + i * strideC, 1);
-        return;
-    }
-    if (!transA && M >= 2 && M <= KGEMM_ROWS_MAX) {
+    /* a few rows (a decode step's M = batch): the kernels that read B once, without
+     * OpenBLAS's packing of B, which costs more than the product there (kernels_cpu_gemm.h) */
+    if (!transA && M >= 1 && M <= KGEMM_ROWS_MAX) {
         for (int i = 0; i < batch; i++)
             (transB ? kgemm_rows_nt : kgemm_rows_nn)(M, N, K, alpha, F(A) + i * strideA, lda, F(B) + i * strideB, ldb,
                                                     beta, F(C) + i * strideC, ldc);

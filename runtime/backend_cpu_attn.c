@@ -3,8 +3,8 @@
  * sequence: in prefill one query tile of one head (q_tile rows, attn_fused_plan), in
  * decode (Tq <= DECODE_ROWS) the Tq rows of every query head of the block that reads the
  * kv head, so each sequence's keys stream once per kv head for all its qpk query heads.
- * Units with the same query rows of one sequence run as a group, key tile outermost
- * (run_group says why). For each key tile (k_tile keys, attn_fused_plan) of the keys the
+ * In decode the units of one sequence run as a group, key tile outermost (run_group
+ * says why). For each key tile (k_tile keys, attn_fused_plan) of the keys the
  * unit's rows can see (tiles above the causal diagonal are never formed):
  *     S = scale * Q_rows K_tile^T                     (sgemm; sgemv or kgemm_rows_nt for few rows)
  *     per row: m' = max(m, max_j S), rescale l and O by exp(m - m'),
@@ -78,7 +78,7 @@ static void unit_tile(const attn_fused_args *a, int k_tile, unit u, unit_ws w, f
     /* one row (MHA decode): sgemv; a few rows (decode: the stacked query heads of a kv
      * head): kgemm, without sgemm's packing of the tile, which costs more than the product
      * at R <= 8. Measured on the decode shapes of bench/cpu_vs_torch.sh (docs/cpu-performance.md):
-     * R = 4 at 64 wide, kgemm 0.67x sgemm's time; R = 1, sgemv 0.71x kgemm's. */
+     * R = 4 at 64 wide, kgemm 0.74x sgemm's time; R = 1, sgemv 0.64x kgemm's. */
     if (R == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, kt, dq, a->scale, K, (int)a->k_ld, w.Qp, 1, 0.0f, S, 1);
     else if (R <= KGEMM_ROWS_MAX)
@@ -116,8 +116,8 @@ static void unit_tile(const attn_fused_args *a, int k_tile, unit u, unit_ws w, f
                     dv);
 }
 
-/* A group of units of one sequence with the same query rows (every kv-head run in decode,
- * every head of a query tile in prefill), key tile by key tile: each tile's K and V rows,
+/* A group of units of one sequence with the same query rows (in decode, every kv-head run
+ * of the block; in prefill a single unit), key tile by key tile: each tile's K and V rows,
  * which hold every kv head of the rank side by side, are read from memory once for all
  * the group's heads and then served from cache, where a unit at a time would stream each
  * row once per kv head (fetching the other heads' halves of its cache lines as well). */
@@ -173,8 +173,8 @@ void backend_cpu_attn_fused(backend_cpu_attn_ws *ws, const attn_fused_args *a) {
     attn_fused_plan(&t, ATTN_FUSED_CPU, a->seqs, a->heads, a->Tq, a->Tk, a->q0, a->k0, a->d_qk, a->d_v, 0);
     unit us[GROUP_UNITS];
     for (int s = 0; s < a->seqs; s++) {
-        int nu = 0;
         if (a->Tq <= DECODE_ROWS) {
+            int nu = 0;
             /* runs of query heads sharing a kv head, all Tq rows of each in one unit */
             for (int h = 0; h < a->heads;) {
                 int e = h + 1;
@@ -186,14 +186,15 @@ void backend_cpu_attn_fused(backend_cpu_attn_ws *ws, const attn_fused_args *a) {
             if (nu) run_group(ws, a, t.k_tile, us, nu);
             continue;
         }
-        for (int i0 = 0; i0 < a->Tq; i0 += t.q_tile) {
-            int qt = a->Tq - i0 < t.q_tile ? a->Tq - i0 : t.q_tile;
-            for (int h = 0; h < a->heads; h++) {
-                us[nu++] = (unit){s, h, 1, i0, qt};
-                if (nu == GROUP_UNITS) run_group(ws, a, t.k_tile, us, nu), nu = 0;
+        /* prefill: a unit at a time, each query tile of each head reading its key tiles, as
+         * the cost model prices it (kv_share in planner/cost/cost_attention.c). Grouping
+         * the heads of a query tile measured level here (cvt-llama-4k's prefill shape: the
+         * 64-row tiles are bound by their sgemm and exp, not by the key rows' traffic). */
+        for (int h = 0; h < a->heads; h++)
+            for (int i0 = 0; i0 < a->Tq; i0 += t.q_tile) {
+                unit u = {s, h, 1, i0, a->Tq - i0 < t.q_tile ? a->Tq - i0 : t.q_tile};
+                run_group(ws, a, t.k_tile, &u, 1);
             }
-            if (nu) run_group(ws, a, t.k_tile, us, nu), nu = 0;
-        }
     }
 }
 
