@@ -1,5 +1,5 @@
 /* backend_cpu.c: the CPU backend: fp32 host memory, GEMMs through OpenBLAS (cblas_sgemm,
- * one call per batch entry), the elementwise ops through the vector kernels of
+ * one call per batch entry; a few rows through kernels_cpu_gemm.c), the elementwise ops through the vector kernels of
  * kernels/kernels_cpu_vec.c (checked against kernels_cpu.c's plain references), the fused
  * attention in backend_cpu_attn.c. Op timers are wall clock (CLOCK_MONOTONIC); the CPU
  * runs synchronously, so synchronize is a no-op. */
@@ -14,6 +14,7 @@
 #include "backend_cpu_attn.h"
 #include "diag.h"
 #include "kernels_cpu.h"
+#include "kernels_cpu_gemm.h"
 #include "kernels_cpu_vec.h"
 #include "metrics.h"
 
@@ -104,6 +105,14 @@ static void cpu_gemm(void *ctx, int transA, int transB, int M, int N, int K, flo
                      attn_ptr A, int lda, long long strideA, attn_ptr B, int ldb, long long strideB,
                      float beta, attn_ptr C, int ldc, long long strideC, int batch) {
     (void)ctx;
+    /* a few rows (a decode step's M = batch): the kernels that read B once, without
+     * OpenBLAS's packing of B, which costs more than the product there (kernels_cpu_gemm.h) */
+    if (!transA && M >= 1 && M <= KGEMM_ROWS_MAX) {
+        for (int i = 0; i < batch; i++)
+            (transB ? kgemm_rows_nt : kgemm_rows_nn)(M, N, K, alpha, F(A) + i * strideA, lda, F(B) + i * strideB, ldb,
+                                                    beta, F(C) + i * strideC, ldc);
+        return;
+    }
     for (int i = 0; i < batch; i++)
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     M, N, K, alpha, F(A) + i * strideA, lda, F(B) + i * strideB, ldb, beta,
