@@ -139,7 +139,7 @@ static void add_attention(cal_ctx *c, int tq, int tk, int d_qk, int d_v, int seq
             return;
     }
     if (c->n_attention == CAL_MAX_ATTENTION) return; /* the cost model interpolates between the rest */
-    c->attention[c->n_attention++] = (cal_attention){tq, tk, d_qk, d_v, seqs, heads, qpk, 0};
+    c->attention[c->n_attention++] = (cal_attention){tq, tk, d_qk, d_v, seqs, heads, qpk, 0, shape_working_set};
 }
 
 /* The fullest rank's share of an even split (lib/split.h: the first parts hold the remainder). */
@@ -329,19 +329,22 @@ static int write_file(const cal_ctx *c, const cal_options *o, const char *device
 /* Every rank ends with the worst code (no rank may leave a collective half-done). */
 static int agree_code(cal_ctx *c, int code) { return c->comm ? c->comm->host_max_int(c->comm, code) : code; }
 
-/* The kernels and GEMMs in `passes` passes over the whole set, each point keeping its
- * median over the passes: on a shared host the machine's speed drifts by 10-20% over
- * seconds, and a point measured in one stretch would catch one moment of it. 0 ok, 1 after
- * a message. */
+/* The kernels, GEMMs and fused-attention shapes in `passes` passes over the whole set,
+ * each point keeping its median over the passes: on a shared host the machine's speed
+ * drifts by 10-20% over seconds, and a point measured in one stretch would catch one
+ * moment of it (measured once, after the passes, the attention table of a loaded run had
+ * 1 sequence slower than 2 at one shape and 4 heads 12x faster than 8: docs/accuracy.md,
+ * "The bias of 2026-12-01"). 0 ok, 1 after a message. */
 static int measure_passes(cal_ctx *c, int passes) {
     enum { K_BW, K_FIXED, K_N };
-    int nk = CALIBRATION_KERNEL_COUNT * K_N + 2, per = nk + 2 * c->n_gemm; /* + decode softmax, launch */
+    int nk = CALIBRATION_KERNEL_COUNT * K_N + 2, per = nk + 2 * c->n_gemm + c->n_attention; /* + decode softmax, launch */
     double *v = malloc((size_t)passes * per * sizeof *v), *col = malloc((size_t)passes * sizeof *col);
     int rc = v && col ? 0 : 1;
     if (rc) fprintf(stderr, "attnrun: error: out of memory\n");
     for (int p = 0; p < passes && !rc; p++) {
         rc = agree_code(c, cal_measure_kernels(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_gemms(c) ? 1 : 0);
+        if (!rc) rc = agree_code(c, cal_measure_attention(c) ? 1 : 0);
         if (rc) break;
         double *row = v + (size_t)p * per;
         for (int k = 0; k < CALIBRATION_KERNEL_COUNT; k++) {
@@ -354,6 +357,7 @@ static int measure_passes(cal_ctx *c, int passes) {
             row[nk + 2 * i] = c->gemm[i].seconds;
             row[nk + 2 * i + 1] = c->gemm[i].flops_per_s;
         }
+        for (int i = 0; i < c->n_attention; i++) row[nk + 2 * c->n_gemm + i] = c->attention[i].seconds;
     }
     if (!rc && passes > 1) {
         double med[CALIBRATION_KERNEL_COUNT * K_N + 2];
@@ -361,6 +365,7 @@ static int measure_passes(cal_ctx *c, int passes) {
             for (int p = 0; p < passes; p++) col[p] = v[(size_t)p * per + j];
             double m = measure_median(col, passes);
             if (j < nk) med[j] = m;
+            else if (j >= nk + 2 * c->n_gemm) c->attention[j - nk - 2 * c->n_gemm].seconds = m;
             else if ((j - nk) % 2 == 0) c->gemm[(j - nk) / 2].seconds = m;
             else c->gemm[(j - nk) / 2].flops_per_s = m;
         }
@@ -457,7 +462,6 @@ int calibrate_main(int argc, char **argv, int use_mpi, int rank, int world) {
         if (loud) printf("attnrun --calibrate: %d rank(s), %s backend, %d GEMM shapes\n", world, c->be->name, c->n_gemm);
         double t0 = measure_now();
         rc = agree_code(c, measure_passes(c, o.quick ? 1 : o.passes));
-        if (!rc) rc = agree_code(c, cal_measure_attention(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_collectives(c) ? 1 : 0);
         if (!rc) rc = agree_code(c, cal_measure_sync(c) ? 1 : 0);
         if (!rc && loud) {

@@ -53,6 +53,8 @@ typedef struct cal_gemm {
 typedef struct cal_attention {
     int tq, tk, d_qk, d_v, seqs, heads, qpk;
     double seconds;         /* one call (median sample); 0: not measured (no fused op) */
+    double working_set;     /* bytes the rank touches between two calls on the same layer's KV
+                             * cache (cal_gemm.working_set's): K and V walk a pool that large */
 } cal_attention;
 
 /* One kernel's fit t = fixed_s + bytes / bandwidth over the sizes measured, with bytes

@@ -136,16 +136,23 @@ static int measure_gemm(cal_ctx *c, cal_gemm *g) {
 
 /* ---- the fused attention ---- */
 
+static int fill_spread_seeded(cal_ctx *c, attn_ptr dst, size_t count, float scale, int f32, unsigned long long seed);
+
 /* Q [seqs][heads][tq][d_qk], K and V [seqs][kv heads][tk][d], O [seqs][heads][tq][d_v],
  * lse fp32: a plan's q, cache and output layouts up to strides (the kernel reads rows by
  * stride, so packed rows time the same loops). */
 typedef struct attn_arg {
     attn_fused_args a;
+    attn_ptr kpool, vpool;  /* `positions` copies of K and V, one per call in turn */
+    size_t positions, k_n, v_n;
 } attn_arg;
 
 static void run_attention(cal_ctx *c, void *varg, int iter) {
-    (void)iter;
-    c->be->attention_fused(c->be->ctx, &((attn_arg *)varg)->a);
+    attn_arg *g = varg;
+    size_t at = (size_t)iter % g->positions;
+    g->a.K = attn_ptr_at(c->be, g->kpool, at * g->k_n);
+    g->a.V = attn_ptr_at(c->be, g->vpool, at * g->v_n);
+    c->be->attention_fused(c->be->ctx, &g->a);
 }
 
 static int measure_attention(cal_ctx *c, cal_attention *s) {
@@ -162,24 +169,33 @@ static int measure_attention(cal_ctx *c, cal_attention *s) {
     a->k_ld = (size_t)s->d_qk, a->k_head = (size_t)s->tk * s->d_qk, a->k_seq = a->k_head * kvh;
     a->v_ld = (size_t)s->d_v, a->v_head = (size_t)s->tk * s->d_v, a->v_seq = a->v_head * kvh;
     a->o_ld = (size_t)s->d_v, a->o_head = (size_t)s->tq * s->d_v, a->o_seq = a->o_head * s->heads;
+    /* Q and O were just written or are read next, so they stay hot; K and V (the layer's
+     * cache) walk a pool as large as the rank's working set, as the GEMMs' B operands do:
+     * a decode step reads each layer's cache once, after the other layers' weights and
+     * caches went through the caches (timed on the same buffers every call, small's decode
+     * step ran 3.7x faster here than inside the forward: docs/accuracy.md) */
+    double ws = s->working_set > 0 ? s->working_set : GEMM_DEFAULT_WORKING_SET;
+    if (ws > GEMM_MAX_POOL) ws = GEMM_MAX_POOL;
+    ga.k_n = k_n, ga.v_n = v_n;
+    ga.positions = (size_t)(ws / ((double)(k_n + v_n) * (double)c->be->elem_bytes));
+    if (ga.positions < 1) ga.positions = 1;
     a->Q = c->be->alloc(c->be->ctx, q_n);
-    a->K = c->be->alloc(c->be->ctx, k_n);
-    a->V = c->be->alloc(c->be->ctx, v_n);
+    ga.kpool = c->be->alloc(c->be->ctx, ga.positions * k_n);
+    ga.vpool = c->be->alloc(c->be->ctx, ga.positions * v_n);
+    a->K = ga.kpool, a->V = ga.vpool;
     a->O = c->be->alloc(c->be->ctx, o_n);
     a->lse = c->be->alloc_f32(c->be->ctx, (size_t)s->seqs * s->heads * s->tq);
     int ok = !attn_ptr_null(a->Q) && !attn_ptr_null(a->K) && !attn_ptr_null(a->V) && !attn_ptr_null(a->O) &&
              !attn_ptr_null(a->lse);
-    if (ok) {
-        /* small values, as the GEMMs': no denormals or infinities (the online softmax's
-         * rescaling then never fires, which a plan's first key tiles do pay) */
-        c->be->fill(c->be->ctx, a->Q, q_n, 0.01f);
-        c->be->fill(c->be->ctx, a->K, k_n, 0.02f);
-        c->be->fill(c->be->ctx, a->V, v_n, 0.02f);
-        s->seconds = time_op(c, run_attention, &ga);
-    }
+    /* values spread like activations, logits of a few units (q.k / sqrt(d) of std about
+     * 2): the online softmax rescales its accumulators when a key tile raises a row's
+     * maximum, as a plan's calls do; constant inputs never did */
+    if (ok) ok = fill_spread_seeded(c, a->Q, q_n, 1.0f, 0, 1) == 0 && fill_spread_seeded(c, ga.kpool, ga.positions * k_n, 2.0f, 0, 2) == 0 &&
+                 fill_spread_seeded(c, ga.vpool, ga.positions * v_n, 1.0f, 0, 3) == 0;
+    if (ok) s->seconds = time_op(c, run_attention, &ga);
     c->be->free(c->be->ctx, a->Q);
-    c->be->free(c->be->ctx, a->K);
-    c->be->free(c->be->ctx, a->V);
+    c->be->free(c->be->ctx, ga.kpool);
+    c->be->free(c->be->ctx, ga.vpool);
     c->be->free(c->be->ctx, a->O);
     c->be->free(c->be->ctx, a->lse);
     if (!ok)
@@ -209,14 +225,15 @@ int cal_measure_gemms(cal_ctx *c) {
 /* libm's tanh and exp take value-dependent paths, so kernels are timed on values spread
  * like activations (a fixed pseudo-random sequence, roughly normal, |x| < 4 x scale),
  * never on a constant. 0 ok, -1 after a message. */
-/* f32: dst is an fp32 buffer (alloc_f32) rather than one of the storage type */
-static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale, int f32) {
+/* f32: dst is an fp32 buffer (alloc_f32) rather than one of the storage type; seed: which
+ * sequence (the fused attention's Q and K must not be copies of each other) */
+static int fill_spread_seeded(cal_ctx *c, attn_ptr dst, size_t count, float scale, int f32, unsigned long long seed) {
     float *h = malloc(count * sizeof *h);
     if (!h) {
         fprintf(stderr, "attnrun: error: calibrate: out of memory\n");
         return -1;
     }
-    unsigned long long x = 0x9e3779b97f4a7c15ull;
+    unsigned long long x = 0x9e3779b97f4a7c15ull * (2 * seed + 1);
     for (size_t i = 0; i < count; i++) {
         double sum = 0; /* Irwin-Hall: the sum of 4 uniforms, centred */
         for (int j = 0; j < 4; j++) {
@@ -228,6 +245,10 @@ static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale, int 
     int rc = (f32 ? c->be->upload_f32 : c->be->upload)(c->be->ctx, dst, h, count);
     free(h);
     return rc;
+}
+
+static int fill_spread(cal_ctx *c, attn_ptr dst, size_t count, float scale, int f32) {
+    return fill_spread_seeded(c, dst, count, scale, f32, 0);
 }
 
 #define KERNEL_WIDTH 256 /* channels per row (hidden, or heads x head width) */
