@@ -250,6 +250,25 @@ static void format_shape(char *buf, size_t len, int ndim, const long long *shape
     if (o < len) snprintf(buf + o, len - o, "]");
 }
 
+/* The file's entry `name` with exactly the shape asked for, its shape written into got;
+ * NULL after writing why into err. */
+static const st_entry *entry_shaped(const tensor_source *ts, const char *name, int ndim, const long long *shape,
+                                    char *got, size_t gotlen, char *err, size_t errlen) {
+    const st_entry *e = find_entry(ts, name);
+    if (!e) {
+        attn_format_err(err, errlen, "%s: tensor '%s' is missing", ts->path, name);
+        return NULL;
+    }
+    char want[128];
+    format_shape(want, sizeof want, ndim, shape);
+    format_shape(got, gotlen, e->ndim, e->shape);
+    if (strcmp(want, got) != 0) {
+        attn_format_err(err, errlen, "%s: tensor '%s' has shape %s, expected %s", ts->path, name, got, want);
+        return NULL;
+    }
+    return e;
+}
+
 int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long long *shape,
                       long long r0, long long r1, long long c0, long long c1, float *dst,
                       char *err, size_t errlen) {
@@ -267,18 +286,9 @@ int tensor_read_block(tensor_source *ts, const char *name, int ndim, const long 
                 dst[(r - r0) * w + (c - c0)] = (float)tensor_random_at(&tr, (uint64_t)(r * cols + c));
         return 0;
     }
-    const st_entry *e = find_entry(ts, name);
-    if (!e) {
-        attn_format_err(err, errlen, "%s: tensor '%s' is missing", ts->path, name);
-        return -1;
-    }
-    char want[128], got[128];
-    format_shape(want, sizeof want, ndim, shape);
-    format_shape(got, sizeof got, e->ndim, e->shape);
-    if (strcmp(want, got) != 0) {
-        attn_format_err(err, errlen, "%s: tensor '%s' has shape %s, expected %s", ts->path, name, got, want);
-        return -1;
-    }
+    char got[128];
+    const st_entry *e = entry_shaped(ts, name, ndim, shape, got, sizeof got, err, errlen);
+    if (!e) return -1;
     if (e->dtype == ST_OTHER) {
         attn_format_err(err, errlen, "%s: tensor '%s' has dtype %s (F32, F16 or BF16 are read)", ts->path, name, e->dtype_name);
         return -1;
@@ -323,18 +333,9 @@ int tensor_read_ids(tensor_source *ts, const char *name, int ndim, const long lo
         }
         return 0;
     }
-    const st_entry *e = find_entry(ts, name);
-    if (!e) {
-        attn_format_err(err, errlen, "%s: tensor '%s' is missing", ts->path, name);
-        return -1;
-    }
-    char want[128], got[128];
-    format_shape(want, sizeof want, ndim, shape);
-    format_shape(got, sizeof got, e->ndim, e->shape);
-    if (strcmp(want, got) != 0) {
-        attn_format_err(err, errlen, "%s: tensor '%s' has shape %s, expected %s", ts->path, name, got, want);
-        return -1;
-    }
+    char got[128];
+    const st_entry *e = entry_shaped(ts, name, ndim, shape, got, sizeof got, err, errlen);
+    if (!e) return -1;
     size_t esize = !strcmp(e->dtype_name, "I64") ? 8 : !strcmp(e->dtype_name, "I32") ? 4 : 0;
     if (!esize) {
         attn_format_err(err, errlen, "%s: tensor '%s' has dtype %s (token ids are I64 or I32)", ts->path, name, e->dtype_name);
