@@ -12,7 +12,7 @@
 /* A plan never addresses more devices than a topology may hold. */
 #define PLAN_MAX_WORLD (1 << 20)
 
-static const char *const group_kind_names[GROUP_KIND_COUNT] = {"seg", "stage", "pipe", "replica"};
+static const char *const group_kind_names[GROUP_KIND_COUNT] = {"seg", "stage", "pipe", "replica", "seq", "shard"};
 
 const char *plan_group_kind_name(attn_group_kind k) {
     return (k >= 0 && k < GROUP_KIND_COUNT) ? group_kind_names[k] : "?";
@@ -59,6 +59,59 @@ int plan_vocab_range(int vocab_size, int n, int m, int head_group, int seg, int 
     return e - b;
 }
 
+int plan_coord_rank(const attn_strategy *s, int replica, int stage, int seq, int head_group, int seg) {
+    return (((replica * s->pp + stage) * strategy_seq(s) + seq) * s->n + head_group) * s->m + seg;
+}
+
+int plan_seq_chunk_range(int L, int s, int seq, int *b0, int *e0, int *b1, int *e1) {
+    int a = 0, b = 0, c = 0, d = 0;
+    if (s <= 1) {
+        b = L > 0 ? L : 0;
+    } else {
+        split_range(L, 2 * s, seq, &a, &b);
+        split_range(L, 2 * s, 2 * s - 1 - seq, &c, &d);
+    }
+    if (b0) *b0 = a;
+    if (e0) *e0 = b;
+    if (b1) *b1 = c;
+    if (e1) *e1 = d;
+    return (b - a) + (d - c);
+}
+
+int plan_seq_decode_owner(int step, int s) { return s > 1 && step > 0 ? step % s : 0; }
+
+int plan_seq_proj_range(int cols, int s, int seq, int *begin, int *end) {
+    int b = 0, e = cols > 0 ? cols : 0;
+    if (s > 1 && cols > 0) split_range(cols, s, seq, &b, &e);
+    if (begin) *begin = b;
+    if (end) *end = e;
+    return e - b;
+}
+
+int plan_seq_supported(const attn_strategy *s, const attn_model *m, char *why, size_t whylen) {
+    int sq = strategy_seq(s);
+    if (sq == 1) return 1;
+    if (s->cp != CP_RING && s->cp != CP_ALLGATHER) {
+        snprintf(why, whylen, "s=%d needs cp=ring or cp=allgather (the planner chooses one before a plan is built)", sq);
+        return 0;
+    }
+    if (s->weights != WEIGHTS_REPLICATED && s->weights != WEIGHTS_SHARDED) {
+        snprintf(why, whylen, "s=%d needs weights=replicated or weights=sharded", sq);
+        return 0;
+    }
+    if (s->scheme == SCHEME_SCORE_ALLREDUCE) {
+        snprintf(why, whylen, "s=%d with scheme score-allreduce: its m devices sum partial scores before the "
+                 "softmax, so it has no fused (O, LSE) result to merge across sequence slices", sq);
+        return 0;
+    }
+    if (m && m->workload.seq_len < 2 * sq) {
+        snprintf(why, whylen, "s=%d cuts each prompt into 2s=%d chunks but seq_len=%d is shorter", sq, 2 * sq,
+                 m->workload.seq_len);
+        return 0;
+    }
+    return 1;
+}
+
 int plan_resolve_microbatches(int requested, int rows, int pp) {
     if (rows < 1) return 1;
     if (requested > 0) return requested < rows ? requested : rows;
@@ -80,7 +133,8 @@ static int check_even_rules(const attn_model *m, const attn_topology *t, const a
     if (s->m < 1) FAIL("m=%d must be >= 1", s->m);
     if (s->scheme < 0 || s->scheme >= SCHEME_COUNT) FAIL("unknown scheme %d", (int)s->scheme);
     if (s->microbatches < 0) FAIL("microbatches=%d must be >= 0", s->microbatches);
-    long long world = (long long)s->dp * s->pp * s->n * s->m;
+    if (s->s < 0) FAIL("s=%d must be >= 1", s->s);
+    long long world = (long long)s->dp * s->pp * strategy_seq(s) * s->n * s->m;
     if (world > PLAN_MAX_WORLD) FAIL("strategy needs %lld devices, more than the limit %d", world, PLAN_MAX_WORLD);
     if (s->m == 1 && s->scheme != SCHEME_NONE)
         FAIL("m=1 requires scheme none (got %s)", scheme_name(s->scheme));
@@ -105,6 +159,13 @@ static int check_even_rules(const attn_model *m, const attn_topology *t, const a
     }
     if ((long long)s->n * s->m > m->ffn_hidden)
         FAIL("n*m=%lld exceeds ffn_hidden=%d", (long long)s->n * s->m, m->ffn_hidden);
+    if (strategy_seq(s) == 1 && (s->cp != CP_AUTO || s->weights != WEIGHTS_AUTO))
+        FAIL("cp and weights only exist with s > 1 (s=1, cp=%s, weights=%s)", cp_name(s->cp), weights_name(s->weights));
+    char why[256];
+    if (!plan_seq_supported(s, m, why, sizeof why)) FAIL("%s", why);
+    if (strategy_seq(s) > 1 && s->weights == WEIGHTS_SHARDED && (long long)s->s * s->n * s->m > m->ffn_hidden)
+        FAIL("weights=sharded splits the MLP over s*n*m=%lld ranks, more than ffn_hidden=%d",
+             (long long)s->s * s->n * s->m, m->ffn_hidden);
     if (s->scheme == SCHEME_HEAD_ALLTOALL) {
         for (int g = 0; g < s->n; g++) {
             int hb, he;
@@ -136,6 +197,7 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
         plan_copy_str(p->topology_sha256, sizeof p->topology_sha256, t->sha256);
     }
     p->strategy = *s;
+    p->strategy.s = strategy_seq(s);
     p->strategy.microbatches = mb;
     p->world = strategy_devices(s);
     plan_copy_str(p->objective, sizeof p->objective, "none");
@@ -147,10 +209,12 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
     for (int r = 0; r < p->world; r++) {
         attn_rank_assign *a = &p->ranks[r];
         a->rank = r;
+        int sq = strategy_seq(s);
         a->seg = r % s->m;
         a->head_group = (r / s->m) % s->n;
-        a->stage = (r / (s->m * s->n)) % s->pp;
-        a->replica = r / (s->m * s->n * s->pp);
+        a->seq = (r / (s->m * s->n)) % sq;
+        a->stage = (r / (s->m * s->n * sq)) % s->pp;
+        a->replica = r / (s->m * s->n * sq * s->pp);
         a->device = r;
         a->node = t ? t->devices[r].node : r;
         split_range(m->workload.batch, s->dp, a->replica, &a->batch_begin, &a->batch_end);
@@ -170,7 +234,11 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
             split_range(m->head_dim, s->m, a->seg, &a->dim_begin[0], &a->dim_end[0]);
         }
         plan_rank_set_a2a_heads(a, s->scheme, s->m);
-        split_range(m->ffn_hidden, s->n * s->m, a->head_group * s->m + a->seg, &a->mlp_begin, &a->mlp_end);
+        if (sq > 1 && s->weights == WEIGHTS_SHARDED)
+            split_range(m->ffn_hidden, sq * s->n * s->m, (a->seq * s->n + a->head_group) * s->m + a->seg,
+                        &a->mlp_begin, &a->mlp_end);
+        else
+            split_range(m->ffn_hidden, s->n * s->m, a->head_group * s->m + a->seg, &a->mlp_begin, &a->mlp_end);
     }
     if (plan_build_groups(p, t) != 0) {
         plan_free(p);
@@ -185,7 +253,7 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
 static int *rank_table(const attn_plan *p) {
     const attn_strategy *s = &p->strategy;
     if (p->world < 1 || !p->ranks || s->dp < 1 || s->pp < 1 || s->n < 1 || s->m < 1 ||
-        (long long)s->dp * s->pp * s->n * s->m != p->world)
+        (long long)s->dp * s->pp * strategy_seq(s) * s->n * s->m != p->world)
         return NULL;
     int *at = malloc((size_t)p->world * sizeof *at);
     if (!at) return NULL;
@@ -193,9 +261,10 @@ static int *rank_table(const attn_plan *p) {
     for (int i = 0; i < p->world; i++) {
         const attn_rank_assign *a = &p->ranks[i];
         if (a->replica < 0 || a->replica >= s->dp || a->stage < 0 || a->stage >= s->pp ||
-            a->head_group < 0 || a->head_group >= s->n || a->seg < 0 || a->seg >= s->m)
+            a->head_group < 0 || a->head_group >= s->n || a->seg < 0 || a->seg >= s->m || a->seq < 0 ||
+            a->seq >= strategy_seq(s))
             goto bad;
-        int c = ((a->replica * s->pp + a->stage) * s->n + a->head_group) * s->m + a->seg;
+        int c = plan_coord_rank(s, a->replica, a->stage, a->seq, a->head_group, a->seg);
         if (at[c] != -1) goto bad;
         at[c] = i;
     }
@@ -242,47 +311,70 @@ int plan_build_groups_into(const attn_plan *p, const attn_topology *t, attn_grou
     *n_out = 0;
     int *at = rank_table(p);
     if (!at) return -1;
-    int dp = s->dp, pp = s->pp, n = s->n, m = s->m;
+    int dp = s->dp, pp = s->pp, sq = strategy_seq(s), n = s->n, m = s->m;
+    int sharded = sq > 1 && s->weights == WEIGHTS_SHARDED;
     long long count = 0;
-    if (m > 1) count += (long long)dp * pp * n;
-    if (n * m > 1) count += (long long)dp * pp;
-    if (pp > 1) count += (long long)dp * n * m;
+    if (m > 1) count += (long long)dp * pp * sq * n;
+    if (n * m > 1) count += (long long)dp * pp * sq;
+    if (pp > 1) count += (long long)dp * sq * n * m;
     if (dp > 1) count += dp;
+    if (sq > 1) count += (long long)dp * pp * n * m;
+    if (sharded) count += (long long)dp * pp;
     attn_group *g = calloc(count ? (size_t)count : 1, sizeof *g);
     int *coords = malloc((size_t)p->world * sizeof *coords);
     int ng = 0, rc = -1;
     if (!g || !coords) goto done;
-#define COORD(rep, st, hg, sg) ((((rep) * pp + (st)) * n + (hg)) * m + (sg))
+#define COORD(rep, st, q, hg, sg) plan_coord_rank(s, rep, st, q, hg, sg)
     if (m > 1) {
         attn_coll c = s->scheme == SCHEME_SCORE_ALLREDUCE ? COLL_ALLREDUCE
                     : s->scheme == SCHEME_QK_ALLGATHER    ? COLL_ALLGATHER
                                                           : COLL_ALLTOALL;
         for (int rep = 0; rep < dp; rep++)
             for (int st = 0; st < pp; st++)
-                for (int hg = 0; hg < n; hg++) {
-                    for (int sg = 0; sg < m; sg++) coords[sg] = COORD(rep, st, hg, sg);
-                    if (add_group(&g[ng++], GROUP_SEG, c, p, at, coords, m, t)) goto done;
-                }
+                for (int q = 0; q < sq; q++)
+                    for (int hg = 0; hg < n; hg++) {
+                        for (int sg = 0; sg < m; sg++) coords[sg] = COORD(rep, st, q, hg, sg);
+                        if (add_group(&g[ng++], GROUP_SEG, c, p, at, coords, m, t)) goto done;
+                    }
     }
     if (n * m > 1)
         for (int rep = 0; rep < dp; rep++)
-            for (int st = 0; st < pp; st++) {
-                for (int k = 0; k < n * m; k++) coords[k] = COORD(rep, st, 0, 0) + k;
-                if (add_group(&g[ng++], GROUP_STAGE, COLL_ALLREDUCE, p, at, coords, n * m, t)) goto done;
-            }
+            for (int st = 0; st < pp; st++)
+                for (int q = 0; q < sq; q++) {
+                    for (int k = 0; k < n * m; k++) coords[k] = COORD(rep, st, q, 0, 0) + k;
+                    if (add_group(&g[ng++], GROUP_STAGE, COLL_ALLREDUCE, p, at, coords, n * m, t)) goto done;
+                }
     if (pp > 1)
         for (int rep = 0; rep < dp; rep++)
-            for (int hg = 0; hg < n; hg++)
-                for (int sg = 0; sg < m; sg++) {
-                    for (int st = 0; st < pp; st++) coords[st] = COORD(rep, st, hg, sg);
-                    if (add_group(&g[ng++], GROUP_PIPE, COLL_SENDRECV, p, at, coords, pp, t)) goto done;
-                }
+            for (int q = 0; q < sq; q++)
+                for (int hg = 0; hg < n; hg++)
+                    for (int sg = 0; sg < m; sg++) {
+                        for (int st = 0; st < pp; st++) coords[st] = COORD(rep, st, q, hg, sg);
+                        if (add_group(&g[ng++], GROUP_PIPE, COLL_SENDRECV, p, at, coords, pp, t)) goto done;
+                    }
     if (dp > 1)
         for (int rep = 0; rep < dp; rep++) {
-            int k = pp * n * m;
-            for (int i = 0; i < k; i++) coords[i] = COORD(rep, 0, 0, 0) + i;
+            int k = pp * sq * n * m;
+            for (int i = 0; i < k; i++) coords[i] = COORD(rep, 0, 0, 0, 0) + i;
             if (add_group(&g[ng++], GROUP_REPLICA, COLL_ALLGATHER, p, at, coords, k, t)) goto done;
         }
+    /* the sequence axis' groups come after today's, so s = 1 plans list exactly what they did */
+    if (sq > 1)
+        for (int rep = 0; rep < dp; rep++)
+            for (int st = 0; st < pp; st++)
+                for (int hg = 0; hg < n; hg++)
+                    for (int sg = 0; sg < m; sg++) {
+                        for (int q = 0; q < sq; q++) coords[q] = COORD(rep, st, q, hg, sg);
+                        attn_coll c = s->cp == CP_ALLGATHER ? COLL_ALLGATHER : COLL_SENDRECV;
+                        if (add_group(&g[ng++], GROUP_SEQ, c, p, at, coords, sq, t)) goto done;
+                    }
+    if (sharded)
+        for (int rep = 0; rep < dp; rep++)
+            for (int st = 0; st < pp; st++) {
+                int k = sq * n * m;
+                for (int i = 0; i < k; i++) coords[i] = COORD(rep, st, 0, 0, 0) + i;
+                if (add_group(&g[ng++], GROUP_SHARD, COLL_ALLREDUCE, p, at, coords, k, t)) goto done;
+            }
 #undef COORD
     rc = 0;
 done:

@@ -60,9 +60,6 @@ __attribute__((format(printf, 4, 5))) static void seq_problem(checker *c, const 
     va_end(ap);
 }
 
-static int coord_rank(const attn_strategy *s, int rep, int st, int hg, int sg) {
-    return ((rep * s->pp + st) * s->n + hg) * s->m + sg;
-}
 
 static int check_header(checker *c) {
     const attn_plan *p = c->p;
@@ -72,13 +69,18 @@ static int check_header(checker *c) {
     const yt_node *model_map = c->pos && c->pos->root ? yt_get(c->pos->root, "model") : NULL;
     int nm = model_check_at(&p->model, c->pos ? c->pos->file : NULL, model_map, c->d);
     c->problems += nm;
-    if (s->dp < 1 || s->pp < 1 || s->n < 1 || s->m < 1) {
-        top_problem(c, "strategy", "dp, pp, n and m must be >= 1 (dp=%d pp=%d n=%d m=%d)", s->dp, s->pp, s->n, s->m);
+    if (s->dp < 1 || s->pp < 1 || s->n < 1 || s->m < 1 || s->s < 1) {
+        top_problem(c, "strategy", "dp, pp, s, n and m must be >= 1 (dp=%d pp=%d s=%d n=%d m=%d)", s->dp, s->pp, s->s,
+                    s->n, s->m);
         return -1;
     }
-    long long world = (long long)s->dp * s->pp * s->n * s->m;
+    long long world = (long long)s->dp * s->pp * s->s * s->n * s->m;
     if (world != p->world || !p->ranks)
-        top_problem(c, "world", "world=%d but dp*pp*n*m=%lld", p->world, world);
+        top_problem(c, "world", "world=%d but dp*pp*s*n*m=%lld", p->world, world);
+    if (s->s == 1 && (s->cp != CP_AUTO || s->weights != WEIGHTS_AUTO))
+        top_problem(c, "strategy", "cp and weights only exist with s > 1%s", "");
+    char why[256];
+    if (s->s > 1 && !plan_seq_supported(s, &p->model, why, sizeof why)) top_problem(c, "strategy", "%s", why);
     if (s->scheme < 0 || s->scheme >= SCHEME_COUNT) top_problem(c, "strategy", "unknown scheme %d", (int)s->scheme);
     else if ((s->m == 1) != (s->scheme == SCHEME_NONE))
         top_problem(c, "strategy", "m=%d with scheme %s: m=1 goes with none, m>1 needs a scheme", s->m,
@@ -138,15 +140,17 @@ static int check_rank_fields(checker *c) {
     for (int i = 0; i < p->world; i++) {
         const attn_rank_assign *a = &p->ranks[i];
         if (a->replica < 0 || a->replica >= s->dp || a->stage < 0 || a->stage >= s->pp || a->head_group < 0 ||
-            a->head_group >= s->n || a->seg < 0 || a->seg >= s->m) {
-            rank_problem(c, i, NULL, "rank %d: coordinates (replica %d, stage %d, head_group %d, seg %d) are out of range",
-                         i, a->replica, a->stage, a->head_group, a->seg);
+            a->head_group >= s->n || a->seg < 0 || a->seg >= s->m || a->seq < 0 || a->seq >= s->s) {
+            rank_problem(c, i, NULL,
+                         "rank %d: coordinates (replica %d, stage %d, seq %d, head_group %d, seg %d) are out of range",
+                         i, a->replica, a->stage, a->seq, a->head_group, a->seg);
             continue;
         }
-        int want = coord_rank(s, a->replica, a->stage, a->head_group, a->seg);
+        int want = plan_coord_rank(s, a->replica, a->stage, a->seq, a->head_group, a->seg);
         if (want != i)
-            rank_problem(c, i, NULL, "rank %d: coordinates (replica %d, stage %d, head_group %d, seg %d) belong to rank %d",
-                         i, a->replica, a->stage, a->head_group, a->seg, want);
+            rank_problem(c, i, NULL,
+                         "rank %d: coordinates (replica %d, stage %d, seq %d, head_group %d, seg %d) belong to rank %d",
+                         i, a->replica, a->stage, a->seq, a->head_group, a->seg, want);
         if (a->node < 0 || a->device < 0) rank_problem(c, i, "device", "rank %d: negative node or device", i);
 #define RANGE(key, b, e, lim, empty)                                                                          \
     if (!range_ok(b, e, lim, empty))                                                                          \
@@ -221,10 +225,12 @@ static void check_coverage(checker *c) {
     const attn_strategy *s = &p->strategy;
     const attn_model *m = &p->model;
     const attn_rank_assign *R = p->ranks;
-    int dp = s->dp, pp = s->pp, n = s->n, mm = s->m, nm = n * mm;
-    size_t big = (size_t)(dp > pp ? dp : pp) + (size_t)nm + 1;
+    int dp = s->dp, pp = s->pp, sq = s->s, n = s->n, mm = s->m, nm = n * mm;
+    int sharded = sq > 1 && s->weights == WEIGHTS_SHARDED;
+    int mlp_ranks = sharded ? sq * nm : nm; /* the ranks whose mlp columns tile ffn_hidden */
+    size_t big = (size_t)(dp > pp ? dp : pp) + (size_t)mlp_ranks + 1;
     int *b = calloc(big, sizeof *b), *e = calloc(big, sizeof *e), *who = calloc(big, sizeof *who);
-    int *iv = malloc((size_t)nm * 3 * sizeof *iv);
+    int *iv = malloc((size_t)mlp_ranks * 3 * sizeof *iv);
     uint8_t *own = calloc((size_t)m->heads * m->head_dim, 1);
     char where[96];
     if (!b || !e || !who || !iv || !own) {
@@ -232,9 +238,10 @@ static void check_coverage(checker *c) {
         goto done;
     }
     for (int i = 0; i < p->world; i++) { /* shares that must agree inside a replica / stage / group */
-        const attn_rank_assign *a = &R[i], *r0 = &R[coord_rank(s, a->replica, 0, 0, 0)];
-        const attn_rank_assign *s0 = &R[coord_rank(s, a->replica, a->stage, 0, 0)];
-        const attn_rank_assign *g0 = &R[coord_rank(s, a->replica, a->stage, a->head_group, 0)];
+        const attn_rank_assign *a = &R[i], *r0 = &R[plan_coord_rank(s, a->replica, 0, 0, 0, 0)];
+        const attn_rank_assign *s0 = &R[plan_coord_rank(s, a->replica, a->stage, 0, 0, 0)];
+        const attn_rank_assign *g0 = &R[plan_coord_rank(s, a->replica, a->stage, 0, a->head_group, 0)];
+        const attn_rank_assign *q0 = &R[plan_coord_rank(s, a->replica, a->stage, 0, a->head_group, a->seg)];
         if (a->batch_begin != r0->batch_begin || a->batch_end != r0->batch_end)
             rank_problem(c, i, "batch", "rank %d: batch [%d,%d) differs from rank %d's in the same replica", i,
                          a->batch_begin, a->batch_end, r0->rank);
@@ -244,15 +251,26 @@ static void check_coverage(checker *c) {
         if (a->head_begin != g0->head_begin || a->head_end != g0->head_end)
             rank_problem(c, i, "heads", "rank %d: heads [%d,%d) differ from rank %d's in the same head group", i,
                          a->head_begin, a->head_end, g0->rank);
+        /* the s slices of one (head group, seg) hold the same dims, and without sharded
+         * weights the same mlp columns: a slice differs from another only in its positions */
+        if (a->seq > 0) {
+            int same = a->n_dim_ranges == q0->n_dim_ranges;
+            for (int k = 0; same && k < a->n_dim_ranges && k < 2; k++)
+                same = a->dim_begin[k] == q0->dim_begin[k] && a->dim_end[k] == q0->dim_end[k];
+            if (!same) rank_problem(c, i, "dims", "rank %d: dims differ from rank %d's, its twin in slice 0", i, q0->rank);
+            if (!sharded && (a->mlp_begin != q0->mlp_begin || a->mlp_end != q0->mlp_end))
+                rank_problem(c, i, "mlp", "rank %d: mlp [%d,%d) differs from rank %d's, its twin in slice 0 (weights "
+                             "replicated)", i, a->mlp_begin, a->mlp_end, q0->rank);
+        }
     }
     for (int rep = 0; rep < dp; rep++) {
-        int r = coord_rank(s, rep, 0, 0, 0);
+        int r = plan_coord_rank(s, rep, 0, 0, 0, 0);
         b[rep] = R[r].batch_begin, e[rep] = R[r].batch_end, who[rep] = r;
     }
     check_chain(c, "batch rows", "replicas", dp, b, e, who, 0, m->workload.batch, "batch");
     for (int rep = 0; rep < dp; rep++) {
         for (int st = 0; st < pp; st++) {
-            int r = coord_rank(s, rep, st, 0, 0);
+            int r = plan_coord_rank(s, rep, st, 0, 0, 0);
             b[st] = R[r].layer_begin, e[st] = R[r].layer_end, who[st] = r;
         }
         snprintf(where, sizeof where, "replica %d", rep);
@@ -261,13 +279,14 @@ static void check_coverage(checker *c) {
     for (int rep = 0; rep < dp; rep++)
         for (int st = 0; st < pp; st++) {
             snprintf(where, sizeof where, "replica %d stage %d", rep, st);
-            int base = coord_rank(s, rep, st, 0, 0);
-            for (int k = 0; k < nm; k++) {
+            /* slice 0's ranks (all s slices when sharded); the other slices equal slice 0's */
+            int base = plan_coord_rank(s, rep, st, 0, 0, 0);
+            for (int k = 0; k < mlp_ranks; k++) {
                 iv[3 * k] = R[base + k].mlp_begin, iv[3 * k + 1] = R[base + k].mlp_end, iv[3 * k + 2] = base + k;
             }
-            qsort(iv, (size_t)nm, 3 * sizeof *iv, cmp_interval);
-            for (int k = 0; k < nm; k++) b[k] = iv[3 * k], e[k] = iv[3 * k + 1], who[k] = iv[3 * k + 2];
-            check_chain(c, "mlp columns", where, nm, b, e, who, 0, m->ffn_hidden, "mlp");
+            qsort(iv, (size_t)mlp_ranks, 3 * sizeof *iv, cmp_interval);
+            for (int k = 0; k < mlp_ranks; k++) b[k] = iv[3 * k], e[k] = iv[3 * k + 1], who[k] = iv[3 * k + 2];
+            check_chain(c, "mlp columns", where, mlp_ranks, b, e, who, 0, m->ffn_hidden, "mlp");
             /* every (head, dim) element exactly once; counts saturate at 2 */
             memset(own, 0, (size_t)m->heads * m->head_dim);
             for (int k = 0; k < nm; k++) {
@@ -304,7 +323,7 @@ static void check_coverage(checker *c) {
             }
             if (s->scheme == SCHEME_HEAD_ALLTOALL)
                 for (int hg = 0; hg < n; hg++) {
-                    int g = coord_rank(s, rep, st, hg, 0);
+                    int g = plan_coord_rank(s, rep, st, 0, hg, 0);
                     for (int sg = 0; sg < mm; sg++)
                         b[sg] = R[g + sg].a2a_head_begin, e[sg] = R[g + sg].a2a_head_end, who[sg] = g + sg;
                     snprintf(where, sizeof where, "replica %d stage %d head group %d", rep, st, hg);

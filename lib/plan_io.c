@@ -14,9 +14,11 @@
 
 static void write_pair(FILE *f, const char *key, int b, int e) { fprintf(f, ", %s: [%d, %d]", key, b, e); }
 
-static void write_rank(FILE *f, const attn_rank_assign *a) {
-    fprintf(f, "  - {rank: %d, node: %d, device: %d, replica: %d, stage: %d, head_group: %d, seg: %d",
-            a->rank, a->node, a->device, a->replica, a->stage, a->head_group, a->seg);
+static void write_rank(FILE *f, const attn_rank_assign *a, int s) {
+    fprintf(f, "  - {rank: %d, node: %d, device: %d, replica: %d, stage: %d", a->rank, a->node, a->device, a->replica,
+            a->stage);
+    if (s > 1) fprintf(f, ", seq: %d", a->seq); /* s = 1 plans keep their bytes */
+    fprintf(f, ", head_group: %d, seg: %d", a->head_group, a->seg);
     write_pair(f, "batch", a->batch_begin, a->batch_end);
     write_pair(f, "layers", a->layer_begin, a->layer_end);
     write_pair(f, "heads", a->head_begin, a->head_end);
@@ -57,11 +59,13 @@ static void write_plan(FILE *f, const attn_plan *p) {
     yt_write_str(f, p->topology_path);
     fputs("\n  sha256: ", f);
     yt_write_str(f, p->topology_sha256);
-    fprintf(f, "\nstrategy: {dp: %d, pp: %d, n: %d, m: %d, scheme: %s, microbatches: %d}\nobjective: ", s->dp,
-            s->pp, s->n, s->m, scheme_name(s->scheme), s->microbatches);
+    fprintf(f, "\nstrategy: {dp: %d, pp: %d, ", s->dp, s->pp);
+    if (s->s > 1) fprintf(f, "s: %d, cp: %s, weights: %s, ", s->s, cp_name(s->cp), weights_name(s->weights));
+    fprintf(f, "n: %d, m: %d, scheme: %s, microbatches: %d}\nobjective: ", s->n, s->m, scheme_name(s->scheme),
+            s->microbatches);
     yt_write_str(f, p->objective);
     fprintf(f, "\nproven_optimal: %s\nworld: %d\nranks:\n", p->proven_optimal ? "true" : "false", p->world);
-    for (int r = 0; r < p->world; r++) write_rank(f, &p->ranks[r]);
+    for (int r = 0; r < p->world; r++) write_rank(f, &p->ranks[r], strategy_seq(s));
     fputs(p->n_groups ? "groups:\n" : "groups: []\n", f);
     for (int i = 0; i < p->n_groups; i++) {
         const attn_group *g = &p->groups[i];
@@ -210,7 +214,7 @@ static void read_model(reader *rd, const yt_node *root, attn_model *m) {
 
 static void read_head(reader *rd, const yt_node *root, attn_plan *p) {
     static const char *const tkeys[] = {"name", "path", "sha256", NULL};
-    static const char *const skeys[] = {"dp", "pp", "n", "m", "scheme", "microbatches", NULL};
+    static const char *const skeys[] = {"dp", "pp", "s", "cp", "weights", "n", "m", "scheme", "microbatches", NULL};
     read_model(rd, root, &p->model);
     const yt_node *t = get_map(rd, root, "topology", tkeys);
     if (t) {
@@ -233,6 +237,25 @@ static void read_head(reader *rd, const yt_node *root, attn_plan *p) {
         } else {
             rd->bad++;
         }
+        /* the sequence axis: s optional (1), cp and weights present exactly when s > 1 */
+        long long sv = 1;
+        if (yt_int(rd->doc, s, "s", 0, 1, INT_MAX, &sv, rd->d)) rd->bad++;
+        st->s = (int)sv;
+        st->cp = CP_AUTO;
+        st->weights = WEIGHTS_AUTO;
+        const yt_node *cpn = yt_get(s, "cp"), *wn = yt_get(s, "weights");
+        if (st->s == 1) {
+            if (cpn) at_error(rd, cpn, "cp only exists with s > 1%s", "");
+            if (wn) at_error(rd, wn, "weights only exists with s > 1%s", "");
+        } else {
+            if (!cpn) at_error(rd, s, "missing '%s' (s > 1: ring or allgather)", "cp");
+            else if (yt_str(rd->doc, s, "cp", 1, buf, sizeof buf, rd->d)) rd->bad++;
+            else if (cp_parse(buf, &st->cp)) at_error(rd, cpn, "unknown cp '%s' (ring or allgather)", buf);
+            if (!wn) at_error(rd, s, "missing '%s' (s > 1: replicated or sharded)", "weights");
+            else if (yt_str(rd->doc, s, "weights", 1, buf, sizeof buf, rd->d)) rd->bad++;
+            else if (weights_parse(buf, &st->weights))
+                at_error(rd, wn, "unknown weights '%s' (replicated or sharded)", buf);
+        }
     }
     get_str(rd, root, "objective", p->objective, sizeof p->objective);
     if (strcmp(p->objective, "throughput") && strcmp(p->objective, "tpot") && strcmp(p->objective, "none"))
@@ -243,7 +266,7 @@ static void read_head(reader *rd, const yt_node *root, attn_plan *p) {
 }
 
 static void read_rank(reader *rd, const yt_node *item, attn_rank_assign *a) {
-    static const char *const keys[] = {"rank", "node", "device", "replica", "stage", "head_group", "seg",
+    static const char *const keys[] = {"rank", "node", "device", "replica", "stage", "seq", "head_group", "seg",
                                        "batch", "layers", "heads", "kv_heads", "dims", "a2a_heads", "mlp", NULL};
     if (yt_expect(rd->doc, item, YT_MAP, "a rank entry", rd->d) || yt_check_keys(rd->doc, item, keys, rd->d)) {
         rd->bad++;
@@ -256,6 +279,9 @@ static void read_rank(reader *rd, const yt_node *item, attn_rank_assign *a) {
     get_int(rd, item, "stage", 0, &a->stage);
     get_int(rd, item, "head_group", 0, &a->head_group);
     get_int(rd, item, "seg", 0, &a->seg);
+    long long q = 0; /* seq: optional (0), only meaningful with s > 1; plan_check bounds it */
+    if (yt_int(rd->doc, item, "seq", 0, 0, INT_MAX, &q, rd->d)) rd->bad++;
+    a->seq = (int)q;
     read_pair(rd, item, "batch", &a->batch_begin, &a->batch_end);
     read_pair(rd, item, "layers", &a->layer_begin, &a->layer_end);
     read_pair(rd, item, "heads", &a->head_begin, &a->head_end);
@@ -382,8 +408,8 @@ int plan_load(const char *path, attn_plan *p, attn_diag *d) {
     read_head(&rd, root, p);
     get_int(&rd, root, "world", 1, &p->world);
     const attn_strategy *s = &p->strategy;
-    if (rd.bad == 0 && (long long)s->dp * s->pp * s->n * s->m != p->world)
-        at_error(&rd, yt_get(root, "world"), "world does not equal dp*pp*n*m of the strategy%s", "");
+    if (rd.bad == 0 && (long long)s->dp * s->pp * s->s * s->n * s->m != p->world)
+        at_error(&rd, yt_get(root, "world"), "world does not equal dp*pp*s*n*m of the strategy%s", "");
     if (rd.bad == 0 && p->world > PLAN_MAX_WORLD)
         at_error(&rd, yt_get(root, "world"), "world exceeds the limit of 1048576 devices%s", "");
     const yt_node *ranks = yt_get(root, "ranks");

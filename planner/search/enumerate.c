@@ -20,7 +20,7 @@ static int walk(int N, int mb, attn_strategy *out) {
                 attn_scheme first = m == 1 ? SCHEME_NONE : SCHEME_SCORE_ALLREDUCE;
                 attn_scheme last = m == 1 ? SCHEME_NONE : SCHEME_HEAD_ALLTOALL;
                 for (int sc = first; sc <= (int)last; sc++) {
-                    if (out) out[k] = (attn_strategy){dp, pp, n, m, (attn_scheme)sc, mb};
+                    if (out) out[k] = (attn_strategy){dp, pp, n, m, (attn_scheme)sc, mb, 1, CP_AUTO, WEIGHTS_AUTO};
                     k++;
                 }
             }

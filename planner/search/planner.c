@@ -370,7 +370,7 @@ static int price_alternatives(planner_ctx *x, planner_result *r, const ranked *r
     if (!r->alts) return -1;
     r->alts[0] = r->best;
     r->n_alts = 1;
-    attn_strategy base = {x->t->n_devices / 16, 2, 8, 1, SCHEME_NONE, 0};
+    attn_strategy base = {x->t->n_devices / 16, 2, 8, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     int want_base = x->t->n_devices % 16 == 0;
     if (!want_base) snprintf(r->baseline_note, sizeof r->baseline_note, "%d devices are not a multiple of 16", x->t->n_devices);
     for (int j = 0; j < nr; j++) {

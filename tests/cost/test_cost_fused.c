@@ -44,7 +44,7 @@ static void test_prefill_hand(void) {
           "inputs");
     attn_plan p;
     cost_detail det;
-    if (price(&m, &t, (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1}, 1, &p, &det) != 0) return;
+    if (price(&m, &t, (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO}, 1, &p, &det) != 0) return;
     const attn_op_cost *a = &p.predicted.ranks[0].op[PHASE_PREFILL][OP_ATTENTION];
     CHECK_REL(a->flops, 167772160.0, 1e-12);
     CHECK_REL(a->bytes, 1720320.0, 1e-12);
@@ -82,7 +82,7 @@ static void test_calibrated(void) {
     o.calibration = &cal;
     attn_plan p;
     char err[256];
-    attn_strategy st = {1, 1, 1, 1, SCHEME_NONE, 1};
+    attn_strategy st = {1, 1, 1, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO};
     CHECK(cost_price_strategy(&m, &t, &st, &o, &p, NULL, err, sizeof err) == 0, "%s", err);
     if (check_failures) return;
     CHECK_REL(p.predicted.ranks[0].op[PHASE_PREFILL][OP_ATTENTION].time_s, 167772160.0 / (989e12 * 0.5), 1e-12);
@@ -115,7 +115,7 @@ static void test_decode_split_hand(void) {
           "inputs");
     attn_plan p;
     cost_detail det;
-    if (price(&m, &t, (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1}, 1, &p, &det) != 0) return;
+    if (price(&m, &t, (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO}, 1, &p, &det) != 0) return;
     const attn_op_cost *a = &p.predicted.ranks[0].op[PHASE_DECODE][OP_ATTENTION];
     CHECK_REL(a->flops, 4198400.0, 1e-12);
     double bytes = 2048 + 4198400 + 2048 + 64 + 33280;
@@ -137,7 +137,7 @@ static void test_graph_decode(void) {
     attn_model m;
     CHECK(gpu_topology(&t, 2) == 0 && tu_model(&m, ARCH_GPT, 2, 8, 8, 64, 1024, DTYPE_FP16, 2, 1024, 0) == 0,
           "inputs");
-    attn_strategy st = {1, 1, 2, 1, SCHEME_NONE, 1};
+    attn_strategy st = {1, 1, 2, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO};
     attn_plan e, g;
     cost_detail de, dg;
     if (price(&m, &t, st, 1, &e, &de) != 0) return;
@@ -194,13 +194,13 @@ static void test_fused_reads_less(void) {
         int heads, kv, d, L, batch, cpu;
         attn_strategy st;
     } cases[] = {
-        {8, 8, 64, 512, 4, 0, {1, 1, 1, 1, SCHEME_NONE, 1}},
-        {32, 8, 128, 4096, 2, 0, {1, 1, 2, 1, SCHEME_NONE, 1}},
-        {32, 8, 128, 16384, 1, 0, {1, 1, 1, 2, SCHEME_HEAD_ALLTOALL, 1}},
-        {16, 16, 128, 8192, 2, 0, {1, 1, 1, 2, SCHEME_QK_ALLGATHER, 1}},
-        {8, 8, 256, 2048, 8, 0, {1, 1, 2, 1, SCHEME_NONE, 1}},
-        {8, 2, 64, 4096, 1, 1, {1, 1, 1, 1, SCHEME_NONE, 1}},
-        {8, 8, 64, 512, 4, 1, {1, 1, 1, 2, SCHEME_QK_ALLGATHER, 1}},
+        {8, 8, 64, 512, 4, 0, {1, 1, 1, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {32, 8, 128, 4096, 2, 0, {1, 1, 2, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {32, 8, 128, 16384, 1, 0, {1, 1, 1, 2, SCHEME_HEAD_ALLTOALL, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {16, 16, 128, 8192, 2, 0, {1, 1, 1, 2, SCHEME_QK_ALLGATHER, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {8, 8, 256, 2048, 8, 0, {1, 1, 2, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {8, 2, 64, 4096, 1, 1, {1, 1, 1, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {8, 8, 64, 512, 4, 1, {1, 1, 1, 2, SCHEME_QK_ALLGATHER, 1, 1, CP_AUTO, WEIGHTS_AUTO}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         attn_topology t;
@@ -243,7 +243,7 @@ static void test_score_allreduce_unchanged(void) {
     attn_model m;
     CHECK(gpu_topology(&t, 4) == 0 && tu_model(&m, ARCH_GPT, 2, 8, 8, 64, 2048, DTYPE_FP16, 2, 4096, 4) == 0,
           "inputs");
-    attn_strategy st = {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0};
+    attn_strategy st = {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     attn_plan f, u;
     cost_detail df, du;
     if (price(&m, &t, st, 1, &f, &df) != 0 || price(&m, &t, st, 0, &u, &du) != 0) return;

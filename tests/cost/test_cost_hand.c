@@ -123,7 +123,7 @@ static void test_pipeline_plan(void) {
     attn_model m;
     CHECK(tu_build_topology(&t, &s) == 0 && tu_model(&m, ARCH_GPT, 4, 32, 32, 128, 16384, DTYPE_FP16, 16, 2048, 4) == 0,
           "inputs");
-    attn_strategy st = {1, 2, 8, 1, SCHEME_NONE, 4};
+    attn_strategy st = {1, 2, 8, 1, SCHEME_NONE, 4, 1, CP_AUTO, WEIGHTS_AUTO};
     attn_plan p;
     cost_detail det;
     char err[256];
@@ -160,7 +160,7 @@ static void test_score_volume(void) {
     attn_model m;
     CHECK(tu_build_topology(&t, &s) == 0 && tu_model(&m, ARCH_GPT, 2, 8, 8, 64, 2048, DTYPE_FP16, 2, 4096, 0) == 0,
           "inputs");
-    attn_strategy st = {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0};
+    attn_strategy st = {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     attn_plan p;
     cost_detail det;
     char err[256];
@@ -193,7 +193,7 @@ static void test_uneven(void) {
     attn_model m;
     CHECK(tu_build_topology(&t, &s) == 0 && tu_model(&m, ARCH_GPT, 1, 8, 8, 64, 1024, DTYPE_FP16, 2, 256, 0) == 0,
           "inputs");
-    attn_strategy st = {2, 1, 2, 1, SCHEME_NONE, 0};
+    attn_strategy st = {2, 1, 2, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     attn_plan p;
     char err[256];
     CHECK(plan_build_even(&p, &m, &t, &st, err, sizeof err) == 0, "%s", err);

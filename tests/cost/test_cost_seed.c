@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
 
     /* At L = 10000 partial scores (B h L^2/2, fp32) dwarf Q/K segments (B L h d): with the
      * same split, score-allreduce must spend longer communicating than qk-allgather. */
-    attn_strategy sa = {1, 1, 4, 4, SCHEME_SCORE_ALLREDUCE, 0}, qk = {1, 1, 4, 4, SCHEME_QK_ALLGATHER, 0};
+    attn_strategy sa = {1, 1, 4, 4, SCHEME_SCORE_ALLREDUCE, 0, 1, CP_AUTO, WEIGHTS_AUTO}, qk = {1, 1, 4, 4, SCHEME_QK_ALLGATHER, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     attn_plan pa, pq;
     char err[256];
     int ok_a = cost_price_strategy(&m, &t, &sa, NULL, &pa, NULL, err, sizeof err) == 0;

@@ -142,7 +142,7 @@ static void test_batching(void) {
 
 /* prices the seed's n=1,m=16 score-allreduce plan with a score budget */
 static int price(const attn_model *m, const attn_topology *t, double budget, attn_plan *p, cost_detail *det) {
-    attn_strategy s = {1, 1, 1, 16, SCHEME_SCORE_ALLREDUCE, 0};
+    attn_strategy s = {1, 1, 1, 16, SCHEME_SCORE_ALLREDUCE, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     cost_options o;
     cost_options_default(&o);
     o.score_workspace = budget;

@@ -8,7 +8,7 @@
 #include "testutil.h"
 
 static void expect_bad(const char *spec, const char *want) {
-    attn_strategy s = {9, 9, 9, 9, SCHEME_QK_ALLGATHER, 9};
+    attn_strategy s = {9, 9, 9, 9, SCHEME_QK_ALLGATHER, 9, 1, CP_AUTO, WEIGHTS_AUTO};
     char err[256] = "";
     CHECK(strategy_parse(spec, &s, err, sizeof err) == -1);
     CHECK(s.dp == 9 && s.n == 9); /* untouched on error */
@@ -54,6 +54,30 @@ static void test_strategy(void) {
     expect_bad("n=4,", "is not KEY=VALUE");
     expect_bad("n=4 ,m=1", "n must be a positive integer");
     expect_bad("dp=1024,pp=1024,n=2", "devices is more than");
+    /* the sequence axis */
+    CHECK(strategy_parse("s=2,n=4,m=2,scheme=head-alltoall", &s, err, sizeof err) == 0);
+    CHECK(s.s == 2 && s.cp == CP_AUTO && s.weights == WEIGHTS_AUTO && strategy_devices(&s) == 16);
+    CHECK(strategy_stage_devices(&s) == 16);
+    strategy_format(&s, buf, sizeof buf);
+    CHECK(!strcmp(buf, "dp=1,pp=1,s=2,n=4,m=2,scheme=head-alltoall"));
+    CHECK(strategy_parse("dp=2,s=4,n=2,cp=allgather,weights=sharded,mb=2", &s, err, sizeof err) == 0);
+    CHECK(s.s == 4 && s.cp == CP_ALLGATHER && s.weights == WEIGHTS_SHARDED && strategy_devices(&s) == 16);
+    strategy_format(&s, buf, sizeof buf);
+    CHECK(!strcmp(buf, "dp=2,pp=1,s=4,n=2,m=1,cp=allgather,weights=sharded,mb=2"));
+    CHECK(strategy_parse(buf, &back, err, sizeof err) == 0);
+    CHECK(back.s == 4 && back.cp == CP_ALLGATHER && back.weights == WEIGHTS_SHARDED && back.microbatches == 2);
+    CHECK(strategy_parse("n=8", &s, err, sizeof err) == 0 && s.s == 1 && s.cp == CP_AUTO && strategy_seq(&s) == 1);
+    expect_bad("n=4,cp=ring", "cp needs s > 1");
+    expect_bad("n=4,s=1,weights=sharded", "weights needs s > 1");
+    expect_bad("n=4,s=2,cp=auto", "unknown cp 'auto'");
+    expect_bad("n=4,s=2,cp=zigzag", "unknown cp 'zigzag'");
+    expect_bad("n=4,s=2,weights=helix", "unknown weights 'helix'");
+    expect_bad("n=4,s=0", "s must be a positive integer");
+    expect_bad("s=1024,dp=1024,n=2", "dp*pp*s*n*m");
+    attn_cp cp;
+    attn_weights w;
+    for (int i = 1; i < CP_COUNT; i++) CHECK(cp_parse(cp_name((attn_cp)i), &cp) == 0 && (int)cp == i);
+    for (int i = 1; i < WEIGHTS_COUNT; i++) CHECK(weights_parse(weights_name((attn_weights)i), &w) == 0 && (int)w == i);
     attn_scheme sc;
     for (int i = 0; i < SCHEME_COUNT; i++) CHECK(scheme_parse(scheme_name((attn_scheme)i), &sc) == 0 && (int)sc == i);
     CHECK(scheme_parse("Score-Allreduce", &sc) == -1 && !strcmp(scheme_name(SCHEME_NONE), "none"));

@@ -24,7 +24,7 @@ attn_model pf_model(attn_arch arch, int layers, int heads, int kv_heads, int hea
 }
 
 attn_strategy pf_strategy(int dp, int pp, int n, int m, attn_scheme scheme) {
-    attn_strategy s = {dp, pp, n, m, scheme, 0};
+    attn_strategy s = {dp, pp, n, m, scheme, 0, 1, CP_AUTO, WEIGHTS_AUTO};
     return s;
 }
 

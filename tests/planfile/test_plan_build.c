@@ -6,8 +6,9 @@
 #include <string.h>
 #include "planfile_util.h"
 
-/* Independent of plan_check: each (head, dim) once per (replica, stage), each layer once per
- * replica, each batch row once, each MLP column once per (replica, stage). */
+/* Independent of plan_check: each (head, dim) once per (replica, stage, seq), each layer
+ * once per replica, each batch row once, each MLP column once per (replica, stage, seq), or
+ * once per (replica, stage) when the weights are sharded over the s slices. */
 static void brute_force_cover(const attn_plan *p) {
     const attn_model *m = &p->model;
     const attn_strategy *s = &p->strategy;
@@ -17,19 +18,25 @@ static void brute_force_cover(const attn_plan *p) {
     if (!hd || !mlp || !layer || !rows) goto out;
     for (int rep = 0; rep < s->dp; rep++) {
         memset(layer, 0, (size_t)m->layers * sizeof *layer);
-        for (int st = 0; st < s->pp; st++) {
+        int sharded = s->s > 1 && s->weights == WEIGHTS_SHARDED;
+        for (int st = 0; st < s->pp; st++)
+          for (int q = 0; q < s->s; q++) {
             memset(hd, 0, (size_t)m->heads * m->head_dim * sizeof *hd);
-            memset(mlp, 0, (size_t)m->ffn_hidden * sizeof *mlp);
+            if (!sharded || q == 0) memset(mlp, 0, (size_t)m->ffn_hidden * sizeof *mlp);
             for (int r = 0; r < p->world; r++) {
                 const attn_rank_assign *a = &p->ranks[r];
                 if (a->replica != rep || a->stage != st) continue;
+                if (sharded && q == 0)
+                    for (int c = a->mlp_begin; c < a->mlp_end; c++) mlp[c]++;
+                if (a->seq != q) continue;
                 for (int h = a->head_begin; h < a->head_end; h++)
                     for (int q = 0; q < a->n_dim_ranges; q++)
                         for (int x = a->dim_begin[q]; x < a->dim_end[q]; x++) hd[h * m->head_dim + x]++;
-                for (int c = a->mlp_begin; c < a->mlp_end; c++) mlp[c]++;
-                if (a->head_group == 0 && a->seg == 0)
+                if (!sharded)
+                    for (int c = a->mlp_begin; c < a->mlp_end; c++) mlp[c]++;
+                if (a->head_group == 0 && a->seg == 0 && a->seq == 0)
                     for (int l = a->layer_begin; l < a->layer_end; l++) layer[l]++;
-                if (st == 0 && a->head_group == 0 && a->seg == 0)
+                if (st == 0 && a->head_group == 0 && a->seg == 0 && a->seq == 0)
                     for (int b = a->batch_begin; b < a->batch_end; b++) rows[b]++;
             }
             int bad = 0;
@@ -55,11 +62,14 @@ static void build_ok(attn_plan *p, const attn_model *m, const attn_topology *t, 
     if (rc != 0) fprintf(stderr, "unexpected rejection: %s\n", err);
     CHECK_EQ(rc, 0);
     if (rc != 0) return;
-    CHECK_EQ(p->world, s.dp * s.pp * s.n * s.m);
+    int sq = s.s > 1 ? s.s : 1;
+    CHECK_EQ(p->world, s.dp * s.pp * sq * s.n * s.m);
     for (int r = 0; r < p->world; r++) {
         const attn_rank_assign *a = &p->ranks[r];
         CHECK_EQ(a->rank, r);
-        CHECK_EQ(((a->replica * s.pp + a->stage) * s.n + a->head_group) * s.m + a->seg, r);
+        CHECK(a->seq >= 0 && a->seq < sq);
+        CHECK_EQ((((a->replica * s.pp + a->stage) * sq + a->seq) * s.n + a->head_group) * s.m + a->seg, r);
+        CHECK_EQ(plan_coord_rank(&s, a->replica, a->stage, a->seq, a->head_group, a->seg), r);
     }
     brute_force_cover(p);
     pf_diag c;
@@ -92,20 +102,27 @@ static void test_strategies(void) {
     attn_model odd = pf_model(ARCH_GPT, 3, 7, 7, 40, 333, 7);
     attn_plan p;
     struct { const attn_model *m; attn_strategy s; } cases[] = {
-        {&gpt, {1, 1, 1, 1, SCHEME_NONE, 0}},
-        {&gpt, {1, 1, 4, 1, SCHEME_NONE, 0}},            /* TP */
-        {&gpt, {1, 2, 2, 1, SCHEME_NONE, 0}},            /* TP+PP, 5 layers over 2 */
-        {&gpt, {2, 1, 2, 1, SCHEME_NONE, 0}},            /* DP, 5 rows over 2 */
-        {&gpt, {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0}},
-        {&gpt, {1, 1, 2, 3, SCHEME_QK_ALLGATHER, 0}},    /* 64 dims over 3 */
-        {&gpt, {1, 1, 2, 2, SCHEME_HEAD_ALLTOALL, 0}},
-        {&gpt, {2, 2, 3, 2, SCHEME_HEAD_ALLTOALL, 0}},
-        {&llama, {3, 2, 5, 7, SCHEME_SCORE_ALLREDUCE, 0}}, /* GQA, everything uneven */
-        {&llama, {1, 1, 3, 2, SCHEME_HEAD_ALLTOALL, 0}},
-        {&llama, {1, 5, 12, 1, SCHEME_NONE, 0}},
-        {&llama, {1, 1, 1, 48, SCHEME_QK_ALLGATHER, 0}}, /* one rotation pair each */
-        {&odd, {7, 3, 7, 5, SCHEME_QK_ALLGATHER, 0}},
-        {&odd, {1, 1, 7, 1, SCHEME_NONE, 0}},
+        {&gpt, {1, 1, 1, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&gpt, {1, 1, 4, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},            /* TP */
+        {&gpt, {1, 2, 2, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},            /* TP+PP, 5 layers over 2 */
+        {&gpt, {2, 1, 2, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},            /* DP, 5 rows over 2 */
+        {&gpt, {1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&gpt, {1, 1, 2, 3, SCHEME_QK_ALLGATHER, 0, 1, CP_AUTO, WEIGHTS_AUTO}},    /* 64 dims over 3 */
+        {&gpt, {1, 1, 2, 2, SCHEME_HEAD_ALLTOALL, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&gpt, {2, 2, 3, 2, SCHEME_HEAD_ALLTOALL, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&llama, {3, 2, 5, 7, SCHEME_SCORE_ALLREDUCE, 0, 1, CP_AUTO, WEIGHTS_AUTO}}, /* GQA, everything uneven */
+        {&llama, {1, 1, 3, 2, SCHEME_HEAD_ALLTOALL, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&llama, {1, 5, 12, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&llama, {1, 1, 1, 48, SCHEME_QK_ALLGATHER, 0, 1, CP_AUTO, WEIGHTS_AUTO}}, /* one rotation pair each */
+        {&odd, {7, 3, 7, 5, SCHEME_QK_ALLGATHER, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        {&odd, {1, 1, 7, 1, SCHEME_NONE, 0, 1, CP_AUTO, WEIGHTS_AUTO}},
+        /* the sequence axis */
+        {&gpt, {1, 1, 2, 1, SCHEME_NONE, 0, 2, CP_RING, WEIGHTS_REPLICATED}},
+        {&gpt, {1, 1, 2, 2, SCHEME_HEAD_ALLTOALL, 0, 2, CP_ALLGATHER, WEIGHTS_SHARDED}},
+        {&gpt, {2, 2, 3, 1, SCHEME_NONE, 0, 3, CP_RING, WEIGHTS_SHARDED}},
+        {&llama, {1, 1, 3, 2, SCHEME_QK_ALLGATHER, 0, 4, CP_ALLGATHER, WEIGHTS_REPLICATED}},
+        {&llama, {3, 2, 4, 1, SCHEME_NONE, 0, 2, CP_RING, WEIGHTS_SHARDED}}, /* GQA, uneven rows */
+        {&odd, {1, 3, 7, 1, SCHEME_NONE, 0, 8, CP_RING, WEIGHTS_SHARDED}},   /* 16 positions, 16 chunks */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         build_ok(&p, cases[i].m, NULL, cases[i].s);
@@ -247,7 +264,104 @@ static void test_rejections(void) {
     plan_free(&p);
 }
 
+/* The sequence axis' rules: zigzag chunks, decode owners, projection shares, groups, and
+ * the combinations refused with their reason. */
+static void test_seq(void) {
+    /* zigzag: L = 19 over 2s = 6 chunks of 4,3,3,3,3,3; slice i holds chunks i and 5-i */
+    int b0, e0, b1, e1, total = 0;
+    int seen[19] = {0};
+    for (int q = 0; q < 3; q++) {
+        int k = plan_seq_chunk_range(19, 3, q, &b0, &e0, &b1, &e1);
+        CHECK_EQ(k, (e0 - b0) + (e1 - b1));
+        CHECK(e0 <= b1); /* the low chunk first */
+        for (int x = b0; x < e0; x++) seen[x]++;
+        for (int x = b1; x < e1; x++) seen[x]++;
+        total += k;
+    }
+    CHECK_EQ(total, 19);
+    for (int x = 0; x < 19; x++) CHECK_EQ(seen[x], 1);
+    plan_seq_chunk_range(19, 3, 0, &b0, &e0, &b1, &e1);
+    CHECK(b0 == 0 && e0 == 4 && b1 == 16 && e1 == 19);
+    plan_seq_chunk_range(19, 3, 2, &b0, &e0, &b1, &e1);
+    CHECK(b0 == 7 && e0 == 10 && b1 == 10 && e1 == 13);
+    CHECK_EQ(plan_seq_chunk_range(7, 1, 0, &b0, &e0, &b1, &e1), 7);
+    CHECK(b0 == 0 && e0 == 7 && b1 == e1);
+    /* the causal work balances: keys attended per slice differ by little under zigzag */
+    long work[4] = {0}, lo = -1, hi = 0;
+    for (int q = 0; q < 4; q++) {
+        plan_seq_chunk_range(64, 4, q, &b0, &e0, &b1, &e1);
+        for (int x = b0; x < e0; x++) work[q] += x + 1;
+        for (int x = b1; x < e1; x++) work[q] += x + 1;
+        if (lo < 0 || work[q] < lo) lo = work[q];
+        if (work[q] > hi) hi = work[q];
+    }
+    CHECK(hi - lo <= 64); /* contiguous quarters would differ by 768 */
+    for (int t = 0; t < 9; t++) CHECK_EQ(plan_seq_decode_owner(t, 4), t % 4);
+    CHECK_EQ(plan_seq_decode_owner(5, 1), 0);
+    int pb, pe, at = 0;
+    for (int q = 0; q < 3; q++) {
+        plan_seq_proj_range(10, 3, q, &pb, &pe);
+        CHECK_EQ(pb, at);
+        at = pe;
+    }
+    CHECK_EQ(at, 10);
+
+    /* groups: dp 1, pp 2, s 2, n 2, m 2 head-alltoall, sharded: 16 ranks */
+    attn_model m = pf_model(ARCH_GPT, 4, 8, 8, 16, 128, 4);
+    attn_strategy s = pf_strategy(1, 2, 2, 2, SCHEME_HEAD_ALLTOALL);
+    s.s = 2, s.cp = CP_ALLGATHER, s.weights = WEIGHTS_SHARDED;
+    attn_plan p;
+    build_ok(&p, &m, NULL, s);
+    CHECK_EQ(p.world, 16);
+    CHECK_EQ(count_kind(&p, GROUP_SEG), 8);    /* per (stage, seq, head group) */
+    CHECK_EQ(count_kind(&p, GROUP_STAGE), 4);  /* per (stage, seq) */
+    CHECK_EQ(count_kind(&p, GROUP_PIPE), 8);   /* per (seq, head group, seg) */
+    CHECK_EQ(count_kind(&p, GROUP_SEQ), 8);    /* per (stage, head group, seg) */
+    CHECK_EQ(count_kind(&p, GROUP_SHARD), 2);  /* per stage */
+    for (int i = 0; i < p.n_groups; i++) {
+        const attn_group *g = &p.groups[i];
+        if (g->kind == GROUP_SEQ) {
+            CHECK(g->n_ranks == 2 && g->coll == COLL_ALLGATHER);
+            const attn_rank_assign *x = &p.ranks[g->ranks[0]], *y = &p.ranks[g->ranks[1]];
+            CHECK(x->seq == 0 && y->seq == 1 && x->stage == y->stage && x->head_group == y->head_group &&
+                  x->seg == y->seg);
+        }
+        if (g->kind == GROUP_SHARD) CHECK(g->n_ranks == 8 && g->coll == COLL_ALLREDUCE);
+    }
+    /* rank 5 = stage 0, seq 1, head group 0, seg 1: mlp share (1*2 + 0)*2 + 1 = 5 of 8 */
+    CHECK(p.ranks[5].seq == 1 && p.ranks[5].head_group == 0 && p.ranks[5].seg == 1);
+    CHECK(p.ranks[5].mlp_begin == 80 && p.ranks[5].mlp_end == 96);
+    plan_free(&p);
+    s.weights = WEIGHTS_REPLICATED, s.cp = CP_RING;
+    build_ok(&p, &m, NULL, s);
+    CHECK_EQ(count_kind(&p, GROUP_SHARD), 0);
+    CHECK(p.ranks[5].mlp_begin == 32 && p.ranks[5].mlp_end == 64); /* its twin in slice 0: rank 1 */
+    for (int i = 0; i < p.n_groups; i++)
+        if (p.groups[i].kind == GROUP_SEQ) CHECK(p.groups[i].coll == COLL_SENDRECV);
+    plan_free(&p);
+
+    /* refusals */
+    s = pf_strategy(1, 1, 2, 2, SCHEME_SCORE_ALLREDUCE);
+    s.s = 2, s.cp = CP_RING, s.weights = WEIGHTS_REPLICATED;
+    expect_reject(&m, NULL, s, "score-allreduce");
+    s = pf_strategy(1, 1, 2, 1, SCHEME_NONE);
+    s.s = 2, s.cp = CP_AUTO, s.weights = WEIGHTS_REPLICATED;
+    expect_reject(&m, NULL, s, "needs cp=ring or cp=allgather");
+    s.cp = CP_RING, s.weights = WEIGHTS_AUTO;
+    expect_reject(&m, NULL, s, "needs weights=replicated or weights=sharded");
+    s.s = 9, s.weights = WEIGHTS_REPLICATED; /* seq_len 16 < 18 */
+    expect_reject(&m, NULL, s, "2s=18 chunks but seq_len=16");
+    s = pf_strategy(1, 1, 2, 1, SCHEME_NONE);
+    s.cp = CP_RING;
+    expect_reject(&m, NULL, s, "cp and weights only exist with s > 1");
+    attn_model narrow = pf_model(ARCH_GPT, 2, 4, 4, 16, 6, 2);
+    s = pf_strategy(1, 1, 2, 1, SCHEME_NONE);
+    s.s = 4, s.cp = CP_RING, s.weights = WEIGHTS_SHARDED;
+    expect_reject(&narrow, NULL, s, "s*n*m=8 ranks, more than ffn_hidden=6");
+}
+
 int main(void) {
+    test_seq();
     test_strategies();
     test_microbatches();
     test_groups_and_placement();

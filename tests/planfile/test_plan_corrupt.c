@@ -109,7 +109,7 @@ static void test_file_corruptions(void) {
                          "{rank: 2, node: 3");
     expect_edit_rejected(base, "{rank: 3,", "rank: 3,", "rank: 2,", "rank 3 is missing", NULL);
     expect_edit_rejected(base, "{rank: 5,", "seg: 1", "seg: 0",
-                         "rank 5: coordinates (replica 0, stage 1, head_group 0, seg 0) belong to rank 4", "{rank: 5,");
+                         "rank 5: coordinates (replica 0, stage 1, seq 0, head_group 0, seg 0) belong to rank 4", "{rank: 5,");
     expect_edit_rejected(base, "{rank: 0,", "kv_heads: [0, 1]", "kv_heads: [0, 2]",
                          "rank 0: kv_heads [0,2) do not match heads [0,2) (expected [0,1))", "{rank: 0,");
     expect_edit_rejected(base, "{rank: 1,", "mlp: [16, 32]", "mlp: [8, 32]",
@@ -123,7 +123,7 @@ static void test_file_corruptions(void) {
     expect_edit_rejected(base, "kind: seg", "coll: allreduce", "coll: allgather",
                          "group 0 should be seg allreduce over 2 ranks starting at rank 0", "kind: seg");
     expect_edit_rejected(base, "{rank: 0,", "seg: 0,", "seg: 0, bogus: 1,", "bogus", "{rank: 0,");
-    expect_edit_rejected(base, "world:", "world: 8", "world: 9", "world does not equal dp*pp*n*m", "world:");
+    expect_edit_rejected(base, "world:", "world: 8", "world: 9", "world does not equal dp*pp*s*n*m", "world:");
     expect_edit_rejected(base, "  layers:", "layers: 2", "layers: two", "integer", "  layers:");
     expect_edit_rejected(base, "{rank: 2,", "dims: [[0, 16]]", "dims: [[0, 16], [16, 32]]",
                          "gpt dims must be one non-empty range", "{rank: 2,");
@@ -149,6 +149,36 @@ static void test_file_corruptions(void) {
                          "rank 0: llama dims must be a range of rotation pairs", "{rank: 0,");
     expect_edit_rejected(base, "{rank: 1,", "a2a_heads: [1, 2]", "a2a_heads: [0, 1]",
                          "replica 0 stage 0 head group 0: a2a heads [0,1) owned by both rank 0 and rank 1", "{rank: 1,");
+    free(base);
+
+    /* the sequence axis: s = 2 slices of n = 2 head groups, weights sharded (mlp over 4) */
+    attn_model g = pf_model(ARCH_GPT, 2, 4, 4, 16, 64, 2);
+    attn_strategy sq = pf_strategy(1, 1, 2, 1, SCHEME_NONE);
+    sq.s = 2, sq.cp = CP_RING, sq.weights = WEIGHTS_SHARDED;
+    build(&p, &g, sq);
+    base = written(&p);
+    plan_free(&p);
+    CHECK(strstr(base, "strategy: {dp: 1, pp: 1, s: 2, cp: ring, weights: sharded, n: 2,") != NULL);
+    expect_edit_rejected(base, "{rank: 2,", "seq: 1", "seq: 2",
+                         "rank 2: coordinates (replica 0, stage 0, seq 2, head_group 0, seg 0) are out of range",
+                         "{rank: 2,");
+    expect_edit_rejected(base, "{rank: 2,", "seq: 1", "seq: 0",
+                         "rank 2: coordinates (replica 0, stage 0, seq 0, head_group 0, seg 0) belong to rank 0",
+                         "{rank: 2,");
+    expect_edit_rejected(base, "strategy:", "cp: ring, ", "", "missing 'cp'", "strategy:");
+    expect_edit_rejected(base, "strategy:", "cp: ring", "cp: auto", "unknown cp 'auto'", "strategy:");
+    expect_edit_rejected(base, "strategy:", "weights: sharded", "weights: replicated",
+                         "rank 2: mlp [32,48) differs from rank 0's, its twin in slice 0 (weights replicated)",
+                         "{rank: 2,");
+    expect_edit_rejected(base, "strategy:", "s: 2", "s: 1", "cp only exists with s > 1", "strategy:");
+    expect_edit_rejected(base, "{rank: 3,", "mlp: [48, 64]", "mlp: [32, 64]",
+                         "mlp columns [32,48) owned by both rank 2 and rank 3", "{rank: 3,");
+    free(base);
+    build(&p, &g, pf_strategy(1, 1, 2, 1, SCHEME_NONE));
+    base = written(&p);
+    plan_free(&p);
+    CHECK(strstr(base, "seq:") == NULL); /* s = 1 plans keep their bytes */
+    expect_edit_rejected(base, "strategy:", "pp: 1, ", "pp: 1, cp: ring, ", "cp only exists with s > 1", "strategy:");
     free(base);
 
     /* predicted memory over capacity, named with rank, bytes and capacity */
@@ -215,7 +245,7 @@ static void test_memory_corruptions(void) {
     expect_check(&p, "microbatches=3 exceeds the smallest replica's batch rows=2");
     p.strategy.microbatches = 1;
     p.world = 5;
-    expect_check(&p, "world=5 but dp*pp*n*m=4");
+    expect_check(&p, "world=5 but dp*pp*s*n*m=4");
     p.world = 4;
     pf_diag_begin(&c);
     CHECK_EQ(plan_check(&p, NULL, &c.d), 0);

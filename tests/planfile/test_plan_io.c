@@ -145,6 +145,13 @@ int main(int argc, char **argv) {
     round_trip(&gpt, &t, pf_strategy(1, 1, 6, 2, SCHEME_HEAD_ALLTOALL), 2, "gpt-a2a-measuredlike.yaml");
     round_trip(&llama, &t, pf_strategy(3, 2, 5, 1, SCHEME_NONE), 1, "llama-gqa.yaml");
     round_trip(&llama, &t, pf_strategy(1, 2, 4, 4, SCHEME_QK_ALLGATHER), 1, "llama-qk.yaml");
+    /* the sequence axis: s, cp, weights and every rank's seq survive the trip */
+    attn_strategy sq = pf_strategy(1, 2, 2, 2, SCHEME_HEAD_ALLTOALL);
+    sq.s = 2, sq.cp = CP_RING, sq.weights = WEIGHTS_SHARDED;
+    round_trip(&llama, &t, sq, 1, "llama-seq-sharded.yaml");
+    sq = pf_strategy(2, 1, 3, 1, SCHEME_NONE);
+    sq.s = 4, sq.cp = CP_ALLGATHER, sq.weights = WEIGHTS_REPLICATED;
+    round_trip(&gpt, &t, sq, 0, "gpt-seq-replicated.yaml");
     pf_topology_free(&t);
     /* a larger plan: 1024 ranks with predictions */
     attn_model big = pf_model(ARCH_LLAMA, 16, 64, 8, 128, 8192, 8);

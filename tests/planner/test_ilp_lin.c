@@ -17,7 +17,7 @@ static int irand(int lo, int hi) { return lo + (int)(urand() * (hi - lo + 1)); }
 static void random_cand(lin_cand *c) {
     memset(c, 0, sizeof *c);
     c->balance = (lin_balance)irand(0, LIN_BALANCE_COUNT - 1);
-    c->strategy = (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1};
+    c->strategy = (attn_strategy){1, 1, 1, 1, SCHEME_NONE, 1, 1, CP_AUTO, WEIGHTS_AUTO};
     c->pre_0 = urand() * 2, c->dec_0 = urand() * 0.1;
     c->mem_even_ok = urand() < 0.8;
     if (c->balance == LIN_EVEN) return;
