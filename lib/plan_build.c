@@ -92,7 +92,7 @@ int plan_seq_supported(const attn_strategy *s, const attn_model *m, char *why, s
     int sq = strategy_seq(s);
     if (sq == 1) return 1;
     if (s->cp != CP_RING && s->cp != CP_ALLGATHER) {
-        snprintf(why, whylen, "s=%d needs cp=ring or cp=allgather (the planner chooses one before a plan is built)", sq);
+        snprintf(why, whylen, "s=%d needs cp=ring or cp=allgather", sq);
         return 0;
     }
     if (s->weights != WEIGHTS_REPLICATED && s->weights != WEIGHTS_SHARDED) {
