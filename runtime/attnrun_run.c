@@ -59,7 +59,7 @@ static void gather_outputs(run_state *st, const float *pre, const float *dec, fl
     size_t LC = forward_output_elems(p, 0); /* one sequence's outputs: hidden states or logits */
     size_t DC = (size_t)p->model.workload.decode_tokens * forward_output_elems(p, 1);
     for (int r = 0; r < s->dp; r++) {
-        int src = ((r * s->pp + s->pp - 1) * s->n) * s->m;
+        int src = plan_coord_rank(s, r, s->pp - 1, 0, 0, 0); /* the last stage's slice 0 holds the outputs */
         const attn_rank_assign *a = plan_rank_entry(p, src);
         size_t rows = (size_t)(a->batch_end - a->batch_begin);
         if (c->rank == src && src == 0) {

@@ -6,8 +6,10 @@
  *
  * Groups: the caller's group of a kind (plan.h attn_group_kind), members ordered by world
  * rank: GROUP_SEG = the m ranks of this rank's head group (same replica, stage, head
- * group; order = seg), GROUP_STAGE = the n*m ranks of this rank's stage and replica,
- * GROUP_REPLICA = every rank of this replica, GROUP_PIPE is not used for collectives
+ * group; order = seg), GROUP_STAGE = the n*m ranks of this rank's stage, replica and
+ * sequence slice, GROUP_REPLICA = every rank of this replica, GROUP_SEQ = the s slices
+ * of this rank's (replica, stage, head group, seg) (order = seq), GROUP_SHARD = the
+ * s*n*m ranks of this rank's stage and replica, GROUP_PIPE is not used for collectives
  * (send/recv name world ranks). Every member calls a collective with the same counts.
  *
  * Errors: a failing MPI/NCCL call prints FILE:LINE and aborts the job (comm->abort): a
@@ -44,6 +46,11 @@ struct attn_comm {
     /* point to point with a world rank (pipeline stages; gathering outputs to rank 0) */
     void (*send)(attn_comm *c, attn_ptr buf, size_t count, int peer);
     void (*recv)(attn_comm *c, attn_ptr buf, size_t count, int peer);
+    /* send to world rank dest and receive from world rank source at once (one pass of a
+     * ring: every member sends and receives, so blocking send-then-recv could deadlock);
+     * send must not alias recv. dest = source = this rank copies. */
+    void (*sendrecv)(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
+                     int source);
     void (*barrier)(attn_comm *c, attn_group_kind g); /* g = GROUP_KIND_COUNT: the world */
     int (*group_size)(attn_comm *c, attn_group_kind g);
 
@@ -61,7 +68,8 @@ struct attn_comm {
     void (*destroy)(attn_comm *c);                  /* frees c; finalizes what it started */
 };
 
-/* Rank coordinates of world rank r (plan.h): r = ((replica*pp + stage)*n + head_group)*m + seg.
+/* Rank coordinates of world rank r (plan.h plan_coord_rank):
+ * r = (((replica*pp + stage)*s + seq)*n + head_group)*m + seg.
  * Color of r's group of kind g, equal exactly for the members of one group. */
 int comm_group_color(const attn_plan *p, int r, attn_group_kind g);
 

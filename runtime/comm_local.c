@@ -11,12 +11,14 @@
 
 int comm_group_color(const attn_plan *p, int r, attn_group_kind g) {
     const attn_strategy *s = &p->strategy;
-    int per_stage = s->n * s->m;
+    int slice = s->n * s->m, stage = strategy_stage_devices(s);
     switch (g) {
-    case GROUP_SEG: return r / s->m;                                   /* (replica, stage, head group) */
-    case GROUP_STAGE: return r / per_stage;                            /* (replica, stage) */
-    case GROUP_REPLICA: return r / (s->pp * per_stage);                /* replica */
-    case GROUP_PIPE: return (r / (s->pp * per_stage)) * per_stage + r % per_stage; /* (replica, head group, seg) */
+    case GROUP_SEG: return r / s->m;                                 /* (replica, stage, seq, head group) */
+    case GROUP_STAGE: return r / slice;                              /* (replica, stage, seq) */
+    case GROUP_REPLICA: return r / (s->pp * stage);                  /* replica */
+    case GROUP_PIPE: return (r / (s->pp * stage)) * stage + r % stage; /* (replica, seq, head group, seg) */
+    case GROUP_SEQ: return (r / stage) * slice + r % slice;          /* (replica, stage, head group, seg) */
+    case GROUP_SHARD: return r / stage;                              /* (replica, stage) */
     default: return 0;
     }
 }
@@ -61,6 +63,17 @@ static void local_recv(attn_comm *c, attn_ptr buf, size_t count, int peer) {
     if (ctx->null_mode) return;
     fprintf(stderr, "%s:%d: error: recv from rank %d in a world of one\n", __FILE__, __LINE__, peer);
     c->abort(c, 1);
+}
+
+static void local_sendrecv(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
+                           int source) {
+    local_ctx *ctx = c->ctx;
+    if (ctx->null_mode) return;
+    if (dest != c->rank || source != c->rank || send_count != recv_count) {
+        fprintf(stderr, "%s:%d: error: sendrecv with ranks %d and %d in a world of one\n", __FILE__, __LINE__, dest, source);
+        c->abort(c, 1);
+    }
+    ctx->be->copy2d(ctx->be->ctx, recv, send_count, send, send_count, 1, send_count);
 }
 
 static void local_barrier(attn_comm *c, attn_group_kind g) { (void)c; (void)g; }
@@ -125,7 +138,7 @@ static attn_comm *local_make(attn_backend *be, int rank, int world, int null_mod
         .skips_collectives = null_mode,
         .allreduce_sum = local_allreduce_sum, .allreduce_sum_f32 = local_allreduce_sum,
         .allgather = local_allgather, .alltoall = local_alltoall,
-        .send = local_send, .recv = local_recv, .barrier = local_barrier, .group_size = local_group_size,
+        .send = local_send, .recv = local_recv, .sendrecv = local_sendrecv, .barrier = local_barrier, .group_size = local_group_size,
         .host_max_int = local_max_int, .host_max_double = local_max_double,
         .host_gather_double = local_gather_double, .host_send_float = local_host_send,
         .host_recv_float = local_host_recv, .abort = local_abort, .destroy = local_destroy,

@@ -24,10 +24,11 @@ typedef struct fw_buf {
     int on;         /* allocated for this rank: the architecture and the scheme decide */
 } fw_buf;
 
-enum { FW_LAYER_BUFS = 13, FW_BUFS = 17 };
+enum { FW_LAYER_BUFS = 13, FW_BUFS = 25 };
 
-/* rows of the largest activation: a prefill microbatch or the decode batch */
-static size_t fw_rows(const attn_forward *fw) { return max_size((size_t)fw->max_mb_rows * fw->L, (size_t)fw->B); }
+/* rows of the largest activation: a prefill microbatch (the slice's rows of each
+ * sequence) or the decode batch */
+static size_t fw_rows(const attn_forward *fw) { return max_size((size_t)fw->max_mb_rows * fw->TL, (size_t)fw->B); }
 
 static int layer_bufs(const attn_forward *fw, fwd_layer *ly, fw_buf *t) {
     const attn_model *m = &fw->plan->model;
@@ -83,6 +84,15 @@ static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
     size_t recv_there = R * D * (nh + 2 * nkv);
     size_t send = a2a ? max_size(send_there, R * nh * D) : 0;
     size_t recv = qk ? R * max_size(fw->NQ, fw->NKV) * D : a2a ? max_size(recv_there, R * qw) : 0;
+    /* the sequence axis (forward_seq.c): K|V blocks of a prefill microbatch (Rs sequences),
+     * ring (two slices' blocks) or all-gather (mine, then every position's, then K and V
+     * apart by position); partial outputs and their LSEs (ring passes; decode's S partials) */
+    int S = fw->S, seq = S > 1, ring = seq && fw->plan->strategy.cp == CP_RING;
+    size_t Rs = (size_t)fw->max_mb_rows, L = (size_t)fw->L, rk = nkv * fw->k_width, rv = nkv * fw->v_width;
+    size_t kv_a = ring ? Rs * fw->seq_blk * (rk + rv) : Rs * fw->TL * (rk + rv);
+    size_t kv_b = ring ? kv_a : Rs * L * (rk + rv);
+    size_t o_rows = max_size(Rs * fw->TL, (size_t)S * fw->B);
+    int out_gather = seq && forward_is_last_stage(fw) && m->vocab_size == 0;
     fw_buf b[FW_BUFS] = {
         {"x", &fw->x, R * C, FW_MEM_ACTIVATIONS, 0, 1},
         {"xn", &fw->xn, R * C, FW_MEM_ACTIVATIONS, 0, 1},
@@ -101,6 +111,14 @@ static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
         {"go", &fw->go, R * nh * D, FW_MEM_ACTIVATIONS, 0, a2a},
         {"send_buf", &fw->send_buf, send, FW_MEM_COMM, 0, a2a},
         {"recv_buf", &fw->recv_buf, recv, FW_MEM_COMM, 0, qk || a2a},
+        {"kv_a", &fw->kv_a, kv_a, FW_MEM_COMM, 0, seq},
+        {"kv_b", &fw->kv_b, kv_b, FW_MEM_COMM, 0, seq},
+        {"kfull", &fw->kfull, Rs * L * rk, FW_MEM_ACTIVATIONS, 0, seq && !ring},
+        {"vfull", &fw->vfull, Rs * L * rv, FW_MEM_ACTIVATIONS, 0, seq && !ring},
+        {"o2", &fw->o2, o_rows * nh * fw->v_width, FW_MEM_ACTIVATIONS, 0, seq},
+        {"lse", &fw->lse, max_size(Rs * fw->TL, (size_t)fw->B) * nh, FW_MEM_ACTIVATIONS, 1, seq},
+        {"lse2", &fw->lse2, o_rows * nh, FW_MEM_ACTIVATIONS, 1, seq},
+        {"seq_out", &fw->seq_out, Rs * L * C, FW_MEM_COMM, 0, out_gather},
     };
     memcpy(t, b, sizeof b);
     return FW_BUFS;
@@ -294,6 +312,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     fw->L = m->workload.seq_len;
     fw->TDEC = m->workload.decode_tokens;
     fw->TMAX = fw->L + fw->TDEC;
+    seq_init(fw); /* S > 1: TL and TMAX become the slice's */
     fw->microbatches = p->strategy.microbatches < 1 ? 1 : p->strategy.microbatches;
     if (fw->microbatches > fw->B) fw->microbatches = fw->B;
     fw->max_mb_rows = split_count(fw->B, fw->microbatches, 0);
@@ -335,6 +354,13 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
     if (fw->query_chunk > fw->L) fw->query_chunk = fw->L;
     fw->score_workspace = score_workspace > 0 ? score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
     fw->attention_fused = forward_is_attention_fused(p, be, attention);
+    if (fw->S > 1 && !fw->attention_fused) { /* partials over key ranges need the fused op's LSE */
+        attn_error_set(err, ATTN_EXIT_BADINPUT, "the plan splits sequences (s=%d): its attention runs fused only, and %s",
+                       fw->S, attention != FORWARD_ATTENTION_FUSED ? "--attention unfused was asked for"
+                                                                   : "this backend has no fused attention");
+        forward_destroy(fw);
+        return NULL;
+    }
 
     /* --- allocations: the tables, layer by layer, then the workspaces --- */
     fw_buf t[FW_BUFS];
@@ -465,6 +491,15 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
             if (fw->step_graph) { /* a recorded decode step: the position from the step slots */
                 be->rope_step(bc, fw->q, N, T, fw->NQ, fw->HS, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
                 be->rope_step(bc, fw->k, N, T, fw->NKV, fw->HS, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+            } else if (fw->S > 1 && fw->phase == PHASE_PREFILL) { /* each chunk block at its positions */
+                for (int c = 0, row = 0; c < 2; row += nseq * (fw->seq_e[c] - fw->seq_b[c]), c++) {
+                    int len = fw->seq_e[c] - fw->seq_b[c];
+                    if (!len) continue;
+                    be->rope(bc, fw_at(fw, fw->q, (size_t)row * QW), nseq * len, len, fw->NQ, fw->HS, fw->seq_b[c],
+                             fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                    be->rope(bc, fw_at(fw, fw->k, (size_t)row * KW), nseq * len, len, fw->NKV, fw->HS, fw->seq_b[c],
+                             fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                }
             } else {
                 be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
                 be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
@@ -505,7 +540,7 @@ typedef struct stage_rows { int nseq, T, pos0, seq0; } stage_rows;
  * last); what a decode step's graph holds (forward_graph.c). */
 static void stage_body(attn_forward *fw, void *arg) {
     const stage_rows *r = arg;
-    int N = r->nseq * r->T, per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
+    int N = r->nseq * r->T, per_stage = strategy_stage_devices(&fw->plan->strategy);
     size_t NC = (size_t)N * fw->C;
     if (!forward_is_first_stage(fw))
         OP(OP_PIPE_P2P, {
@@ -539,8 +574,17 @@ static void stage_forward(attn_forward *fw, const float *input, const int32_t *i
     }
     stage_rows rows = {nseq, T, pos0, seq0};
     if (!(fw->phase == PHASE_DECODE && fw_graph_step(fw, pos0, stage_body, &rows))) stage_body(fw, &rows);
+    int seq_prefill = fw->S > 1 && fw->phase == PHASE_PREFILL;
     if (forward_is_last_stage(fw) && fw->ends.on) {
-        fw_ends_head(fw, nseq, T, out);
+        /* the sequence axis: slice 0 holds each sequence's last position (the end of its
+         * chunk 1, zigzag); after a decode step every slice holds the same rows */
+        if (fw->me->seq == 0) {
+            int len0 = fw->seq_e[0] - fw->seq_b[0];
+            if (seq_prefill) fw_ends_head(fw, fw_at(fw, fw->x, (size_t)nseq * len0 * fw->C), nseq, fw->seq_e[1] - fw->seq_b[1], out);
+            else fw_ends_head(fw, fw->x, nseq, T, out);
+        }
+    } else if (forward_is_last_stage(fw) && seq_prefill) {
+        if (seq_output_hidden(fw, nseq, out) != 0) fw->comm->abort(fw->comm, 1);
     } else if (forward_is_last_stage(fw) && out) {
         be->synchronize(be->ctx);
         if (be->download(be->ctx, out, fw->x, NC) != 0) {
@@ -559,12 +603,26 @@ size_t forward_output_elems(const attn_plan *p, int decode) {
 void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_PREFILL;
     size_t seq_elems = (size_t)fw->L * fw->C, out_elems = forward_output_elems(fw->plan, 0);
+    /* the sequence axis: the slice's rows of each microbatch, chunk-major (seq_take_rows) */
+    float *my_input = NULL;
+    int32_t *my_ids = NULL;
+    int first = forward_is_first_stage(fw);
+    if (fw->S > 1 && first) {
+        size_t rows = (size_t)fw->max_mb_rows * fw->TL;
+        if (input && !(my_input = malloc(rows * fw->C * sizeof *my_input))) fw->comm->abort(fw->comm, 1);
+        if (ids && !(my_ids = malloc(rows * sizeof *my_ids))) fw->comm->abort(fw->comm, 1);
+    }
     for (int mb = 0, b0 = 0; mb < fw->microbatches; mb++) {
         int rows = split_count(fw->B, fw->microbatches, mb);
-        stage_forward(fw, input ? input + b0 * seq_elems : NULL, ids ? ids + (size_t)b0 * fw->L : NULL,
-                      out ? out + b0 * out_elems : NULL, rows, fw->L, 0, b0);
+        const float *in = input ? input + b0 * seq_elems : NULL;
+        const int32_t *id = ids ? ids + (size_t)b0 * fw->L : NULL;
+        if (my_input && in) seq_take_rows(fw, in, (size_t)fw->C * sizeof *in, rows, my_input), in = my_input;
+        if (my_ids && id) seq_take_rows(fw, id, sizeof *id, rows, my_ids), id = my_ids;
+        stage_forward(fw, in, id, out ? out + b0 * out_elems : NULL, rows, fw->TL, 0, b0);
         b0 += rows;
     }
+    free(my_input);
+    free(my_ids);
 }
 
 void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out) {

@@ -102,6 +102,20 @@ typedef struct attn_forward {
     int cache_kv_begin;     /* global kv head of cache head 0 */
     int cache_kv_heads, k_width, v_width;
     int att_q_begin, att_nq; /* query heads attention runs on (head-alltoall: whole heads) */
+    /* the sequence axis (plan.h; forward_seq.c). S = 1: TL = L, one chunk [0, L). S > 1:
+     * prefill rows are the slice's two zigzag chunks, chunk-major: [chunk 0 of every
+     * sequence][chunk 1 of every sequence]; the cache holds the slice's prefill positions
+     * (chunk 0 then chunk 1) and then the decode positions it owns (TMAX is its capacity) */
+    int S;                  /* sequence slices (strategy_seq) */
+    int seq_b[2], seq_e[2]; /* prefill positions [seq_b[c], seq_e[c]) of chunk c */
+    int TL;                 /* prefill rows per sequence on this rank (L when S = 1) */
+    int seq_rank0, seq_stride; /* world rank of SEQ member 0 and the rank step between members (n*m) */
+    int seq_blk;            /* the largest slice's prefill rows per sequence (ring blocks) */
+    attn_ptr kv_a, kv_b;    /* S > 1 prefill: K|V blocks (ring: current and incoming; all-gather: send and recv) */
+    attn_ptr kfull, vfull;  /* all-gather: every position's K and V of the microbatch */
+    attn_ptr o2;            /* a second partial O: ring passes; decode: the S gathered partials */
+    attn_ptr lse, lse2;     /* fp32 log-sum-exps of att's rows and of o2's */
+    attn_ptr seq_out;       /* last stage without a vocabulary: the S slices' outputs gathered */
     int M;                  /* members of the SEG group (the plan's m) */
     int seg_rank0;          /* world rank of SEG member 0 */
     int *seg_off, *seg_hs;  /* per SEG member: its dims' offset inside a gathered head, and width */

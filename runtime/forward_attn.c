@@ -32,6 +32,34 @@ static void cache_append(attn_forward *fw, attn_ptr cache, attn_ptr src, int nse
     }
 }
 
+/* The KV-cache write of K and V rows [nseq*T, heads*width] at positions pos0... With the
+ * sequence axis (forward_seq.c) the cache holds the slice's own rows: a prefill's two
+ * chunks (chunk-major in src) go to cache rows [0, TL) of each sequence, chunk 0 then
+ * chunk 1; a decode step's row only to the slice that owns the step (plan.h), after its
+ * prefill rows and the steps it owned before. */
+static void kv_write(attn_forward *fw, fwd_layer *ly, attn_ptr k, attn_ptr v, int nseq, int T, int pos0, int seq0) {
+    if (fw->S == 1) {
+        cache_append(fw, ly->k_cache, k, nseq, T, pos0, seq0, fw->k_width);
+        cache_append(fw, ly->v_cache, v, nseq, T, pos0, seq0, fw->v_width);
+        return;
+    }
+    size_t rk = (size_t)fw->cache_kv_heads * fw->k_width, rv = (size_t)fw->cache_kv_heads * fw->v_width;
+    if (fw->phase == PHASE_DECODE) {
+        int step = pos0 - fw->L;
+        if (plan_seq_decode_owner(step, fw->S) != fw->me->seq) return;
+        cache_append(fw, ly->k_cache, k, nseq, T, fw->TL + step / fw->S, seq0, fw->k_width);
+        cache_append(fw, ly->v_cache, v, nseq, T, fw->TL + step / fw->S, seq0, fw->v_width);
+        return;
+    }
+    for (int c = 0, row = 0; c < 2; c++) {
+        int len = fw->seq_e[c] - fw->seq_b[c];
+        if (!len) continue;
+        cache_append(fw, ly->k_cache, fw_at(fw, k, (size_t)nseq * row * rk), nseq, len, row, seq0, fw->k_width);
+        cache_append(fw, ly->v_cache, fw_at(fw, v, (size_t)nseq * row * rv), nseq, len, row, seq0, fw->v_width);
+        row += len;
+    }
+}
+
 /* One query chunk's score block inside attend(): sequences [s0, s0+ns) x query heads
  * [h0, h0+nh) of the call, query rows [c, c+Tq) against keys [0, Tk). */
 typedef struct att_block {
@@ -136,6 +164,10 @@ static void attend_fused(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, at
  * a SEG group tile alike (same rows, heads and options), so their all-reduces pair up. */
 static void attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0,
                    int seq0, int reduce_scores) {
+    if (fw->S > 1) { /* the sequence axis: fused only (forward_seq.c) */
+        seq_attend(fw, ly, Q, qw, out, nseq, T, pos0, seq0);
+        return;
+    }
     if (fw->attention_fused) {
         attend_fused(fw, ly, Q, qw, out, nseq, T, pos0, seq0);
         return;
@@ -208,10 +240,7 @@ static void attention_qk_allgather(attn_forward *fw, fwd_layer *ly, int N, int n
         fw_comm_bytes(fw, OP_ATTN_COMM, coll_bus_factor(COLL_ALLGATHER, fw->M) * (double)(total_q + total_k), fw->be->elem_bytes);
     });
     free(cq);
-    OP(OP_KV_CACHE_WRITE, {
-        cache_append(fw, ly->k_cache, fw->gk, nseq, T, pos0, seq0, fw->k_width);
-        cache_append(fw, ly->v_cache, fw->v, nseq, T, pos0, seq0, fw->v_width);
-    });
+    OP(OP_KV_CACHE_WRITE, kv_write(fw, ly, fw->gk, fw->v, nseq, T, pos0, seq0));
     attend(fw, ly, fw->gq, fw->D, fw->att, nseq, T, pos0, seq0, 0);
 }
 
@@ -268,10 +297,7 @@ static void attention_head_alltoall(attn_forward *fw, fwd_layer *ly, int N, int 
         }
         fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent, fw->be->elem_bytes);
     });
-    OP(OP_KV_CACHE_WRITE, {
-        cache_append(fw, ly->k_cache, fw->gk, nseq, T, pos0, seq0, fw->k_width);
-        cache_append(fw, ly->v_cache, fw->gv, nseq, T, pos0, seq0, fw->v_width);
-    });
+    OP(OP_KV_CACHE_WRITE, kv_write(fw, ly, fw->gk, fw->gv, nseq, T, pos0, seq0));
     attend(fw, ly, fw->gq, fw->D, fw->go, nseq, T, pos0, seq0, 0);
     OP(OP_ATTN_COMM, {
         /* back: member t gets my whole heads' dims of t; I get my dims of every member's heads */
@@ -311,10 +337,7 @@ void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, 
         attention_head_alltoall(fw, ly, N, nseq, T, pos0, seq0);
         return;
     default:
-        OP(OP_KV_CACHE_WRITE, {
-            cache_append(fw, ly->k_cache, fw->k, nseq, T, pos0, seq0, fw->k_width);
-            cache_append(fw, ly->v_cache, fw->v, nseq, T, pos0, seq0, fw->v_width);
-        });
+        OP(OP_KV_CACHE_WRITE, kv_write(fw, ly, fw->k, fw->v, nseq, T, pos0, seq0));
         attend(fw, ly, fw->q, fw->HS, fw->att, nseq, T, pos0, seq0, fw->plan->strategy.scheme == SCHEME_SCORE_ALLREDUCE);
     }
 }

@@ -145,16 +145,16 @@ void fw_ends_embed(attn_forward *fw, const int32_t *ids, int N) {
         });
 }
 
-void fw_ends_head(attn_forward *fw, int nseq, int T, float *out) {
+void fw_ends_head(attn_forward *fw, attn_ptr x, int nseq, int T, float *out) {
     attn_backend *be = fw->be;
     fwd_ends *e = &fw->ends;
     const attn_model *m = &fw->plan->model;
     int C = fw->C, Vp = e->v1 - e->v0;
     float eps = (float)m->norm_eps;
     OP(OP_FINAL_NORM, {
-        attn_ptr src = fw->x;
+        attn_ptr src = x;
         if (T > 1) { /* row T-1 of each sequence, one strided copy */
-            be->copy2d(be->ctx, e->last, (size_t)C, fw_at(fw, fw->x, (size_t)(T - 1) * C), (size_t)T * C, (size_t)nseq, (size_t)C);
+            be->copy2d(be->ctx, e->last, (size_t)C, fw_at(fw, x, (size_t)(T - 1) * C), (size_t)T * C, (size_t)nseq, (size_t)C);
             src = e->last;
         }
         if (m->arch == ARCH_GPT) be->layernorm(be->ctx, e->normed, src, e->norm_w, e->norm_b, nseq, C, eps);

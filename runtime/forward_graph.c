@@ -41,6 +41,8 @@ static void graph_decide(attn_forward *fw) {
     g->usable = 0;
     if (!g->wanted) snprintf(g->why, sizeof g->why, "--decode-graph off");
     else if (!graph_hooks(fw->be)) snprintf(g->why, sizeof g->why, "the %s backend has no graphs", fw->be->name);
+    else if (fw->S > 1) /* the slice's context length and the owner of the step's KV row change every step */
+        snprintf(g->why, sizeof g->why, "the sequence axis (s=%d) decodes eagerly", fw->S);
     else if (fw->attention_fused && !fw->be->attention_fused_step)
         snprintf(g->why, sizeof g->why, "the %s backend's fused attention has no step-slot variant (--attention unfused records)",
                  fw->be->name);

@@ -20,16 +20,31 @@
 /* forward_attn.c: the attention of one layer for each scheme, from q, k, v to att. */
 void attention_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int T, int pos0, int seq0);
 
+/* forward_seq.c: the sequence axis (S > 1). init: the slice's chunks, the cache capacity
+ * (TMAX) and the SEQ peers, before any buffer is sized (S = 1 too: TL = L). owned_steps:
+ * the decode steps among the first `steps` this slice owns. attend: the attention of Q
+ * (att_nq heads of width qw) of nseq sequences against every slice's keys into out:
+ * a prefill (T = TL rows chunk-major at pos0 = 0) or a decode step (T = 1 at pos0). */
+void seq_init(attn_forward *fw);
+int seq_owned_steps(const attn_forward *fw, int steps);
+void seq_attend(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, attn_ptr out, int nseq, int T, int pos0, int seq0);
+/* prefill rows of nseq sequences (src [nseq][L] rows of row_bytes) in the slice's order:
+ * chunk 0 of every sequence, then chunk 1 (dst [nseq * TL] rows) */
+void seq_take_rows(const attn_forward *fw, const void *src, size_t row_bytes, int nseq, void *dst);
+/* last stage, hidden states out: every slice's prefill rows of x gathered over SEQ, and
+ * (out not NULL) put in position order into out [nseq][L][C]; 0 ok, -1 after printing why */
+int seq_output_hidden(attn_forward *fw, int nseq, float *out);
+
 /* forward_ends.c: the model's ends (fwd_ends). create: buffers and weights of this rank's
  * vocabulary shard, counted in the memory categories (0, or -1 with err set); destroy
  * frees what create made. embed: token ids [N] into x [N, C] (first stage). head: each
- * of nseq sequences' last row (of T) of x through the final norm and the LM head, the
+ * of nseq sequences' last row (of T) of x (rows [nseq*T, C]: fw->x or a chunk of it) through the final norm and the LM head, the
  * logits gathered over the stage, into out [nseq, V] host fp32 (last stage; out NULL:
  * computed, not downloaded). */
 int fw_ends_create(attn_forward *fw, tensor_source *ws, attn_error *err);
 void fw_ends_destroy(attn_forward *fw);
 void fw_ends_embed(attn_forward *fw, const int32_t *ids, int N);
-void fw_ends_head(attn_forward *fw, int nseq, int T, float *out);
+void fw_ends_head(attn_forward *fw, attn_ptr x, int nseq, int T, float *out);
 
 /* forward_ops.c: be->gemm, counted; OP_SCORES writes C into the fp32 score buffer
  * (be->gemm_to_f32) */
