@@ -210,14 +210,6 @@ int main(int argc, char **argv) {
     if (plan_load(st.opt.plan, &st.plan, &d) != 0) attnrun_exit(&st, 2);
     st.plan_loaded = 1;
     if (plan_check(&st.plan, st.opt.plan, &d) != 0) attnrun_exit(&st, 2);
-    if (strategy_seq(&st.plan.strategy) > 1 && st.plan.strategy.weights == WEIGHTS_SHARDED) {
-        /* priced and planned, not executed yet: the re-sharding between the token-wise
-         * parts over s*n*m ranks and the attention over n*m is still to be written */
-        if (loud)
-            fprintf(stderr, "attnrun: error: %s: the plan shards the weights over the sequence axis (s=%d, "
-                    "weights=sharded); this runtime executes weights=replicated only\n", st.opt.plan, st.plan.strategy.s);
-        attnrun_exit(&st, 2);
-    }
     if (sha256_file(st.opt.plan, st.plan_sha) != 0) {
         if (loud) fprintf(stderr, "attnrun: error: %s: cannot read the plan file\n", st.opt.plan);
         attnrun_exit(&st, 2);

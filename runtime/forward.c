@@ -24,16 +24,21 @@ typedef struct fw_buf {
     int on;         /* allocated for this rank: the architecture and the scheme decide */
 } fw_buf;
 
-enum { FW_LAYER_BUFS = 13, FW_BUFS = 25 };
+enum { FW_LAYER_BUFS = 13, FW_BUFS = 29 };
 
-/* rows of the largest activation: a prefill microbatch (the slice's rows of each
- * sequence) or the decode batch */
-static size_t fw_rows(const attn_forward *fw) { return max_size((size_t)fw->max_mb_rows * fw->TL, (size_t)fw->B); }
+/* rows of the largest activation of the token-wise parts: a prefill microbatch (the
+ * slice's rows of each sequence; every position with the weights sharded) or the decode
+ * batch; and of the attention (the slice's rows) */
+static size_t fw_rows(const attn_forward *fw) {
+    return max_size((size_t)fw->max_mb_rows * (fw->sharded ? fw->L : fw->TL), (size_t)fw->B);
+}
+static size_t fw_att_rows(const attn_forward *fw) { return max_size((size_t)fw->max_mb_rows * fw->TL, (size_t)fw->B); }
 
 static int layer_bufs(const attn_forward *fw, fwd_layer *ly, fw_buf *t) {
     const attn_model *m = &fw->plan->model;
     int gpt = m->arch == ARCH_GPT, llama = m->arch == ARCH_LLAMA;
-    size_t C = (size_t)fw->C, qw = (size_t)fw->NQ * fw->HS, kw = (size_t)fw->NKV * fw->HS, F = (size_t)fw->F;
+    size_t C = (size_t)fw->C, F = (size_t)fw->F;
+    size_t qw = (size_t)(fw->pq1 - fw->pq0), kw = (size_t)(fw->pk1 - fw->pk0); /* this slice's projection columns */
     size_t cache_rows = (size_t)fw->B * fw->TMAX * fw->cache_kv_heads;
     fw_buf b[FW_LAYER_BUFS] = {
         {"norm1_w", &ly->norm1_w, C, FW_MEM_WEIGHTS, 0, 1},
@@ -76,7 +81,7 @@ static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
     const attn_model *m = &fw->plan->model;
     attn_scheme scheme = fw->plan->strategy.scheme;
     int llama = m->arch == ARCH_LLAMA, qk = scheme == SCHEME_QK_ALLGATHER, a2a = scheme == SCHEME_HEAD_ALLTOALL;
-    size_t C = (size_t)fw->C, R = fw_rows(fw), D = (size_t)fw->D;
+    size_t C = (size_t)fw->C, Rt = fw_rows(fw), R = fw_att_rows(fw), D = (size_t)fw->D;
     size_t qw = (size_t)fw->NQ * fw->HS, kw = (size_t)fw->NKV * fw->HS;
     size_t nh = (size_t)fw->att_nq, nkv = (size_t)fw->cache_kv_heads;
     /* head-alltoall: there, every member's heads and kv heads in my dims; back, my whole heads */
@@ -92,17 +97,19 @@ static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
     size_t kv_a = ring ? Rs * fw->seq_blk * (rk + rv) : Rs * fw->TL * (rk + rv);
     size_t kv_b = ring ? kv_a : Rs * L * (rk + rv);
     size_t o_rows = max_size(Rs * fw->TL, (size_t)S * fw->B);
-    int out_gather = seq && forward_is_last_stage(fw) && m->vocab_size == 0;
+    int out_gather = seq && !fw->sharded && forward_is_last_stage(fw) && m->vocab_size == 0;
+    /* weights sharded: my projection columns of every token, and the re-sharding buffers */
+    size_t QWp = (size_t)(fw->pq1 - fw->pq0), W = QWp + 2 * (size_t)(fw->pk1 - fw->pk0), sh = fw->sharded;
     fw_buf b[FW_BUFS] = {
-        {"x", &fw->x, R * C, FW_MEM_ACTIVATIONS, 0, 1},
-        {"xn", &fw->xn, R * C, FW_MEM_ACTIVATIONS, 0, 1},
-        {"proj", &fw->proj, R * C, FW_MEM_ACTIVATIONS, 0, 1},
+        {"x", &fw->x, Rt * C, FW_MEM_ACTIVATIONS, 0, 1},
+        {"xn", &fw->xn, Rt * C, FW_MEM_ACTIVATIONS, 0, 1},
+        {"proj", &fw->proj, Rt * C, FW_MEM_ACTIVATIONS, 0, 1},
         {"q", &fw->q, R * qw, FW_MEM_ACTIVATIONS, 0, 1},
         {"k", &fw->k, R * kw, FW_MEM_ACTIVATIONS, 0, 1},
         {"v", &fw->v, R * kw, FW_MEM_ACTIVATIONS, 0, 1},
         {"att", &fw->att, R * qw, FW_MEM_ACTIVATIONS, 0, 1},
-        {"mlp_a", &fw->mlp_a, R * fw->F, FW_MEM_ACTIVATIONS, 0, 1},
-        {"mlp_b", &fw->mlp_b, R * fw->F, FW_MEM_ACTIVATIONS, 0, llama},
+        {"mlp_a", &fw->mlp_a, Rt * fw->F, FW_MEM_ACTIVATIONS, 0, 1},
+        {"mlp_b", &fw->mlp_b, Rt * fw->F, FW_MEM_ACTIVATIONS, 0, llama},
         {"scores", &fw->scores, score_elems, FW_MEM_ACTIVATIONS, 1, 1},
         {"probs", &fw->probs, score_elems, FW_MEM_ACTIVATIONS, 0, fw->be->dtype != DTYPE_FP32},
         {"gq", &fw->gq, R * (a2a ? nh : (size_t)fw->NQ) * D, FW_MEM_ACTIVATIONS, 0, qk || a2a},
@@ -119,6 +126,10 @@ static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
         {"lse", &fw->lse, max_size(Rs * fw->TL, (size_t)fw->B) * nh, FW_MEM_ACTIVATIONS, 1, seq},
         {"lse2", &fw->lse2, o_rows * nh, FW_MEM_ACTIVATIONS, 1, seq},
         {"seq_out", &fw->seq_out, Rs * L * C, FW_MEM_COMM, 0, out_gather},
+        {"qkv_p", &fw->qkv_p, Rt * W, FW_MEM_ACTIVATIONS, 0, sh},
+        {"att_p", &fw->att_p, Rt * QWp, FW_MEM_ACTIVATIONS, 0, sh},
+        {"sh_send", &fw->sh_send, max_size(Rt * W, R * qw), FW_MEM_COMM, 0, sh},
+        {"sh_recv", &fw->sh_recv, max_size(R * (qw + 2 * kw), Rt * QWp), FW_MEM_COMM, 0, sh},
     };
     memcpy(t, b, sizeof b);
     return FW_BUFS;
@@ -210,18 +221,23 @@ static int load_vector(loader *ld, const char *name, int C, attn_ptr dst) {
     return load_upload(ld, dst, (size_t)C);
 }
 
-/* q/k/v_proj: the rows of heads [h0,h1), each the rank's dim ranges */
-static int load_head_rows(loader *ld, const char *name, int total_heads, int h0, int h1, attn_ptr dst) {
+/* q/k/v_proj: the rows of heads [h0,h1), each the rank's dim ranges; of those (the
+ * block's rows) [r0, r1) are uploaded: the slice's columns when the weights are sharded */
+static int load_head_rows(loader *ld, const char *name, int total_heads, int h0, int h1, int r0, int r1, attn_ptr dst) {
     attn_forward *fw = ld->fw;
     const attn_rank_assign *a = fw->me;
     size_t at = 0;
     for (int h = h0; h < h1; h++)
         for (int i = 0; i < a->n_dim_ranges; i++) {
-            long long r0 = (long long)h * fw->D + a->dim_begin[i], r1 = (long long)h * fw->D + a->dim_end[i];
-            if (read_rows(ld, name, (long long)total_heads * fw->D, fw->C, r0, r1, at) != 0) return -1;
-            at += (size_t)(r1 - r0);
+            long long t0 = (long long)h * fw->D + a->dim_begin[i], t1 = (long long)h * fw->D + a->dim_end[i];
+            if (read_rows(ld, name, (long long)total_heads * fw->D, fw->C, t0, t1, at) != 0) return -1;
+            at += (size_t)(t1 - t0);
         }
-    return load_upload(ld, dst, at * (size_t)fw->C);
+    if (r1 > r0 && fw->be->upload(fw->be->ctx, dst, ld->host + (size_t)r0 * fw->C, (size_t)(r1 - r0) * fw->C) != 0) {
+        attn_error_set(ld->err, ATTN_EXIT_FAIL, "upload of weights to the %s backend failed", fw->be->name);
+        return -1;
+    }
+    return 0;
 }
 
 static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
@@ -236,9 +252,14 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
         if (load_vector(ld, NAME("input_layernorm.bias"), fw->C, ly->norm1_b)) return -1;
         if (load_vector(ld, NAME("post_attention_layernorm.bias"), fw->C, ly->norm2_b)) return -1;
     }
-    if (load_head_rows(ld, NAME("self_attn.q_proj.weight"), m->heads, a->head_begin, a->head_end, ly->wq)) return -1;
-    if (load_head_rows(ld, NAME("self_attn.k_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, ly->wk)) return -1;
-    if (load_head_rows(ld, NAME("self_attn.v_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, ly->wv)) return -1;
+    if (load_head_rows(ld, NAME("self_attn.q_proj.weight"), m->heads, a->head_begin, a->head_end, fw->pq0, fw->pq1, ly->wq))
+        return -1;
+    if (load_head_rows(ld, NAME("self_attn.k_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, fw->pk0, fw->pk1,
+                       ly->wk))
+        return -1;
+    if (load_head_rows(ld, NAME("self_attn.v_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, fw->pk0, fw->pk1,
+                       ly->wv))
+        return -1;
     /* o_proj [C, heads*D]: input columns in the same (head, range) order as q's rows */
     int at = 0, qw = fw->NQ * fw->HS;
     for (int h = a->head_begin; h < a->head_end; h++)
@@ -247,7 +268,11 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
             if (read_cols(ld, NAME("self_attn.o_proj.weight"), fw->C, (long long)m->heads * fw->D, c0, c1, qw, at)) return -1;
             at += (int)(c1 - c0);
         }
-    if (load_upload(ld, ly->wo, (size_t)fw->C * qw)) return -1;
+    /* the slice's input columns [pq0, pq1) of the block (all of them unless sharded) */
+    int qwp = fw->pq1 - fw->pq0;
+    for (int r = 0; r < fw->C && qwp < qw; r++)
+        memmove(ld->host + (size_t)r * qwp, ld->host + (size_t)r * qw + fw->pq0, (size_t)qwp * sizeof(float));
+    if (qwp > 0 && load_upload(ld, ly->wo, (size_t)fw->C * qwp)) return -1;
     long long ffn = m->ffn_hidden;
     if (read_rows(ld, NAME("mlp.up_proj.weight"), ffn, fw->C, a->mlp_begin, a->mlp_end, 0) ||
         load_upload(ld, ly->w_up, (size_t)fw->F * fw->C))
@@ -477,15 +502,34 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     int C = fw->C, QW = fw->NQ * fw->HS, KW = fw->NKV * fw->HS;
     float eps = (float)m->norm_eps;
     size_t NC = (size_t)N * C;
-    int per_stage = fw->plan->strategy.n * fw->plan->strategy.m;
+    /* the all-reduces of o_proj and the MLP: over the slice's n*m ranks, or all s*n*m of
+     * the stage when the weights are sharded over the sequence axis */
+    attn_group_kind tp = fw->sharded ? GROUP_SHARD : GROUP_STAGE;
+    int per_stage = fw->sharded ? strategy_stage_devices(&fw->plan->strategy) : fw->plan->strategy.n * fw->plan->strategy.m;
+    /* the attention's rows: every row, except a sharded prefill's (N = every position),
+     * which re-shards to the slice's own rows around the attention */
+    int Ta = fw->sharded && fw->phase == PHASE_PREFILL ? fw->TL : T, Na = nseq * Ta;
+    int QWp = fw->pq1 - fw->pq0, KWp = fw->pk1 - fw->pk0, Wp = QWp + 2 * KWp;
 
     OP(OP_NORM1, m->arch == ARCH_GPT ? be->layernorm(bc, fw->xn, fw->x, ly->norm1_w, ly->norm1_b, N, C, eps)
                                      : be->rmsnorm(bc, fw->xn, fw->x, ly->norm1_w, N, C, eps));
-    OP(OP_QKV_PROJ, {
-        fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, QW, C, 1.0f, fw->xn, C, 0, ly->wq, C, 0, 0.0f, fw->q, QW, 0, 1);
-        fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wk, C, 0, 0.0f, fw->k, KW, 0, 1);
-        fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wv, C, 0, 0.0f, fw->v, KW, 0, 1);
-    });
+    if (fw->sharded) {
+        OP(OP_QKV_PROJ, { /* this slice's columns of every token, side by side in qkv_p */
+            if (QWp) fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, QWp, C, 1.0f, fw->xn, C, 0, ly->wq, C, 0, 0.0f, fw->qkv_p, Wp, 0, 1);
+            if (KWp) {
+                fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KWp, C, 1.0f, fw->xn, C, 0, ly->wk, C, 0, 0.0f, fw_at(fw, fw->qkv_p, QWp), Wp, 0, 1);
+                fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KWp, C, 1.0f, fw->xn, C, 0, ly->wv, C, 0, 0.0f, fw_at(fw, fw->qkv_p, QWp + KWp), Wp,
+                        0, 1);
+            }
+        });
+        OP(OP_ATTN_COMM, seq_shard_in(fw, nseq));
+    } else {
+        OP(OP_QKV_PROJ, {
+            fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, QW, C, 1.0f, fw->xn, C, 0, ly->wq, C, 0, 0.0f, fw->q, QW, 0, 1);
+            fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wk, C, 0, 0.0f, fw->k, KW, 0, 1);
+            fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wv, C, 0, 0.0f, fw->v, KW, 0, 1);
+        });
+    }
     if (m->arch == ARCH_LLAMA) /* the rank's pair range: dims [b,e) and [b+D/2, e+D/2) */
         OP(OP_ROPE, {
             if (fw->step_graph) { /* a recorded decode step: the position from the step slots */
@@ -501,15 +545,23 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
                              fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
                 }
             } else {
-                be->rope(bc, fw->q, N, T, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
-                be->rope(bc, fw->k, N, T, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                be->rope(bc, fw->q, Na, Ta, fw->NQ, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
+                be->rope(bc, fw->k, Na, Ta, fw->NKV, fw->HS, pos0, fw->me->dim_begin[0], fw->D, (float)m->rope_theta);
             }
         });
-    if (fw->nan_fill) be->fill(bc, fw->att, (size_t)N * QW, NAN);
-    attention_forward(fw, ly, N, nseq, T, pos0, seq0);
-    OP(OP_O_PROJ, fw_gemm(fw, OP_O_PROJ, 0, 1, N, C, QW, 1.0f, fw->att, QW, 0, ly->wo, QW, 0, 0.0f, fw->proj, C, 0, 1));
+    if (fw->nan_fill) be->fill(bc, fw->att, (size_t)Na * QW, NAN);
+    attention_forward(fw, ly, Na, nseq, Ta, pos0, seq0);
+    if (fw->sharded) {
+        OP(OP_ATTN_COMM, seq_shard_out(fw, nseq));
+        if (QWp)
+            OP(OP_O_PROJ, fw_gemm(fw, OP_O_PROJ, 0, 1, N, C, QWp, 1.0f, fw->att_p, QWp, 0, ly->wo, QWp, 0, 0.0f, fw->proj, C, 0, 1));
+        else /* no o_proj column on this slice: zeros to the all-reduce */
+            OP(OP_O_PROJ, be->fill(bc, fw->proj, NC, 0.0f));
+    } else {
+        OP(OP_O_PROJ, fw_gemm(fw, OP_O_PROJ, 0, 1, N, C, QW, 1.0f, fw->att, QW, 0, ly->wo, QW, 0, 0.0f, fw->proj, C, 0, 1));
+    }
     OP(OP_O_PROJ_ALLREDUCE, {
-        fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
+        fw->comm->allreduce_sum(fw->comm, tp, fw->proj, NC);
         fw_comm_bytes(fw, OP_O_PROJ_ALLREDUCE, fw_allreduce_elems(NC, per_stage), fw->be->elem_bytes);
     });
     OP(OP_RESIDUAL1, be->residual(bc, fw->x, fw->x, fw->proj, NC));
@@ -528,7 +580,7 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
     else /* an empty MLP share (uneven plans) contributes zeros to the all-reduce */
         OP(OP_MLP_DOWN, be->fill(bc, fw->proj, NC, 0.0f));
     OP(OP_MLP_ALLREDUCE, {
-        fw->comm->allreduce_sum(fw->comm, GROUP_STAGE, fw->proj, NC);
+        fw->comm->allreduce_sum(fw->comm, tp, fw->proj, NC);
         fw_comm_bytes(fw, OP_MLP_ALLREDUCE, fw_allreduce_elems(NC, per_stage), fw->be->elem_bytes);
     });
     OP(OP_RESIDUAL2, be->residual(bc, fw->x, fw->x, fw->proj, NC));
@@ -574,7 +626,8 @@ static void stage_forward(attn_forward *fw, const float *input, const int32_t *i
     }
     stage_rows rows = {nseq, T, pos0, seq0};
     if (!(fw->phase == PHASE_DECODE && fw_graph_step(fw, pos0, stage_body, &rows))) stage_body(fw, &rows);
-    int seq_prefill = fw->S > 1 && fw->phase == PHASE_PREFILL;
+    /* the slices' own rows (weights replicated); sharded, every rank holds every row */
+    int seq_prefill = fw->S > 1 && !fw->sharded && fw->phase == PHASE_PREFILL;
     if (forward_is_last_stage(fw) && fw->ends.on) {
         /* the sequence axis: slice 0 holds each sequence's last position (the end of its
          * chunk 1, zigzag); after a decode step every slice holds the same rows */
@@ -607,7 +660,7 @@ void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, f
     float *my_input = NULL;
     int32_t *my_ids = NULL;
     int first = forward_is_first_stage(fw);
-    if (fw->S > 1 && first) {
+    if (fw->S > 1 && !fw->sharded && first) {
         size_t rows = (size_t)fw->max_mb_rows * fw->TL;
         if (input && !(my_input = malloc(rows * fw->C * sizeof *my_input))) fw->comm->abort(fw->comm, 1);
         if (ids && !(my_ids = malloc(rows * sizeof *my_ids))) fw->comm->abort(fw->comm, 1);
@@ -618,7 +671,7 @@ void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, f
         const int32_t *id = ids ? ids + (size_t)b0 * fw->L : NULL;
         if (my_input && in) seq_take_rows(fw, in, (size_t)fw->C * sizeof *in, rows, my_input), in = my_input;
         if (my_ids && id) seq_take_rows(fw, id, sizeof *id, rows, my_ids), id = my_ids;
-        stage_forward(fw, in, id, out ? out + b0 * out_elems : NULL, rows, fw->TL, 0, b0);
+        stage_forward(fw, in, id, out ? out + b0 * out_elems : NULL, rows, fw->sharded ? fw->L : fw->TL, 0, b0);
         b0 += rows;
     }
     free(my_input);

@@ -116,6 +116,14 @@ typedef struct attn_forward {
     attn_ptr o2;            /* a second partial O: ring passes; decode: the S gathered partials */
     attn_ptr lse, lse2;     /* fp32 log-sum-exps of att's rows and of o2's */
     attn_ptr seq_out;       /* last stage without a vocabulary: the S slices' outputs gathered */
+    /* weights sharded over the sequence axis (plan.h): the token-wise parts run on every
+     * position of the microbatch, the projections on this slice's columns [pq0, pq1) of the
+     * block's q (and o input) columns and [pk0, pk1) of its k and v columns */
+    int sharded;
+    int pq0, pq1, pk0, pk1;
+    attn_ptr qkv_p;         /* [tokens, q|k|v columns of this slice] */
+    attn_ptr att_p;         /* [tokens, this slice's o_proj input columns] */
+    attn_ptr sh_send, sh_recv; /* the re-sharding all-to-alls / all-gather */
     int M;                  /* members of the SEG group (the plan's m) */
     int seg_rank0;          /* world rank of SEG member 0 */
     int *seg_off, *seg_hs;  /* per SEG member: its dims' offset inside a gathered head, and width */

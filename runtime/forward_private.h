@@ -34,6 +34,13 @@ void seq_take_rows(const attn_forward *fw, const void *src, size_t row_bytes, in
 /* last stage, hidden states out: every slice's prefill rows of x gathered over SEQ, and
  * (out not NULL) put in position order into out [nseq][L][C]; 0 ok, -1 after printing why */
 int seq_output_hidden(attn_forward *fw, int nseq, float *out);
+/* weights sharded: shard_in takes this slice's projection columns of every token (qkv_p)
+ * to q, k, v of the block's whole columns for the slice's own rows (prefill: an
+ * all-to-all over SEQ; decode: an all-gather); shard_out takes att of the own rows to
+ * att_p, this slice's o_proj input columns of every token (prefill: the all-to-all back;
+ * decode: a local column copy). nseq sequences. */
+void seq_shard_in(attn_forward *fw, int nseq);
+void seq_shard_out(attn_forward *fw, int nseq);
 
 /* forward_ends.c: the model's ends (fwd_ends). create: buffers and weights of this rank's
  * vocabulary shard, counted in the memory categories (0, or -1 with err set); destroy

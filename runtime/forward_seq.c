@@ -29,6 +29,13 @@ void seq_init(attn_forward *fw) {
     }
     /* the cache: the prefill positions, then the decode positions this slice owns */
     fw->TMAX = fw->TL + seq_owned_steps(fw, fw->TDEC);
+    int QW = fw->NQ * fw->HS, KW = fw->NKV * fw->HS;
+    fw->sharded = fw->S > 1 && st->weights == WEIGHTS_SHARDED;
+    fw->pq0 = 0, fw->pq1 = QW, fw->pk0 = 0, fw->pk1 = KW;
+    if (fw->sharded) {
+        plan_seq_proj_range(QW, fw->S, a->seq, &fw->pq0, &fw->pq1);
+        plan_seq_proj_range(KW, fw->S, a->seq, &fw->pk0, &fw->pk1);
+    }
 }
 
 int seq_owned_steps(const attn_forward *fw, int steps) {
@@ -300,4 +307,106 @@ int seq_output_hidden(attn_forward *fw, int nseq, float *out) {
     free(counts);
     free(host);
     return rc;
+}
+
+/* slice j's projection columns: q (and o input) [*q0, *q0 + *qn), k and v [*k0, *k0 + *kn) */
+static void slice_cols(const attn_forward *fw, int j, int *q0, int *qn, int *k0, int *kn) {
+    int q1, k1;
+    *qn = plan_seq_proj_range(fw->NQ * fw->HS, fw->S, j, q0, &q1);
+    *kn = plan_seq_proj_range(fw->NKV * fw->HS, fw->S, j, k0, &k1);
+}
+
+static size_t *seq_counts(attn_forward *fw) {
+    size_t *c = calloc(2 * (size_t)fw->S, sizeof *c);
+    if (!c) {
+        fprintf(stderr, "%s:%d: error: out of memory\n", __FILE__, __LINE__);
+        fw->comm->abort(fw->comm, 1);
+    }
+    return c;
+}
+
+static void copy_cols(attn_forward *fw, attn_ptr dst, size_t dst_ld, attn_ptr src, size_t src_ld, size_t rows, size_t cols) {
+    if (rows && cols) fw->be->copy2d(fw->be->ctx, dst, dst_ld, src, src_ld, rows, cols);
+}
+
+void seq_shard_in(attn_forward *fw, int nseq) {
+    int S = fw->S, me = fw->me->seq, decode = fw->phase == PHASE_DECODE;
+    size_t QW = (size_t)fw->NQ * fw->HS, KW = (size_t)fw->NKV * fw->HS;
+    size_t W = (size_t)(fw->pq1 - fw->pq0) + 2 * (size_t)(fw->pk1 - fw->pk0);
+    size_t rows_me = decode ? (size_t)nseq : (size_t)nseq * fw->TL, sent = 0;
+    size_t *cnt = seq_counts(fw), *send_counts = cnt, *recv_counts = cnt + S;
+    for (int j = 0; j < S; j++) {
+        int q0, qn, k0, kn;
+        slice_cols(fw, j, &q0, &qn, &k0, &kn);
+        recv_counts[j] = rows_me * (size_t)(qn + 2 * kn);
+    }
+    if (decode) { /* every slice computed its columns of the same tokens: gather them */
+        fw->comm->allgather(fw->comm, GROUP_SEQ, fw->qkv_p, fw->sh_recv, recv_counts);
+        sent = (size_t)nseq * W * (S - 1);
+    } else { /* to slice t its positions (its chunk-major order), my columns */
+        size_t at = 0;
+        for (int t = 0; t < S; t++) {
+            int b[2], e[2];
+            size_t start = at;
+            slice_chunks(fw, t, b, e);
+            for (int c = 0; c < 2; c++)
+                for (int i = 0; i < nseq; i++) {
+                    size_t len = (size_t)(e[c] - b[c]);
+                    copy_cols(fw, fw_at(fw, fw->sh_send, at), W, fw_at(fw, fw->qkv_p, ((size_t)i * fw->L + b[c]) * W), W, len, W);
+                    at += len * W;
+                }
+            send_counts[t] = at - start;
+            if (t != me) sent += send_counts[t];
+        }
+        fw->comm->alltoall(fw->comm, GROUP_SEQ, fw->sh_send, send_counts, fw->sh_recv, recv_counts);
+    }
+    /* from slice j: [my rows, its q | k | v columns] into q, k, v at its column offsets */
+    size_t at = 0;
+    for (int j = 0; j < S; j++) {
+        int q0, qn, k0, kn;
+        slice_cols(fw, j, &q0, &qn, &k0, &kn);
+        size_t Wj = (size_t)qn + 2 * (size_t)kn;
+        attn_ptr blk = fw_at(fw, fw->sh_recv, at);
+        copy_cols(fw, fw_at(fw, fw->q, (size_t)q0), QW, blk, Wj, rows_me, (size_t)qn);
+        copy_cols(fw, fw_at(fw, fw->k, (size_t)k0), KW, fw_at(fw, blk, (size_t)qn), Wj, rows_me, (size_t)kn);
+        copy_cols(fw, fw_at(fw, fw->v, (size_t)k0), KW, fw_at(fw, blk, (size_t)(qn + kn)), Wj, rows_me, (size_t)kn);
+        at += rows_me * Wj;
+    }
+    fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent, fw->be->elem_bytes);
+    free(cnt);
+}
+
+void seq_shard_out(attn_forward *fw, int nseq) {
+    int S = fw->S, me = fw->me->seq;
+    size_t QW = (size_t)fw->NQ * fw->HS, QWp = (size_t)(fw->pq1 - fw->pq0);
+    if (fw->phase == PHASE_DECODE) { /* every slice holds the whole attention: take my columns */
+        copy_cols(fw, fw->att_p, QWp, fw_at(fw, fw->att, (size_t)fw->pq0), QW, (size_t)nseq, QWp);
+        return;
+    }
+    size_t rows_me = (size_t)nseq * fw->TL, at = 0, sent = 0;
+    size_t *cnt = seq_counts(fw), *send_counts = cnt, *recv_counts = cnt + S;
+    for (int t = 0; t < S; t++) { /* to slice t: my positions, its columns */
+        int q0, qn, k0, kn, b[2], e[2];
+        slice_cols(fw, t, &q0, &qn, &k0, &kn);
+        copy_cols(fw, fw_at(fw, fw->sh_send, at), (size_t)qn, fw_at(fw, fw->att, (size_t)q0), QW, rows_me, (size_t)qn);
+        send_counts[t] = rows_me * (size_t)qn;
+        at += send_counts[t];
+        if (t != me) sent += send_counts[t];
+        recv_counts[t] = (size_t)nseq * slice_chunks(fw, t, b, e) * QWp;
+    }
+    fw->comm->alltoall(fw->comm, GROUP_SEQ, fw->sh_send, send_counts, fw->sh_recv, recv_counts);
+    at = 0; /* from slice j: its positions (chunk-major), my columns, to their rows */
+    for (int j = 0; j < S; j++) {
+        int b[2], e[2];
+        slice_chunks(fw, j, b, e);
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < nseq; i++) {
+                size_t len = (size_t)(e[c] - b[c]);
+                copy_cols(fw, fw_at(fw, fw->att_p, ((size_t)i * fw->L + b[c]) * QWp), QWp, fw_at(fw, fw->sh_recv, at), QWp, len,
+                          QWp);
+                at += len * QWp;
+            }
+    }
+    fw_comm_bytes(fw, OP_ATTN_COMM, (double)sent, fw->be->elem_bytes);
+    free(cnt);
 }

@@ -86,13 +86,12 @@ sed 's/seq_len: 5/seq_len: 4/' "$work/m.yaml" > "$work/short.yaml"
 "$attnrun" "$work/p_short.yaml" --dump "$work/short.safetensors" --repeat 1 --warmup 0 >/dev/null || fail "short dump"
 expect 2 "short.safetensors: tensor 'hidden_states' has shape \[2, 4, 24\], expected \[2, 5, 24\]" -- \
   "$attnrun" "$work/p1.yaml" --input "$work/short.safetensors"
-# the sequence axis: weights=sharded is planned but not executed; its attention runs fused
-# only; one rank of a replicated s=2 plan runs alone (--rank-share: the ring's and the
-# all-gather's transfers skipped)
+# the sequence axis: its attention runs fused only; one rank of an s=2 plan runs alone
+# (--rank-share: the ring's, the all-gather's and the re-sharding's transfers skipped)
 "$make_plan" "$work/m.yaml" "s=2,n=1,m=1,cp=ring,weights=sharded" "$work/p_sharded.yaml" || fail "make_plan"
 "$make_plan" "$work/m.yaml" "s=2,n=1,m=1,cp=ring,weights=replicated" "$work/p_ring.yaml" || fail "make_plan"
 "$make_plan" "$work/m.yaml" "s=2,n=1,m=1,cp=allgather,weights=replicated" "$work/p_ag.yaml" || fail "make_plan"
-expect 2 "weights=sharded\); this runtime executes weights=replicated only" -- "$attnrun" "$work/p_sharded.yaml"
+expect 0 'rank 1 of 2 alone .*local prefill' -- "$attnrun" "$work/p_sharded.yaml" --rank-share 1 --repeat 1 --warmup 0
 expect 2 "splits sequences \(s=2\): its attention runs fused only, and --attention unfused was asked for" -- \
   "$attnrun" "$work/p_ring.yaml" --rank-share 1 --attention unfused
 expect 0 'rank 1 of 2 alone .*local prefill' -- "$attnrun" "$work/p_ring.yaml" --rank-share 1 --repeat 1 --warmup 0

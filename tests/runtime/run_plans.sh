@@ -107,6 +107,9 @@ case $group in
   # pipelines and replicas, the ends, decode steps that grow some slices and not others
   # (3 steps over s=4), on 2, 3, 4, 6 and 8 ranks
   seq)    plans="llama:s=2,n=1,m=1,cp=ring,weights=replicated gpt:s=2,n=1,m=1,cp=allgather,weights=replicated gpt:s=3,n=1,m=1,cp=ring,weights=replicated gpt:s=4,n=1,m=1,cp=ring,weights=replicated llama:s=2,n=2,m=1,cp=allgather,weights=replicated llama:s=3,n=2,m=1,cp=ring,weights=replicated llama8:s=4,n=2,m=1,cp=allgather,weights=replicated llama8:s=2,n=1,m=4,scheme=head-alltoall,cp=ring,weights=replicated gpt:s=2,n=1,m=2,scheme=qk-allgather,cp=allgather,weights=replicated llama:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=replicated gpt:dp=1,pp=2,s=2,n=1,m=1,cp=ring,weights=replicated,mb=2 llama:dp=2,pp=2,s=2,n=1,m=1,cp=ring,weights=replicated,mb=1 llama:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=replicated gpt_lm:s=2,n=1,m=1,cp=ring,weights=replicated llama_lm:s=3,n=1,m=1,cp=allgather,weights=replicated llama_lm:dp=1,pp=2,s=2,n=2,m=1,cp=ring,weights=replicated,mb=3" ;;
+  # the same with the projections and the MLP sharded over all s*n*m ranks of a stage
+  # (re-sharding all-to-alls in prefill, all-gathers in decode)
+  seq_sharded) plans="llama:s=2,n=1,m=1,cp=ring,weights=sharded gpt:s=3,n=2,m=1,cp=allgather,weights=sharded llama8:s=4,n=2,m=1,cp=ring,weights=sharded llama:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=sharded gpt:s=2,n=1,m=3,scheme=qk-allgather,cp=ring,weights=sharded gpt:dp=1,pp=2,s=2,n=1,m=1,cp=ring,weights=sharded,mb=2 llama:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=sharded llama_lm:s=2,n=2,m=1,cp=ring,weights=sharded gpt_lm:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=sharded" ;;
   *) echo "run_plans.sh: unknown group $group" >&2; exit 2 ;;
 esac
 
@@ -123,7 +126,7 @@ for entry in $plans; do
   fi
   modes="fused"; [ -n "$chunk" ] && modes="fused unfused"
   [ "$group" = blocks ] && modes="unfused"
-  [ "$group" = seq ] && modes="fused" # partials over key ranges need the fused op's LSE (attnrun refuses unfused)
+  [ "${group%_sharded}" = seq ] && modes="fused" # partials over key ranges need the fused op's LSE (attnrun refuses unfused)
   for mode in $modes; do
     opts="--attention $mode"; [ "$mode" = unfused ] && opts="$opts $chunk"
     echo "== $model $strategy ($world ranks) $opts"
@@ -132,7 +135,7 @@ for entry in $plans; do
     echo "$out" | grep '^check:'
     expect "$out"
     grep -q '^check: ok' <<< "$out" || { echo "$out"; echo "FAILED: no check line" >&2; exit 1; }
-    if [ "$group" = ends ] || { [ "$group" = seq ] && [ "${model%_lm}" != "$model" ]; }; then # the logits were checked, not hidden states
+    if [ "$group" = ends ] || { [ "${group%_sharded}" = seq ] && [ "${model%_lm}" != "$model" ]; }; then # the logits were checked, not hidden states
       grep -q '^check: prefill .*last-position logits' <<< "$out" || { echo "$out"; echo "FAILED: no logits checked" >&2; exit 1; }
     elif grep -q 'vocab_size' "$plan"; then # a model without a vocabulary keeps its plan bytes
       echo "FAILED: $plan names a vocabulary" >&2; exit 1
