@@ -46,11 +46,17 @@ struct attn_comm {
     /* point to point with a world rank (pipeline stages; gathering outputs to rank 0) */
     void (*send)(attn_comm *c, attn_ptr buf, size_t count, int peer);
     void (*recv)(attn_comm *c, attn_ptr buf, size_t count, int peer);
-    /* send to world rank dest and receive from world rank source at once (one pass of a
-     * ring: every member sends and receives, so blocking send-then-recv could deadlock);
-     * send must not alias recv. dest = source = this rank copies. */
-    void (*sendrecv)(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
-                     int source);
+    /* One pass of a ring, split so that work runs while it is in flight: sendrecv_start
+     * posts the send to world rank dest and the receive from world rank source (every
+     * member sends and receives, so blocking send-then-recv could deadlock); neither
+     * buffer may be touched (send not written, recv not read) until sendrecv_wait
+     * returns. One pass in flight at a time; send must not alias recv; dest = source =
+     * this rank copies. The MPI comm overlaps (nonblocking point to point); the NCCL comm
+     * enqueues the pass on the backend's stream, so there it runs after the work queued
+     * before it, not beside it. */
+    void (*sendrecv_start)(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
+                           int source);
+    void (*sendrecv_wait)(attn_comm *c);
     void (*barrier)(attn_comm *c, attn_group_kind g); /* g = GROUP_KIND_COUNT: the world */
     int (*group_size)(attn_comm *c, attn_group_kind g);
 

@@ -65,7 +65,7 @@ static void local_recv(attn_comm *c, attn_ptr buf, size_t count, int peer) {
     c->abort(c, 1);
 }
 
-static void local_sendrecv(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
+static void local_sendrecv_start(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
                            int source) {
     local_ctx *ctx = c->ctx;
     if (ctx->null_mode) return;
@@ -75,6 +75,8 @@ static void local_sendrecv(attn_comm *c, attn_ptr send, size_t send_count, int d
     }
     ctx->be->copy2d(ctx->be->ctx, recv, send_count, send, send_count, 1, send_count);
 }
+
+static void local_sendrecv_wait(attn_comm *c) { (void)c; }
 
 static void local_barrier(attn_comm *c, attn_group_kind g) { (void)c; (void)g; }
 
@@ -138,7 +140,7 @@ static attn_comm *local_make(attn_backend *be, int rank, int world, int null_mod
         .skips_collectives = null_mode,
         .allreduce_sum = local_allreduce_sum, .allreduce_sum_f32 = local_allreduce_sum,
         .allgather = local_allgather, .alltoall = local_alltoall,
-        .send = local_send, .recv = local_recv, .sendrecv = local_sendrecv, .barrier = local_barrier, .group_size = local_group_size,
+        .send = local_send, .recv = local_recv, .sendrecv_start = local_sendrecv_start, .sendrecv_wait = local_sendrecv_wait, .barrier = local_barrier, .group_size = local_group_size,
         .host_max_int = local_max_int, .host_max_double = local_max_double,
         .host_gather_double = local_gather_double, .host_send_float = local_host_send,
         .host_recv_float = local_host_recv, .abort = local_abort, .destroy = local_destroy,

@@ -12,10 +12,12 @@
 #include "diag.h"
 
 #define TAG_DATA 101
+#define TAG_RING 103 /* ring passes of the sequence axis (sendrecv_start), apart from pipeline sends */
 #define TAG_HOST 102
 
 typedef struct mpi_ctx {
     MPI_Comm group[GROUP_KIND_COUNT];
+    MPI_Request pass[2]; /* the ring pass in flight (sendrecv_start .. sendrecv_wait) */
     attn_fatal_hook prev_hook; /* the fatal hook before ours, put back by destroy */
     void *prev_hook_ctx;
 } mpi_ctx;
@@ -109,11 +111,16 @@ static void mpi_recv(attn_comm *c, attn_ptr buf, size_t count, int peer) {
     MPI_CHECK(MPI_Recv(F(buf), AS_INT(count), MPI_FLOAT, peer, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
 }
 
-static void mpi_sendrecv(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
-                         int source) {
-    (void)c;
-    MPI_CHECK(MPI_Sendrecv(F(send), AS_INT(send_count), MPI_FLOAT, dest, TAG_DATA, F(recv), AS_INT(recv_count), MPI_FLOAT,
-                           source, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+static void mpi_sendrecv_start(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
+                               int source) {
+    mpi_ctx *ctx = c->ctx;
+    MPI_CHECK(MPI_Irecv(F(recv), AS_INT(recv_count), MPI_FLOAT, source, TAG_RING, MPI_COMM_WORLD, &ctx->pass[0]));
+    MPI_CHECK(MPI_Isend(F(send), AS_INT(send_count), MPI_FLOAT, dest, TAG_RING, MPI_COMM_WORLD, &ctx->pass[1]));
+}
+
+static void mpi_sendrecv_wait(attn_comm *c) {
+    mpi_ctx *ctx = c->ctx;
+    MPI_CHECK(MPI_Waitall(2, ctx->pass, MPI_STATUSES_IGNORE));
 }
 
 static void mpi_barrier(attn_comm *c, attn_group_kind g) { MPI_CHECK(MPI_Barrier(group_comm(c, g))); }
@@ -201,7 +208,7 @@ attn_comm *attn_comm_mpi_create(const attn_plan *p, attn_backend *be) {
         .name = "mpi", .ctx = ctx, .rank = rank, .world = world, .skips_collectives = 0,
         .allreduce_sum = mpi_allreduce_sum, .allreduce_sum_f32 = mpi_allreduce_sum, /* buffers are fp32 */
         .allgather = mpi_allgather, .alltoall = mpi_alltoall,
-        .send = mpi_send, .recv = mpi_recv, .sendrecv = mpi_sendrecv, .barrier = mpi_barrier, .group_size = mpi_group_size,
+        .send = mpi_send, .recv = mpi_recv, .sendrecv_start = mpi_sendrecv_start, .sendrecv_wait = mpi_sendrecv_wait, .barrier = mpi_barrier, .group_size = mpi_group_size,
         .host_max_int = mpi_max_int, .host_max_double = mpi_max_double,
         .host_gather_double = mpi_gather_double, .host_send_float = mpi_host_send,
         .host_recv_float = mpi_host_recv, .abort = mpi_abort, .destroy = mpi_destroy,

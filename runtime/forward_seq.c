@@ -205,15 +205,19 @@ static void prefill_ring(attn_forward *fw, fwd_layer *ly, attn_ptr Q, int qw, at
     OP(OP_ATTN_COMM, pack_own_kv(fw, ly, cur, nseq, seq0));
     for (int p = 0; p < S; p++) {
         int j = (me - p + S) % S; /* the slice whose block cur holds */
+        int last = p == S - 1;
+        if (!last) { /* the next block flies while this one's tiles run (comm.h) */
+            int b[2], e[2], jn = (j + S - 1) % S;
+            size_t send = (size_t)nseq * slice_chunks(fw, j, b, e) * (rk + rv);
+            size_t recv = (size_t)nseq * slice_chunks(fw, jn, b, e) * (rk + rv);
+            OP(OP_ATTN_COMM, {
+                fw->comm->sendrecv_start(fw->comm, cur, send, next, nxt, recv, prev);
+                fw_comm_bytes(fw, OP_ATTN_COMM, (double)send, fw->be->elem_bytes);
+            });
+        }
         ring_block(fw, Q, qw, out, nseq, j, cur, p == 0);
-        if (p == S - 1) break;
-        int b[2], e[2], jn = (j + S - 1) % S;
-        size_t send = (size_t)nseq * slice_chunks(fw, j, b, e) * (rk + rv);
-        size_t recv = (size_t)nseq * slice_chunks(fw, jn, b, e) * (rk + rv);
-        OP(OP_ATTN_COMM, {
-            fw->comm->sendrecv(fw->comm, cur, send, next, nxt, recv, prev);
-            fw_comm_bytes(fw, OP_ATTN_COMM, (double)send, fw->be->elem_bytes);
-        });
+        if (last) break;
+        OP(OP_ATTN_COMM, fw->comm->sendrecv_wait(fw->comm));
         attn_ptr t = cur;
         cur = nxt, nxt = t;
     }

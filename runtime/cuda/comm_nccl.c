@@ -149,7 +149,7 @@ static void nccl_recv(attn_comm *c, attn_ptr buf, size_t count, int peer) {
     NCCL_DIE(c, ncclGroupEnd());
 }
 
-static void nccl_sendrecv(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
+static void nccl_sendrecv_start(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
                           int source) {
     nccl_ctx *x = CTX(c);
     NCCL_DIE(c, ncclGroupStart());
@@ -157,6 +157,8 @@ static void nccl_sendrecv(attn_comm *c, attn_ptr send, size_t send_count, int de
     if (recv_count) NCCL_DIE(c, ncclRecv(recv.addr, recv_count, x->type, source, x->world, x->stream));
     NCCL_DIE(c, ncclGroupEnd());
 }
+
+static void nccl_sendrecv_wait(attn_comm *c) { (void)c; } /* stream-ordered: later work waits on the stream */
 
 /* Drains this rank's queued device work, then meets the group on the host. */
 static void nccl_barrier(attn_comm *c, attn_group_kind g) {
@@ -234,7 +236,7 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
         .name = "nccl", .ctx = x, .rank = host->rank, .world = host->world, .skips_collectives = 0,
         .allreduce_sum = nccl_allreduce_sum, .allreduce_sum_f32 = nccl_allreduce_sum_f32,
         .allgather = nccl_allgather, .alltoall = nccl_alltoall,
-        .send = nccl_send, .recv = nccl_recv, .sendrecv = nccl_sendrecv, .barrier = nccl_barrier, .group_size = nccl_group_size,
+        .send = nccl_send, .recv = nccl_recv, .sendrecv_start = nccl_sendrecv_start, .sendrecv_wait = nccl_sendrecv_wait, .barrier = nccl_barrier, .group_size = nccl_group_size,
         .host_max_int = nccl_max_int, .host_max_double = nccl_max_double,
         .host_gather_double = nccl_gather_double, .host_send_float = nccl_host_send,
         .host_recv_float = nccl_host_recv, .abort = nccl_abort, .destroy = nccl_destroy,
