@@ -259,8 +259,11 @@ static void write_plan_facts(svg_buf *b, const report_input *in) {
     svg_escaped(b, p->topology_path[0] ? p->topology_path : "path not recorded");
     svg_printf(b, ")</td></tr>\n<tr><th>strategy</th><td>");
     svg_escaped(b, strat);
-    svg_printf(b, " = %d replicas \xc3\x97 %d stages \xc3\x97 %d head groups \xc3\x97 %d segments per head", p->strategy.dp,
-               p->strategy.pp, p->strategy.n, p->strategy.m);
+    svg_printf(b, " = %d replicas \xc3\x97 %d stages \xc3\x97 ", p->strategy.dp, p->strategy.pp);
+    if (strategy_seq(&p->strategy) > 1) /* the sequence axis: how prefill reaches the other slices, where weights live */
+        svg_printf(b, "%d sequence slices (%s K/V in prefill, weights %s) \xc3\x97 ", p->strategy.s, cp_name(p->strategy.cp),
+                   weights_name(p->strategy.weights));
+    svg_printf(b, "%d head groups \xc3\x97 %d segments per head", p->strategy.n, p->strategy.m);
     if (!strcmp(p->objective, "throughput") || !strcmp(p->objective, "tpot")) { /* chosen by the planner */
         svg_printf(b, "; objective ");
         svg_escaped(b, p->objective);
