@@ -93,7 +93,8 @@ int report_find_plan_alt(const report_input *in) {
     for (int i = 0; i < in->n_alt; i++) {
         const attn_strategy *a = &in->alt[i].parsed;
         if (a->dp == s->dp && a->pp == s->pp && a->n == s->n && a->m == s->m &&
-            (s->m == 1 || a->scheme == s->scheme))
+            (s->m == 1 || a->scheme == s->scheme) && strategy_seq(a) == strategy_seq(s) &&
+            (strategy_seq(s) == 1 || (a->cp == s->cp && a->weights == s->weights)))
             return i;
     }
     return -1;
