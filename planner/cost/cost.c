@@ -140,9 +140,22 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     c.fused = o->fused_attention != 0;
     c.dp = p->strategy.dp, c.pp = p->strategy.pp, c.n = p->strategy.n, c.m = p->strategy.m;
     c.s = strategy_seq(&p->strategy);
+    c.seq_max_pos = p->model.workload.seq_len;
+    if (c.s > 1) { /* the fullest slice: NCCL's all-gather moves equal parts, so every buffer is its size */
+        c.seq_max_pos = 0;
+        for (int q = 0; q < c.s; q++) {
+            int np = plan_seq_chunk_range(p->model.workload.seq_len, c.s, q, NULL, NULL, NULL, NULL);
+            if (np > c.seq_max_pos) c.seq_max_pos = np;
+        }
+    }
     c.M = p->strategy.microbatches > 0
               ? p->strategy.microbatches
               : plan_resolve_microbatches(p->model.workload.microbatches, p->model.workload.batch / c.dp, c.pp);
+    if (c.s > 1) {
+        c.slice_sig = malloc((size_t)c.s * COST_SLICE_SIG * sizeof *c.slice_sig);
+        if (!c.slice_sig) FAIL("out of memory");
+        for (int q = 0; q < c.s; q++) c.slice_sig[q * COST_SLICE_SIG] = -1;
+    }
     if (build_ctx(&c, detail) != 0) goto fail;
     if (report_init(out, p->world) != 0) FAIL("out of memory for the report");
     int world = p->world, nst = c.dp * c.pp;
@@ -154,9 +167,11 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     int crit_pre = 0, crit_dec = 0;
     out->fits = 1;
     double ff = 0, fb = 0; /* the floors of the rank priced last */
+    cost_rank_key key[2];
     for (int i = 0; i < world; i++) {
         attn_rank_report *rr = &out->ranks[i];
-        if (i > 0 && cost_rank_same(&c, i - 1, i)) { /* even shares: most ranks repeat their neighbour */
+        cost_rank_key_make(&c, i, &key[i & 1]);
+        if (i > 0 && cost_rank_key_same(&key[(i - 1) & 1], &key[i & 1])) { /* even shares: most ranks repeat their neighbour */
             *rr = out->ranks[i - 1];
             rt[i] = rt[i - 1];
         } else {
@@ -250,6 +265,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     free(c.stage);
     free(c.seqg);
     free(c.shard);
+    free(c.slice_sig);
     return 0;
 fail:
     free(rt);
@@ -259,6 +275,7 @@ fail:
     free(c.stage);
     free(c.seqg);
     free(c.shard);
+    free(c.slice_sig);
     report_free(out);
     memset(out, 0, sizeof *out);
     return -1;

@@ -148,7 +148,12 @@ typedef struct price_ctx {
     cost_comm_geom *stage; /* per (replica, stage, seq), the slice's n*m ranks: index coord / (n*m) */
     cost_comm_geom *seqg;  /* s > 1: per (replica, stage, head group, seg), its s slices (cost_seq_index) */
     cost_comm_geom *shard; /* s > 1, weights sharded: per (replica, stage), its s*n*m ranks: coord / (s*n*m) */
+    double seq_max_pos;  /* prefill positions of the fullest slice (seq_len when s = 1) */
+    double *slice_sig;   /* s > 1: per slice, COST_SLICE_SIG values: the rows they were made for
+                            (-1: not yet), then what the slice changes in a rank's prices
+                            (cost_rank.c fills it on first use; cost.c owns it) */
 } price_ctx;
+#define COST_SLICE_SIG 15
 
 /* Per-rank results kept for the stage/pipeline assembly. */
 typedef struct rank_time {
@@ -173,9 +178,22 @@ double cost_ops_comm(const attn_op_cost *op);
  * and HBM floor ((weights + KV at seq_len) / bandwidth). */
 void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_time *rt, double *floor_flops,
                      double *floor_bytes);
-/* 1 when ranks i and j would get the same prices (same share sizes, device type, stage
- * position and groups' geometry), so j can reuse i's. */
-int cost_rank_same(const price_ctx *c, int i, int j);
+/* What a rank's prices depend on: its share's sizes, device type, stage position, slice
+ * shape and its groups' geometry. Two ranks with equal keys get the same prices, so the
+ * second can reuse the first's (cost_rank_key_same). */
+typedef struct cost_rank_sizes {
+    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos, vocab_rows;
+    double a2a_need;
+    double slice[COST_SLICE_SIG - 1]; /* s > 1: positions, decode share, columns, the chunks' tiles */
+} cost_rank_sizes;
+typedef struct cost_rank_key {
+    cost_rank_sizes sizes;
+    const cost_comm_geom *seg, *stage, *seqg, *shard; /* into price_ctx's arrays (NULL: none) */
+    cost_comm_geom pipe;  /* the link to the next stage (zero on the last) */
+    int pipe_ok;
+} cost_rank_key;
+void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *k);
+int cost_rank_key_same(const cost_rank_key *a, const cost_rank_key *b);
 /* Fills detail->coll with the collectives of the critical ranks. */
 void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost_detail *detail);
 

@@ -41,17 +41,6 @@ double cost_seq_pairs(int L, int s, int seq, int zigzag) {
     return cost_causal_pairs(b0, e0, 0, e0) + cost_causal_pairs(b1, e1, 0, e1);
 }
 
-/* The prefill positions of the fullest of the s slices (the collectives' buffers are
- * sized for it: NCCL's all-gather moves equal parts). */
-static double seq_max_positions(int L, int s) {
-    int best = 0;
-    for (int q = 0; q < s; q++) {
-        int n = plan_seq_chunk_range(L, s, q, NULL, NULL, NULL, NULL);
-        if (n > best) best = n;
-    }
-    return best;
-}
-
 /* The decode steps of D whose KV slice seq of s holds (plan_seq_decode_owner: t mod s). */
 static double seq_decode_share(int D, int s, int seq) {
     if (s <= 1) return D;
@@ -97,7 +86,7 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     sh->cp = S > 1 ? st->cp : CP_AUTO;
     sh->sharded = S > 1 && st->weights == WEIGHTS_SHARDED;
     double L = Li, P = plan_seq_chunk_range(Li, S, S > 1 ? a->seq : 0, &b0, &e0, &b1, &e1);
-    sh->seq_max_pos = S > 1 ? seq_max_positions(Li, S) : L;
+    sh->seq_max_pos = c->seq_max_pos; /* the fullest slice's (cost.c) */
     /* decode keys: the cached context and the new token; with s > 1 the fullest slice's
      * positions and the new token (the step waits for the slowest slice at the merge) */
     double dec_keys = S > 1 ? sh->seq_max_pos + 1 : L + 1;
@@ -188,7 +177,7 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
             sh->fa.key_rows += f1.key_rows;
             sh->fa.pairs += f1.pairs;
             if (f1.kv_splits > sh->fa.kv_splits) sh->fa.kv_splits = f1.kv_splits;
-            sh->fa_keys = e1 > e0 ? e1 : e0;
+            sh->fa_keys = L; /* the calibration's key axis: the sequence the slices share */
             sh->fa_calls = st->cp == CP_RING ? 2.0 * S : 2;
         } else {
             sh->fa_keys = ph == PHASE_PREFILL ? L : dec_keys;
@@ -647,18 +636,15 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
     }
 }
 
-/* What a rank's prices depend on, with padding zeroed so memcmp compares values. */
-typedef struct rank_key {
-    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos, vocab_rows;
-    int seq; /* s > 1: the slice (its positions, chunk offsets and projection columns) */
-    double a2a_need;
-    cost_comm_geom seg, stage, pipe, seqg, shard;
-} rank_key;
-
-static void make_key(const price_ctx *c, int idx, rank_key *k) {
+/* What a rank's prices depend on (cost_rank_key in cost_private.h): its share's sizes
+ * (padding zeroed so memcmp compares values) and the geometry of its groups, compared in
+ * place (cost_comm_geom_build zeroes every geometry before filling it, calloc'd arrays the
+ * rest). Made once per rank: most ranks of a plan repeat their neighbour. */
+void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *key) {
     const attn_rank_assign *a = &c->p->ranks[idx];
     const attn_model *md = &c->p->model;
-    memset(k, 0, sizeof *k);
+    memset(key, 0, sizeof *key);
+    cost_rank_sizes *k = &key->sizes;
     k->device_type = c->t->devices[a->device].device_type;
     k->rows = cost_rank_rows(a);
     k->layers = a->layer_end - a->layer_begin;
@@ -670,29 +656,45 @@ static void make_key(const price_ctx *c, int idx, rank_key *k) {
     k->mlp = a->mlp_end - a->mlp_begin;
     k->stage_pos = (a->stage > 0) + 2 * (a->stage + 1 >= c->pp);
     k->vocab_rows = plan_vocab_range(md->vocab_size, c->n, c->m, a->head_group, a->seg, NULL, NULL);
+    if (c->s > 1) { /* once per slice and row count: the same for every rank of the slice */
+        double *sig = &c->slice_sig[a->seq * COST_SLICE_SIG];
+        if (sig[0] != k->rows) {
+            int rows = k->rows, M = c->M < rows ? c->M : rows, q, rem;
+            split_sizes(rows, M > 0 ? M : 1, &q, &rem);
+            cost_shape sh; /* the largest microbatch's prefill; decode does not depend on the slice */
+            base_shape(c, a, PHASE_PREFILL, q + (rem > 0), &sh);
+            int P = plan_seq_chunk_range(md->workload.seq_len, c->s, a->seq, NULL, NULL, NULL, NULL);
+            double v[COST_SLICE_SIG] = {rows, P, seq_decode_share(md->workload.decode_tokens, c->s, a->seq), sh.q_cols,
+                                        sh.kv_cols, sh.score_pairs, sh.key_reads, sh.chunks, sh.chunk_rows, sh.fa.tiles,
+                                        sh.fa.key_rows, sh.fa.pairs, sh.fa.kv_splits, sh.fa.q_tile, sh.fa_keys};
+            memcpy(sig, v, sizeof v);
+        }
+        memcpy(k->slice, sig + 1, sizeof k->slice);
+    }
     int coord = cost_coord_of(c, a), base = coord - a->seg;
     if (c->p->strategy.scheme == SCHEME_HEAD_ALLTOALL)
         for (int j = 0; j < c->m; j++) {
             const attn_rank_assign *b = &c->p->ranks[c->at[base + j]];
             k->a2a_need += (b->a2a_head_end - b->a2a_head_begin) + 2 * kv_heads_of(md, b->a2a_head_begin, b->a2a_head_end);
         }
-    memcpy(&k->seg, &c->seg[coord / c->m], sizeof k->seg); /* memcpy keeps the zeroed padding */
-    memcpy(&k->stage, &c->stage[coord / (c->m * c->n)], sizeof k->stage);
-    if (c->s > 1) {
-        k->seq = a->seq;
-        memcpy(&k->seqg, &c->seqg[cost_seq_index(c, coord)], sizeof k->seqg);
-        if (c->shard) memcpy(&k->shard, &c->shard[coord / (c->s * c->n * c->m)], sizeof k->shard);
-    }
+    key->seg = &c->seg[coord / c->m];
+    key->stage = &c->stage[coord / (c->m * c->n)];
+    key->seqg = c->s > 1 ? &c->seqg[cost_seq_index(c, coord)] : NULL;
+    key->shard = c->shard ? &c->shard[coord / (c->s * c->n * c->m)] : NULL;
+    key->pipe_ok = 1;
     if (a->stage + 1 < c->pp) {
         int next = plan_coord_rank(&c->p->strategy, a->replica, a->stage + 1, a->seq, a->head_group, a->seg);
         int devs[2] = {a->device, c->p->ranks[c->at[next]].device};
-        if (cost_comm_geom_build(c->t, devs, 2, &k->pipe) != 0) k->pipe.n = -1; /* never equal to a valid key */
+        key->pipe_ok = cost_comm_geom_build(c->t, devs, 2, &key->pipe) == 0;
     }
 }
 
-int cost_rank_same(const price_ctx *c, int i, int j) {
-    rank_key a, b;
-    make_key(c, i, &a);
-    make_key(c, j, &b);
-    return a.pipe.n >= 0 && memcmp(&a, &b, sizeof a) == 0;
+static int same_geom(const cost_comm_geom *x, const cost_comm_geom *y) {
+    return x == y || (x && y && memcmp(x, y, sizeof *x) == 0);
+}
+
+int cost_rank_key_same(const cost_rank_key *a, const cost_rank_key *b) {
+    return a->pipe_ok && b->pipe_ok && memcmp(&a->sizes, &b->sizes, sizeof a->sizes) == 0 && same_geom(a->seg, b->seg) &&
+           same_geom(a->stage, b->stage) && same_geom(a->seqg, b->seqg) && same_geom(a->shard, b->shard) &&
+           memcmp(&a->pipe, &b->pipe, sizeof a->pipe) == 0;
 }
