@@ -51,9 +51,11 @@ static void print_ops(const attn_plan *p, int rank, attn_phase ph) {
     const attn_rank_report *rr = &p->predicted.ranks[idx];
     double total = 0;
     for (int k = 0; k < OP_COUNT; k++) total += rr->op[ph][k].time_s;
-    printf("\n%s, critical rank %d (replica %d, stage %d, head group %d, segment %d; device %d on node %d)\n",
+    char seq[32] = ""; /* the sequence slice, when the plan has the axis */
+    if (strategy_seq(&p->strategy) > 1) snprintf(seq, sizeof seq, ", seq %d", a->seq);
+    printf("\n%s, critical rank %d (replica %d, stage %d%s, head group %d, segment %d; device %d on node %d)\n",
            ph == PHASE_PREFILL ? "prefill (whole batch of its replica)" : "decode (one step)", rank, a->replica,
-           a->stage, a->head_group, a->seg, a->device, a->node);
+           a->stage, seq, a->head_group, a->seg, a->device, a->node);
     printf("  %-18s %-8s %12s %7s %12s %12s\n", "op", "class", "time ms", "share", "GFLOP", "GB");
     for (int k = 0; k < OP_COUNT; k++) {
         const attn_op_cost *c = &rr->op[ph][k];

@@ -25,11 +25,13 @@ double cost_pipeline_time(int M, int P, const double *stage_s, double p2p_s) {
 static int check_inputs(const attn_plan *p, const attn_topology *t, cost_detail *detail) {
     const attn_model *md = &p->model;
     const attn_strategy *s = &p->strategy;
-    if (s->dp < 1 || s->pp < 1 || s->n < 1 || s->m < 1) FAIL("strategy has a size below 1");
-    /* the sequence axis is in the plan format (lib/plan.h) before the cost model prices it */
-    if (strategy_seq(s) > 1) FAIL("the cost model does not price the sequence axis yet (s=%d): issue 15", s->s);
-    if ((long long)s->dp * s->pp * s->n * s->m != p->world || p->world < 1 || !p->ranks)
-        FAIL("plan has %d ranks but its strategy needs %lld", p->world, (long long)s->dp * s->pp * s->n * s->m);
+    if (s->dp < 1 || s->pp < 1 || s->n < 1 || s->m < 1 || s->s < 0) FAIL("strategy has a size below 1");
+    /* the sequence axis is priced for what the runtime would execute, the one rule of lib/plan.h */
+    char why[256];
+    if (!plan_seq_supported(s, md, why, sizeof why)) FAIL("%s", why);
+    long long want = (long long)s->dp * s->pp * strategy_seq(s) * s->n * s->m;
+    if (want != p->world || p->world < 1 || !p->ranks)
+        FAIL("plan has %d ranks but its strategy needs %lld", p->world, want);
     if (md->layers < 1 || md->heads < 1 || md->kv_heads < 1 || md->head_dim < 1 || md->hidden < 1 ||
         md->ffn_hidden < 1 || md->workload.batch < 1 || md->workload.seq_len < 1 || md->workload.decode_tokens < 0 ||
         md->heads % md->kv_heads != 0 || md->dtype < 0 || md->dtype >= DTYPE_COUNT)
@@ -64,13 +66,18 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     c->at = malloc((size_t)world * sizeof *c->at);
     c->seg = calloc((size_t)(world / c->m), sizeof *c->seg);
     c->stage = calloc((size_t)(world / (c->m * c->n)), sizeof *c->stage);
+    int nseq = world / c->s, nshard = world / (c->s * c->n * c->m);
+    int sharded = c->s > 1 && p->strategy.weights == WEIGHTS_SHARDED;
+    c->seqg = c->s > 1 ? calloc((size_t)nseq, sizeof *c->seqg) : NULL;
+    c->shard = sharded ? calloc((size_t)nshard, sizeof *c->shard) : NULL;
     devs = malloc((size_t)world * sizeof *devs);
-    if (!c->at || !c->seg || !c->stage || !devs) FAIL("out of memory for %d ranks", world);
+    if (!c->at || !c->seg || !c->stage || !devs || (c->s > 1 && !c->seqg) || (sharded && !c->shard))
+        FAIL("out of memory for %d ranks", world);
     for (int i = 0; i < world; i++) c->at[i] = -1;
     for (int i = 0; i < world; i++) {
         const attn_rank_assign *a = &p->ranks[i];
         if (a->replica < 0 || a->replica >= c->dp || a->stage < 0 || a->stage >= c->pp || a->head_group < 0 ||
-            a->head_group >= c->n || a->seg < 0 || a->seg >= c->m)
+            a->head_group >= c->n || a->seg < 0 || a->seg >= c->m || a->seq < 0 || a->seq >= c->s)
             FAIL("rank %d has coordinates outside the strategy", a->rank);
         int k = cost_coord_of(c, a);
         if (c->at[k] != -1) FAIL("ranks %d and %d have the same coordinates", p->ranks[c->at[k]].rank, a->rank);
@@ -84,6 +91,21 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     for (int g = 0; g < world / sz; g++) {
         for (int j = 0; j < sz; j++) devs[j] = p->ranks[c->at[g * sz + j]].device;
         if (cost_comm_geom_build(c->t, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
+    }
+    /* the sequence axis' groups, as plan_build_groups forms them: SEQ the s slices of one
+     * (replica, stage, head group, seg), SHARD the s*n*m ranks of one stage; their link
+     * classes follow from the placement like the others' */
+    const attn_strategy *st = &p->strategy;
+    for (int g = 0; c->s > 1 && g < nseq; g++) {
+        int nm = c->n * c->m, block = g / nm, hg = g % nm / c->m, sg = g % c->m;
+        for (int q = 0; q < c->s; q++)
+            devs[q] = p->ranks[c->at[plan_coord_rank(st, block / c->pp, block % c->pp, q, hg, sg)]].device;
+        if (cost_comm_geom_build(c->t, devs, c->s, &c->seqg[g]) != 0) FAIL("cannot place seq group %d", g);
+    }
+    int ssz = c->s * c->n * c->m;
+    for (int g = 0; sharded && g < nshard; g++) {
+        for (int j = 0; j < ssz; j++) devs[j] = p->ranks[c->at[g * ssz + j]].device;
+        if (cost_comm_geom_build(c->t, devs, ssz, &c->shard[g]) != 0) FAIL("cannot place shard group %d", g);
     }
     free(devs);
     return 0;
@@ -117,9 +139,23 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     c.score_budget = o->score_workspace > 0 ? o->score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
     c.fused = o->fused_attention != 0;
     c.dp = p->strategy.dp, c.pp = p->strategy.pp, c.n = p->strategy.n, c.m = p->strategy.m;
+    c.s = strategy_seq(&p->strategy);
+    c.seq_max_pos = p->model.workload.seq_len;
+    if (c.s > 1) { /* the fullest slice: NCCL's all-gather moves equal parts, so every buffer is its size */
+        c.seq_max_pos = 0;
+        for (int q = 0; q < c.s; q++) {
+            int np = plan_seq_chunk_range(p->model.workload.seq_len, c.s, q, NULL, NULL, NULL, NULL);
+            if (np > c.seq_max_pos) c.seq_max_pos = np;
+        }
+    }
     c.M = p->strategy.microbatches > 0
               ? p->strategy.microbatches
               : plan_resolve_microbatches(p->model.workload.microbatches, p->model.workload.batch / c.dp, c.pp);
+    if (c.s > 1) {
+        c.slice_sig = malloc((size_t)c.s * COST_SLICE_SIG * sizeof *c.slice_sig);
+        if (!c.slice_sig) FAIL("out of memory");
+        for (int q = 0; q < c.s; q++) c.slice_sig[q * COST_SLICE_SIG] = -1;
+    }
     if (build_ctx(&c, detail) != 0) goto fail;
     if (report_init(out, p->world) != 0) FAIL("out of memory for the report");
     int world = p->world, nst = c.dp * c.pp;
@@ -131,9 +167,11 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     int crit_pre = 0, crit_dec = 0;
     out->fits = 1;
     double ff = 0, fb = 0; /* the floors of the rank priced last */
+    cost_rank_key key[2];
     for (int i = 0; i < world; i++) {
         attn_rank_report *rr = &out->ranks[i];
-        if (i > 0 && cost_rank_same(&c, i - 1, i)) { /* even shares: most ranks repeat their neighbour */
+        cost_rank_key_make(&c, i, &key[i & 1]);
+        if (i > 0 && cost_rank_key_same(&key[(i - 1) & 1], &key[i & 1])) { /* even shares: most ranks repeat their neighbour */
             *rr = out->ranks[i - 1];
             rt[i] = rt[i - 1];
         } else {
@@ -161,7 +199,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     double *stage_mb = malloc((size_t)c.pp * sizeof *stage_mb);
     if (!stage_mb) FAIL("out of memory");
     for (int rep = 0; rep < c.dp; rep++) {
-        int rows = cost_rank_rows(&p->ranks[c.at[rep * c.pp * c.n * c.m]]);
+        int rows = cost_rank_rows(&p->ranks[c.at[plan_coord_rank(&p->strategy, rep, 0, 0, 0, 0)]]);
         int M = c.M < rows ? c.M : rows;
         double p2p = 0, step = 0, slowest = -1; /* slowest stage's time, its index */
         int crit_s = 0;
@@ -225,6 +263,9 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     free(c.at);
     free(c.seg);
     free(c.stage);
+    free(c.seqg);
+    free(c.shard);
+    free(c.slice_sig);
     return 0;
 fail:
     free(rt);
@@ -232,6 +273,9 @@ fail:
     free(c.at);
     free(c.seg);
     free(c.stage);
+    free(c.seqg);
+    free(c.shard);
+    free(c.slice_sig);
     report_free(out);
     memset(out, 0, sizeof *out);
     return -1;

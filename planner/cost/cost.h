@@ -183,7 +183,7 @@ typedef struct cost_coll_line {
     double time_s;                  /* all calls: the transfer (alpha-beta) */
     double wait_s;                  /* all calls: the wait for the slowest member (cost_sync_wait) */
 } cost_coll_line;
-#define COST_MAX_COLL_LINES 16
+#define COST_MAX_COLL_LINES 24
 
 typedef struct cost_detail {
     int microbatches;               /* resolved M (largest replica's) */
@@ -284,6 +284,14 @@ int cost_collective_predict(const attn_topology *t, attn_coll c, const int *devs
  * 0 without vocab_size. Included in the rank's weights_bytes; a fixed share of them that
  * does not scale with its layers or heads. */
 double cost_ends_plan_weight_bytes(const attn_plan *p, const attn_rank_assign *a);
+
+/* The sequence axis' attention work (docs/cost-model.md, "The sequence axis"): the
+ * (query, key) pairs with key <= query between queries [qb, qe) and keys [kb, ke), and the
+ * pairs of slice seq of s for a sequence of L positions, its queries against the keys up to
+ * each of them: zigzag = 1 the slice's two chunks (plan_seq_chunk_range, what plans run),
+ * 0 the contiguous split [seq L/s, (seq+1) L/s) (for comparison: the last slice does most). */
+double cost_causal_pairs(double qb, double qe, double kb, double ke);
+double cost_seq_pairs(int L, int s, int seq, int zigzag);
 
 /* Prefill time of a pipeline: P stages with per-microbatch times stage_s[P], M microbatches,
  * p2p_s per activation transfer between stages:

@@ -45,7 +45,8 @@ void cost_attention_work(const cost_shape *sh, attn_op_cost *w, double *launches
      * them all back (and writes O and LSE, counted above) */
     double split = sh->fa.kv_splits > 1 ? 2 * ATTN_F32 * pairs * Tq * sh->fa.kv_splits * (dv + 1) : 0;
     w->bytes = q + kv + o + lse + split;
-    *launches = sh->fa.kv_splits > 1 ? 2 : 1; /* the attention kernel, and the merge */
+    /* the attention kernel, and the merge; per call (s > 1 prefill: one per zigzag chunk and pass) */
+    *launches = (sh->fa.kv_splits > 1 ? 2 : 1) * (sh->fa_calls > 1 ? sh->fa_calls : 1);
 }
 
 double cost_attention_workspace(const cost_shape *sh) {

@@ -141,8 +141,10 @@ static attn_op_cost batched_op(const attn_device_type *dt, attn_dtype dtype, dou
 double cost_layer_weight_bytes(const cost_shape *sh) {
     double H = sh->hidden, gated = sh->arch == ARCH_LLAMA ? 2 : 1;
     double norms = sh->arch == ARCH_LLAMA ? 2 * H : 4 * H; /* two norms: weight (+ bias for gpt) */
-    double qkv = H * (sh->q_heads + 2 * sh->kv_heads) * sh->dims;
-    double o = sh->q_heads * sh->dims * H;
+    /* the projection columns the rank computes: its heads x dims, or with sharded weights
+     * its slice's 1/s of them (norms stay whole on every rank) */
+    double qkv = H * (sh->q_cols + 2 * sh->kv_cols);
+    double o = sh->o_cols * H;
     double mlp = (gated + 1) * sh->mlp_cols * H;
     return sh->elem_bytes * (norms + qkv + o + mlp);
 }
@@ -153,7 +155,9 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     /* one launch's cost: eager, or a kernel node of a replayed CUDA graph */
     const double ls = sh->launch_s >= 0 ? sh->launch_s : launch_overhead(dt, cal);
     double nl = 0; /* launches of the layer */
-    const double eb = sh->elem_bytes, sb = sh->score_bytes, T = sh->tokens, H = sh->hidden;
+    /* T: the attention's tokens (RoPE, the core, the KV write); Tt: the token-wise parts'
+     * (norms, projections, residuals, MLP), the stage's whole residual with sharded weights */
+    const double eb = sh->elem_bytes, sb = sh->score_bytes, T = sh->tokens, Tt = sh->tok_tokens, H = sh->hidden;
     const int llama = sh->arch == ARCH_LLAMA;
     const attn_dtype dt_model = sh->dtype;
     double bw_elem = cal && cal->elementwise_bandwidth > 0 ? cal->elementwise_bandwidth : 0;
@@ -166,7 +170,7 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     /* Norms: read x, write the normalized copy, read the weights (and bias). FLOPs per
      * element: LayerNorm 7 (mean, variance, normalize, affine), RMSNorm 4. */
     double norm_w = llama ? H : 2 * H;
-    attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * T * H, eb * (2 * T * H + norm_w),
+    attn_op_cost norm = vector_op(dt, (llama ? 4 : 7) * Tt * H, eb * (2 * Tt * H + norm_w),
                                   bw_k[llama ? CALIBRATION_KERNEL_RMSNORM : CALIBRATION_KERNEL_LAYERNORM], 1, ls);
     op[OP_NORM1] = norm;
     op[OP_NORM2] = norm;
@@ -174,8 +178,8 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     /* Projections on the rank's dimension-split share. */
     /* q, k and v are three GEMMs in the runtime (three weight matrices): priced as such,
      * each at the efficiency of its own shape, with a launch each. */
-    attn_op_cost q = gemm_op(dt, dt_model, (int)eb, T, sh->q_heads * sh->dims, H, 1, ls, cal);
-    attn_op_cost kv = gemm_op(dt, dt_model, (int)eb, T, sh->kv_heads * sh->dims, H, 1, ls, cal);
+    attn_op_cost q = gemm_op(dt, dt_model, (int)eb, Tt, sh->q_cols, H, 1, ls, cal);
+    attn_op_cost kv = gemm_op(dt, dt_model, (int)eb, Tt, sh->kv_cols, H, 1, ls, cal);
     op[OP_QKV_PROJ] = (attn_op_cost){q.time_s + 2 * kv.time_s, q.flops + 2 * kv.flops, q.bytes + 2 * kv.bytes};
     if (llama) {
         double e = T * (sh->q_heads + sh->kv_heads) * sh->dims; /* q and k rotated in place */
@@ -217,21 +221,33 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
                                sh->att_v_dims > 0 ? gemm_launches : 0, ls, cal);
         nl += launches + gemm_launches * (sh->att_v_dims > 0 ? 2 : 1);
     }
+    if (sh->merge_parts > 1) {
+        /* decode with s > 1: the s (O, LSE) partials gathered over the slices merged by
+         * log-sum-exp (per (row, head): each partial's weight exp(lse - max), then its O
+         * scaled and summed, 2 FLOPs per dim, and one division per dim), reading the fp32
+         * partials and writing O */
+        double rh = sh->rows * sh->att_heads, P = sh->merge_parts, dv = sh->att_v_dims;
+        attn_op_cost mg = vector_op(dt, rh * (P * (2 * dv + 3) + dv), rh * (4.0 * P * (dv + 1) + eb * dv), bw_elem, 1, ls);
+        op[OP_ATTENTION].time_s += mg.time_s;
+        op[OP_ATTENTION].flops += mg.flops;
+        op[OP_ATTENTION].bytes += mg.bytes;
+        nl += 1;
+    }
 
     /* Row-parallel output projection on the dimension-split attention output. */
-    op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, T, H, sh->q_heads * sh->dims, 1, ls, cal);
-    attn_op_cost resid = vector_op(dt, T * H, 3 * eb * T * H, bw_k[CALIBRATION_KERNEL_RESIDUAL], 1, ls);
+    op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, Tt, H, sh->o_cols, 1, ls, cal);
+    attn_op_cost resid = vector_op(dt, Tt * H, 3 * eb * Tt * H, bw_k[CALIBRATION_KERNEL_RESIDUAL], 1, ls);
     op[OP_RESIDUAL1] = resid;
     op[OP_RESIDUAL2] = resid;
 
     /* Column-parallel up (and gate), activation, row-parallel down. GELU(tanh) counted as
      * 8 FLOPs per element, SiLU(gate) * up as 5. */
     double F = sh->mlp_cols;
-    attn_op_cost up = gemm_op(dt, dt_model, (int)eb, T, F, H, 1, ls, cal); /* llama: gate and up, two GEMMs */
+    attn_op_cost up = gemm_op(dt, dt_model, (int)eb, Tt, F, H, 1, ls, cal); /* llama: gate and up, two GEMMs */
     op[OP_MLP_UP] = (attn_op_cost){(llama ? 2 : 1) * up.time_s, (llama ? 2 : 1) * up.flops, (llama ? 2 : 1) * up.bytes};
-    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * T * F, 3 * eb * T * F, bw_k[CALIBRATION_KERNEL_SWIGLU], 1, ls)
-                           : vector_op(dt, 8 * T * F, 2 * eb * T * F, bw_k[CALIBRATION_KERNEL_GELU], 1, ls);
-    op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, T, H, F, 1, ls, cal);
+    op[OP_MLP_ACT] = llama ? vector_op(dt, 5 * Tt * F, 3 * eb * Tt * F, bw_k[CALIBRATION_KERNEL_SWIGLU], 1, ls)
+                           : vector_op(dt, 8 * Tt * F, 2 * eb * Tt * F, bw_k[CALIBRATION_KERNEL_GELU], 1, ls);
+    op[OP_MLP_DOWN] = gemm_op(dt, dt_model, (int)eb, Tt, H, F, 1, ls, cal);
 
     /* The new keys and values copied into the cache (read + write). */
     double kv_e = T * sh->cache_kv_heads * (sh->cache_k_dims + sh->cache_v_dims);

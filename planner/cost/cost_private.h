@@ -36,12 +36,26 @@ typedef struct cost_shape {
     double att_qk_dims, att_v_dims;     /* width of q.k and of p.v per head in the core */
     double cache_kv_heads, cache_k_dims, cache_v_dims; /* what the KV cache holds per layer */
     double mlp_cols;        /* ffn columns */
+    /* The token-wise parts (norms, projections, residuals, MLP) and the sequence axis.
+     * s = 1 (and weights replicated): tok_tokens = tokens and the projection columns are
+     * the rank's heads x dims. weights sharded: the residual is whole on every rank of the
+     * stage, so tok_tokens is the stage's tokens (rows x L, or rows in decode), and the
+     * projections compute the slice's 1/s of the block's columns (plan_seq_proj_range). */
+    double tok_tokens;      /* tokens of the token-wise ops */
+    double q_cols, kv_cols; /* output columns of the q projection, of k (and of v) */
+    double o_cols;          /* input columns of the o projection (row-parallel) */
+    int s, seq;             /* sequence slices of the stage and this rank's slice (s = 1: none) */
+    attn_cp cp;             /* s > 1: prefill's way to the other slices' K/V */
+    int sharded;            /* s > 1 with weights sharded */
+    double seq_max_pos;     /* s > 1: prefill positions of the fullest slice (collective buffers) */
+    double merge_parts;     /* decode with s > 1: the (O, LSE) partials merged locally (s), else 0 */
     /* The fused attention core (OP_ATTENTION, cost_attention.c) when fused = 1: one call per
      * layer over the rows x att_heads pairs, q_len queries against fa_keys keys, tiled by
      * the shared rule (attn_fused_plan) on the device's kernel. */
     int fused;
     attn_fused_tiling fa;
     double fa_keys;         /* Tk of the call: L (prefill), L + 1 (decode) */
+    double fa_calls;        /* calls per layer (0 or 1: one; s > 1 prefill: one per query chunk and pass) */
     int fa_gpu, fa_units;   /* the device's tile rule and its parallel units */
     int qpk;                /* query heads per kv head */
     /* A decode step replayed from a CUDA graph (the device type's `graph:`): each kernel
@@ -128,11 +142,18 @@ typedef struct price_ctx {
     int chunk, score_bytes;
     double score_budget; /* bytes per score block (attn_tiling.h) */
     int fused;           /* cost_options.fused_attention */
-    int dp, pp, n, m, M;
-    int *at;             /* coordinate -> index into p->ranks */
-    cost_comm_geom *seg; /* per (replica, stage, head group) */
-    cost_comm_geom *stage; /* per (replica, stage) */
+    int dp, pp, s, n, m, M; /* s: sequence slices per stage (1: none) */
+    int *at;             /* coordinate (plan_coord_rank) -> index into p->ranks */
+    cost_comm_geom *seg; /* per (replica, stage, seq, head group): index coord / m */
+    cost_comm_geom *stage; /* per (replica, stage, seq), the slice's n*m ranks: index coord / (n*m) */
+    cost_comm_geom *seqg;  /* s > 1: per (replica, stage, head group, seg), its s slices (cost_seq_index) */
+    cost_comm_geom *shard; /* s > 1, weights sharded: per (replica, stage), its s*n*m ranks: coord / (s*n*m) */
+    double seq_max_pos;  /* prefill positions of the fullest slice (seq_len when s = 1) */
+    double *slice_sig;   /* s > 1: per slice, COST_SLICE_SIG values: the rows they were made for
+                            (-1: not yet), then what the slice changes in a rank's prices
+                            (cost_rank.c fills it on first use; cost.c owns it) */
 } price_ctx;
+#define COST_SLICE_SIG 15
 
 /* Per-rank results kept for the stage/pipeline assembly. */
 typedef struct rank_time {
@@ -143,17 +164,36 @@ typedef struct rank_time {
 } rank_time;
 
 static inline int cost_rank_rows(const attn_rank_assign *a) { return a->batch_end - a->batch_begin; }
-/* Coordinate index of a rank: ((replica * pp + stage) * n + head_group) * m + seg. */
+/* Coordinate index of a rank: lib's rank-order rule, plan_coord_rank. */
 int cost_coord_of(const price_ctx *c, const attn_rank_assign *a);
+/* Index of the rank's SEQ group in price_ctx.seqg: its coordinate without the seq digit,
+ * ((replica * pp + stage) * n + head_group) * m + seg. */
+static inline int cost_seq_index(const price_ctx *c, int coord) {
+    int nm = c->n * c->m;
+    return coord / (c->s * nm) * nm + coord % nm;
+}
 double cost_ops_total(const attn_op_cost *op);
 double cost_ops_comm(const attn_op_cost *op);
 /* Prices rank idx: its report entry, its times, its compute floor (prefill FLOPs / peak)
  * and HBM floor ((weights + KV at seq_len) / bandwidth). */
 void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_time *rt, double *floor_flops,
                      double *floor_bytes);
-/* 1 when ranks i and j would get the same prices (same share sizes, device type, stage
- * position and groups' geometry), so j can reuse i's. */
-int cost_rank_same(const price_ctx *c, int i, int j);
+/* What a rank's prices depend on: its share's sizes, device type, stage position, slice
+ * shape and its groups' geometry. Two ranks with equal keys get the same prices, so the
+ * second can reuse the first's (cost_rank_key_same). */
+typedef struct cost_rank_sizes {
+    int device_type, rows, layers, q_heads, kv_heads, dims, a2a_heads, a2a_kv, mlp, stage_pos, vocab_rows;
+    double a2a_need;
+    double slice[COST_SLICE_SIG - 1]; /* s > 1: positions, decode share, columns, the chunks' tiles */
+} cost_rank_sizes;
+typedef struct cost_rank_key {
+    cost_rank_sizes sizes;
+    const cost_comm_geom *seg, *stage, *seqg, *shard; /* into price_ctx's arrays (NULL: none) */
+    cost_comm_geom pipe;  /* the link to the next stage (zero on the last) */
+    int pipe_ok;
+} cost_rank_key;
+void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *k);
+int cost_rank_key_same(const cost_rank_key *a, const cost_rank_key *b);
 /* Fills detail->coll with the collectives of the critical ranks. */
 void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost_detail *detail);
 

@@ -251,6 +251,11 @@ static int ranked_rows(const report_input *in, ranked_row *rows, int max) {
         if (rk[i].rank > 0 && rk[i].rank <= top) rows[n++] = (ranked_row){rk[i].alt, rk[i].rank, rk[i].alt == NULL};
     if ((rk[plan_pos].rank == 0 || rk[plan_pos].rank > top) && n < max)
         rows[n++] = (ranked_row){NULL, rk[plan_pos].rank, 1};
+    /* a plan whose figures differ from its even split keeps that split beside it, wherever it
+     * ranks (the strategy space is large with the sequence axis) */
+    const report_alternative *twin = report_even_twin(in);
+    for (int i = 0; twin && i < nr && n < max; i++)
+        if (rk[i].alt == twin && rk[i].rank > top) rows[n++] = (ranked_row){rk[i].alt, rk[i].rank, 0};
     for (int i = 0; i < nr && n < max && nofit < MAX_NOFIT_SHOWN; i++)
         if (rk[i].rank == 0 && rk[i].alt) {
             rows[n++] = (ranked_row){rk[i].alt, 0, 0};

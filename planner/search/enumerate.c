@@ -1,27 +1,43 @@
-/* enumerate.c: every strategy for a device count, each priced on its even plan, and the
- * ranking `attnplan plan --all` prints. Validity is decided by plan_build_even (the one
+/* enumerate.c: every strategy for a device count (the sequence axis included), each
+ * priced on its even plan, and the ranking `attnplan plan --all` prints. Validity is decided by plan_build_even (the one
  * place that knows the divisibility rules), so a rejected strategy carries its reason. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "enumerate.h"
 
-/* Writes (when out != NULL) every (dp, pp, n, m, scheme) with dp*pp*n*m == N; returns the count. */
+/* Writes (when out != NULL) every (dp, pp, s, n, m, scheme) with dp*pp*s*n*m == N and,
+ * for s > 1, each cp and weights (s = 1: both AUTO, the strategies of before the axis);
+ * combinations plan_seq_supported refuses whatever the model (score-allreduce with s > 1)
+ * are left out. Returns the count. */
 static int walk(int N, int mb, attn_strategy *out) {
     int k = 0;
     for (int dp = 1; dp <= N; dp++) {
         if (N % dp) continue;
         for (int pp = 1; pp <= N / dp; pp++) {
             if ((N / dp) % pp) continue;
-            int rest = N / dp / pp;
-            for (int n = 1; n <= rest; n++) {
-                if (rest % n) continue;
-                int m = rest / n;
-                attn_scheme first = m == 1 ? SCHEME_NONE : SCHEME_SCORE_ALLREDUCE;
-                attn_scheme last = m == 1 ? SCHEME_NONE : SCHEME_HEAD_ALLTOALL;
-                for (int sc = first; sc <= (int)last; sc++) {
-                    if (out) out[k] = (attn_strategy){dp, pp, n, m, (attn_scheme)sc, mb, 1, CP_AUTO, WEIGHTS_AUTO};
-                    k++;
+            for (int sq = 1; sq <= N / dp / pp; sq++) {
+                if ((N / dp / pp) % sq) continue;
+                int rest = N / dp / pp / sq;
+                for (int n = 1; n <= rest; n++) {
+                    if (rest % n) continue;
+                    int m = rest / n;
+                    attn_scheme first = m == 1 ? SCHEME_NONE : SCHEME_SCORE_ALLREDUCE;
+                    attn_scheme last = m == 1 ? SCHEME_NONE : SCHEME_HEAD_ALLTOALL;
+                    for (int sc = first; sc <= (int)last; sc++) {
+                        int variants = sq > 1 ? 4 : 1; /* (cp, weights) */
+                        for (int v = 0; v < variants; v++) {
+                            attn_strategy st = {dp, pp, n, m, (attn_scheme)sc, mb, sq, CP_AUTO, WEIGHTS_AUTO};
+                            if (sq > 1) {
+                                st.cp = v / 2 ? CP_ALLGATHER : CP_RING;
+                                st.weights = v % 2 ? WEIGHTS_SHARDED : WEIGHTS_REPLICATED;
+                                char why[256];
+                                if (!plan_seq_supported(&st, NULL, why, sizeof why)) continue;
+                            }
+                            if (out) out[k] = st;
+                            k++;
+                        }
+                    }
                 }
             }
         }
@@ -87,6 +103,12 @@ static int cmp_strategy(const attn_strategy *a, const attn_strategy *b) {
     if (a->pp != b->pp) return a->pp < b->pp ? -1 : 1;
     if (a->n != b->n) return a->n < b->n ? -1 : 1;
     if (a->scheme != b->scheme) return a->scheme < b->scheme ? -1 : 1;
+    /* the sequence axis after today's keys, so s = 1 strategies keep their order */
+    int sa = strategy_seq(a), sb = strategy_seq(b);
+    if (sa != sb) return sa < sb ? -1 : 1;
+    if (a->m != b->m) return a->m < b->m ? -1 : 1;
+    if (a->cp != b->cp) return a->cp < b->cp ? -1 : 1;
+    if (a->weights != b->weights) return a->weights < b->weights ? -1 : 1;
     return 0;
 }
 

@@ -1,6 +1,7 @@
-/* enumerate.h: every strategy for a device count (dp x pp x n x m = N, each intra-head
- * scheme when m > 1), priced with the cost model and ranked. `attnplan plan --all` prints
- * this list; the GLPK planner's --exhaustive cross-check can reuse it. */
+/* enumerate.h: every strategy for a device count (dp x pp x s x n x m = N, each intra-head
+ * scheme when m > 1, each cp and weights when s > 1), priced with the cost model and
+ * ranked. `attnplan plan --all` prints this list; the GLPK planner's --exhaustive
+ * cross-check can reuse it. */
 #ifndef ATTN_ENUMERATE_H
 #define ATTN_ENUMERATE_H
 #include <stddef.h>
@@ -19,9 +20,10 @@ typedef struct plan_candidate {
     char reason[192];               /* CAND_INVALID: why; CAND_NOFIT: by how much */
 } plan_candidate;
 
-/* Every (dp, pp, n, m, scheme) with dp*pp*n*m == n_devices, in a fixed order (dp, pp, n
- * ascending; scheme none for m = 1, the three exact schemes for m > 1). *out is malloc'd.
- * Returns the count, or -1 on allocation failure. */
+/* Every (dp, pp, s, n, m, scheme) with dp*pp*s*n*m == N, in a fixed order (dp, pp, s, n
+ * ascending; scheme none for m = 1, the three exact schemes for m > 1, less score-allreduce
+ * when s > 1; with s > 1 each cp (ring, allgather) and weights (replicated, sharded)).
+ * *out is malloc'd. Returns the count, or -1 on allocation failure. */
 int enumerate_strategies(int n_devices, int microbatches, attn_strategy **out);
 
 /* Cheap structural checks before any plan is built: 0 valid, else -1 with the reason. */

@@ -59,18 +59,20 @@ static double weight_bound_decode(const attn_topology *t, const attn_plan *p, in
 static void linearize_rows(const attn_topology *t, const attn_plan *p, const attn_report *r, const place_map *pm,
                            lin_cand *lc, int *x) {
     const attn_strategy *s = &p->strategy;
-    int pp = s->pp, per_rep = pp * s->n * s->m;
+    int pp = s->pp, per_stage = strategy_stage_devices(s);
     double ru = pm->row_unit > 1 ? pm->row_unit : 1; /* rows per unit */
     for (int rep = 0; rep < s->dp; rep++) {
         int c = pm->part_class[rep];
         lin_class *q = &lc->cls[c];
-        double rows = p->ranks[rep * per_rep].batch_end - p->ranks[rep * per_rep].batch_begin;
+        int r0 = plan_coord_rank(s, rep, 0, 0, 0, 0);
+        double rows = p->ranks[r0].batch_end - p->ranks[r0].batch_begin;
         int M = s->microbatches < rows ? s->microbatches : (int)rows;
         if (M < 1) M = 1;
         double smax = 0, ssum = 0, p2p = 0, dconst = 0, drow = 0;
         for (int st = 0; st < pp; st++) {
             double sp = 0, wc = 0, wr = 0;
-            for (int i = rep * per_rep + st * s->n * s->m; i < rep * per_rep + (st + 1) * s->n * s->m; i++) {
+            int first = plan_coord_rank(s, rep, st, 0, 0, 0); /* the stage's ranks are consecutive */
+            for (int i = first; i < first + per_stage; i++) {
                 rank_split sp_;
                 split_rank(&r->ranks[i], &sp_);
                 double w = weight_bound_decode(t, p, i, &r->ranks[i]);

@@ -2,8 +2,9 @@
  * Devices fall into classes (node types: identical nodes are interchangeable, so the
  * planner reasons per class, never per physical device). A placement order lists the
  * classes in some order, node-major inside each; rank r (coordinates nested replica >
- * stage > head group > segment) goes to the r-th device of the order, so segment groups
- * and stage groups, the ones with the heaviest collectives, span the fewest nodes.
+ * stage > seq > head group > segment, plan_coord_rank) goes to the r-th device of the
+ * order, so segment groups and stage groups, the ones with the heaviest collectives, span
+ * the fewest nodes, and a seq group spans what its stride of n*m ranks reaches.
  * place_classify then finds the one level at which classes differ (lin.h) and
  * place_apply turns the solver's class totals into batch rows, layers, heads and MLP
  * columns per rank. */
@@ -136,6 +137,10 @@ int place_classify(const attn_model *md, const attn_strategy *s, const place_ord
     lc->balance = pm->balance = LIN_EVEN;
     const int *dev = o->dev[k];
     int nm = s->n * s->m, blocks = s->dp * s->pp, world = blocks * nm;
+    /* s > 1: the even split, priced exactly by the cost model and ranked beside the balanced
+     * candidates (both solvers read its pre_0/dec_0); balancing rows, layers or shares of a
+     * stage with a sequence axis is not in the linear model (docs/planner.md) */
+    if (strategy_seq(s) > 1) return 0;
     if (run_class(o, dev, 0, world) >= 0) return 0; /* one class: even */
     int *bc = malloc((size_t)(blocks + s->n + s->m + 1) * sizeof *bc);
     int maxparts = s->dp > s->pp ? s->dp : s->pp;

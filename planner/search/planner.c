@@ -47,7 +47,7 @@ static int progress_on(const planner_options *o) { return o->progress < 0 ? isat
 static int replica_window_ok(const planner_ctx *x, const attn_strategy *s) {
     const attn_topology *t = x->t;
     if (s->dp < 2 || x->orders.n_classes != 1 || t->n_nodes < 1) return 0;
-    long long P = (long long)s->pp * s->n * s->m;
+    long long P = (long long)s->pp * strategy_stage_devices(s);
     long long D = t->node_types[t->node_type_of[0]].devices;
     long long K = t->domain_nodes > 1 ? t->domain_nodes : 1;
     if (K > 1 && t->n_nodes % K != 0) return 0; /* a short last domain breaks the symmetry */
@@ -58,9 +58,9 @@ static int replica_window_ok(const planner_ctx *x, const attn_strategy *s) {
 /* Prices replica 0 of the even plan p alone (see replica_window_ok) into rep, with the
  * metrics of the whole plan. */
 static int price_window(const planner_ctx *x, const attn_plan *p, attn_report *rep, cost_detail *det) {
-    attn_plan w = *p; /* shares replica 0's ranks (the first pp*n*m) with p */
+    attn_plan w = *p; /* shares replica 0's ranks (the first pp*s*n*m, plan_coord_rank) with p */
     w.strategy.dp = 1;
-    w.world = p->strategy.pp * p->strategy.n * p->strategy.m;
+    w.world = p->strategy.pp * strategy_stage_devices(&p->strategy);
     w.model.workload.batch = p->ranks[0].batch_end - p->ranks[0].batch_begin;
     w.groups = NULL, w.n_groups = 0, w.has_predicted = 0;
     if (cost_price_plan(&w, x->t, x->co, rep, det) != 0) return -1;
@@ -229,7 +229,8 @@ static int cmp_ranked(const void *a, const void *b) {
 }
 
 static int same_structure(const attn_strategy *a, const attn_strategy *b) {
-    return a->dp == b->dp && a->pp == b->pp && a->n == b->n && a->m == b->m && a->scheme == b->scheme;
+    return a->dp == b->dp && a->pp == b->pp && a->n == b->n && a->m == b->m && a->scheme == b->scheme &&
+           strategy_seq(a) == strategy_seq(b) && a->cp == b->cp && a->weights == b->weights;
 }
 
 /* Prices every candidate; fills r's rejection of invalid structures. 0 ok. */

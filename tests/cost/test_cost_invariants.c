@@ -90,10 +90,15 @@ static void check_ownership(const attn_plan *p) {
                 const attn_rank_assign *a = &p->ranks[i];
                 if (a->replica != rep || a->stage != st) continue;
                 if (first < 0) first = i;
-                for (int h = a->head_begin; h < a->head_end; h++)
-                    for (int k = 0; k < a->n_dim_ranges; k++)
-                        for (int dd = a->dim_begin[k]; dd < a->dim_end[k]; dd++) own[h * md->head_dim + dd]++;
-                for (int c = a->mlp_begin; c < a->mlp_end; c++) cols[c]++;
+                /* s > 1: the slices repeat slice 0's heads and dims (positions differ), and
+                 * its MLP columns unless the weights are sharded over all s*n*m ranks */
+                int sharded = strategy_seq(s) > 1 && s->weights == WEIGHTS_SHARDED;
+                if (a->seq == 0)
+                    for (int h = a->head_begin; h < a->head_end; h++)
+                        for (int k = 0; k < a->n_dim_ranges; k++)
+                            for (int dd = a->dim_begin[k]; dd < a->dim_end[k]; dd++) own[h * md->head_dim + dd]++;
+                if (a->seq == 0 || sharded)
+                    for (int c = a->mlp_begin; c < a->mlp_end; c++) cols[c]++;
             }
             int bad = 0;
             for (int c = 0; c < cells; c++) bad += own[c] != 1;

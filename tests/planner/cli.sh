@@ -62,5 +62,20 @@ has "$tmp/err" 'to make it fit: ' "no-fit advice"
 expect 1 "unmeetable --max-tpot" "$bin" plan "$topo" "$seed" --max-tpot 1e-9
 has "$tmp/err" 'max-tpot' "limit message"
 
+# the sequence axis: --all lists s > 1 strategies with their cp and weights, and s = 1 ones
+# without either
+cpu=$root/topologies/cpu-local.yaml
+expect 0 "--all with the sequence axis" "$bin" plan "$cpu" "$root/models/tiny-llama.yaml" --all
+for p in ' dp=[0-9]+,pp=[0-9]+,s=2,n=[0-9]+,m=[0-9]+(,scheme=[a-z-]+)?,cp=ring,weights=sharded' \
+         ' dp=[0-9]+,pp=[0-9]+,s=4,n=[0-9]+,m=[0-9]+(,scheme=[a-z-]+)?,cp=allgather,weights=replicated' \
+         ' dp=[0-9]+,pp=[0-9]+,n=[0-9]+,m=[0-9]+,mb=[0-9]+ '; do
+  has "$tmp/out" "$p" "--all"
+done
+if grep -E ' s=[0-9]+,' "$tmp/out" | grep -Eqv 'cp=(ring|allgather),weights=(replicated|sharded)'; then
+  echo "FAIL: --all lists an s > 1 strategy without its cp and weights"; fail=1
+fi
+if grep -E 'scheme=score-allreduce' "$tmp/out" | grep -q ' s=[0-9]'; then
+  echo "FAIL: --all offers score-allreduce with s > 1 (plan_seq_supported refuses it)"; fail=1
+fi
 [ $fail -eq 0 ] && echo "cli.sh: all checks passed"
 exit $fail

@@ -186,6 +186,52 @@ int main(void) {
           balance_seen[LIN_SEGS] > 0, "balancing kinds seen: rows %d layers %d shares %d segs %d",
           balance_seen[LIN_ROWS], balance_seen[LIN_LAYERS], balance_seen[LIN_SHARES], balance_seen[LIN_SEGS]);
 
+    /* the sequence axis: 2 query heads sharing 1 kv head over 32768 positions, one
+     * sequence, on 8 GPUs: heads give at most n = 2, m splits neither the attention
+     * (qk-allgather computes the scores redundantly) nor, with 1 head per group, runs
+     * head-alltoall, and one row leaves dp and a pipeline nothing to overlap; slicing the
+     * sequence does. The program and the exhaustive search agree, and choose s > 1 */
+    attn_model longseq = model("long-seq", ARCH_LLAMA, 4, 2, 1, 128, 1024, 1, 32768, 16);
+    for (int obj = 0; obj < 2; obj++) {
+        char what[96];
+        snprintf(what, sizeof what, "long-seq on homo2, %s", obj ? "tpot" : "throughput");
+        solved += cross_check(what, &longseq, &homo2, (lin_objective)obj, 0) == 0;
+    }
+    {
+        cost_options lco;
+        cost_options_default(&lco);
+        planner_options lo;
+        planner_options_init(&lo);
+        lo.progress = 0, lo.top = 50;
+        for (int ex = 0; ex < 2; ex++) {
+            planner_result lr;
+            lo.exhaustive = ex;
+            planner_run(&longseq, &homo2, &lco, &lo, &lr);
+            CHECK(lr.status == 0 && strategy_seq(&lr.plan.strategy) > 1 && lr.plan.strategy.cp != CP_AUTO &&
+                      lr.plan.strategy.weights != WEIGHTS_AUTO,
+                  "long-seq (%s): status %d, chosen s=%d", ex ? "exhaustive" : "program", lr.status, lr.plan.strategy.s);
+            int seq_alts = 0, flat_alts = 0;
+            for (int i = 0; i < lr.n_alts; i++) {
+                if (strategy_seq(&lr.alts[i].strategy) > 1) seq_alts++;
+                else flat_alts++;
+            }
+            /* ranked beside the others: both kinds among the alternatives */
+            CHECK(seq_alts > 0 && flat_alts > 0, "long-seq: %d s > 1 and %d s = 1 alternatives", seq_alts, flat_alts);
+            /* the seq groups' link class follows the placement: one node of 4 holds each group of s <= 4 */
+            for (int g = 0; lr.status == 0 && g < lr.plan.n_groups; g++)
+                if (lr.plan.groups[g].kind == GROUP_SEQ) {
+                    int nodes_differ = 0;
+                    for (int k = 1; k < lr.plan.groups[g].n_ranks; k++)
+                        nodes_differ |= lr.plan.ranks[lr.plan.groups[g].ranks[k]].node !=
+                                        lr.plan.ranks[lr.plan.groups[g].ranks[0]].node;
+                    CHECK(lr.plan.groups[g].link == (nodes_differ ? LINK_NETWORK : LINK_NODE),
+                          "seq group %d: link %d, members on %s", g, lr.plan.groups[g].link,
+                          nodes_differ ? "two nodes" : "one node");
+                }
+            planner_result_free(&lr);
+        }
+    }
+
     /* nothing fits: 1 GB devices */
     attn_model big = model("big", ARCH_GPT, 64, 16, 16, 128, 16384, 8, 2048, 0); /* ~11 GB of weights */
     cost_options co;
