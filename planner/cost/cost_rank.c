@@ -158,7 +158,7 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
      * tiled by the device's kernel as the runtime's call is. No score blocks then.
      * s > 1, prefill: one call per zigzag chunk, its queries against the keys up to the
      * chunk's end (all-gathered, or arriving pass by pass around the ring: the same
-     * tiles, in 2 calls per pass); decode: the slice's keys, all visible. */
+     * tiles, in one call per visible key chunk); decode: the slice's keys, all visible. */
     const attn_device_type *dt = &c->t->dev_types[c->t->devices[a->device].device_type];
     sh->qpk = qpk;
     sh->fa_gpu = dt->attention_gpu;
@@ -178,7 +178,10 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
             sh->fa.pairs += f1.pairs;
             if (f1.kv_splits > sh->fa.kv_splits) sh->fa.kv_splits = f1.kv_splits;
             sh->fa_keys = L; /* the calibration's key axis: the sequence the slices share */
-            sh->fa_calls = st->cp == CP_RING ? 2.0 * S : 2;
+            /* allgather: one call per chunk; ring: one per visible (query chunk, key chunk)
+             * pair over the passes (forward_seq.c): query chunk q sees the chunks 0..q, so
+             * slice i's chunks i and 2s-1-i make (i+1) + (2s-i) = 2s+1 calls */
+            sh->fa_calls = st->cp == CP_RING ? 2.0 * S + 1 : 2;
         } else {
             sh->fa_keys = ph == PHASE_PREFILL ? L : dec_keys;
             /* the GQA rule: a GPU decode tile stacks the query heads of one kv head (the kernel's

@@ -121,4 +121,30 @@ for entry in "${plans[@]}"; do
     [ "$gemms" = "0 0" ] || fail "$model $strategy: the fused path made score/P.V GEMMs ($gemms)"
   done
 done
+# the sequence axis (s > 1) runs fused only: its fused calls per phase, priced and run
+# (allgather: one per chunk; ring: one per visible query chunk x key chunk over the passes)
+if [ -n "$price_fused" ]; then
+  for entry in "tiny-llama|s=2,n=1,m=1,cp=ring,weights=replicated|2|" "tiny|s=4,n=1,m=1,cp=ring,weights=sharded|4|--batch 3" \
+               "tiny-llama|s=2,n=2,m=1,cp=allgather,weights=replicated|4|" "tiny|pp=2,s=2,n=1,m=1,cp=ring,weights=replicated,mb=2|4|--batch 4"; do
+    IFS='|' read -r model strategy devices extra <<< "$entry"
+    plan=$work/plan-$i.yaml; i=$((i + 1))
+    # shellcheck disable=SC2086
+    pricedf=$("$attnplan" price "$topo" "$root/models/$model.yaml" --strategy "$strategy" --devices "$devices" $extra \
+              $price_fused -o "$plan") || fail "attnplan price $model $strategy $extra"
+    for ph in prefill decode; do
+      fl=$(echo "$pricedf" | sed -n "s/^fused attention ($ph): \([0-9]*\) launches of rank \([0-9]*\),.*/\1 \2/p")
+      [ -n "$fl" ] || { echo "$pricedf"; fail "$model $strategy: no fused attention ($ph) line from attnplan price"; }
+      read -r want rank <<< "$fl"
+      ran=$(timeout 120 "$attnrun" "$plan" --backend cpu --rank-share "$rank" --stats --repeat 1 --warmup 0 2>&1) ||
+        { echo "$ran"; fail "attnrun $model $strategy rank $rank"; }
+      got=$(echo "$ran" | sed -n "$stats_re")
+      [ -n "$got" ] || { echo "$ran"; fail "no --stats line from attnrun"; }
+      read -r g_psc g_ppv g_pat g_dsc g_dpv g_dat <<< "$got"
+      if [ $ph = prefill ]; then have="$g_pat"; else have="$g_dat"; fi
+      echo "== $model $strategy $extra: $ph rank $rank: fused calls priced $want, ran $have"
+      [ "$have" = "$want" ] || fail "$model $strategy $extra: $ph fused attention calls of rank $rank: priced '$want', ran '$have'"
+      [ "$want" -gt 0 ] || fail "$model $strategy: no fused calls priced, the comparison says nothing"
+    done
+  done
+fi
 echo "gemm_calls.sh: the runtime issues the attention GEMM calls (and fused calls) the cost model prices"
