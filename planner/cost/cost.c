@@ -60,9 +60,43 @@ fail:
 }
 
 /* Coordinate table and the groups' geometry. */
+/* The translation period of a uniform topology, in devices: nodes of one type, devices
+ * node-major (device d on node d / D), NVLink domains of K whole nodes, the devices a whole
+ * number of periods D*K. A group moved by a multiple of the period crosses the same links
+ * and node counts, so its geometry is the group's before the move. 0: not uniform. */
+static int topology_period(const attn_topology *t) {
+    if (t->n_nodes < 1 || t->n_devices < 1) return 0;
+    for (int i = 1; i < t->n_nodes; i++)
+        if (t->node_type_of[i] != t->node_type_of[0]) return 0;
+    int D = t->node_types[t->node_type_of[0]].devices, K = t->domain_nodes > 1 ? t->domain_nodes : 1;
+    if (D < 1 || t->n_devices % (D * K) != 0) return 0;
+    for (int d = 0; d < t->n_devices; d++)
+        if (t->devices[d].node != d / D || (K > 1 && t->devices[d].domain != d / D / K)) return 0;
+    return D * K;
+}
+
+/* One group's geometry: a copy of the previous group's of the same kind when this one is
+ * that one moved by a multiple of the period (the plans' groups repeat so, replica after
+ * replica and stage after stage), otherwise built. prev[n] and *prev_ok track the last one. */
+static int geom_of(const price_ctx *c, int period, const int *devs, int n, int *prev, int *prev_ok, const cost_comm_geom *prev_g,
+                   cost_comm_geom *g) {
+    if (period > 0 && *prev_ok && n > 1) {
+        int delta = devs[0] - prev[0], same = delta % period == 0;
+        for (int j = 1; same && j < n; j++) same = devs[j] - prev[j] == delta;
+        if (same) {
+            *g = *prev_g;
+            memcpy(prev, devs, (size_t)n * sizeof *prev);
+            return 0;
+        }
+    }
+    memcpy(prev, devs, (size_t)n * sizeof *prev);
+    *prev_ok = 1;
+    return cost_comm_geom_build(c->t, devs, n, g);
+}
+
 static int build_ctx(price_ctx *c, cost_detail *detail) {
     const attn_plan *p = c->p;
-    int world = p->world, *devs = NULL;
+    int world = p->world, *devs = NULL, *prev = NULL;
     c->at = malloc((size_t)world * sizeof *c->at);
     c->seg = calloc((size_t)(world / c->m), sizeof *c->seg);
     c->stage = calloc((size_t)(world / (c->m * c->n)), sizeof *c->stage);
@@ -71,7 +105,9 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     c->seqg = c->s > 1 ? calloc((size_t)nseq, sizeof *c->seqg) : NULL;
     c->shard = sharded ? calloc((size_t)nshard, sizeof *c->shard) : NULL;
     devs = malloc((size_t)world * sizeof *devs);
-    if (!c->at || !c->seg || !c->stage || !devs || (c->s > 1 && !c->seqg) || (sharded && !c->shard))
+    prev = malloc((size_t)world * sizeof *prev);
+    int prev_ok = 0, period = topology_period(c->t);
+    if (!c->at || !c->seg || !c->stage || !devs || !prev || (c->s > 1 && !c->seqg) || (sharded && !c->shard))
         FAIL("out of memory for %d ranks", world);
     for (int i = 0; i < world; i++) c->at[i] = -1;
     for (int i = 0; i < world; i++) {
@@ -85,13 +121,17 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     }
     for (int g = 0; g < world / c->m; g++) {
         for (int j = 0; j < c->m; j++) devs[j] = p->ranks[c->at[g * c->m + j]].device;
-        if (cost_comm_geom_build(c->t, devs, c->m, &c->seg[g]) != 0) FAIL("cannot place segment group %d", g);
+        if (geom_of(c, period, devs, c->m, prev, &prev_ok, &c->seg[g > 0 ? g - 1 : 0], &c->seg[g]) != 0)
+            FAIL("cannot place segment group %d", g);
     }
+    prev_ok = 0;
     int sz = c->m * c->n;
     for (int g = 0; g < world / sz; g++) {
         for (int j = 0; j < sz; j++) devs[j] = p->ranks[c->at[g * sz + j]].device;
-        if (cost_comm_geom_build(c->t, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
+        if (geom_of(c, period, devs, sz, prev, &prev_ok, &c->stage[g > 0 ? g - 1 : 0], &c->stage[g]) != 0)
+            FAIL("cannot place stage group %d", g);
     }
+    prev_ok = 0;
     /* the sequence axis' groups, as plan_build_groups forms them: SEQ the s slices of one
      * (replica, stage, head group, seg), SHARD the s*n*m ranks of one stage; their link
      * classes follow from the placement like the others' */
@@ -100,16 +140,21 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
         int nm = c->n * c->m, block = g / nm, hg = g % nm / c->m, sg = g % c->m;
         for (int q = 0; q < c->s; q++)
             devs[q] = p->ranks[c->at[plan_coord_rank(st, block / c->pp, block % c->pp, q, hg, sg)]].device;
-        if (cost_comm_geom_build(c->t, devs, c->s, &c->seqg[g]) != 0) FAIL("cannot place seq group %d", g);
+        if (geom_of(c, period, devs, c->s, prev, &prev_ok, &c->seqg[g > 0 ? g - 1 : 0], &c->seqg[g]) != 0)
+            FAIL("cannot place seq group %d", g);
     }
+    prev_ok = 0;
     int ssz = c->s * c->n * c->m;
     for (int g = 0; sharded && g < nshard; g++) {
         for (int j = 0; j < ssz; j++) devs[j] = p->ranks[c->at[g * ssz + j]].device;
-        if (cost_comm_geom_build(c->t, devs, ssz, &c->shard[g]) != 0) FAIL("cannot place shard group %d", g);
+        if (geom_of(c, period, devs, ssz, prev, &prev_ok, &c->shard[g > 0 ? g - 1 : 0], &c->shard[g]) != 0)
+            FAIL("cannot place shard group %d", g);
     }
+    free(prev);
     free(devs);
     return 0;
 fail:
+    free(prev);
     free(devs);
     return -1;
 }

@@ -177,8 +177,47 @@ static int faster_links(const attn_topology *t, attn_topology *f, double factor)
     return 0;
 }
 
+/* The geometry of a group moved by whole periods of a uniform topology is copied, not
+ * rebuilt (cost.c geom_of): every strategy of 4 nodes of 3 devices (groups of 2 then cross
+ * nodes, one pair in two) and of 4 devices, with and without NVLink domains, priced on it and on the same topology described with two identical node types
+ * (which turns the copy off), must give the same figures. */
+static void check_period_copy(void) {
+    for (int kase = 0; kase < 4; kase++) {
+        int dom = 1 + kase % 2;
+        tu_topo_spec sp = tu_h100_spec(4, kase < 2 ? 3 : 4);
+        sp.domain_nodes = dom;
+        if (dom > 1) sp.domain = sp.link;
+        attn_topology one, two;
+        if (tu_build_topology(&one, &sp) != 0) { CHECK(0, "topology"); return; }
+        sp.node_types = 2, sp.slow_factor = 1.0;
+        if (tu_build_topology(&two, &sp) != 0) { CHECK(0, "topology"); topology_free(&one); return; }
+        attn_model m;
+        if (tu_model(&m, ARCH_LLAMA, 4, 16, 4, 64, 1024, DTYPE_BF16, 8, 256, 8) != 0) { CHECK(0, "model"); return; }
+        attn_strategy *all;
+        int n = enumerate_strategies(one.n_devices, 0, &all), compared = 0;
+        for (int i = 0; i < n; i++) {
+            attn_plan p, q;
+            char err[256];
+            if (cost_price_strategy(&m, &one, &all[i], NULL, &p, NULL, err, sizeof err) != 0) continue;
+            if (cost_price_strategy(&m, &two, &all[i], NULL, &q, NULL, err, sizeof err) == 0) {
+                for (int k = 0; k < MET_COUNT; k++)
+                    CHECK(p.predicted.metric[k] == q.predicted.metric[k], "metric %d differs with the copy: %.17g vs %.17g", k,
+                          p.predicted.metric[k], q.predicted.metric[k]);
+                compared++;
+                plan_free(&q);
+            }
+            plan_free(&p);
+        }
+        CHECK(compared > 50, "only %d strategies compared", compared);
+        free(all);
+        topology_free(&one);
+        topology_free(&two);
+    }
+}
+
 int main(void) {
     int priced = 0, cases = 0;
+    check_period_copy();
     for (int c = 0; c < 150; c++) {
         attn_topology t, fast;
         attn_model m;
