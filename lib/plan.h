@@ -147,6 +147,10 @@ int plan_resolve_microbatches(int requested, int rows, int pp);
  * rules; returns 0 ok, -1 with a reason in err. */
 int plan_build_even(attn_plan *p, const attn_model *m, const struct attn_topology *t,
                     const attn_strategy *s, char *err, size_t errlen);
+/* The same without groups[] (n_groups = 0): what a search prices, the cost model working
+ * from the ranks and their devices; plan_build_groups adds them to a plan that is kept. */
+int plan_build_even_ranks(attn_plan *p, const attn_model *m, const struct attn_topology *t,
+                          const attn_strategy *s, char *err, size_t errlen);
 /* Recomputes groups[] (and their link classes when t != NULL) from ranks[]. */
 int plan_build_groups(attn_plan *p, const struct attn_topology *t);
 void plan_free(attn_plan *p);

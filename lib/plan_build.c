@@ -181,6 +181,16 @@ static int check_even_rules(const attn_model *m, const attn_topology *t, const a
 
 int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
                     const attn_strategy *s, char *err, size_t errlen) {
+    if (plan_build_even_ranks(p, m, t, s, err, errlen) != 0) return -1;
+    if (plan_build_groups(p, t) != 0) {
+        plan_free(p);
+        FAIL("could not build the communication groups (out of memory?)");
+    }
+    return 0;
+}
+
+int plan_build_even_ranks(attn_plan *p, const attn_model *m, const attn_topology *t,
+                          const attn_strategy *s, char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
     if (check_even_rules(m, t, s, err, errlen) != 0) return -1;
     int min_rows = m->workload.batch / s->dp;
@@ -239,10 +249,6 @@ int plan_build_even(attn_plan *p, const attn_model *m, const attn_topology *t,
                         &a->mlp_begin, &a->mlp_end);
         else
             split_range(m->ffn_hidden, s->n * s->m, a->head_group * s->m + a->seg, &a->mlp_begin, &a->mlp_end);
-    }
-    if (plan_build_groups(p, t) != 0) {
-        plan_free(p);
-        FAIL("could not build the communication groups (out of memory?)");
     }
     return 0;
 }

@@ -60,43 +60,10 @@ fail:
 }
 
 /* Coordinate table and the groups' geometry. */
-/* The translation period of a uniform topology, in devices: nodes of one type, devices
- * node-major (device d on node d / D), NVLink domains of K whole nodes, the devices a whole
- * number of periods D*K. A group moved by a multiple of the period crosses the same links
- * and node counts, so its geometry is the group's before the move. 0: not uniform. */
-static int topology_period(const attn_topology *t) {
-    if (t->n_nodes < 1 || t->n_devices < 1) return 0;
-    for (int i = 1; i < t->n_nodes; i++)
-        if (t->node_type_of[i] != t->node_type_of[0]) return 0;
-    int D = t->node_types[t->node_type_of[0]].devices, K = t->domain_nodes > 1 ? t->domain_nodes : 1;
-    if (D < 1 || t->n_devices % (D * K) != 0) return 0;
-    for (int d = 0; d < t->n_devices; d++)
-        if (t->devices[d].node != d / D || (K > 1 && t->devices[d].domain != d / D / K)) return 0;
-    return D * K;
-}
-
-/* One group's geometry: a copy of the previous group's of the same kind when this one is
- * that one moved by a multiple of the period (the plans' groups repeat so, replica after
- * replica and stage after stage), otherwise built. prev[n] and *prev_ok track the last one. */
-static int geom_of(const price_ctx *c, int period, const int *devs, int n, int *prev, int *prev_ok, const cost_comm_geom *prev_g,
-                   cost_comm_geom *g) {
-    if (period > 0 && *prev_ok && n > 1) {
-        int delta = devs[0] - prev[0], same = delta % period == 0;
-        for (int j = 1; same && j < n; j++) same = devs[j] - prev[j] == delta;
-        if (same) {
-            *g = *prev_g;
-            memcpy(prev, devs, (size_t)n * sizeof *prev);
-            return 0;
-        }
-    }
-    memcpy(prev, devs, (size_t)n * sizeof *prev);
-    *prev_ok = 1;
-    return cost_comm_geom_build(c->t, devs, n, g);
-}
-
 static int build_ctx(price_ctx *c, cost_detail *detail) {
     const attn_plan *p = c->p;
-    int world = p->world, *devs = NULL, *prev = NULL;
+    int world = p->world, *devs = NULL;
+    cost_geom_cache gc = {0};
     c->at = malloc((size_t)world * sizeof *c->at);
     c->seg = calloc((size_t)(world / c->m), sizeof *c->seg);
     c->stage = calloc((size_t)(world / (c->m * c->n)), sizeof *c->stage);
@@ -105,9 +72,9 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
     c->seqg = c->s > 1 ? calloc((size_t)nseq, sizeof *c->seqg) : NULL;
     c->shard = sharded ? calloc((size_t)nshard, sizeof *c->shard) : NULL;
     devs = malloc((size_t)world * sizeof *devs);
-    prev = malloc((size_t)world * sizeof *prev);
-    int prev_ok = 0, period = topology_period(c->t);
-    if (!c->at || !c->seg || !c->stage || !devs || !prev || (c->s > 1 && !c->seqg) || (sharded && !c->shard))
+    int period = cost_comm_period(c->t);
+    if (!c->at || !c->seg || !c->stage || !devs || (c->s > 1 && !c->seqg) || (sharded && !c->shard) ||
+        cost_geom_cache_init(c->pipe_gc, period, 2) != 0)
         FAIL("out of memory for %d ranks", world);
     for (int i = 0; i < world; i++) c->at[i] = -1;
     for (int i = 0; i < world; i++) {
@@ -119,42 +86,42 @@ static int build_ctx(price_ctx *c, cost_detail *detail) {
         if (c->at[k] != -1) FAIL("ranks %d and %d have the same coordinates", p->ranks[c->at[k]].rank, a->rank);
         c->at[k] = i;
     }
+    if (cost_geom_cache_init(&gc, period, c->m) != 0) FAIL("out of memory for %d ranks", world);
     for (int g = 0; g < world / c->m; g++) {
         for (int j = 0; j < c->m; j++) devs[j] = p->ranks[c->at[g * c->m + j]].device;
-        if (geom_of(c, period, devs, c->m, prev, &prev_ok, &c->seg[g > 0 ? g - 1 : 0], &c->seg[g]) != 0)
-            FAIL("cannot place segment group %d", g);
+        if (cost_geom_cached(c->t, &gc, devs, c->m, &c->seg[g]) != 0) FAIL("cannot place segment group %d", g);
     }
-    prev_ok = 0;
+    cost_geom_cache_free(&gc);
     int sz = c->m * c->n;
+    if (cost_geom_cache_init(&gc, period, sz) != 0) FAIL("out of memory for %d ranks", world);
     for (int g = 0; g < world / sz; g++) {
         for (int j = 0; j < sz; j++) devs[j] = p->ranks[c->at[g * sz + j]].device;
-        if (geom_of(c, period, devs, sz, prev, &prev_ok, &c->stage[g > 0 ? g - 1 : 0], &c->stage[g]) != 0)
-            FAIL("cannot place stage group %d", g);
+        if (cost_geom_cached(c->t, &gc, devs, sz, &c->stage[g]) != 0) FAIL("cannot place stage group %d", g);
     }
-    prev_ok = 0;
+    cost_geom_cache_free(&gc);
     /* the sequence axis' groups, as plan_build_groups forms them: SEQ the s slices of one
      * (replica, stage, head group, seg), SHARD the s*n*m ranks of one stage; their link
      * classes follow from the placement like the others' */
     const attn_strategy *st = &p->strategy;
+    if (c->s > 1 && cost_geom_cache_init(&gc, period, c->s) != 0) FAIL("out of memory for %d ranks", world);
     for (int g = 0; c->s > 1 && g < nseq; g++) {
         int nm = c->n * c->m, block = g / nm, hg = g % nm / c->m, sg = g % c->m;
         for (int q = 0; q < c->s; q++)
             devs[q] = p->ranks[c->at[plan_coord_rank(st, block / c->pp, block % c->pp, q, hg, sg)]].device;
-        if (geom_of(c, period, devs, c->s, prev, &prev_ok, &c->seqg[g > 0 ? g - 1 : 0], &c->seqg[g]) != 0)
-            FAIL("cannot place seq group %d", g);
+        if (cost_geom_cached(c->t, &gc, devs, c->s, &c->seqg[g]) != 0) FAIL("cannot place seq group %d", g);
     }
-    prev_ok = 0;
+    cost_geom_cache_free(&gc);
     int ssz = c->s * c->n * c->m;
+    if (sharded && cost_geom_cache_init(&gc, period, ssz) != 0) FAIL("out of memory for %d ranks", world);
     for (int g = 0; sharded && g < nshard; g++) {
         for (int j = 0; j < ssz; j++) devs[j] = p->ranks[c->at[g * ssz + j]].device;
-        if (geom_of(c, period, devs, ssz, prev, &prev_ok, &c->shard[g > 0 ? g - 1 : 0], &c->shard[g]) != 0)
-            FAIL("cannot place shard group %d", g);
+        if (cost_geom_cached(c->t, &gc, devs, ssz, &c->shard[g]) != 0) FAIL("cannot place shard group %d", g);
     }
-    free(prev);
+    cost_geom_cache_free(&gc);
     free(devs);
     return 0;
 fail:
-    free(prev);
+    cost_geom_cache_free(&gc);
     free(devs);
     return -1;
 }
@@ -172,6 +139,8 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     memset(out, 0, sizeof *out);
     price_ctx c;
     memset(&c, 0, sizeof c);
+    cost_geom_cache pipe_gc = {0};
+    c.pipe_gc = &pipe_gc;
     rank_time *rt = NULL;
     double *agg = NULL;
     if (!p) FAIL("no plan");
@@ -212,15 +181,30 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     int crit_pre = 0, crit_dec = 0;
     out->fits = 1;
     double ff = 0, fb = 0; /* the floors of the rank priced last */
-    cost_rank_key key[2];
+    /* Even shares repeat: most ranks are their neighbour, and the rest one of a few kinds
+     * that alternate (a head or a vocabulary row more on the first ranks of every slice,
+     * first and last stages), so the ranks priced last are kept by their keys and a rank
+     * equal to one of them takes its prices. */
+    enum { RECENT = 8 };
+    cost_rank_key recent[RECENT], cur;
+    int recent_rank[RECENT], n_recent = 0, next_slot = 0, last_hit = 0;
     for (int i = 0; i < world; i++) {
         attn_rank_report *rr = &out->ranks[i];
-        cost_rank_key_make(&c, i, &key[i & 1]);
-        if (i > 0 && cost_rank_key_same(&key[(i - 1) & 1], &key[i & 1])) { /* even shares: most ranks repeat their neighbour */
-            *rr = out->ranks[i - 1];
-            rt[i] = rt[i - 1];
+        cost_rank_key_make(&c, i, &cur);
+        int hit = -1;
+        for (int j = 0; j < n_recent && hit < 0; j++) { /* the last hit first: usually the neighbour */
+            int e = (last_hit + j) % n_recent;
+            if (cost_rank_key_same(&recent[e], &cur)) hit = e;
+        }
+        if (hit >= 0) {
+            *rr = out->ranks[recent_rank[hit]];
+            rt[i] = rt[recent_rank[hit]];
+            last_hit = hit;
         } else {
             cost_rank_price(&c, i, rr, &rt[i], &ff, &fb);
+            recent[next_slot] = cur, recent_rank[next_slot] = i, last_hit = next_slot;
+            next_slot = (next_slot + 1) % RECENT;
+            if (n_recent < RECENT) n_recent++;
         }
         if (ff > detail->compute_floor_s) detail->compute_floor_s = ff;
         if (fb > detail->hbm_floor_s) detail->hbm_floor_s = fb;
@@ -311,6 +295,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     free(c.seqg);
     free(c.shard);
     free(c.slice_sig);
+    cost_geom_cache_free(&pipe_gc);
     return 0;
 fail:
     free(rt);
@@ -321,6 +306,7 @@ fail:
     free(c.seqg);
     free(c.shard);
     free(c.slice_sig);
+    cost_geom_cache_free(&pipe_gc);
     report_free(out);
     memset(out, 0, sizeof *out);
     return -1;

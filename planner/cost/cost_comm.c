@@ -76,6 +76,56 @@ static int nccl_group_build(const attn_topology *t, const int *devs, cost_comm_g
     return 0;
 }
 
+int cost_comm_period(const attn_topology *t) {
+    if (t->n_nodes < 1 || t->n_devices < 1 || !t->node_type_of) return 0;
+    for (int i = 1; i < t->n_nodes; i++)
+        if (t->node_type_of[i] != t->node_type_of[0]) return 0;
+    int D = t->node_types[t->node_type_of[0]].devices, K = t->domain_nodes > 1 ? t->domain_nodes : 1;
+    if (D < 1 || t->n_devices % (D * K) != 0) return 0;
+    for (int d = 0; d < t->n_devices; d++)
+        if (t->devices[d].node != d / D || (K > 1 && t->devices[d].domain != d / D / K)) return 0;
+    return D * K;
+}
+
+int cost_geom_cache_init(cost_geom_cache *gc, int period, int n) {
+    memset(gc, 0, sizeof *gc);
+    if (period <= 0 || n <= 1) return 0;
+    gc->have = calloc((size_t)period, sizeof *gc->have);
+    gc->devs = malloc((size_t)period * n * sizeof *gc->devs);
+    gc->geom = malloc((size_t)period * sizeof *gc->geom);
+    if (!gc->have || !gc->devs || !gc->geom) {
+        cost_geom_cache_free(gc);
+        return -1;
+    }
+    gc->period = period, gc->n = n;
+    return 0;
+}
+
+void cost_geom_cache_free(cost_geom_cache *gc) {
+    free(gc->have);
+    free(gc->devs);
+    free(gc->geom);
+    memset(gc, 0, sizeof *gc);
+}
+
+int cost_geom_cached(const attn_topology *t, cost_geom_cache *gc, const int *devs, int n, cost_comm_geom *g) {
+    if (gc->period <= 0 || n != gc->n || devs[0] < 0) return cost_comm_geom_build(t, devs, n, g);
+    int r = devs[0] % gc->period, base = devs[0] - r, *met = gc->devs + (size_t)r * n;
+    if (gc->have[r]) {
+        int same = 1;
+        for (int j = 0; same && j < n; j++) same = devs[j] - base == met[j];
+        if (same) {
+            *g = gc->geom[r];
+            return 0;
+        }
+    }
+    if (cost_comm_geom_build(t, devs, n, g) != 0) return -1;
+    for (int j = 0; j < n; j++) met[j] = devs[j] - base;
+    gc->geom[r] = *g;
+    gc->have[r] = 1;
+    return 0;
+}
+
 int cost_comm_geom_build(const attn_topology *t, const int *devs, int n, cost_comm_geom *g) {
     memset(g, 0, sizeof *g);
     g->n = n;

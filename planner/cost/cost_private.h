@@ -134,6 +134,25 @@ void cost_ends_buffers(const cost_ends_rank *e, const attn_model *md, double row
 int cost_ends_describe(const cost_ends_rank *e, const attn_model *md, const attn_device_type *dt, const cost_calibration *cal,
                        attn_phase ph, double rows, double q_len, double calls, cost_coll_line *out, int room);
 
+/* The geometries of one kind of group met while pricing a plan, one per residue of the
+ * group's first device modulo the topology's translation period (cost_comm_period): a
+ * group whose devices, moved back by whole periods, are a met group's takes that geometry
+ * instead of building it; the plans' groups repeat so, replica after replica, stage after
+ * stage, node after node. period 0 (not uniform): every geometry is built. */
+typedef struct cost_geom_cache {
+    int period, n;
+    int *have;            /* [period] */
+    int *devs;            /* [period][n]: the met group, moved to its first period */
+    cost_comm_geom *geom; /* [period] */
+} cost_geom_cache;
+/* devices per period of a uniform topology (one node type, node-major devices, NVLink
+ * domains of whole nodes, whole periods), 0 otherwise */
+int cost_comm_period(const attn_topology *t);
+int cost_geom_cache_init(cost_geom_cache *gc, int period, int n); /* 0 ok, -1 no memory */
+void cost_geom_cache_free(cost_geom_cache *gc);
+/* cost_comm_geom_build through the cache (n = the cache's n) */
+int cost_geom_cached(const attn_topology *t, cost_geom_cache *gc, const int *devs, int n, cost_comm_geom *g);
+
 /* Everything pricing one plan needs, built once by cost.c. */
 typedef struct price_ctx {
     const attn_plan *p;
@@ -148,6 +167,7 @@ typedef struct price_ctx {
     cost_comm_geom *stage; /* per (replica, stage, seq), the slice's n*m ranks: index coord / (n*m) */
     cost_comm_geom *seqg;  /* s > 1: per (replica, stage, head group, seg), its s slices (cost_seq_index) */
     cost_comm_geom *shard; /* s > 1, weights sharded: per (replica, stage), its s*n*m ranks: coord / (s*n*m) */
+    cost_geom_cache *pipe_gc; /* the pipeline pairs' geometries (cost_rank_key_make; cost.c owns it) */
     double seq_max_pos;  /* prefill positions of the fullest slice (seq_len when s = 1) */
     double *slice_sig;   /* s > 1: per slice, COST_SLICE_SIG values: the rows they were made for
                             (-1: not yet), then what the slice changes in a rank's prices

@@ -688,7 +688,7 @@ void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *key) {
     if (a->stage + 1 < c->pp) {
         int next = plan_coord_rank(&c->p->strategy, a->replica, a->stage + 1, a->seq, a->head_group, a->seg);
         int devs[2] = {a->device, c->p->ranks[c->at[next]].device};
-        key->pipe_ok = cost_comm_geom_build(c->t, devs, 2, &key->pipe) == 0;
+        key->pipe_ok = cost_geom_cached(c->t, c->pipe_gc, devs, 2, &key->pipe) == 0;
     }
 }
 

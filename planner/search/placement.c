@@ -248,16 +248,14 @@ int place_classify(const attn_model *md, const attn_strategy *s, const place_ord
 }
 
 int place_even_plan(const attn_model *m, const attn_topology *t, const attn_strategy *s,
-                    const place_orders *o, int k, attn_plan *p, char *err, size_t errlen) {
-    if (plan_build_even(p, m, t, s, err, errlen) != 0) return -1;
-    int moved = 0;
+                    const place_orders *o, int k, int with_groups, attn_plan *p, char *err, size_t errlen) {
+    if (plan_build_even_ranks(p, m, t, s, err, errlen) != 0) return -1;
     for (int r = 0; r < p->world; r++) {
         int d = o->dev[k][r]; /* ranks are in coordinate order in an even plan */
-        moved |= d != p->ranks[r].device;
         p->ranks[r].device = d;
         p->ranks[r].node = t->devices[d].node;
     }
-    if (moved && plan_build_groups(p, t) != 0) { /* the even plan's groups assumed rank r on device r */
+    if (with_groups && plan_build_groups(p, t) != 0) {
         plan_free(p);
         snprintf(err, errlen, "out of memory building the communication groups");
         return -1;

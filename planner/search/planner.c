@@ -79,7 +79,7 @@ static void price_candidate(planner_ctx *x, const attn_strategy *s, int k, plann
     memset(c, 0, sizeof *c);
     c->lc.strategy = *s;
     c->lc.order = k;
-    if (place_even_plan(x->m, x->t, s, &x->orders, k, &p, reason, len) != 0) return;
+    if (place_even_plan(x->m, x->t, s, &x->orders, k, 0, &p, reason, len) != 0) return;
     attn_report rep;
     int priced = replica_window_ok(x, s) && !x->o->no_symmetry ? price_window(x, &p, &rep, &det)
                                                                 : cost_price_plan(&p, x->t, x->co, &rep, &det);
@@ -340,7 +340,7 @@ static int find_fit_batch(const planner_ctx *x, const attn_strategy *s) {
         m2.workload.batch = b;
         attn_plan p;
         char err[192];
-        if (place_even_plan(&m2, x->t, s, &x->orders, 0, &p, err, sizeof err) != 0) continue;
+        if (place_even_plan(&m2, x->t, s, &x->orders, 0, 0, &p, err, sizeof err) != 0) continue;
         attn_report rep;
         int ok = cost_price_plan(&p, x->t, x->co, &rep, NULL) == 0 && reprice_excess(&rep, x->lim.mem_fraction) <= 0;
         if (ok || rep.ranks) report_free(&rep);

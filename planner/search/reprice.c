@@ -23,7 +23,7 @@ double reprice_excess(const attn_report *r, double fraction) {
 /* Builds and prices the plan of candidate c with distribution sol (NULL: even). */
 int reprice_build_priced(const planner_ctx *x, const planner_cand *c, const lin_solution *sol, attn_plan *p, cost_detail *det,
                         char *err, size_t len) {
-    if (place_even_plan(x->m, x->t, &c->lc.strategy, &x->orders, c->lc.order, p, err, len) != 0) return -1;
+    if (place_even_plan(x->m, x->t, &c->lc.strategy, &x->orders, c->lc.order, 1, p, err, len) != 0) return -1;
     if (sol && c->pm.balance != LIN_EVEN && place_apply(p, x->t, &c->pm, &c->lc, sol, err, len) != 0) {
         plan_free(p);
         return -1;

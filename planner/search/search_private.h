@@ -69,10 +69,11 @@ void place_map_free(place_map *pm);
 int place_classify(const attn_model *m, const attn_strategy *s, const place_orders *o, int k,
                    place_map *pm, lin_cand *lc);
 
-/* The even plan of s with its ranks on order k's devices (groups rebuilt). 0 ok, -1 with
- * the reason in err. */
+/* The even plan of s with its ranks on order k's devices, with its groups when with_groups
+ * (a plan that is kept), without them for pricing alone (the cost model prices from the
+ * ranks). 0 ok, -1 with the reason in err. */
 int place_even_plan(const attn_model *m, const attn_topology *t, const attn_strategy *s,
-                    const place_orders *o, int k, attn_plan *p, char *err, size_t errlen);
+                    const place_orders *o, int k, int with_groups, attn_plan *p, char *err, size_t errlen);
 /* Applies a distribution (sol's class totals) to an even plan built by place_even_plan. */
 int place_apply(attn_plan *p, const attn_topology *t, const place_map *pm, const lin_cand *lc,
                 const lin_solution *sol, char *err, size_t errlen);

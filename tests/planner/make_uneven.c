@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
         }
         char path[1200];
         snprintf(path, sizeof path, "%s/uneven-%s.yaml", argv[3], w[i].name);
-        if (place_even_plan(&m, &t, &s, &o, 0, &p, err, sizeof err) != 0 || place_apply(&p, &t, &pm, &lc, &sol, err, sizeof err) != 0 ||
+        if (place_even_plan(&m, &t, &s, &o, 0, 1, &p, err, sizeof err) != 0 || place_apply(&p, &t, &pm, &lc, &sol, err, sizeof err) != 0 ||
             plan_check(&p, NULL, &d) != 0 || plan_write(path, &p, &d) != 0) {
             fprintf(stderr, "make_uneven: %s: %s\n", w[i].spec, err);
             rc = 1;
