@@ -337,6 +337,45 @@ int main(int argc, char **argv) {
     free(svg2b);
     free(html2b);
 
+    /* 2c. a plan with the sequence axis: the strategy line names its slices, and the plan is
+     * found among the cost model's alternatives (s, cp and weights part of the match) */
+    {
+        attn_strategy sq;
+        attn_plan ps;
+        char serr[256];
+        CHECK(strategy_parse("s=2,n=2,m=2,scheme=head-alltoall,cp=ring,weights=sharded", &sq, serr, sizeof serr) == 0, "%s",
+              serr);
+        int built = cost_price_strategy(&plan.model, &topo, &sq, NULL, &ps, NULL, serr, sizeof serr) == 0;
+        CHECK(built, "cannot price the s=2 plan: %s", serr);
+        const char *seq_path = in_scratch("plan-seq.yaml"), *out2c = in_scratch("report-seq.html");
+        if (built) {
+            CHECK(plan_write(seq_path, &ps, &d) == 0, "cannot write %s", seq_path);
+            CHECK(run_report((const char *[]){seq_path, "-o", out2c, NULL}) == 0, "report of the s=2 plan failed");
+            char *h = read_all(out2c);
+            CHECK(h && strstr(h, "2 sequence slices (ring K/V in prefill, weights sharded) \xc3\x97 2 head groups"),
+                  "the strategy line lacks the sequence axis");
+            CHECK(h && strstr(h, "it ranks <b>"), "the s=2 plan is not found among the alternatives");
+            if (h) check_self_contained(h, "report-seq.html");
+            free(h);
+            /* the plan's twin is the alternative with its cp and weights, not a sibling */
+            const char *sibs[] = {"s=2,n=2,m=2,scheme=head-alltoall,cp=allgather,weights=sharded",
+                                  "s=2,n=2,m=2,scheme=head-alltoall,cp=ring,weights=replicated",
+                                  "n=4,m=2,scheme=head-alltoall",
+                                  "s=2,n=2,m=2,scheme=head-alltoall,cp=ring,weights=sharded"};
+            report_alternative alts[4];
+            memset(alts, 0, sizeof alts);
+            for (int i = 0; i < 4; i++) {
+                snprintf(alts[i].strategy, sizeof alts[i].strategy, "%s", sibs[i]);
+                CHECK(strategy_parse(sibs[i], &alts[i].parsed, serr, sizeof serr) == 0, "%s", serr);
+            }
+            report_input ri;
+            memset(&ri, 0, sizeof ri);
+            ri.plan = &ps, ri.n_alt = 4, ri.alt = alts;
+            CHECK(report_find_plan_alt(&ri) == 3, "the s=2 plan's twin is alternative %d, not 3", report_find_plan_alt(&ri));
+            plan_free(&ps);
+        }
+    }
+
     /* 3. an alternatives file instead of the cost model (ranked by the file's figures) */
     const char *alt_path = in_scratch("alternatives.yaml");
     CHECK(write_text(alt_path,
