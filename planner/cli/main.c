@@ -18,6 +18,7 @@ static const command commands[] = {
     {"plan", cmd_plan, "choose the best plan (GLPK); --all ranks every strategy"},
     {"compare", cmd_compare, "predicted (plan) against measured (attnrun -o) per metric and op"},
     {"report", cmd_report, "write a self-contained HTML report of a plan and measurements"},
+    {"export", cmd_export, "the launch command of vLLM, SGLang or TensorRT-LLM for a plan they can express"},
     {"predict", cmd_predict, "one kernel, transfer or collective priced on a device: time and achieved rate"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
