@@ -239,9 +239,9 @@ static int export_shape_plan(const attn_plan *p, const char *engine, const char 
             rc = -1;
         } else if (export_range_differs(a, e, &what, got, want)) {
             snprintf(why, whylen,
-                     "the plan has uneven shares: rank %d holds %s [%d, %d) where the even split of %s holds [%d, %d) "
+                     "the plan has uneven shares: rank %d holds %s [%d, %d) where the even split of its strategy holds [%d, %d) "
                      "(balanced for a mixed cluster), which %s cannot express",
-                     r, what, got[0], got[1], "its strategy", want[0], want[1], engine);
+                     r, what, got[0], got[1], want[0], want[1], engine);
             rc = -1;
         }
     }
