@@ -249,10 +249,84 @@ static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m
     return check_rules(m, doc->file, src, d) ? -1 : 0;
 }
 
+/* The families a config.json may name (model_type) and what refuses the others: a block
+ * the model contract does not compute (docs/model-contract.md) must not be planned and run
+ * as a Llama block. Without model_type the config is read as the llama family. */
+typedef struct hf_family {
+    const char *model_type;
+    const char *refused; /* NULL: read as the llama block (with the checks below); else why not */
+} hf_family;
+static const hf_family hf_families[] = {
+    {"llama", NULL},
+    {"mistral", NULL}, /* the llama block; its sliding window is checked below */
+    {"qwen2", "its q, k and v projections have biases, which the model contract does not compute yet"},
+    {"qwen3", "it normalizes q and k per head (q_norm, k_norm), which the model contract does not compute yet"},
+    {"mixtral", "it is a mixture of experts"},
+    {"qwen2_moe", "it is a mixture of experts"},
+    {"qwen3_moe", "it is a mixture of experts"},
+    {"deepseek_v2", "it is a mixture of experts with multi-head latent attention"},
+    {"deepseek_v3", "it is a mixture of experts with multi-head latent attention"},
+    {"dbrx", "it is a mixture of experts"},
+    {"gemma2", "it interleaves sliding-window attention layers"},
+    {"gemma3", "it interleaves sliding-window attention layers"},
+    {"gpt_neox", "its attention and MLP run in parallel from one norm"},
+    {"gptj", "its attention and MLP run in parallel from one norm"},
+    {"falcon", "its attention and MLP run in parallel from one norm"},
+};
+
+/* 0 when the config is a block attnplan computes; -1 with the reason at the key. */
+static int check_hf_family(const yt_doc *doc, const yt_node *root, attn_diag *d) {
+    const char *k;
+    if ((k = json_key(root, "model_type"))) {
+        const yt_node *t = yt_get(root, k);
+        char word[64];
+        if (yt_str(doc, root, k, 1, word, sizeof word, d)) return -1;
+        const hf_family *f = NULL;
+        for (size_t i = 0; i < sizeof hf_families / sizeof hf_families[0]; i++)
+            if (!strcmp(hf_families[i].model_type, word)) f = &hf_families[i];
+        if (!f) {
+            diag_error(d, doc->file, t->line, t->col,
+                       "model_type '%s' is not a family attnplan computes (llama, mistral; docs/files.md)", word);
+            return -1;
+        }
+        if (f->refused) {
+            diag_error(d, doc->file, t->line, t->col, "model_type '%s' is not supported: %s", word, f->refused);
+            return -1;
+        }
+    }
+    /* the llama block with what its config can switch on that the contract lacks */
+    static const char *const flags[] = {"attention_bias", "mlp_bias"};
+    for (int i = 0; i < 2; i++)
+        if ((k = json_key(root, flags[i]))) {
+            const yt_node *v = yt_get(root, k);
+            if (v->kind == YT_SCALAR && !strcmp(v->str, "true")) {
+                diag_error(d, doc->file, v->line, v->col, "'%s': true is not supported: the model contract's projections "
+                           "have no biases", k);
+                return -1;
+            }
+        }
+    /* a sliding window shorter than the positions the model takes changes the attention */
+    if ((k = json_key(root, "sliding_window"))) {
+        const yt_node *v = yt_get(root, k), *mp = yt_get(root, "max_position_embeddings");
+        char *end = NULL;
+        double w = v->kind == YT_SCALAR ? strtod(v->str, &end) : 0;
+        double maxp = mp && mp->kind == YT_SCALAR ? strtod(mp->str, NULL) : 0;
+        int number = v->kind == YT_SCALAR && end && end != v->str && *end == '\0';
+        if (!number || maxp <= 0 || w < maxp) {
+            diag_error(d, doc->file, v->line, v->col,
+                       "sliding_window attention is not supported (the model contract attends to every earlier "
+                       "position); null, or a window of at least max_position_embeddings, is");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Hugging Face config.json (llama family); keys not listed here are ignored. */
 static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
     set_pos(src, F_ROOT, root);
     if (yt_expect(doc, root, YT_MAP, "a JSON object (Hugging Face config.json)", d)) return -1;
+    if (check_hf_family(doc, root, d) != 0) return -1;
     m->arch = ARCH_LLAMA;
     int bad = 0;
     const yt_node *name = yt_get(root, "_name_or_path");

@@ -158,6 +158,26 @@ static void test_hf_config(void) {
     const char *newer = "{\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 8,"
                         " \"num_hidden_layers\": 1, \"dtype\": \"bfloat16\"}";
     CHECK(load(newer, "c.json", &m) == 0 && m.dtype == DTYPE_BF16);
+    /* the families: llama and mistral read as the llama block; the others refused with why */
+#define HF(extra) "{\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 8, \"num_hidden_layers\": 1, " extra "}"
+    CHECK(load(HF("\"model_type\": \"llama\", \"attention_bias\": false, \"mlp_bias\": false"), "c.json", &m) == 0);
+    CHECK(load(HF("\"model_type\": \"mistral\", \"sliding_window\": null"), "c.json", &m) == 0 && m.arch == ARCH_LLAMA);
+    CHECK(load(HF("\"model_type\": \"mistral\", \"sliding_window\": 32768, \"max_position_embeddings\": 32768"), "c.json",
+               &m) == 0);
+    expect_error(HF("\"model_type\": \"mistral\", \"sliding_window\": 4096, \"max_position_embeddings\": 32768"), "c.json",
+                 "c.json:1:138: error: sliding_window attention is not supported (the model contract attends to every "
+                 "earlier position); null, or a window of at least max_position_embeddings, is");
+    expect_error(HF("\"model_type\": \"qwen2\""), "c.json",
+                 "c.json:1:109: error: model_type 'qwen2' is not supported: its q, k and v projections have biases, which "
+                 "the model contract does not compute yet");
+    expect_error(HF("\"model_type\": \"mixtral\""), "c.json",
+                 "c.json:1:109: error: model_type 'mixtral' is not supported: it is a mixture of experts");
+    expect_error(HF("\"model_type\": \"bert\""), "c.json",
+                 "c.json:1:109: error: model_type 'bert' is not a family attnplan computes (llama, mistral; docs/files.md)");
+    expect_error(HF("\"attention_bias\": true"), "c.json",
+                 "c.json:1:113: error: 'attention_bias': true is not supported: the model contract's projections have no "
+                 "biases");
+#undef HF
 }
 
 static void test_embedded_section(void) {
