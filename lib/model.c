@@ -96,6 +96,7 @@ static int check_rules(const attn_model *m, const char *file, const model_src *s
     if (!(m->rope_theta > 0 && isfinite(m->rope_theta))) RULE_ERROR(F_ROPE_THETA, "'rope_theta' must be > 0, got %g", m->rope_theta);
     if (m->vocab_size < 0 || m->vocab_size > SIZE_MAX_LARGE)
         RULE_ERROR(F_VOCAB, "'vocab_size' must be in [1, %lld], got %d", SIZE_MAX_LARGE, m->vocab_size);
+    if (m->qkv_bias != 0 && m->qkv_bias != 1) RULE_ERROR(F_ROOT, "'qkv_bias' must be true or false");
     if (m->tie_word_embeddings != 0 && m->tie_word_embeddings != 1)
         RULE_ERROR(F_TIE, "'tie_word_embeddings' must be true or false");
     else if (m->tie_word_embeddings && m->vocab_size == 0)
@@ -135,9 +136,10 @@ int model_check_at(const attn_model *m, const char *file, const yt_node *map, at
 int model_check(const attn_model *m, const char *file, attn_diag *d) { return model_check_at(m, file, NULL, d); }
 
 double model_layer_params(const attn_model *m) {
-    /* Linear layers carry no biases (kernels and cost model agree on this). */
+    /* Linear layers carry no biases (kernels and cost model agree on this), but for the q, k
+     * and v projections of a qkv_bias model (Qwen2). */
     double h = m->hidden, hd = m->head_dim;
-    double attn = h * (m->heads + 2.0 * m->kv_heads) * hd + (double)m->heads * hd * h;
+    double attn = (h + (m->qkv_bias ? 1 : 0)) * (m->heads + 2.0 * m->kv_heads) * hd + (double)m->heads * hd * h;
     double mlp = (m->arch == ARCH_LLAMA ? 3.0 : 2.0) * h * m->ffn_hidden;
     double norms = m->arch == ARCH_LLAMA ? 2.0 * h : 4.0 * h; /* LayerNorm has weight + bias */
     return attn + mlp + norms;
@@ -190,7 +192,7 @@ static int read_tie(const yt_doc *doc, const yt_node *map, const char *key, attn
 static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
     static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
                                        "ffn_hidden", "norm_eps", "rope_theta", "dtype", "vocab_size",
-                                       "tie_word_embeddings", "workload", NULL};
+                                       "tie_word_embeddings", "qkv_bias", "workload", NULL};
     set_pos(src, F_ROOT, root);
     if (yt_expect(doc, root, YT_MAP, "a model (a map of name, arch, layers, ...)", d)) return -1;
     int bad = yt_check_keys(doc, root, keys, d) ? 1 : 0;
@@ -229,6 +231,8 @@ static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m
     }
     bad |= read_int(doc, root, "vocab_size", 0, 1, SIZE_MAX_LARGE, &m->vocab_size, src, F_VOCAB, d) != 0;
     if (read_tie(doc, root, "tie_word_embeddings", m, src, d)) bad = 1;
+    const yt_node *qb = yt_get(root, "qkv_bias");
+    if (qb && yt_node_bool(doc, qb, &m->qkv_bias, d)) bad = 1;
     const yt_node *w = yt_get(root, "workload");
     if (w && read_workload(doc, w, m, src, d)) bad = 1;
     if (bad) return -1;
@@ -259,7 +263,7 @@ typedef struct hf_family {
 static const hf_family hf_families[] = {
     {"llama", NULL},
     {"mistral", NULL}, /* the llama block; its sliding window is checked below */
-    {"qwen2", "its q, k and v projections have biases, which the model contract does not compute yet"},
+    {"qwen2", NULL},   /* the llama block with q, k and v biases (qkv_bias) */
     {"qwen3", "it normalizes q and k per head (q_norm, k_norm), which the model contract does not compute yet"},
     {"mixtral", "it is a mixture of experts"},
     {"qwen2_moe", "it is a mixture of experts"},
@@ -306,7 +310,10 @@ static int check_hf_family(const yt_doc *doc, const yt_node *root, attn_diag *d)
             }
         }
     /* a sliding window shorter than the positions the model takes changes the attention */
-    if ((k = json_key(root, "sliding_window"))) {
+    /* Qwen2 writes a sliding_window beside use_sliding_window: false (the window is off) */
+    const yt_node *use = yt_get(root, "use_sliding_window");
+    int window_off = use && use->kind == YT_SCALAR && !strcmp(use->str, "false");
+    if (!window_off && (k = json_key(root, "sliding_window"))) {
         const yt_node *v = yt_get(root, k), *mp = yt_get(root, "max_position_embeddings");
         char *end = NULL;
         double w = v->kind == YT_SCALAR ? strtod(v->str, &end) : 0;
@@ -328,6 +335,8 @@ static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m,
     if (yt_expect(doc, root, YT_MAP, "a JSON object (Hugging Face config.json)", d)) return -1;
     if (check_hf_family(doc, root, d) != 0) return -1;
     m->arch = ARCH_LLAMA;
+    const yt_node *mt = yt_get(root, "model_type");
+    m->qkv_bias = mt && mt->kind == YT_SCALAR && !strcmp(mt->str, "qwen2"); /* Qwen2's q, k, v biases */
     int bad = 0;
     const yt_node *name = yt_get(root, "_name_or_path");
     if (name && name->kind == YT_SCALAR && name->len > 0) {

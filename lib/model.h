@@ -39,6 +39,7 @@ typedef struct attn_model {
      * norm and LM head on the last. vocab_size 0: none, hidden states in and out. */
     int vocab_size;
     int tie_word_embeddings; /* 1: the LM head is the embedding matrix (no lm_head.weight) */
+    int qkv_bias;       /* 1: the q, k and v projections add a bias (Qwen2; q/k/v_proj.bias) */
     attn_workload workload;
     char path[1024];    /* file it came from ("" if built in code) */
     char sha256[65];    /* hex digest of that file ("" if none) */

@@ -24,7 +24,7 @@ typedef struct fw_buf {
     int on;         /* allocated for this rank: the architecture and the scheme decide */
 } fw_buf;
 
-enum { FW_LAYER_BUFS = 13, FW_BUFS = 29 };
+enum { FW_LAYER_BUFS = 16, FW_BUFS = 30 };
 
 /* rows of the largest activation of the token-wise parts: a prefill microbatch (the
  * slice's rows of each sequence; every position with the weights sharded) or the decode
@@ -52,6 +52,9 @@ static int layer_bufs(const attn_forward *fw, fwd_layer *ly, fw_buf *t) {
         {"w_up", &ly->w_up, F * C, FW_MEM_WEIGHTS, 0, 1},
         {"w_gate", &ly->w_gate, F * C, FW_MEM_WEIGHTS, 0, llama},
         {"w_down", &ly->w_down, C * F, FW_MEM_WEIGHTS, 0, 1},
+        {"bq", &ly->bq, qw, FW_MEM_WEIGHTS, 0, m->qkv_bias},
+        {"bk", &ly->bk, kw, FW_MEM_WEIGHTS, 0, m->qkv_bias},
+        {"bv", &ly->bv, kw, FW_MEM_WEIGHTS, 0, m->qkv_bias},
         {"k_cache", &ly->k_cache, cache_rows * fw->k_width, FW_MEM_KV_CACHE, 0, 1},
         {"v_cache", &ly->v_cache, cache_rows * fw->v_width, FW_MEM_KV_CACHE, 0, 1},
     };
@@ -130,6 +133,7 @@ static int forward_bufs(attn_forward *fw, size_t score_elems, fw_buf *t) {
         {"att_p", &fw->att_p, Rt * QWp, FW_MEM_ACTIVATIONS, 0, sh},
         {"sh_send", &fw->sh_send, max_size(Rt * W, R * qw), FW_MEM_COMM, 0, sh},
         {"sh_recv", &fw->sh_recv, max_size(R * (qw + 2 * kw), Rt * QWp), FW_MEM_COMM, 0, sh},
+        {"ones", &fw->ones, Rt, FW_MEM_ACTIVATIONS, 0, m->qkv_bias},
     };
     memcpy(t, b, sizeof b);
     return FW_BUFS;
@@ -240,6 +244,26 @@ static int load_head_rows(loader *ld, const char *name, int total_heads, int h0,
     return 0;
 }
 
+/* q/k/v_proj.bias: the entries of heads [h0,h1), each the rank's dim ranges, the same
+ * order as load_head_rows' rows; of those [r0, r1) are uploaded */
+static int load_head_bias(loader *ld, const char *name, int total_heads, int h0, int h1, int r0, int r1, attn_ptr dst) {
+    attn_forward *fw = ld->fw;
+    const attn_rank_assign *a = fw->me;
+    long long shape[1] = {(long long)total_heads * fw->D};
+    size_t at = 0;
+    for (int h = h0; h < h1; h++)
+        for (int i = 0; i < a->n_dim_ranges; i++) {
+            long long t0 = (long long)h * fw->D + a->dim_begin[i], t1 = (long long)h * fw->D + a->dim_end[i];
+            if (ld_read(ld, name, 1, shape, 0, 1, t0, t1, ld->host + at) != 0) return -1;
+            at += (size_t)(t1 - t0);
+        }
+    if (r1 > r0 && fw->be->upload(fw->be->ctx, dst, ld->host + r0, (size_t)(r1 - r0)) != 0) {
+        attn_error_set(ld->err, ATTN_EXIT_FAIL, "upload of weights to the %s backend failed", fw->be->name);
+        return -1;
+    }
+    return 0;
+}
+
 static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
     attn_forward *fw = ld->fw;
     const attn_model *m = &fw->plan->model;
@@ -259,6 +283,13 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
         return -1;
     if (load_head_rows(ld, NAME("self_attn.v_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, fw->pk0, fw->pk1,
                        ly->wv))
+        return -1;
+    if (m->qkv_bias &&
+        (load_head_bias(ld, NAME("self_attn.q_proj.bias"), m->heads, a->head_begin, a->head_end, fw->pq0, fw->pq1, ly->bq) ||
+         load_head_bias(ld, NAME("self_attn.k_proj.bias"), m->kv_heads, a->kv_head_begin, a->kv_head_end, fw->pk0, fw->pk1,
+                        ly->bk) ||
+         load_head_bias(ld, NAME("self_attn.v_proj.bias"), m->kv_heads, a->kv_head_begin, a->kv_head_end, fw->pk0, fw->pk1,
+                        ly->bv)))
         return -1;
     /* o_proj [C, heads*D]: input columns in the same (head, range) order as q's rows */
     int at = 0, qw = fw->NQ * fw->HS;
@@ -405,6 +436,7 @@ attn_forward *forward_create(const attn_plan *p, int rank, attn_backend *be, att
         else fw_count_bufs(fw, t, n);
     }
     if (fw->be->dtype == DTYPE_FP32) fw->probs = fw->scores;
+    if (!failed && m->qkv_bias) be->fill(be->ctx, fw->ones, fw_rows(fw), 1.0f);
     if (failed) {
         if (bad)
             attn_error_set(err, ATTN_EXIT_FAIL, "rank %d: %s backend could not allocate %s (%zu bytes)", rank, be->name,
@@ -521,6 +553,15 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
                 fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KWp, C, 1.0f, fw->xn, C, 0, ly->wv, C, 0, 0.0f, fw_at(fw, fw->qkv_p, QWp + KWp), Wp,
                         0, 1);
             }
+            if (m->qkv_bias) { /* the biases: ones[N] x bias[cols] added (K = 1) */
+                if (QWp) fw_gemm(fw, OP_QKV_PROJ, 0, 0, N, QWp, 1, 1.0f, fw->ones, 1, 0, ly->bq, QWp, 0, 1.0f, fw->qkv_p, Wp, 0, 1);
+                if (KWp) {
+                    fw_gemm(fw, OP_QKV_PROJ, 0, 0, N, KWp, 1, 1.0f, fw->ones, 1, 0, ly->bk, KWp, 0, 1.0f,
+                            fw_at(fw, fw->qkv_p, QWp), Wp, 0, 1);
+                    fw_gemm(fw, OP_QKV_PROJ, 0, 0, N, KWp, 1, 1.0f, fw->ones, 1, 0, ly->bv, KWp, 0, 1.0f,
+                            fw_at(fw, fw->qkv_p, QWp + KWp), Wp, 0, 1);
+                }
+            }
         });
         OP(OP_ATTN_COMM, seq_shard_in(fw, nseq));
     } else {
@@ -528,6 +569,11 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
             fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, QW, C, 1.0f, fw->xn, C, 0, ly->wq, C, 0, 0.0f, fw->q, QW, 0, 1);
             fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wk, C, 0, 0.0f, fw->k, KW, 0, 1);
             fw_gemm(fw, OP_QKV_PROJ, 0, 1, N, KW, C, 1.0f, fw->xn, C, 0, ly->wv, C, 0, 0.0f, fw->v, KW, 0, 1);
+            if (m->qkv_bias) { /* the biases: ones[N] x bias[cols] added (K = 1) */
+                fw_gemm(fw, OP_QKV_PROJ, 0, 0, N, QW, 1, 1.0f, fw->ones, 1, 0, ly->bq, QW, 0, 1.0f, fw->q, QW, 0, 1);
+                fw_gemm(fw, OP_QKV_PROJ, 0, 0, N, KW, 1, 1.0f, fw->ones, 1, 0, ly->bk, KW, 0, 1.0f, fw->k, KW, 0, 1);
+                fw_gemm(fw, OP_QKV_PROJ, 0, 0, N, KW, 1, 1.0f, fw->ones, 1, 0, ly->bv, KW, 0, 1.0f, fw->v, KW, 0, 1);
+            }
         });
     }
     if (m->arch == ARCH_LLAMA) /* the rank's pair range: dims [b,e) and [b+D/2, e+D/2) */

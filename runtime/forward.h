@@ -39,6 +39,7 @@ typedef struct fwd_layer {
     attn_ptr wo;            /* [C, NQ*HS]: the matching input columns of o_proj */
     attn_ptr w_up, w_gate;  /* [F, C]: local MLP columns (gate for llama) */
     attn_ptr w_down;        /* [C, F] */
+    attn_ptr bq, bk, bv;    /* model qkv_bias: the biases of wq's, wk's and wv's rows */
     attn_ptr k_cache, v_cache; /* [B, TMAX, cache heads, cache width] */
 } fwd_layer;
 
@@ -134,6 +135,7 @@ typedef struct attn_forward {
     attn_ptr scores;        /* fp32 (backend.h alloc_f32): one score block */
     attn_ptr probs;         /* its probabilities, storage type: scores itself when that is fp32 */
     attn_ptr gq, gk, gv, go, send_buf, recv_buf; /* scheme buffers (gathered / whole heads) */
+    attn_ptr ones;          /* model qkv_bias: [rows] of 1, the biases added as ones x bias (one GEMM) */
     size_t bytes_weights, bytes_kv_cache, bytes_activations, bytes_comm;
     int nan_fill;           /* --check: NaN-fill outputs before they are written */
     int phase;              /* PHASE_PREFILL or PHASE_DECODE: where flops/bytes are counted */

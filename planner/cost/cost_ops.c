@@ -143,7 +143,7 @@ double cost_layer_weight_bytes(const cost_shape *sh) {
     double norms = sh->arch == ARCH_LLAMA ? 2 * H : 4 * H; /* two norms: weight (+ bias for gpt) */
     /* the projection columns the rank computes: its heads x dims, or with sharded weights
      * its slice's 1/s of them (norms stay whole on every rank) */
-    double qkv = H * (sh->q_cols + 2 * sh->kv_cols);
+    double qkv = (H + (sh->qkv_bias ? 1 : 0)) * (sh->q_cols + 2 * sh->kv_cols); /* the biases: a row each */
     double o = sh->o_cols * H;
     double mlp = (gated + 1) * sh->mlp_cols * H;
     return sh->elem_bytes * (norms + qkv + o + mlp);
@@ -181,13 +181,20 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     attn_op_cost q = gemm_op(dt, dt_model, (int)eb, Tt, sh->q_cols, H, 1, ls, cal);
     attn_op_cost kv = gemm_op(dt, dt_model, (int)eb, Tt, sh->kv_cols, H, 1, ls, cal);
     op[OP_QKV_PROJ] = (attn_op_cost){q.time_s + 2 * kv.time_s, q.flops + 2 * kv.flops, q.bytes + 2 * kv.bytes};
+    if (sh->qkv_bias) { /* each bias added as the runtime does: ones[T] x bias[cols] into the output (K = 1) */
+        attn_op_cost qb = gemm_op(dt, dt_model, (int)eb, Tt, sh->q_cols, 1, 1, ls, cal);
+        attn_op_cost kb = gemm_op(dt, dt_model, (int)eb, Tt, sh->kv_cols, 1, 1, ls, cal);
+        op[OP_QKV_PROJ].time_s += qb.time_s + 2 * kb.time_s;
+        op[OP_QKV_PROJ].flops += qb.flops + 2 * kb.flops;
+        op[OP_QKV_PROJ].bytes += qb.bytes + 2 * kb.bytes;
+    }
     if (llama) {
         double e = T * (sh->q_heads + sh->kv_heads) * sh->dims; /* q and k rotated in place */
         op[OP_ROPE] = vector_op(dt, 3 * e, 2 * eb * e, bw_k[CALIBRATION_KERNEL_ROPE], 1, ls);
     }
 
     /* norms, q/k/v, RoPE (llama), o_proj, residuals, MLP up (g) / act / down, KV write */
-    nl += 2 + 3 + llama + 1 + 2 + (llama ? 2 : 1) + 1 + 1 + 1;
+    nl += 2 + 3 + llama + 1 + 2 + (llama ? 2 : 1) + 1 + 1 + 1 + (sh->qkv_bias ? 3 : 0);
     if (sh->fused) { /* the fused attention (cost_attention.c): one roofline over its FLOPs and HBM bytes */
         double fl = 0;
         int calibrated = 0;

@@ -40,6 +40,12 @@ static void test_yaml_values(void) {
     /* Per layer: qkv 64*(4+2*4)*16 + o 4*16*64 + mlp 2*64*128 + two LayerNorms 4*64. */
     CHECK(model_layer_params(&m) == 12288 + 4096 + 16384 + 256);
     CHECK(model_check(&m, NULL, &(attn_diag){0}) == 0);
+    /* qkv_bias: one more row of q, k and v columns */
+    char biased[256];
+    snprintf(biased, sizeof biased, "%sqkv_bias: true\n", gpt_text);
+    CHECK(load(biased, "b.yaml", &m) == 0 && m.qkv_bias == 1);
+    CHECK(model_layer_params(&m) == 12288 + (4 + 2 * 4) * 16 + 4096 + 16384 + 256);
+    CHECK(load(gpt_text, "g.yaml", &m) == 0 && m.qkv_bias == 0);
     /* no vocab_size: hidden states in and out, no ends */
     CHECK(m.vocab_size == 0 && m.tie_word_embeddings == 0 && model_ends_params(&m) == 0);
     char ends[256];
@@ -167,9 +173,12 @@ static void test_hf_config(void) {
     expect_error(HF("\"model_type\": \"mistral\", \"sliding_window\": 4096, \"max_position_embeddings\": 32768"), "c.json",
                  "c.json:1:138: error: sliding_window attention is not supported (the model contract attends to every "
                  "earlier position); null, or a window of at least max_position_embeddings, is");
-    expect_error(HF("\"model_type\": \"qwen2\""), "c.json",
-                 "c.json:1:109: error: model_type 'qwen2' is not supported: its q, k and v projections have biases, which "
-                 "the model contract does not compute yet");
+    CHECK(load(HF("\"model_type\": \"qwen2\", \"use_sliding_window\": false, \"sliding_window\": 4096, "
+                  "\"max_position_embeddings\": 32768"), "c.json", &m) == 0 && m.qkv_bias == 1 && m.arch == ARCH_LLAMA);
+    CHECK(load(HF("\"model_type\": \"llama\""), "c.json", &m) == 0 && m.qkv_bias == 0);
+    expect_error(HF("\"model_type\": \"qwen3\""), "c.json",
+                 "c.json:1:109: error: model_type 'qwen3' is not supported: it normalizes q and k per head (q_norm, "
+                 "k_norm), which the model contract does not compute yet");
     expect_error(HF("\"model_type\": \"mixtral\""), "c.json",
                  "c.json:1:109: error: model_type 'mixtral' is not supported: it is a mixture of experts");
     expect_error(HF("\"model_type\": \"bert\""), "c.json",

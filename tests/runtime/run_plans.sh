@@ -88,6 +88,9 @@ dtype: fp32
 vocab_size: 101
 workload: {batch: 3, seq_len: 7, decode_tokens: 2}
 M
+# Qwen2's block: the llama block with q, k and v biases
+sed -e 's/rt-llama$/rt-qwen/' -e 's/^dtype: fp32$/dtype: fp32\nqkv_bias: true/' "$work/llama.yaml" > "$work/qwen.yaml"
+grep -q '^qkv_bias: true' "$work/qwen.yaml" || { echo "FAILED: qwen.yaml has no qkv_bias" >&2; exit 1; }
 sed -e 's/rt-llama-lm/rt-llama-v3/' -e 's/vocab_size: 101/vocab_size: 3/' "$work/llama_lm.yaml" > "$work/llama_v3.yaml"
 
 case $group in
@@ -110,6 +113,8 @@ case $group in
   # the same with the projections and the MLP sharded over all s*n*m ranks of a stage
   # (re-sharding all-to-alls in prefill, all-gathers in decode)
   seq_sharded) plans="llama:s=2,n=1,m=1,cp=ring,weights=sharded gpt:s=3,n=2,m=1,cp=allgather,weights=sharded llama8:s=4,n=2,m=1,cp=ring,weights=sharded llama:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=sharded gpt:s=2,n=1,m=3,scheme=qk-allgather,cp=ring,weights=sharded gpt:dp=1,pp=2,s=2,n=1,m=1,cp=ring,weights=sharded,mb=2 llama:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=sharded llama_lm:s=2,n=2,m=1,cp=ring,weights=sharded gpt_lm:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=sharded" ;;
+  # q, k, v biases (Qwen2) on every way the projections' columns are split
+  bias)   plans="qwen:dp=1,pp=1,n=1,m=1 qwen:dp=1,pp=1,n=3,m=1 qwen:dp=1,pp=1,n=1,m=2,scheme=score-allreduce qwen:dp=1,pp=1,n=1,m=2,scheme=qk-allgather qwen:dp=1,pp=1,n=3,m=2,scheme=head-alltoall qwen:dp=1,pp=2,n=1,m=1,mb=2 qwen:s=2,n=1,m=1,cp=ring,weights=replicated qwen:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=sharded" ;;
   *) echo "run_plans.sh: unknown group $group" >&2; exit 2 ;;
 esac
 
@@ -126,7 +131,8 @@ for entry in $plans; do
   fi
   modes="fused"; [ -n "$chunk" ] && modes="fused unfused"
   [ "$group" = blocks ] && modes="unfused"
-  [ "${group%_sharded}" = seq ] && modes="fused" # partials over key ranges need the fused op's LSE (attnrun refuses unfused)
+  # the sequence axis: partials over key ranges need the fused op's LSE (attnrun refuses unfused)
+  case ",$strategy" in *,s=*) modes="fused" ;; esac
   for mode in $modes; do
     opts="--attention $mode"; [ "$mode" = unfused ] && opts="$opts $chunk"
     echo "== $model $strategy ($world ranks) $opts"
