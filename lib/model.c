@@ -97,6 +97,8 @@ static int check_rules(const attn_model *m, const char *file, const model_src *s
     if (m->vocab_size < 0 || m->vocab_size > SIZE_MAX_LARGE)
         RULE_ERROR(F_VOCAB, "'vocab_size' must be in [1, %lld], got %d", SIZE_MAX_LARGE, m->vocab_size);
     if (m->qkv_bias != 0 && m->qkv_bias != 1) RULE_ERROR(F_ROOT, "'qkv_bias' must be true or false");
+    if (m->qk_norm != 0 && m->qk_norm != 1) RULE_ERROR(F_ROOT, "'qk_norm' must be true or false");
+    else if (m->qk_norm && m->arch != ARCH_LLAMA) RULE_ERROR(F_ROOT, "'qk_norm' needs arch llama (RMSNorm)");
     if (m->tie_word_embeddings != 0 && m->tie_word_embeddings != 1)
         RULE_ERROR(F_TIE, "'tie_word_embeddings' must be true or false");
     else if (m->tie_word_embeddings && m->vocab_size == 0)
@@ -142,6 +144,7 @@ double model_layer_params(const attn_model *m) {
     double attn = (h + (m->qkv_bias ? 1 : 0)) * (m->heads + 2.0 * m->kv_heads) * hd + (double)m->heads * hd * h;
     double mlp = (m->arch == ARCH_LLAMA ? 3.0 : 2.0) * h * m->ffn_hidden;
     double norms = m->arch == ARCH_LLAMA ? 2.0 * h : 4.0 * h; /* LayerNorm has weight + bias */
+    if (m->qk_norm) norms += 2.0 * hd; /* q_norm and k_norm, one weight per head dimension */
     return attn + mlp + norms;
 }
 
@@ -192,7 +195,7 @@ static int read_tie(const yt_doc *doc, const yt_node *map, const char *key, attn
 static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
     static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
                                        "ffn_hidden", "norm_eps", "rope_theta", "dtype", "vocab_size",
-                                       "tie_word_embeddings", "qkv_bias", "workload", NULL};
+                                       "tie_word_embeddings", "qkv_bias", "qk_norm", "workload", NULL};
     set_pos(src, F_ROOT, root);
     if (yt_expect(doc, root, YT_MAP, "a model (a map of name, arch, layers, ...)", d)) return -1;
     int bad = yt_check_keys(doc, root, keys, d) ? 1 : 0;
@@ -233,6 +236,8 @@ static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m
     if (read_tie(doc, root, "tie_word_embeddings", m, src, d)) bad = 1;
     const yt_node *qb = yt_get(root, "qkv_bias");
     if (qb && yt_node_bool(doc, qb, &m->qkv_bias, d)) bad = 1;
+    const yt_node *qn = yt_get(root, "qk_norm");
+    if (qn && yt_node_bool(doc, qn, &m->qk_norm, d)) bad = 1;
     const yt_node *w = yt_get(root, "workload");
     if (w && read_workload(doc, w, m, src, d)) bad = 1;
     if (bad) return -1;
@@ -264,7 +269,7 @@ static const hf_family hf_families[] = {
     {"llama", NULL},
     {"mistral", NULL}, /* the llama block; its sliding window is checked below */
     {"qwen2", NULL},   /* the llama block with q, k and v biases (qkv_bias) */
-    {"qwen3", "it normalizes q and k per head (q_norm, k_norm), which the model contract does not compute yet"},
+    {"qwen3", NULL},   /* the llama block with per-head q and k norms (qk_norm) */
     {"mixtral", "it is a mixture of experts"},
     {"qwen2_moe", "it is a mixture of experts"},
     {"qwen3_moe", "it is a mixture of experts"},
@@ -337,6 +342,7 @@ static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m,
     m->arch = ARCH_LLAMA;
     const yt_node *mt = yt_get(root, "model_type");
     m->qkv_bias = mt && mt->kind == YT_SCALAR && !strcmp(mt->str, "qwen2"); /* Qwen2's q, k, v biases */
+    m->qk_norm = mt && mt->kind == YT_SCALAR && !strcmp(mt->str, "qwen3");  /* Qwen3's q and k norms */
     int bad = 0;
     const yt_node *name = yt_get(root, "_name_or_path");
     if (name && name->kind == YT_SCALAR && name->len > 0) {

@@ -40,6 +40,8 @@ typedef struct attn_model {
     int vocab_size;
     int tie_word_embeddings; /* 1: the LM head is the embedding matrix (no lm_head.weight) */
     int qkv_bias;       /* 1: the q, k and v projections add a bias (Qwen2; q/k/v_proj.bias) */
+    int qk_norm;        /* 1: q and k RMS-normalized per head over head_dim before RoPE (Qwen3;
+                           self_attn.q_norm/k_norm.weight [head_dim]); llama only, m = 1 */
     attn_workload workload;
     char path[1024];    /* file it came from ("" if built in code) */
     char sha256[65];    /* hex digest of that file ("" if none) */

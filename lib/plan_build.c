@@ -147,6 +147,8 @@ static int check_even_rules(const attn_model *m, const attn_topology *t, const a
         FAIL("hidden=%d is not heads*head_dim=%lld", m->hidden, (long long)m->heads * m->head_dim);
     if (m->heads % m->kv_heads != 0) FAIL("kv_heads=%d does not divide heads=%d", m->kv_heads, m->heads);
     if (m->arch == ARCH_LLAMA && m->head_dim % 2 != 0) FAIL("llama needs an even head_dim (got %d)", m->head_dim);
+    if (m->qk_norm && s->m > 1)
+        FAIL("m=%d splits each head's dimension, but qk_norm normalizes q and k over whole heads", s->m);
     if (s->dp > m->workload.batch) FAIL("dp=%d exceeds batch=%d", s->dp, m->workload.batch);
     if (s->pp > m->layers) FAIL("pp=%d exceeds layers=%d", s->pp, m->layers);
     if (s->n > m->heads) FAIL("n=%d exceeds heads=%d", s->n, m->heads);

@@ -81,6 +81,8 @@ static int check_header(checker *c) {
         top_problem(c, "strategy", "cp and weights only exist with s > 1%s", "");
     char why[256];
     if (s->s > 1 && !plan_seq_supported(s, &p->model, why, sizeof why)) top_problem(c, "strategy", "%s", why);
+    if (p->model.qk_norm && s->m > 1)
+        top_problem(c, "strategy", "m=%d splits each head's dimension, but qk_norm normalizes q and k over whole heads", s->m);
     if (s->scheme < 0 || s->scheme >= SCHEME_COUNT) top_problem(c, "strategy", "unknown scheme %d", (int)s->scheme);
     else if ((s->m == 1) != (s->scheme == SCHEME_NONE))
         top_problem(c, "strategy", "m=%d with scheme %s: m=1 goes with none, m>1 needs a scheme", s->m,

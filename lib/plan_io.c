@@ -48,6 +48,7 @@ static void write_plan(FILE *f, const attn_plan *p) {
     if (m->vocab_size > 0)
         fprintf(f, "  vocab_size: %d\n  tie_word_embeddings: %s\n", m->vocab_size, m->tie_word_embeddings ? "true" : "false");
     if (m->qkv_bias) fputs("  qkv_bias: true\n", f); /* only when set: other plans keep their bytes */
+    if (m->qk_norm) fputs("  qk_norm: true\n", f);
     fprintf(f, "  workload: {batch: %d, seq_len: %d, decode_tokens: %d, microbatches: %d}\n  path: ",
             m->workload.batch, m->workload.seq_len, m->workload.decode_tokens,
             m->workload.microbatches);
@@ -172,7 +173,7 @@ static void read_pair(reader *rd, const yt_node *map, const char *key, int *b, i
 static void read_model(reader *rd, const yt_node *root, attn_model *m) {
     static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
                                        "ffn_hidden", "norm_eps", "rope_theta", "dtype", "vocab_size",
-                                       "tie_word_embeddings", "qkv_bias", "workload", "path", "sha256", NULL};
+                                       "tie_word_embeddings", "qkv_bias", "qk_norm", "workload", "path", "sha256", NULL};
     static const char *const wkeys[] = {"batch", "seq_len", "decode_tokens", "microbatches", NULL};
     const yt_node *mm = get_map(rd, root, "model", keys);
     if (!mm) return;
@@ -203,6 +204,8 @@ static void read_model(reader *rd, const yt_node *root, attn_model *m) {
     if (tie && yt_node_bool(rd->doc, tie, &m->tie_word_embeddings, rd->d)) rd->bad++;
     const yt_node *qb = yt_get(mm, "qkv_bias");
     if (qb && yt_node_bool(rd->doc, qb, &m->qkv_bias, rd->d)) rd->bad++;
+    const yt_node *qn = yt_get(mm, "qk_norm");
+    if (qn && yt_node_bool(rd->doc, qn, &m->qk_norm, rd->d)) rd->bad++;
     const yt_node *w = get_map(rd, mm, "workload", wkeys);
     if (w) {
         get_int(rd, w, "batch", 1, &m->workload.batch);

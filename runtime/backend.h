@@ -113,6 +113,7 @@ struct attn_backend {
 
     /* --- elementwise / normalization, same semantics as kernels/kernels_cpu.h --- */
     void (*layernorm)(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, attn_ptr b, int N, int C, float eps);
+    /* rmsnorm: out may alias x (each row is read whole before it is written: qk_norm in place) */
     void (*rmsnorm)(void *ctx, attn_ptr out, attn_ptr x, attn_ptr w, int N, int C, float eps);
     /* In-place RoPE on x[N, NH, HS] (rows contiguous, row stride NH*HS). Row r is at
      * position pos0 + (r % T): N = sequences * T, every sequence starting at pos0.

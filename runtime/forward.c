@@ -24,7 +24,7 @@ typedef struct fw_buf {
     int on;         /* allocated for this rank: the architecture and the scheme decide */
 } fw_buf;
 
-enum { FW_LAYER_BUFS = 16, FW_BUFS = 30 };
+enum { FW_LAYER_BUFS = 18, FW_BUFS = 30 };
 
 /* rows of the largest activation of the token-wise parts: a prefill microbatch (the
  * slice's rows of each sequence; every position with the weights sharded) or the decode
@@ -55,6 +55,8 @@ static int layer_bufs(const attn_forward *fw, fwd_layer *ly, fw_buf *t) {
         {"bq", &ly->bq, qw, FW_MEM_WEIGHTS, 0, m->qkv_bias},
         {"bk", &ly->bk, kw, FW_MEM_WEIGHTS, 0, m->qkv_bias},
         {"bv", &ly->bv, kw, FW_MEM_WEIGHTS, 0, m->qkv_bias},
+        {"q_norm", &ly->q_norm, (size_t)fw->D, FW_MEM_WEIGHTS, 0, m->qk_norm},
+        {"k_norm", &ly->k_norm, (size_t)fw->D, FW_MEM_WEIGHTS, 0, m->qk_norm},
         {"k_cache", &ly->k_cache, cache_rows * fw->k_width, FW_MEM_KV_CACHE, 0, 1},
         {"v_cache", &ly->v_cache, cache_rows * fw->v_width, FW_MEM_KV_CACHE, 0, 1},
     };
@@ -283,6 +285,9 @@ static int load_layer(loader *ld, int global_layer, fwd_layer *ly) {
         return -1;
     if (load_head_rows(ld, NAME("self_attn.v_proj.weight"), m->kv_heads, a->kv_head_begin, a->kv_head_end, fw->pk0, fw->pk1,
                        ly->wv))
+        return -1;
+    if (m->qk_norm && (load_vector(ld, NAME("self_attn.q_norm.weight"), fw->D, ly->q_norm) ||
+                       load_vector(ld, NAME("self_attn.k_norm.weight"), fw->D, ly->k_norm)))
         return -1;
     if (m->qkv_bias &&
         (load_head_bias(ld, NAME("self_attn.q_proj.bias"), m->heads, a->head_begin, a->head_end, fw->pq0, fw->pq1, ly->bq) ||
@@ -576,6 +581,11 @@ static void layer_forward(attn_forward *fw, fwd_layer *ly, int N, int nseq, int 
             }
         });
     }
+    if (m->qk_norm) /* whole heads (m = 1, plan rule): each head of q and k RMS-normalized in place */
+        OP(OP_NORM1, {
+            be->rmsnorm(bc, fw->q, fw->q, ly->q_norm, Na * fw->NQ, fw->HS, eps);
+            be->rmsnorm(bc, fw->k, fw->k, ly->k_norm, Na * fw->NKV, fw->HS, eps);
+        });
     if (m->arch == ARCH_LLAMA) /* the rank's pair range: dims [b,e) and [b+D/2, e+D/2) */
         OP(OP_ROPE, {
             if (fw->step_graph) { /* a recorded decode step: the position from the step slots */

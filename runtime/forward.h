@@ -40,6 +40,7 @@ typedef struct fwd_layer {
     attn_ptr w_up, w_gate;  /* [F, C]: local MLP columns (gate for llama) */
     attn_ptr w_down;        /* [C, F] */
     attn_ptr bq, bk, bv;    /* model qkv_bias: the biases of wq's, wk's and wv's rows */
+    attn_ptr q_norm, k_norm;/* model qk_norm: [D], the per-head RMSNorm weights of q and k */
     attn_ptr k_cache, v_cache; /* [B, TMAX, cache heads, cache width] */
 } fwd_layer;
 

@@ -86,21 +86,23 @@ int reference_forward(const attn_model *m, tensor_source *ws, const float *prefi
                                                        : decode_in[((size_t)b * TD + (t - L)) * C + c];
     for (int l = 0; l < m->layers; l++) {
         char name[256];
-        double *w[14] = {0};
-        const char *names[14] = {"input_layernorm.weight", "input_layernorm.bias", "self_attn.q_proj.weight",
+        double *w[16] = {0};
+        const char *names[16] = {"input_layernorm.weight", "input_layernorm.bias", "self_attn.q_proj.weight",
                                  "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
                                  "post_attention_layernorm.weight", "post_attention_layernorm.bias",
                                  "mlp.up_proj.weight", "mlp.gate_proj.weight", "mlp.down_proj.weight",
-                                 "self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"};
-        long long dims[14][3] = {{1, C, 0}, {1, C, 0}, {2, (long long)H * D, C}, {2, (long long)KVH * D, C},
+                                 "self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias",
+                                 "self_attn.q_norm.weight", "self_attn.k_norm.weight"};
+        long long dims[16][3] = {{1, C, 0}, {1, C, 0}, {2, (long long)H * D, C}, {2, (long long)KVH * D, C},
                                  {2, (long long)KVH * D, C}, {2, C, (long long)H * D}, {1, C, 0}, {1, C, 0},
                                  {2, FF, C}, {2, FF, C}, {2, C, FF}, {1, (long long)H * D, 0}, {1, (long long)KVH * D, 0},
-                                 {1, (long long)KVH * D, 0}};
+                                 {1, (long long)KVH * D, 0}, {1, D, 0}, {1, D, 0}};
         int bad = 0;
-        for (int i = 0; i < 14 && !bad; i++) {
+        for (int i = 0; i < 16 && !bad; i++) {
             if ((i == 1 || i == 7) && !gpt) continue;
             if (i == 9 && gpt) continue;
-            if (i >= 11 && !m->qkv_bias) continue;
+            if (i >= 11 && i <= 13 && !m->qkv_bias) continue;
+            if (i >= 14 && !m->qk_norm) continue;
             snprintf(name, sizeof name, "model.layers.%d.%s", l, names[i]);
             w[i] = read_tensor(ws, name, (int)dims[i][0], dims[i][1], dims[i][2], err, errlen);
             if (!w[i]) bad = 1;
@@ -115,6 +117,10 @@ int reference_forward(const attn_model *m, tensor_source *ws, const float *prefi
                     for (int i = 0; i < H * D; i++) q[r * H * D + i] += w[11][i];
                     for (int i = 0; i < KVH * D; i++) k[r * KVH * D + i] += w[12][i], v[r * KVH * D + i] += w[13][i];
                 }
+            if (m->qk_norm) { /* each head of q and k RMS-normalized over its d dims (Qwen3), before RoPE */
+                norm(q, q, w[14], NULL, (int)(N * H), D, m->norm_eps, 0);
+                norm(k, k, w[15], NULL, (int)(N * KVH), D, m->norm_eps, 0);
+            }
             for (int b = 0; b < B; b++) {
                 size_t r0 = (size_t)b * T;
                 if (!gpt) {
@@ -159,7 +165,7 @@ int reference_forward(const attn_model *m, tensor_source *ws, const float *prefi
             linear(tmp, up, w[10], (int)N, FF, C);
             for (size_t i = 0; i < N * C; i++) x[i] += tmp[i];
         }
-        for (int i = 0; i < 14; i++) free(w[i]);
+        for (int i = 0; i < 16; i++) free(w[i]);
         if (bad) goto done;
     }
     for (int b = 0; b < B; b++)

@@ -141,6 +141,7 @@ static attn_op_cost batched_op(const attn_device_type *dt, attn_dtype dtype, dou
 double cost_layer_weight_bytes(const cost_shape *sh) {
     double H = sh->hidden, gated = sh->arch == ARCH_LLAMA ? 2 : 1;
     double norms = sh->arch == ARCH_LLAMA ? 2 * H : 4 * H; /* two norms: weight (+ bias for gpt) */
+    if (sh->qk_norm) norms += 2 * sh->dims; /* q_norm and k_norm: whole heads, so dims = head_dim */
     /* the projection columns the rank computes: its heads x dims, or with sharded weights
      * its slice's 1/s of them (norms stay whole on every rank) */
     double qkv = (H + (sh->qkv_bias ? 1 : 0)) * (sh->q_cols + 2 * sh->kv_cols); /* the biases: a row each */
@@ -174,6 +175,11 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
                                   bw_k[llama ? CALIBRATION_KERNEL_RMSNORM : CALIBRATION_KERNEL_LAYERNORM], 1, ls);
     op[OP_NORM1] = norm;
     op[OP_NORM2] = norm;
+    if (sh->qk_norm) { /* the per-head q and k norms, counted with norm1 (two launches on the attention's rows) */
+        double e = T * (sh->q_heads + sh->kv_heads) * sh->dims;
+        attn_op_cost qk = vector_op(dt, 4 * e, eb * (2 * e + 2 * sh->dims), bw_k[CALIBRATION_KERNEL_RMSNORM], 2, ls);
+        op[OP_NORM1].time_s += qk.time_s, op[OP_NORM1].flops += qk.flops, op[OP_NORM1].bytes += qk.bytes;
+    }
 
     /* Projections on the rank's dimension-split share. */
     /* q, k and v are three GEMMs in the runtime (three weight matrices): priced as such,
@@ -194,7 +200,7 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
     }
 
     /* norms, q/k/v, RoPE (llama), o_proj, residuals, MLP up (g) / act / down, KV write */
-    nl += 2 + 3 + llama + 1 + 2 + (llama ? 2 : 1) + 1 + 1 + 1 + (sh->qkv_bias ? 3 : 0);
+    nl += 2 + 3 + llama + 1 + 2 + (llama ? 2 : 1) + 1 + 1 + 1 + (sh->qkv_bias ? 3 : 0) + (sh->qk_norm ? 2 : 0);
     if (sh->fused) { /* the fused attention (cost_attention.c): one roofline over its FLOPs and HBM bytes */
         double fl = 0;
         int calibrated = 0;

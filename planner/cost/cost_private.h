@@ -44,6 +44,7 @@ typedef struct cost_shape {
     double tok_tokens;      /* tokens of the token-wise ops */
     double q_cols, kv_cols; /* output columns of the q projection, of k (and of v) */
     int qkv_bias;           /* the model's q, k, v biases: one rank-1 GEMM each (the runtime's) */
+    int qk_norm;            /* the model's per-head q and k RMSNorms (whole heads: m = 1) */
     double o_cols;          /* input columns of the o projection (row-parallel) */
     int s, seq;             /* sequence slices of the stage and this rank's slice (s = 1: none) */
     attn_cp cp;             /* s > 1: prefill's way to the other slices' K/V */

@@ -106,6 +106,7 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
      * residual (every token of the stage) on 1/s of the block's projection columns */
     sh->tok_tokens = sh->sharded && ph == PHASE_PREFILL ? rows * L : sh->tokens;
     sh->qkv_bias = md->qkv_bias;
+    sh->qk_norm = md->qk_norm;
     sh->q_cols = sh->o_cols = sh->q_heads * sh->dims;
     sh->kv_cols = sh->kv_heads * sh->dims;
     if (sh->sharded) {

@@ -45,7 +45,9 @@ static void test_yaml_values(void) {
     snprintf(biased, sizeof biased, "%sqkv_bias: true\n", gpt_text);
     CHECK(load(biased, "b.yaml", &m) == 0 && m.qkv_bias == 1);
     CHECK(model_layer_params(&m) == 12288 + (4 + 2 * 4) * 16 + 4096 + 16384 + 256);
-    CHECK(load(gpt_text, "g.yaml", &m) == 0 && m.qkv_bias == 0);
+    CHECK(load(gpt_text, "g.yaml", &m) == 0 && m.qkv_bias == 0 && m.qk_norm == 0);
+    snprintf(biased, sizeof biased, "%sqk_norm: true\n", gpt_text);
+    expect_error(biased, "q.yaml", "q.yaml:1:1: error: 'qk_norm' needs arch llama (RMSNorm)");
     /* no vocab_size: hidden states in and out, no ends */
     CHECK(m.vocab_size == 0 && m.tie_word_embeddings == 0 && model_ends_params(&m) == 0);
     char ends[256];
@@ -176,9 +178,10 @@ static void test_hf_config(void) {
     CHECK(load(HF("\"model_type\": \"qwen2\", \"use_sliding_window\": false, \"sliding_window\": 4096, "
                   "\"max_position_embeddings\": 32768"), "c.json", &m) == 0 && m.qkv_bias == 1 && m.arch == ARCH_LLAMA);
     CHECK(load(HF("\"model_type\": \"llama\""), "c.json", &m) == 0 && m.qkv_bias == 0);
-    expect_error(HF("\"model_type\": \"qwen3\""), "c.json",
-                 "c.json:1:109: error: model_type 'qwen3' is not supported: it normalizes q and k per head (q_norm, "
-                 "k_norm), which the model contract does not compute yet");
+    CHECK(load(HF("\"model_type\": \"qwen3\", \"attention_bias\": false"), "c.json", &m) == 0 && m.qk_norm == 1 &&
+          m.qkv_bias == 0);
+    expect_error(HF("\"model_type\": \"qwen3_moe\""), "c.json",
+                 "c.json:1:109: error: model_type 'qwen3_moe' is not supported: it is a mixture of experts");
     expect_error(HF("\"model_type\": \"mixtral\""), "c.json",
                  "c.json:1:109: error: model_type 'mixtral' is not supported: it is a mixture of experts");
     expect_error(HF("\"model_type\": \"bert\""), "c.json",

@@ -91,6 +91,9 @@ M
 # Qwen2's block: the llama block with q, k and v biases
 sed -e 's/rt-llama$/rt-qwen/' -e 's/^dtype: fp32$/dtype: fp32\nqkv_bias: true/' "$work/llama.yaml" > "$work/qwen.yaml"
 grep -q '^qkv_bias: true' "$work/qwen.yaml" || { echo "FAILED: qwen.yaml has no qkv_bias" >&2; exit 1; }
+# Qwen3's: per-head q and k norms (whole heads only: m = 1)
+sed -e 's/rt-llama$/rt-qwen3/' -e 's/^dtype: fp32$/dtype: fp32\nqk_norm: true/' "$work/llama.yaml" > "$work/qwen3.yaml"
+grep -q '^qk_norm: true' "$work/qwen3.yaml" || { echo "FAILED: qwen3.yaml has no qk_norm" >&2; exit 1; }
 sed -e 's/rt-llama-lm/rt-llama-v3/' -e 's/vocab_size: 101/vocab_size: 3/' "$work/llama_lm.yaml" > "$work/llama_v3.yaml"
 
 case $group in
@@ -113,8 +116,9 @@ case $group in
   # the same with the projections and the MLP sharded over all s*n*m ranks of a stage
   # (re-sharding all-to-alls in prefill, all-gathers in decode)
   seq_sharded) plans="llama:s=2,n=1,m=1,cp=ring,weights=sharded gpt:s=3,n=2,m=1,cp=allgather,weights=sharded llama8:s=4,n=2,m=1,cp=ring,weights=sharded llama:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=sharded gpt:s=2,n=1,m=3,scheme=qk-allgather,cp=ring,weights=sharded gpt:dp=1,pp=2,s=2,n=1,m=1,cp=ring,weights=sharded,mb=2 llama:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=sharded llama_lm:s=2,n=2,m=1,cp=ring,weights=sharded gpt_lm:dp=2,pp=1,s=2,n=1,m=1,cp=allgather,weights=sharded" ;;
-  # q, k, v biases (Qwen2) on every way the projections' columns are split
-  bias)   plans="qwen:dp=1,pp=1,n=1,m=1 qwen:dp=1,pp=1,n=3,m=1 qwen:dp=1,pp=1,n=1,m=2,scheme=score-allreduce qwen:dp=1,pp=1,n=1,m=2,scheme=qk-allgather qwen:dp=1,pp=1,n=3,m=2,scheme=head-alltoall qwen:dp=1,pp=2,n=1,m=1,mb=2 qwen:s=2,n=1,m=1,cp=ring,weights=replicated qwen:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=sharded" ;;
+  # q, k, v biases (Qwen2) on every way the projections' columns are split; per-head q, k
+  # norms (Qwen3) on whole heads
+  bias)   plans="qwen:dp=1,pp=1,n=1,m=1 qwen:dp=1,pp=1,n=3,m=1 qwen:dp=1,pp=1,n=1,m=2,scheme=score-allreduce qwen:dp=1,pp=1,n=1,m=2,scheme=qk-allgather qwen:dp=1,pp=1,n=3,m=2,scheme=head-alltoall qwen:dp=1,pp=2,n=1,m=1,mb=2 qwen:s=2,n=1,m=1,cp=ring,weights=replicated qwen:s=2,n=1,m=2,scheme=head-alltoall,cp=allgather,weights=sharded qwen3:dp=1,pp=1,n=1,m=1 qwen3:dp=1,pp=1,n=3,m=1 qwen3:dp=2,pp=2,n=1,m=1,mb=1 qwen3:s=2,n=1,m=1,cp=ring,weights=sharded qwen3:s=3,n=2,m=1,cp=allgather,weights=replicated" ;;
   *) echo "run_plans.sh: unknown group $group" >&2; exit 2 ;;
 esac
 
