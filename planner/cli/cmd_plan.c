@@ -25,6 +25,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan plan TOPOLOGY MODEL [--all] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
             "                    [--devices N] [--batch B] [--seq-len L] [--decode-tokens T]\n"
+            "                    [--isl L] [--osl T] [--rate R]  (serving names of --seq-len, --decode-tokens)\n"
             "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n"
             "                    [--attention fused|unfused]\n"
             "                    [--calibration FILE]\n\n"

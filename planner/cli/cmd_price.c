@@ -13,6 +13,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN] [--devices N]\n"
             "                     [--batch B] [--seq-len L] [--decode-tokens T] [--microbatches K]\n"
+            "                     [--isl L] [--osl T] [--rate R]  (serving names of --seq-len, --decode-tokens)\n"
             "                     [--query-chunk C] [--score-workspace BYTES]\n"
             "                     [--attention fused|unfused]\n"
             "                     [--calibration FILE]\n\n"

@@ -56,6 +56,21 @@ printf 'name: m\narch: gpt\nlayers: 2\nheads: 3\nhead_dim: 4\nffn_hidden: 8\nkv_
 expect 2 "inconsistent model" "$bin" plan "$topo" "$tmp/bad.yaml"
 has "$tmp/err" 'bad\.yaml:[0-9]+:[0-9]+: ' "inconsistent model says FILE:LINE:COL"
 
+# the serving names of the workload: --isl/--osl are --seq-len/--decode-tokens, --rate is kept
+expect 0 "--isl --osl --rate" "$bin" plan "$topo" "$seed" --isl 512 --osl 16 --rate 3.5 -o "$tmp/serving.yaml"
+has "$tmp/out" 'batch [0-9]+, seq_len 512, decode_tokens 16,' "--isl/--osl output"
+has "$tmp/serving.yaml" 'workload: \{batch: [0-9]+, seq_len: 512, decode_tokens: 16, microbatches: [0-9]+, rate: 3.5\}' "plan file rate"
+expect 0 "a plan with a rate validates" "$bin" validate "$tmp/serving.yaml"
+expect 0 "--isl equal to --seq-len" "$bin" plan "$topo" "$seed" --isl 512 --seq-len 512
+has "$tmp/out" 'seq_len 512,' "--isl = --seq-len"
+expect 2 "--isl differs from --seq-len" "$bin" plan "$topo" "$seed" --isl 512 --seq-len 256
+has "$tmp/err" '--isl 512 and --seq-len 256 are the same length' "--isl/--seq-len message"
+expect 2 "--osl differs from --decode-tokens" "$bin" plan "$topo" "$seed" --osl 1 --decode-tokens 2
+expect 2 "--rate 0" "$bin" plan "$topo" "$seed" --rate 0
+printf 'name: m\narch: gpt\nlayers: 2\nheads: 4\nhead_dim: 16\nffn_hidden: 128\nworkload:\n  osl: 8\n  decode_tokens: 9\n' >"$tmp/both.yaml"
+expect 2 "osl and decode_tokens differ in the file" "$bin" plan "$topo" "$tmp/both.yaml"
+has "$tmp/err" 'both\.yaml:8:8: error: .osl. \(8\) and .decode_tokens. \(9\)' "file osl/decode_tokens message"
+
 expect 1 "nothing fits" "$bin" plan "$root/topologies/single-h100.yaml" "$seed"
 has "$tmp/err" 'GB over on its fullest device' "no-fit message"
 has "$tmp/err" 'to make it fit: ' "no-fit advice"

@@ -48,7 +48,7 @@ static attn_model model(const char *name, attn_arch arch, int layers, int heads,
     snprintf(m.name, sizeof m.name, "%s", name);
     m.arch = arch, m.layers = layers, m.heads = heads, m.kv_heads = kv, m.head_dim = d;
     m.hidden = heads * d, m.ffn_hidden = ffn, m.norm_eps = 1e-5, m.rope_theta = 10000, m.dtype = DTYPE_FP16;
-    m.workload = (attn_workload){batch, seq, dec, 0};
+    m.workload = (attn_workload){.batch = batch, .seq_len = seq, .decode_tokens = dec};
     return m;
 }
 
