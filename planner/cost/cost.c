@@ -152,6 +152,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     c.score_bytes = o->score_bytes > 0 ? o->score_bytes : 4;
     c.score_budget = o->score_workspace > 0 ? o->score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
     c.fused = o->fused_attention != 0;
+    c.dec_first_only = o->decode_first_step != 0;
     c.dp = p->strategy.dp, c.pp = p->strategy.pp, c.n = p->strategy.n, c.m = p->strategy.m;
     c.s = strategy_seq(&p->strategy);
     c.seq_max_pos = p->model.workload.seq_len;
