@@ -278,6 +278,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     out->metric[MET_DECODE_TOKENS_PER_S] = tpot > 0 ? md->workload.batch / tpot : 0;
     out->metric[MET_PEAK_MEMORY_BYTES] = peak_mem;
     out->metric[MET_COMM_FRACTION] = total > 0 ? comm / total : 0;
+    metrics_fill_serving(out->metric, md->workload.batch, md->workload.decode_tokens, world);
     for (int k = 0; k < MET_COUNT; k++) out->metric_min[k] = out->metric_max[k] = out->metric[k];
     snprintf(out->note, sizeof out->note, "analytic cost model (docs/cost-model.md)%s%.160s",
              c.cal ? "; calibration " : "; topology defaults", c.cal ? c.cal->source : "");

@@ -71,6 +71,22 @@ printf 'name: m\narch: gpt\nlayers: 2\nheads: 4\nhead_dim: 16\nffn_hidden: 128\n
 expect 2 "osl and decode_tokens differ in the file" "$bin" plan "$topo" "$tmp/both.yaml"
 has "$tmp/err" 'both\.yaml:8:8: error: .osl. \(8\) and .decode_tokens. \(9\)' "file osl/decode_tokens message"
 
+# the serving metrics from ttft and tpot (docs/metrics.md), checked by hand from the printed
+# figures: batch 128 (the seed's), osl 128, 16 devices
+expect 0 "price with --osl" "$bin" price "$topo" "$seed" --strategy dp=2,pp=1,n=8,m=1 --osl 128
+awk '$1 == "ttft_s" {t = $2} $1 == "tpot_s" {p = $2} $1 == "decode_tokens_per_s" {b = $2 * p}
+     $1 == "e2e_latency_s" {e = $2} $1 == "output_tokens_per_s_per_gpu" {g = $2} $1 == "tokens_per_s_per_user" {u = $2}
+     function off(x, y) { return x - y > 1e-5 * y || y - x > 1e-5 * y }
+     END { if (b < 127.99 || b > 128.01 || off(e, t + 127 * p) || off(g, 128 * 128 / e / 16) || off(u, 1 / p)) {
+             printf "ttft %s tpot %s batch %s: e2e %s, per gpu %s, per user %s\n", t, p, b, e, g, u; exit 1 } }' \
+  "$tmp/out" || { echo "FAIL: serving metrics of attnplan price"; fail=1; }
+# a plan and a measured file written before the serving metrics: read, those shown as absent
+expect 0 "compare of files without the serving metrics" "$bin" compare "$root/tests/fuzz/seeds/plan-tiny-llama.yaml" \
+  "$root/tests/fuzz/seeds/measured-tiny-llama.yaml" --force
+has "$tmp/out" '^  output_tokens_per_s_per_gpu +tokens/s +not in file +not in file +-' "old files in compare"
+if grep -qi 'nan' "$tmp/out"; then echo "FAIL: compare of old files prints nan"; fail=1; fi
+if [ "$(grep -vc 'measured on plan sha256' "$tmp/err")" != 0 ]; then echo "FAIL: old files draw a message"; fail=1; fi
+
 expect 1 "nothing fits" "$bin" plan "$root/topologies/single-h100.yaml" "$seed"
 has "$tmp/err" 'GB over on its fullest device' "no-fit message"
 has "$tmp/err" 'to make it fit: ' "no-fit advice"
