@@ -269,8 +269,10 @@ static void read_head(reader *rd, const yt_node *root, attn_plan *p) {
         }
     }
     get_str(rd, root, "objective", p->objective, sizeof p->objective);
-    if (strcmp(p->objective, "throughput") && strcmp(p->objective, "tpot") && strcmp(p->objective, "none"))
-        at_error(rd, yt_get(root, "objective"), "objective '%s' is not throughput, tpot or none", p->objective);
+    if (strcmp(p->objective, "throughput") && strcmp(p->objective, "tpot") && strcmp(p->objective, "throughput-per-gpu") &&
+        strcmp(p->objective, "none"))
+        at_error(rd, yt_get(root, "objective"), "objective '%s' is not throughput, tpot, throughput-per-gpu or none",
+                 p->objective);
     const yt_node *po = yt_get(root, "proven_optimal");
     if (!po) at_error(rd, root, "missing '%s'", "proven_optimal");
     else if (yt_node_bool(rd->doc, po, &p->proven_optimal, rd->d)) rd->bad++;

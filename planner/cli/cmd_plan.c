@@ -19,6 +19,7 @@ typedef struct plan_args {
     int all, top;            /* --top K: 0 = all with --all, the planner's default otherwise */
     attn_metric key;         /* --objective: prefill throughput or tpot */
     const char *out_path;
+    int objective_given;     /* --objective on the command line */
 } plan_args;
 
 static void usage(FILE *f) {
@@ -40,8 +41,13 @@ static void usage(FILE *f) {
             "           is always unfused), as attnrun's flag\n"
             "exit codes: 0 ok, 1 no strategy fits, 2 bad usage or bad input\n\n"
             "planner options (default branch, without --all):\n"
-            "--objective throughput|tpot   maximize prefill tokens/s (default) or minimize the decode step\n"
-            "--max-tpot SECONDS            only plans whose decode step is at most this\n"
+            "--objective throughput|tpot|throughput-per-gpu\n"
+            "                              maximize prefill tokens/s (default), minimize the decode step (the\n"
+            "                              mean over the output), or maximize output tokens/s per GPU (least\n"
+            "                              request latency ttft + (osl - 1) x tpot; the default with a target)\n"
+            "--max-tpot SECONDS            target: the mean decode step (tpot) at most this\n"
+            "--max-ttft SECONDS            target: ttft (the whole batch's prefill) at most this\n"
+            "--max-latency SECONDS         target: the request latency (e2e_latency_s) at most this\n"
             "--max-memory-fraction F       use at most F (0 < F <= 1) of each device's memory (default 1)\n"
             "--time-limit SECONDS          solver time limit (default 10); at the limit the best plan found\n"
             "                              is reported as not proven optimal, with the gap\n"
@@ -111,7 +117,7 @@ static int plan_best(const cli_input *in, const cost_options *co, const planner_
 /* Reads every option of the command into a, po and in. 0 ok, 1 --help printed, -1 bad
  * usage (printed). */
 static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input *in) {
-    static const char *const objectives[] = {"throughput", "tpot"};
+    static const char *const objectives[] = {"throughput", "tpot", "throughput-per-gpu"};
     while (attn_args_peek(p)) {
         int r = 0, obj;
         if (attn_args_is(p, "--help") || attn_args_is(p, "-h")) {
@@ -126,13 +132,19 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
         } else if (attn_args_is(p, "--top")) {
             r = attn_args_int(p, 1, 1 << 30, &a->top);
         } else if (attn_args_is(p, "--objective")) {
-            r = attn_args_choice(p, objectives, 2, &obj);
-            if (r == 0) a->key = obj ? MET_TPOT_S : MET_PREFILL_TOKENS_PER_S;
+            r = attn_args_choice(p, objectives, 3, &obj);
+            if (r == 0)
+                a->key = obj == 1 ? MET_TPOT_S : obj == 2 ? MET_OUTPUT_TOKENS_PER_S_PER_GPU : MET_PREFILL_TOKENS_PER_S;
+            a->objective_given = r == 0;
         } else if (attn_args_is(p, "-o")) {
             a->out_path = attn_args_value(p);
             r = a->out_path ? 0 : -1;
         } else if (attn_args_is(p, "--max-tpot")) {
             r = attn_args_real(p, 1e-12, 1e6, &po->max_tpot_s);
+        } else if (attn_args_is(p, "--max-ttft")) {
+            r = attn_args_real(p, 1e-12, 1e6, &po->max_ttft_s);
+        } else if (attn_args_is(p, "--max-latency")) {
+            r = attn_args_real(p, 1e-12, 1e6, &po->max_e2e_s);
         } else if (attn_args_is(p, "--max-memory-fraction")) {
             r = attn_args_real(p, 1e-6, 1, &po->max_memory_fraction);
         } else if (attn_args_is(p, "--time-limit")) {
@@ -150,7 +162,7 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
 int cmd_plan(int argc, char **argv) {
     cli_input in;
     cli_input_init(&in);
-    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL};
+    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL, 0};
     planner_options po;
     planner_options_init(&po);
     attn_args p;
@@ -160,7 +172,9 @@ int cmd_plan(int argc, char **argv) {
     if (pr == 0 && rc == ATTN_EXIT_OK) {
         cost_options o;
         cli_input_options(&in, &o);
-        po.objective = a.key == MET_TPOT_S ? OBJ_TPOT : OBJ_THROUGHPUT;
+        po.objective = a.key == MET_TPOT_S ? OBJ_TPOT : a.key == MET_OUTPUT_TOKENS_PER_S_PER_GPU ? OBJ_PER_GPU : OBJ_THROUGHPUT;
+        /* a serving target asks for the serving objective unless another was named */
+        if (!a.objective_given && (po.max_tpot_s > 0 || po.max_ttft_s > 0 || po.max_e2e_s > 0)) po.objective = OBJ_PER_GPU;
         if (a.top > 0) po.top = a.top;
         rc = a.all ? plan_all(&in, &o, &a) : plan_best(&in, &o, &po, a.out_path);
     }

@@ -87,6 +87,37 @@ has "$tmp/out" '^  output_tokens_per_s_per_gpu +tokens/s +not in file +not in fi
 if grep -qi 'nan' "$tmp/out"; then echo "FAIL: compare of old files prints nan"; fail=1; fi
 if [ "$(grep -vc 'measured on plan sha256' "$tmp/err")" != 0 ]; then echo "FAIL: old files draw a message"; fail=1; fi
 
+# serving targets and the throughput-per-gpu objective (the default with a target): the
+# margins printed are (target - value) / target of the printed figures
+expect 0 "--max-ttft --max-latency" "$bin" plan "$topo" "$seed" --osl 128 --max-ttft 2 --max-latency 3 -o "$tmp/perf.yaml"
+has "$tmp/out" '^objective: output tokens/s per GPU \(least e2e latency\).*; ttft <= 2 s; e2e latency <= 3 s' "targets line"
+has "$tmp/out" '^  target: ttft [0-9.]+ s <= 2 s \(margin [0-9]+%\)' "ttft margin"
+has "$tmp/out" '^  target: e2e latency [0-9.]+ s <= 3 s \(margin [0-9]+%\)' "latency margin"
+awk '/^  target: / { v = $(NF-6); t = $(NF-3); m = $NF; gsub(/%\)/, "", m)
+       want = 100 * (t - v) / t; if (m - want > 0.6 || want - m > 0.6) { print "margin " m " want " want; bad = 1 } }
+     /^  re-priced/ { for (i = 1; i < NF; i++) { if ($i == "ttft") t1 = $(i + 1); if ($i == "tpot") p1 = $(i + 1) } }
+     /^  serving: / { e = $4 }
+     END { sub(/,/, "", t1); if (bad || e - (t1 + 127 * p1 / 1e3) > 1e-4 * e || (t1 + 127 * p1 / 1e3) - e > 1e-4 * e) {
+             print "e2e " e " from ttft " t1 " tpot " p1; exit 1 } }' "$tmp/out" ||
+  { echo "FAIL: target margins or e2e latency of attnplan plan"; fail=1; }
+has "$tmp/perf.yaml" '^objective: "?throughput-per-gpu' "plan file objective"
+expect 0 "a throughput-per-gpu plan validates" "$bin" validate "$tmp/perf.yaml"
+# the seed's best per GPU (dp=8,n=2, ttft 0.411 s) misses a 0.4 s ttft; dp=16 (0.374 s) meets it
+expect 0 "throughput-per-gpu without targets" "$bin" plan "$topo" "$seed" --osl 128 --objective throughput-per-gpu
+has "$tmp/out" '^chosen: dp=8,pp=1,n=2,m=1' "the unconstrained serving choice"
+expect 0 "--max-ttft that binds" "$bin" plan "$topo" "$seed" --osl 128 --max-ttft 0.4
+has "$tmp/out" '^chosen: dp=16,pp=1,n=1,m=1' "the choice under --max-ttft 0.4"
+has "$tmp/out" '^  target: ttft 0\.3743 s <= 0\.4 s \(margin 6%\)' "the binding ttft's margin"
+expect 0 "--max-tpot with --objective throughput" "$bin" plan "$topo" "$seed" --max-tpot 1 --objective throughput
+has "$tmp/out" '^objective: prefill throughput' "a named objective stays"
+expect 1 "unmeetable --max-ttft" "$bin" plan "$topo" "$seed" --max-ttft 1e-6
+has "$tmp/err" 'no plan meets the targets \(--max-ttft' "ttft target message"
+has "$tmp/out" 'violates --max-ttft: ttft ' "ttft target rejection"
+expect 1 "unmeetable --max-latency" "$bin" plan "$topo" "$seed" --max-latency 1e-6
+has "$tmp/out" 'violates --max-latency: e2e latency ' "latency target rejection"
+expect 2 "--max-ttft abc" "$bin" plan "$topo" "$seed" --max-ttft abc
+expect 2 "--max-latency 0" "$bin" plan "$topo" "$seed" --max-latency 0
+
 expect 1 "nothing fits" "$bin" plan "$root/topologies/single-h100.yaml" "$seed"
 has "$tmp/err" 'GB over on its fullest device' "no-fit message"
 has "$tmp/err" 'to make it fit: ' "no-fit advice"
