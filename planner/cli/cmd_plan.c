@@ -48,6 +48,8 @@ static void usage(FILE *f) {
             "--max-tpot SECONDS            target: the mean decode step (tpot) at most this\n"
             "--max-ttft SECONDS            target: ttft (the whole batch's prefill) at most this\n"
             "--max-latency SECONDS         target: the request latency (e2e_latency_s) at most this\n"
+            "                              (with a target and no --batch, the batch is swept over powers of\n"
+            "                              two and the one with the most output tokens/s per GPU is kept)\n"
             "--max-memory-fraction F       use at most F (0 < F <= 1) of each device's memory (default 1)\n"
             "--time-limit SECONDS          solver time limit (default 10); at the limit the best plan found\n"
             "                              is reported as not proven optimal, with the gap\n"
@@ -85,19 +87,80 @@ static int plan_all(const cli_input *in, const cost_options *o, const plan_args 
     return any ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
 }
 
+#define SWEEP_BATCH_MAX (1 << 24) /* lib/model.c's limit on batch */
+
+/* The batch as a decision (a target given, --batch not): the whole batch over powers of
+ * two from 1, each solved, until none fits memory (the KV cache holds the whole output:
+ * cost_rank.c) or meets the targets, which only grow harder with the batch; keeps the most
+ * output tokens/s per GPU (the smaller batch on a tie). *m gets the chosen batch, *r its
+ * result. 0 ok (r->status says what was found), -1 solver failure (r holds it). */
+static int sweep_batch(const cli_input *in, const cost_options *co, const planner_options *po, attn_model *m,
+                       planner_result *r) {
+    planner_options q = *po;
+    q.progress = 0;
+    int have = 0, best_batch = 0;
+    printf("batch sweep (no --batch; the most output tokens/s per GPU meeting the targets):\n");
+    for (long b = 1; b <= SWEEP_BATCH_MAX; b *= 2) {
+        attn_model mb = in->model;
+        mb.workload.batch = (int)b;
+        if (mb.workload.microbatches > b) mb.workload.microbatches = (int)b;
+        attn_diag d;
+        attn_diag_init(&d);
+        d.quiet = 1;
+        if (model_check(&mb, NULL, &d) != 0) break; /* batch x seq_len x hidden too large to count */
+        planner_result t;
+        if (planner_run(&mb, &in->topo, co, &q, &t) != 0 && t.status == PLANNER_ERROR) {
+            if (have) planner_result_free(r);
+            *r = t;
+            return -1;
+        }
+        if (t.status != PLANNER_FOUND) {
+            printf("  batch %ld: %s; the sweep stops\n", b,
+                   t.n_limit > 0 ? "no plan meets the targets" : "nothing fits the devices");
+            if (!have) { /* nothing at all: report batch 1's reasons */
+                *r = t;
+                *m = mb;
+                return 0;
+            }
+            planner_result_free(&t);
+            break;
+        }
+        double v = t.best.metric[MET_OUTPUT_TOKENS_PER_S_PER_GPU];
+        char s[128];
+        strategy_format(&t.best.strategy, s, sizeof s);
+        printf("  batch %ld: %.6g output tokens/s per GPU, e2e latency %.4g s, %s\n", b, v,
+               t.best.metric[MET_E2E_LATENCY_S], s);
+        if (!have || v > r->best.metric[MET_OUTPUT_TOKENS_PER_S_PER_GPU]) {
+            if (have) planner_result_free(r);
+            *r = t;
+            *m = mb;
+            best_batch = (int)b;
+            have = 1;
+        } else {
+            planner_result_free(&t);
+        }
+    }
+    int dp = r->best.strategy.dp > 0 ? r->best.strategy.dp : 1;
+    printf("chosen batch: %d (%d per replica over dp=%d)\n\n", best_batch, best_batch / dp, dp);
+    return 0;
+}
+
 /* The default branch: runs the pipeline, prints its result, writes -o. */
 static int plan_best(const cli_input *in, const cost_options *co, const planner_options *po, const char *out_path) {
     planner_result r;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == PLANNER_ERROR) {
+    attn_model chosen = in->model;
+    int sweep = in->batch < 0 && (po->max_tpot_s > 0 || po->max_ttft_s > 0 || po->max_e2e_s > 0);
+    if (sweep ? sweep_batch(in, co, po, &chosen, &r) != 0
+              : planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == PLANNER_ERROR) {
         fprintf(stderr, "attnplan plan: %s\n", r.message);
         planner_result_free(&r);
         return ATTN_EXIT_FAIL;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    int rc = plan_print_result(&in->model, &in->topo, po, &r, secs);
+    int rc = plan_print_result(&chosen, &in->topo, po, &r, secs);
     if (rc == ATTN_EXIT_OK && out_path) {
         attn_diag d;
         attn_diag_init(&d);

@@ -89,7 +89,7 @@ if [ "$(grep -vc 'measured on plan sha256' "$tmp/err")" != 0 ]; then echo "FAIL:
 
 # serving targets and the throughput-per-gpu objective (the default with a target): the
 # margins printed are (target - value) / target of the printed figures
-expect 0 "--max-ttft --max-latency" "$bin" plan "$topo" "$seed" --osl 128 --max-ttft 2 --max-latency 3 -o "$tmp/perf.yaml"
+expect 0 "--max-ttft --max-latency" "$bin" plan "$topo" "$seed" --batch 128 --osl 128 --max-ttft 2 --max-latency 3 -o "$tmp/perf.yaml"
 has "$tmp/out" '^objective: output tokens/s per GPU \(least e2e latency\).*; ttft <= 2 s; e2e latency <= 3 s' "targets line"
 has "$tmp/out" '^  target: ttft [0-9.]+ s <= 2 s \(margin [0-9]+%\)' "ttft margin"
 has "$tmp/out" '^  target: e2e latency [0-9.]+ s <= 3 s \(margin [0-9]+%\)' "latency margin"
@@ -105,11 +105,27 @@ expect 0 "a throughput-per-gpu plan validates" "$bin" validate "$tmp/perf.yaml"
 # the seed's best per GPU (dp=8,n=2, ttft 0.411 s) misses a 0.4 s ttft; dp=16 (0.374 s) meets it
 expect 0 "throughput-per-gpu without targets" "$bin" plan "$topo" "$seed" --osl 128 --objective throughput-per-gpu
 has "$tmp/out" '^chosen: dp=8,pp=1,n=2,m=1' "the unconstrained serving choice"
-expect 0 "--max-ttft that binds" "$bin" plan "$topo" "$seed" --osl 128 --max-ttft 0.4
+expect 0 "--max-ttft that binds" "$bin" plan "$topo" "$seed" --batch 128 --osl 128 --max-ttft 0.4
 has "$tmp/out" '^chosen: dp=16,pp=1,n=1,m=1' "the choice under --max-ttft 0.4"
 has "$tmp/out" '^  target: ttft 0\.3743 s <= 0\.4 s \(margin 6%\)' "the binding ttft's margin"
-expect 0 "--max-tpot with --objective throughput" "$bin" plan "$topo" "$seed" --max-tpot 1 --objective throughput
+expect 0 "--max-tpot with --objective throughput" "$bin" plan "$topo" "$seed" --batch 128 --max-tpot 1 --objective throughput
 has "$tmp/out" '^objective: prefill throughput' "a named objective stays"
+# the batch as a decision: a target and no --batch sweep 1, 2, 4, ... until nothing meets
+# the targets (here ttft <= 2 s: 512 does, 1024 does not) and keep the most per GPU
+expect 0 "batch sweep" "$bin" plan "$topo" "$seed" --osl 128 --max-ttft 2
+has "$tmp/out" '^  batch 1024: no plan meets the targets; the sweep stops' "sweep stop"
+has "$tmp/out" '^chosen batch: 512 \(32 per replica over dp=16\)' "sweep choice"
+has "$tmp/out" ': batch 512, seq_len 10000, decode_tokens 128,' "the chosen batch's header"
+awk '/^  batch [0-9]+: [0-9.e+]+ output/ { b = $2; sub(/:/, "", b); if (b != want) bad = 1; want *= 2
+       if ($3 + 0 > best) { best = $3 + 0; bb = b } }
+     /^chosen batch: / { c = $3 }
+     /^  serving: / { g = $6 }
+     BEGIN { want = 1 }
+     END { if (bad || c != bb || g != best) { print "batches: best " bb " (" best "), chosen " c ", final " g; exit 1 } }' \
+  "$tmp/out" || { echo "FAIL: the batch sweep's choice is not its best line"; fail=1; }
+expect 0 "--batch given: no sweep" "$bin" plan "$topo" "$seed" --osl 128 --max-ttft 2 --batch 64
+if grep -q '^chosen batch' "$tmp/out"; then echo "FAIL: swept with --batch given"; fail=1; fi
+
 expect 1 "unmeetable --max-ttft" "$bin" plan "$topo" "$seed" --max-ttft 1e-6
 has "$tmp/err" 'no plan meets the targets \(--max-ttft' "ttft target message"
 has "$tmp/out" 'violates --max-ttft: ttft ' "ttft target rejection"
