@@ -1,5 +1,6 @@
 /* metrics.c: the metric and op tables every report (predicted or measured) uses.
  * The keys here are the file format: changing one breaks every stored plan. */
+#include <math.h>
 #include <string.h>
 #include "metrics.h"
 
@@ -10,6 +11,9 @@ const attn_metric_info attn_metric_table[MET_COUNT] = {
     [MET_DECODE_TOKENS_PER_S] = {"decode_tokens_per_s", "tokens/s", 1},
     [MET_PEAK_MEMORY_BYTES] = {"peak_memory_bytes", "bytes", 0},
     [MET_COMM_FRACTION] = {"comm_fraction", "fraction", 0},
+    [MET_E2E_LATENCY_S] = {"e2e_latency_s", "s", 0},
+    [MET_OUTPUT_TOKENS_PER_S_PER_GPU] = {"output_tokens_per_s_per_gpu", "tokens/s", 1},
+    [MET_TOKENS_PER_S_PER_USER] = {"tokens_per_s_per_user", "tokens/s", 1},
 };
 
 const char *const attn_phase_names[PHASE_COUNT] = {"prefill", "decode"};
@@ -55,4 +59,28 @@ int op_find(const char *key) {
     for (int i = 0; i < OP_COUNT; i++)
         if (!strcmp(attn_op_table[i].key, key)) return i;
     return -1;
+}
+
+static int measured(double x) { return x >= 0 && isfinite(x); }
+
+void metrics_fill_serving(double *v, int batch, int osl, int devices) {
+    double ttft = v[MET_TTFT_S], tpot = v[MET_TPOT_S];
+    int out = osl > 1 ? osl : 1;
+    /* osl 1: the prefill's token alone, no decode step to wait for */
+    int have = measured(ttft) && (out == 1 || measured(tpot));
+    double e2e = have ? ttft + (out > 1 ? (out - 1) * tpot : 0) : -1;
+    v[MET_E2E_LATENCY_S] = e2e;
+    v[MET_OUTPUT_TOKENS_PER_S_PER_GPU] = have && e2e > 0 && devices > 0 ? (double)batch * out / e2e / devices : -1;
+    v[MET_TOKENS_PER_S_PER_USER] = measured(tpot) && tpot > 0 ? 1 / tpot : -1;
+}
+
+void metrics_fill_serving_spread(double *lo, double *hi, int batch, int osl, int devices) {
+    metrics_fill_serving(lo, batch, osl, devices);
+    metrics_fill_serving(hi, batch, osl, devices);
+    /* the rates are largest where the times are smallest */
+    for (int k = MET_OUTPUT_TOKENS_PER_S_PER_GPU; k <= MET_TOKENS_PER_S_PER_USER; k++) {
+        double x = lo[k];
+        lo[k] = hi[k];
+        hi[k] = x;
+    }
 }

@@ -9,12 +9,18 @@ extern "C" {
 typedef enum {
     MET_PREFILL_TOKENS_PER_S = 0, /* batch*seq_len / ttft_s */
     MET_TTFT_S,                   /* prefill time of the whole batch */
-    MET_TPOT_S,                   /* one decode step of the whole batch at context seq_len */
+    MET_TPOT_S,                   /* the mean decode step of the whole batch over the output (contexts seq_len .. seq_len+decode_tokens-1) */
     MET_DECODE_TOKENS_PER_S,      /* batch / tpot_s */
     MET_PEAK_MEMORY_BYTES,        /* largest device: weights + KV cache + activations + comm buffers */
     MET_COMM_FRACTION,            /* communication time / total time, prefill+decode step, critical rank */
+    /* serving metrics (docs/metrics.md), derived from ttft and tpot by metrics_fill_serving;
+     * files written before them lack their keys (report_io.c reads those as NaN) */
+    MET_E2E_LATENCY_S,            /* one request: ttft + (osl - 1) x tpot */
+    MET_OUTPUT_TOKENS_PER_S_PER_GPU, /* batch x osl / e2e_latency / devices */
+    MET_TOKENS_PER_S_PER_USER,    /* 1 / tpot: one request's output rate */
     MET_COUNT
 } attn_metric;
+#define MET_FIRST_SERVING MET_E2E_LATENCY_S /* keys from here on are optional when read */
 
 typedef struct attn_metric_info {
     const char *key;
@@ -51,6 +57,14 @@ extern const attn_op_info attn_op_table[OP_COUNT];
 extern const char *const attn_opclass_names[3];
 
 int metric_find(const char *key);  /* index or -1 */
+/* Fills the serving metrics of v from v[MET_TTFT_S] and v[MET_TPOT_S] for a batch of
+ * `batch` requests of osl output tokens each on `devices` devices. A request yields at
+ * least one token (the prefill's), so osl 0 counts as 1. A ttft or tpot that is negative
+ * (not measured) or not finite makes what depends on it -1 (not measured). */
+void metrics_fill_serving(double *v, int batch, int osl, int devices);
+/* The same for a spread: lo/hi hold the fastest and slowest ttft/tpot; the derived
+ * metrics get their smallest value in lo, their largest in hi. */
+void metrics_fill_serving_spread(double *lo, double *hi, int batch, int osl, int devices);
 int op_find(const char *key);      /* index or -1 */
 
 #ifdef __cplusplus

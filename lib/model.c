@@ -36,7 +36,7 @@ int dtype_parse(const char *s, attn_dtype *out) {
 /* Where each field was written (0:0 when built in code or defaulted). */
 enum {
     F_ROOT, F_NAME, F_ARCH, F_LAYERS, F_HEADS, F_KV_HEADS, F_HEAD_DIM, F_HIDDEN, F_FFN, F_NORM_EPS,
-    F_ROPE_THETA, F_DTYPE, F_VOCAB, F_TIE, F_WORKLOAD, F_BATCH, F_SEQ_LEN, F_DECODE, F_MICRO, F_COUNT
+    F_ROPE_THETA, F_DTYPE, F_VOCAB, F_TIE, F_WORKLOAD, F_BATCH, F_SEQ_LEN, F_DECODE, F_MICRO, F_RATE, F_COUNT
 };
 typedef struct {
     int line[F_COUNT], col[F_COUNT];
@@ -106,6 +106,7 @@ static int check_rules(const attn_model *m, const char *file, const model_src *s
     if (w->batch < 1 || w->batch > SIZE_MAX_LARGE) RULE_ERROR(F_BATCH, "'batch' must be in [1, %lld], got %d", SIZE_MAX_LARGE, w->batch);
     if (w->seq_len < 1 || w->seq_len > SIZE_MAX_LARGE) RULE_ERROR(F_SEQ_LEN, "'seq_len' must be in [1, %lld], got %d", SIZE_MAX_LARGE, w->seq_len);
     if (w->decode_tokens < 0 || w->decode_tokens > SIZE_MAX_SMALL) RULE_ERROR(F_DECODE, "'decode_tokens' must be in [0, %lld], got %d", SIZE_MAX_SMALL, w->decode_tokens);
+    if (!(w->rate >= 0 && isfinite(w->rate))) RULE_ERROR(F_RATE, "'rate' must be > 0 (requests/s), got %g", w->rate);
     if (w->microbatches < 0 || w->microbatches > w->batch)
         RULE_ERROR(F_MICRO, "'microbatches' must be in [0, batch = %d] (0 = auto), got %d", w->batch, w->microbatches);
     double tokens = (double)w->batch * w->seq_len * m->hidden;
@@ -122,7 +123,8 @@ int model_check_at(const attn_model *m, const char *file, const yt_node *map, at
         {F_ROPE_THETA, "rope_theta"}, {F_DTYPE, "dtype"}, {F_VOCAB, "vocab_size"}, {F_TIE, "tie_word_embeddings"},
         {F_WORKLOAD, "workload"}};
     static const struct { int field; const char *key; } work[] = {
-        {F_BATCH, "batch"}, {F_SEQ_LEN, "seq_len"}, {F_DECODE, "decode_tokens"}, {F_MICRO, "microbatches"}};
+        {F_BATCH, "batch"}, {F_SEQ_LEN, "seq_len"}, {F_DECODE, "decode_tokens"}, {F_MICRO, "microbatches"},
+        {F_SEQ_LEN, "isl"}, {F_DECODE, "osl"}, {F_RATE, "rate"}};
     model_src src;
     memset(&src, 0, sizeof src);
     if (map && map->kind == YT_MAP) {
@@ -172,15 +174,35 @@ static const char *json_key(const yt_node *map, const char *key) {
     return v ? key : NULL;
 }
 
+/* One length under its two names (the planner's and the serving one: seq_len / isl,
+ * decode_tokens / osl): either may be written; both only when they agree, else the error
+ * is at the second name's value. */
+static int read_length(const yt_doc *doc, const yt_node *w, const char *key, const char *alias, long long lo,
+                       long long hi, int *dst, model_src *src, int field, attn_diag *d) {
+    int a = *dst, b = *dst;
+    if (read_int(doc, w, key, 0, lo, hi, &a, src, field, d)) return -1;
+    if (read_int(doc, w, alias, 0, lo, hi, &b, src, field, d)) return -1;
+    const yt_node *nk = yt_get(w, key), *na = yt_get(w, alias);
+    if (nk && na && a != b) {
+        diag_error(d, doc->file, na->line, na->col, "'%s' (%d) and '%s' (%d) are the same length: give one, or equal values",
+                   alias, b, key, a);
+        return -1;
+    }
+    *dst = na ? b : a;
+    return 0;
+}
+
 static int read_workload(const yt_doc *doc, const yt_node *w, attn_model *m, model_src *src, attn_diag *d) {
-    static const char *const keys[] = {"batch", "seq_len", "decode_tokens", "microbatches", NULL};
+    static const char *const keys[] = {"batch", "seq_len", "decode_tokens", "microbatches", "isl", "osl", "rate", NULL};
     set_pos(src, F_WORKLOAD, w);
     if (yt_expect(doc, w, YT_MAP, "'workload' to be a map", d) || yt_check_keys(doc, w, keys, d)) return -1;
     int bad = 0;
     bad |= read_int(doc, w, "batch", 0, 1, SIZE_MAX_LARGE, &m->workload.batch, src, F_BATCH, d);
-    bad |= read_int(doc, w, "seq_len", 0, 1, SIZE_MAX_LARGE, &m->workload.seq_len, src, F_SEQ_LEN, d);
-    bad |= read_int(doc, w, "decode_tokens", 0, 0, SIZE_MAX_SMALL, &m->workload.decode_tokens, src, F_DECODE, d);
+    bad |= read_length(doc, w, "seq_len", "isl", 1, SIZE_MAX_LARGE, &m->workload.seq_len, src, F_SEQ_LEN, d);
+    bad |= read_length(doc, w, "decode_tokens", "osl", 0, SIZE_MAX_SMALL, &m->workload.decode_tokens, src, F_DECODE, d);
     bad |= read_int(doc, w, "microbatches", 0, 0, SIZE_MAX_LARGE, &m->workload.microbatches, src, F_MICRO, d);
+    set_pos(src, F_RATE, yt_get(w, "rate"));
+    bad |= yt_num_positive(doc, w, "rate", 0, 1e12, &m->workload.rate, d);
     return bad ? -1 : 0;
 }
 

@@ -21,6 +21,9 @@ typedef struct attn_workload {
     int seq_len;        /* prompt length L (default 2048) */
     int decode_tokens;  /* decode steps after prefill (default 0) */
     int microbatches;   /* pipeline microbatches for prefill; 0 = auto (default) */
+    /* Serving: requests/s offered (> 0), 0 = not given. Stored for the serving planner;
+     * nothing prices it yet. The serving names isl/osl are seq_len/decode_tokens. */
+    double rate;
 } attn_workload;
 
 typedef struct attn_model {

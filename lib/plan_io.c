@@ -3,6 +3,7 @@
  * FILE:LINE:COL errors) and then runs plan_check. Format: docs/plan-format.md. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "plan.h"
@@ -49,9 +50,15 @@ static void write_plan(FILE *f, const attn_plan *p) {
         fprintf(f, "  vocab_size: %d\n  tie_word_embeddings: %s\n", m->vocab_size, m->tie_word_embeddings ? "true" : "false");
     if (m->qkv_bias) fputs("  qkv_bias: true\n", f); /* only when set: other plans keep their bytes */
     if (m->qk_norm) fputs("  qk_norm: true\n", f);
-    fprintf(f, "  workload: {batch: %d, seq_len: %d, decode_tokens: %d, microbatches: %d}\n  path: ",
+    fprintf(f, "  workload: {batch: %d, seq_len: %d, decode_tokens: %d, microbatches: %d",
             m->workload.batch, m->workload.seq_len, m->workload.decode_tokens,
             m->workload.microbatches);
+    /* the request rate only when given: plans without one keep their bytes */
+    if (m->workload.rate > 0) {
+        fputs(", rate: ", f);
+        yt_write_real(f, m->workload.rate);
+    }
+    fputs("}\n  path: ", f);
     yt_write_str(f, m->path);
     fputs("\n  sha256: ", f);
     yt_write_str(f, m->sha256);
@@ -174,7 +181,7 @@ static void read_model(reader *rd, const yt_node *root, attn_model *m) {
     static const char *const keys[] = {"name", "arch", "layers", "heads", "kv_heads", "head_dim", "hidden",
                                        "ffn_hidden", "norm_eps", "rope_theta", "dtype", "vocab_size",
                                        "tie_word_embeddings", "qkv_bias", "qk_norm", "workload", "path", "sha256", NULL};
-    static const char *const wkeys[] = {"batch", "seq_len", "decode_tokens", "microbatches", NULL};
+    static const char *const wkeys[] = {"batch", "seq_len", "decode_tokens", "microbatches", "rate", NULL};
     const yt_node *mm = get_map(rd, root, "model", keys);
     if (!mm) return;
     char buf[32];
@@ -212,6 +219,10 @@ static void read_model(reader *rd, const yt_node *root, attn_model *m) {
         get_int(rd, w, "seq_len", 1, &m->workload.seq_len);
         get_int(rd, w, "decode_tokens", 0, &m->workload.decode_tokens);
         get_int(rd, w, "microbatches", 0, &m->workload.microbatches);
+        if (yt_get(w, "rate")) { /* optional: requests/s, written only when given */
+            get_real(rd, w, "rate", &m->workload.rate);
+            if (!(m->workload.rate > 0 && isfinite(m->workload.rate))) at_error(rd, yt_get(w, "rate"), "%s must be > 0", "rate");
+        }
     }
     get_str(rd, mm, "path", m->path, sizeof m->path);
     get_str(rd, mm, "sha256", m->sha256, sizeof m->sha256);
@@ -264,8 +275,10 @@ static void read_head(reader *rd, const yt_node *root, attn_plan *p) {
         }
     }
     get_str(rd, root, "objective", p->objective, sizeof p->objective);
-    if (strcmp(p->objective, "throughput") && strcmp(p->objective, "tpot") && strcmp(p->objective, "none"))
-        at_error(rd, yt_get(root, "objective"), "objective '%s' is not throughput, tpot or none", p->objective);
+    if (strcmp(p->objective, "throughput") && strcmp(p->objective, "tpot") && strcmp(p->objective, "throughput-per-gpu") &&
+        strcmp(p->objective, "none"))
+        at_error(rd, yt_get(root, "objective"), "objective '%s' is not throughput, tpot, throughput-per-gpu or none",
+                 p->objective);
     const yt_node *po = yt_get(root, "proven_optimal");
     if (!po) at_error(rd, root, "missing '%s'", "proven_optimal");
     else if (yt_node_bool(rd->doc, po, &p->proven_optimal, rd->d)) rd->bad++;

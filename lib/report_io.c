@@ -133,7 +133,9 @@ static int read_metric_map(const yt_doc *doc, const yt_node *map, double *v, att
     int bad = 0;
     for (int i = 0; i < MET_COUNT; i++) {
         const yt_node *n = yt_get(map, allowed[i]);
-        if (!n) {
+        if (!n && i >= MET_FIRST_SERVING) {
+            v[i] = NAN; /* a file written before the serving metrics: unknown, not an error */
+        } else if (!n) {
             diag_error(d, doc->file, map->line, map->col, "missing metric '%s'", allowed[i]);
             bad = -1;
         } else if (yt_node_real(doc, n, &v[i], d)) {

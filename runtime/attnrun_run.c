@@ -245,8 +245,9 @@ int run_plan(run_state *st) {
         smp.ttft_s = c->host_max_double(c, measure_now() - t0);
         st->be->op_times(st->be->ctx, smp.op_s[PHASE_PREFILL]);
         if (TD > 0) {
-            /* tpot_s is the first step, at context L (docs/metrics.md); the later steps
-             * run for the outputs and are not timed */
+            /* tpot_s is the mean step over the whole output, contexts L .. L+TD-1, as
+             * serving benchmarks define TPOT (docs/metrics.md): the loop's wall time over
+             * TD; the op times are the first step's (synchronized after it) */
             if (progress) fprintf(stderr, "\b\b\b\b\b\b\b\b\b\bdecode    ");
             for (int step = 0; step < TD; step++) {
                 if (step == 0) {
@@ -262,7 +263,6 @@ int run_plan(run_state *st) {
                 forward_decode_step(fw, step, in_step, ids_step, last ? out_step : NULL);
                 if (step == 0) {
                     st->be->synchronize(st->be->ctx);
-                    smp.tpot_s = c->host_max_double(c, measure_now() - t0);
                     st->be->op_times(st->be->ctx, smp.op_s[PHASE_DECODE]);
                     /* a graph-launched step has no per-op times (events cannot be
                      * timed inside a graph): tpot_s is the whole step */
@@ -274,6 +274,7 @@ int run_plan(run_state *st) {
                         memcpy(out_dec + ((size_t)b * TD + step) * out_tok, out_step + (size_t)b * out_tok, out_tok * sizeof(float));
             }
             st->be->synchronize(st->be->ctx);
+            smp.tpot_s = c->host_max_double(c, measure_now() - t0) / TD;
             for (int i = 0; i < OP_COUNT; i++) scratch[i] = 0;
             st->be->op_times(st->be->ctx, scratch); /* discard the later steps' op times */
             fw->counting = 1;

@@ -132,6 +132,9 @@ int measure_build_report(attn_report *r, const attn_forward *fw, attn_comm *comm
         }
         double frac = crit_total > 0 ? crit_comm / crit_total : 0.0;
         set_metric(r, MET_COMM_FRACTION, frac, frac, frac);
+        /* the serving metrics from the measured ttft and tpot, as the planner's */
+        metrics_fill_serving(r->metric, m->workload.batch, m->workload.decode_tokens, world);
+        metrics_fill_serving_spread(r->metric_min, r->metric_max, m->workload.batch, m->workload.decode_tokens, world);
         snprintf(r->note, sizeof r->note, "attnrun: median of %d timed runs after warm-up; op times are per-rank medians", nruns);
     } else {
         snprintf(r->note, sizeof r->note,

@@ -10,8 +10,8 @@
 
 typedef struct run_sample {
     double ttft_s;                          /* prefill of the whole batch: max over ranks */
-    double tpot_s;                          /* one decode step (mean over steps): max over ranks */
-    double op_s[PHASE_COUNT][OP_COUNT];     /* this rank: whole prefill; one decode step */
+    double tpot_s;                          /* the mean decode step over all steps: max over ranks */
+    double op_s[PHASE_COUNT][OP_COUNT];     /* this rank: whole prefill; the first decode step */
 } run_sample;
 
 double measure_now(void); /* seconds, CLOCK_MONOTONIC */

@@ -7,7 +7,7 @@
 
 void cli_input_init(cli_input *in) {
     memset(in, 0, sizeof *in);
-    in->batch = in->seq_len = in->decode_tokens = in->microbatches = -1;
+    in->batch = in->seq_len = in->decode_tokens = in->microbatches = in->isl = in->osl = -1;
 }
 
 /* A flag with an integer value in [lo, hi]: 1 taken, -1 bad (printed). */
@@ -18,6 +18,9 @@ int cli_input_take_arg(attn_args *a, cli_input *in) {
     if (attn_args_is(a, "--batch")) return take_int(a, 1, 1 << 24, &in->batch);
     if (attn_args_is(a, "--seq-len")) return take_int(a, 1, 1 << 24, &in->seq_len);
     if (attn_args_is(a, "--decode-tokens")) return take_int(a, 0, 1 << 24, &in->decode_tokens);
+    if (attn_args_is(a, "--isl")) return take_int(a, 1, 1 << 24, &in->isl);
+    if (attn_args_is(a, "--osl")) return take_int(a, 0, 1 << 24, &in->osl);
+    if (attn_args_is(a, "--rate")) return attn_args_real(a, 1e-12, 1e12, &in->rate) == 0 ? 1 : -1;
     if (attn_args_is(a, "--microbatches")) return take_int(a, 0, 1 << 24, &in->microbatches);
     if (attn_args_is(a, "--query-chunk")) return take_int(a, 1, 1 << 24, &in->query_chunk);
     if (attn_args_is(a, "--calibration")) {
@@ -52,6 +55,18 @@ int cli_input_load(const attn_args *a, cli_input *in) {
         attn_args_fail(a, "needs TOPOLOGY and MODEL (see --help)");
         return ATTN_EXIT_BADINPUT;
     }
+    /* one length under two names: both only when they agree */
+    if (in->isl >= 0 && in->seq_len >= 0 && in->isl != in->seq_len) {
+        attn_args_fail(a, "--isl %d and --seq-len %d are the same length: give one, or equal values", in->isl, in->seq_len);
+        return ATTN_EXIT_BADINPUT;
+    }
+    if (in->osl >= 0 && in->decode_tokens >= 0 && in->osl != in->decode_tokens) {
+        attn_args_fail(a, "--osl %d and --decode-tokens %d are the same length: give one, or equal values", in->osl,
+                       in->decode_tokens);
+        return ATTN_EXIT_BADINPUT;
+    }
+    if (in->isl >= 0) in->seq_len = in->isl;
+    if (in->osl >= 0) in->decode_tokens = in->osl;
     if (topology_load(in->topology_path, &in->topo, &d) != 0) return ATTN_EXIT_BADINPUT;
     in->loaded = 1;
     if (model_load(in->model_path, &in->model, &d) != 0) return ATTN_EXIT_BADINPUT;
@@ -60,6 +75,7 @@ int cli_input_load(const attn_args *a, cli_input *in) {
     if (in->seq_len >= 0) w->seq_len = in->seq_len;
     if (in->decode_tokens >= 0) w->decode_tokens = in->decode_tokens;
     if (in->microbatches >= 0) w->microbatches = in->microbatches;
+    if (in->rate > 0) w->rate = in->rate;
     if (model_check(&in->model, NULL, &d) != 0) {
         fprintf(stderr, "%s: the workload overrides make %s inconsistent\n", a->prog, in->model_path);
         return ATTN_EXIT_BADINPUT;

@@ -11,6 +11,8 @@ typedef struct cli_input {
     const char *topology_path, *model_path;
     int devices;                  /* --devices N; 0 = all of the topology */
     int batch, seq_len, decode_tokens, microbatches; /* -1 = the model file's value */
+    int isl, osl;                 /* --isl/--osl, the serving names of --seq-len/--decode-tokens; -1 = not given */
+    double rate;                  /* --rate requests/s; 0 = the model file's value */
     int query_chunk;              /* --query-chunk; 0 = default */
     double score_workspace;       /* --score-workspace BYTES; 0 = default (attn_tiling.h) */
     int attention_unfused;        /* --attention unfused (default fused; cost_options.fused_attention) */

@@ -30,13 +30,14 @@ static void usage(FILE *f) {
 }
 
 static void fmt_value(char *buf, size_t len, double v) {
-    if (v < 0) snprintf(buf, len, "not measured");
+    if (isnan(v)) snprintf(buf, len, "not in file"); /* a file older than the metric (report_io.c) */
+    else if (v < 0) snprintf(buf, len, "not measured");
     else snprintf(buf, len, "%.4g", v);
 }
 
 /* relative error of a prediction; 0 ok, -1 when it has no meaning (not measured, or 0) */
 static int rel_error(double predicted, double measured, double *err) {
-    if (measured < 0 || predicted < 0) return -1;
+    if (measured < 0 || predicted < 0 || isnan(measured) || isnan(predicted)) return -1;
     if (measured == 0.0) {
         if (predicted == 0.0) {
             *err = 0.0;
@@ -54,8 +55,8 @@ static void print_row(const char *name, const char *unit, double predicted, doub
     fmt_value(p, sizeof p, predicted);
     fmt_value(m, sizeof m, measured);
     if (rel_error(predicted, measured, &err) == 0) snprintf(e, sizeof e, "%+.1f%%", 100.0 * err);
-    else snprintf(e, sizeof e, "%s", measured < 0 ? "-" : "n/a");
-    printf("  %-24s %-8s %14s %14s %10s  %s\n", name, unit, p, m, e, spread ? spread : "");
+    else snprintf(e, sizeof e, "%s", measured < 0 || isnan(measured) || isnan(predicted) ? "-" : "n/a");
+    printf("  %-28s %-8s %14s %14s %10s  %s\n", name, unit, p, m, e, spread ? spread : "");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -152,7 +153,7 @@ int cmd_compare(int argc, char **argv) {
     }
     printf("compare: %s (predicted) against %s (measured)\n", plan_path, meas_path);
     if (meas.note[0]) printf("measured note: %s\n", meas.note);
-    printf("\nmetrics                    unit          predicted       measured  rel.error  measured min..max\n");
+    printf("\nmetrics                        unit          predicted       measured  rel.error  measured min..max\n");
     double errs[MET_COUNT];
     int n_err = 0;
     for (int k = 0; k < MET_COUNT; k++) {

@@ -19,12 +19,14 @@ typedef struct plan_args {
     int all, top;            /* --top K: 0 = all with --all, the planner's default otherwise */
     attn_metric key;         /* --objective: prefill throughput or tpot */
     const char *out_path;
+    int objective_given;     /* --objective on the command line */
 } plan_args;
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan plan TOPOLOGY MODEL [--all] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
             "                    [--devices N] [--batch B] [--seq-len L] [--decode-tokens T]\n"
+            "                    [--isl L] [--osl T] [--rate R]  (serving names of --seq-len, --decode-tokens)\n"
             "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n"
             "                    [--attention fused|unfused]\n"
             "                    [--calibration FILE]\n\n"
@@ -39,8 +41,15 @@ static void usage(FILE *f) {
             "           is always unfused), as attnrun's flag\n"
             "exit codes: 0 ok, 1 no strategy fits, 2 bad usage or bad input\n\n"
             "planner options (default branch, without --all):\n"
-            "--objective throughput|tpot   maximize prefill tokens/s (default) or minimize the decode step\n"
-            "--max-tpot SECONDS            only plans whose decode step is at most this\n"
+            "--objective throughput|tpot|throughput-per-gpu\n"
+            "                              maximize prefill tokens/s (default), minimize the decode step (the\n"
+            "                              mean over the output), or maximize output tokens/s per GPU (least\n"
+            "                              request latency ttft + (osl - 1) x tpot; the default with a target)\n"
+            "--max-tpot SECONDS            target: the mean decode step (tpot) at most this\n"
+            "--max-ttft SECONDS            target: ttft (the whole batch's prefill) at most this\n"
+            "--max-latency SECONDS         target: the request latency (e2e_latency_s) at most this\n"
+            "                              (with a target and no --batch, the batch is swept over powers of\n"
+            "                              two and the one with the most output tokens/s per GPU is kept)\n"
             "--max-memory-fraction F       use at most F (0 < F <= 1) of each device's memory (default 1)\n"
             "--time-limit SECONDS          solver time limit (default 10); at the limit the best plan found\n"
             "                              is reported as not proven optimal, with the gap\n"
@@ -78,19 +87,80 @@ static int plan_all(const cli_input *in, const cost_options *o, const plan_args 
     return any ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
 }
 
+#define SWEEP_BATCH_MAX (1 << 24) /* lib/model.c's limit on batch */
+
+/* The batch as a decision (a target given, --batch not): the whole batch over powers of
+ * two from 1, each solved, until none fits memory (the KV cache holds the whole output:
+ * cost_rank.c) or meets the targets, which only grow harder with the batch; keeps the most
+ * output tokens/s per GPU (the smaller batch on a tie). *m gets the chosen batch, *r its
+ * result. 0 ok (r->status says what was found), -1 solver failure (r holds it). */
+static int sweep_batch(const cli_input *in, const cost_options *co, const planner_options *po, attn_model *m,
+                       planner_result *r) {
+    planner_options q = *po;
+    q.progress = 0;
+    int have = 0, best_batch = 0;
+    printf("batch sweep (no --batch; the most output tokens/s per GPU meeting the targets):\n");
+    for (long b = 1; b <= SWEEP_BATCH_MAX; b *= 2) {
+        attn_model mb = in->model;
+        mb.workload.batch = (int)b;
+        if (mb.workload.microbatches > b) mb.workload.microbatches = (int)b;
+        attn_diag d;
+        attn_diag_init(&d);
+        d.quiet = 1;
+        if (model_check(&mb, NULL, &d) != 0) break; /* batch x seq_len x hidden too large to count */
+        planner_result t;
+        if (planner_run(&mb, &in->topo, co, &q, &t) != 0 && t.status == PLANNER_ERROR) {
+            if (have) planner_result_free(r);
+            *r = t;
+            return -1;
+        }
+        if (t.status != PLANNER_FOUND) {
+            printf("  batch %ld: %s; the sweep stops\n", b,
+                   t.n_limit > 0 ? "no plan meets the targets" : "nothing fits the devices");
+            if (!have) { /* nothing at all: report batch 1's reasons */
+                *r = t;
+                *m = mb;
+                return 0;
+            }
+            planner_result_free(&t);
+            break;
+        }
+        double v = t.best.metric[MET_OUTPUT_TOKENS_PER_S_PER_GPU];
+        char s[128];
+        strategy_format(&t.best.strategy, s, sizeof s);
+        printf("  batch %ld: %.6g output tokens/s per GPU, e2e latency %.4g s, %s\n", b, v,
+               t.best.metric[MET_E2E_LATENCY_S], s);
+        if (!have || v > r->best.metric[MET_OUTPUT_TOKENS_PER_S_PER_GPU]) {
+            if (have) planner_result_free(r);
+            *r = t;
+            *m = mb;
+            best_batch = (int)b;
+            have = 1;
+        } else {
+            planner_result_free(&t);
+        }
+    }
+    int dp = r->best.strategy.dp > 0 ? r->best.strategy.dp : 1;
+    printf("chosen batch: %d (%d per replica over dp=%d)\n\n", best_batch, best_batch / dp, dp);
+    return 0;
+}
+
 /* The default branch: runs the pipeline, prints its result, writes -o. */
 static int plan_best(const cli_input *in, const cost_options *co, const planner_options *po, const char *out_path) {
     planner_result r;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == PLANNER_ERROR) {
+    attn_model chosen = in->model;
+    int sweep = in->batch < 0 && (po->max_tpot_s > 0 || po->max_ttft_s > 0 || po->max_e2e_s > 0);
+    if (sweep ? sweep_batch(in, co, po, &chosen, &r) != 0
+              : planner_run(&in->model, &in->topo, co, po, &r) != 0 && r.status == PLANNER_ERROR) {
         fprintf(stderr, "attnplan plan: %s\n", r.message);
         planner_result_free(&r);
         return ATTN_EXIT_FAIL;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    int rc = plan_print_result(&in->model, &in->topo, po, &r, secs);
+    int rc = plan_print_result(&chosen, &in->topo, po, &r, secs);
     if (rc == ATTN_EXIT_OK && out_path) {
         attn_diag d;
         attn_diag_init(&d);
@@ -110,7 +180,7 @@ static int plan_best(const cli_input *in, const cost_options *co, const planner_
 /* Reads every option of the command into a, po and in. 0 ok, 1 --help printed, -1 bad
  * usage (printed). */
 static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input *in) {
-    static const char *const objectives[] = {"throughput", "tpot"};
+    static const char *const objectives[] = {"throughput", "tpot", "throughput-per-gpu"};
     while (attn_args_peek(p)) {
         int r = 0, obj;
         if (attn_args_is(p, "--help") || attn_args_is(p, "-h")) {
@@ -125,13 +195,19 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
         } else if (attn_args_is(p, "--top")) {
             r = attn_args_int(p, 1, 1 << 30, &a->top);
         } else if (attn_args_is(p, "--objective")) {
-            r = attn_args_choice(p, objectives, 2, &obj);
-            if (r == 0) a->key = obj ? MET_TPOT_S : MET_PREFILL_TOKENS_PER_S;
+            r = attn_args_choice(p, objectives, 3, &obj);
+            if (r == 0)
+                a->key = obj == 1 ? MET_TPOT_S : obj == 2 ? MET_OUTPUT_TOKENS_PER_S_PER_GPU : MET_PREFILL_TOKENS_PER_S;
+            a->objective_given = r == 0;
         } else if (attn_args_is(p, "-o")) {
             a->out_path = attn_args_value(p);
             r = a->out_path ? 0 : -1;
         } else if (attn_args_is(p, "--max-tpot")) {
             r = attn_args_real(p, 1e-12, 1e6, &po->max_tpot_s);
+        } else if (attn_args_is(p, "--max-ttft")) {
+            r = attn_args_real(p, 1e-12, 1e6, &po->max_ttft_s);
+        } else if (attn_args_is(p, "--max-latency")) {
+            r = attn_args_real(p, 1e-12, 1e6, &po->max_e2e_s);
         } else if (attn_args_is(p, "--max-memory-fraction")) {
             r = attn_args_real(p, 1e-6, 1, &po->max_memory_fraction);
         } else if (attn_args_is(p, "--time-limit")) {
@@ -149,7 +225,7 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
 int cmd_plan(int argc, char **argv) {
     cli_input in;
     cli_input_init(&in);
-    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL};
+    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL, 0};
     planner_options po;
     planner_options_init(&po);
     attn_args p;
@@ -159,7 +235,9 @@ int cmd_plan(int argc, char **argv) {
     if (pr == 0 && rc == ATTN_EXIT_OK) {
         cost_options o;
         cli_input_options(&in, &o);
-        po.objective = a.key == MET_TPOT_S ? OBJ_TPOT : OBJ_THROUGHPUT;
+        po.objective = a.key == MET_TPOT_S ? OBJ_TPOT : a.key == MET_OUTPUT_TOKENS_PER_S_PER_GPU ? OBJ_PER_GPU : OBJ_THROUGHPUT;
+        /* a serving target asks for the serving objective unless another was named */
+        if (!a.objective_given && (po.max_tpot_s > 0 || po.max_ttft_s > 0 || po.max_e2e_s > 0)) po.objective = OBJ_PER_GPU;
         if (a.top > 0) po.top = a.top;
         rc = a.all ? plan_all(&in, &o, &a) : plan_best(&in, &o, &po, a.out_path);
     }

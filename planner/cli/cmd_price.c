@@ -13,6 +13,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnplan price TOPOLOGY MODEL --strategy SPEC [-o PLAN] [--devices N]\n"
             "                     [--batch B] [--seq-len L] [--decode-tokens T] [--microbatches K]\n"
+            "                     [--isl L] [--osl T] [--rate R]  (serving names of --seq-len, --decode-tokens)\n"
             "                     [--query-chunk C] [--score-workspace BYTES]\n"
             "                     [--attention fused|unfused]\n"
             "                     [--calibration FILE]\n\n"
@@ -40,6 +41,10 @@ static void print_metrics(const attn_report *r) {
     printf("  %-22s %14.6g bytes (%.2f GB)\n", "peak_memory_bytes", v[MET_PEAK_MEMORY_BYTES],
            v[MET_PEAK_MEMORY_BYTES] / 1e9);
     printf("  %-22s %14.4f\n", "comm_fraction", v[MET_COMM_FRACTION]);
+    /* serving (docs/metrics.md): one request's latency and the rates it gives */
+    printf("  %-27s %9.6g s\n", "e2e_latency_s", v[MET_E2E_LATENCY_S]);
+    printf("  %-27s %9.6g tokens/s\n", "output_tokens_per_s_per_gpu", v[MET_OUTPUT_TOKENS_PER_S_PER_GPU]);
+    printf("  %-27s %9.6g tokens/s\n", "tokens_per_s_per_user", v[MET_TOKENS_PER_S_PER_USER]);
 }
 
 static void print_ops(const attn_plan *p, int rank, attn_phase ph) {

@@ -23,6 +23,11 @@ static void print_terms(const char *label, const planner_alt *a, int ph) {
 
 static void fmt_strategy(const attn_strategy *s, char *buf, size_t len) { strategy_format(s, buf, len); }
 
+/* The objective's figure as printed: its name, unit and scale from seconds. */
+static const char *obj_label(lin_objective o) { return o == OBJ_TPOT ? "tpot" : o == OBJ_PER_GPU ? "e2e latency" : "ttft"; }
+static const char *obj_unit(lin_objective o) { return o == OBJ_TPOT ? "ms" : "s"; }
+static double obj_scale(lin_objective o) { return o == OBJ_TPOT ? 1e3 : 1; }
+
 /* One sentence: by how much a beats b, and the term that makes most of the difference. */
 static void compare_line(const char *what, const planner_alt *a, const planner_alt *b, lin_objective obj) {
     int ph = obj == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
@@ -31,9 +36,8 @@ static void compare_line(const char *what, const planner_alt *a, const planner_a
     int k = planner_alt_largest_saving(a, b, ph, &best);
     char s[128];
     fmt_strategy(&b->strategy, s, sizeof s);
-    printf("  vs %s %s: %s %.4g %s vs %.4g %s (%.1f%% %s)", what, s, ph ? "tpot" : "ttft", ph ? va * 1e3 : va,
-           ph ? "ms" : "s", ph ? vb * 1e3 : vb, ph ? "ms" : "s", vb > 0 ? 100 * fabs(vb - va) / vb : 0,
-           va <= vb ? "faster" : "slower");
+    printf("  vs %s %s: %s %.4g %s vs %.4g %s (%.1f%% %s)", what, s, obj_label(obj), va * obj_scale(obj), obj_unit(obj),
+           vb * obj_scale(obj), obj_unit(obj), vb > 0 ? 100 * fabs(vb - va) / vb : 0, va <= vb ? "faster" : "slower");
     if (best > 0) printf("; the largest saving is %s, %.3g ms less on the critical device", term_names[k], best * 1e3);
     else if (b->strategy.pp > 1 && va <= vb)
         printf("; its critical device is lighter, but its %d pipeline stages add up", b->strategy.pp);
@@ -44,12 +48,19 @@ static void print_alt_row(int rank, const planner_alt *a, lin_objective obj, int
     char s[128];
     fmt_strategy(&a->strategy, s, sizeof s);
     int ph = obj == OBJ_TPOT ? PHASE_DECODE : PHASE_PREFILL;
-    double prog = obj == OBJ_TPOT ? a->program_dec_s : a->program_pre_s;
+    double prog = a->program_obj_s;
     printf("%4d  %-44s", rank, s);
     static const char *const short_names[LIN_BALANCE_COUNT] = {"even", "rows", "layers", "heads+mlp", "dims+mlp"};
     if (mixed) printf(" %-18.18s %-9s", a->order_name, short_names[a->balance]);
     printf(" %10.4g %13.0f %9.4g %9.4g %6.1f  %s\n", prog, a->metric[MET_PREFILL_TOKENS_PER_S], a->metric[MET_TTFT_S],
            a->metric[MET_TPOT_S] * 1e3, 100 * a->peak_mem_fraction, term_names[planner_alt_dominant(a, ph)]);
+}
+
+/* A target and how much room the choice leaves under it: (target - value) / target. */
+static void print_margin(const char *what, double v, double target, double scale, const char *unit) {
+    if (target <= 0) return;
+    printf("  target: %s %.4g %s <= %.4g %s (margin %.0f%%)\n", what, v * scale, unit, target * scale, unit,
+           100 * (target - v) / target);
 }
 
 static void print_rejected(const planner_result *r) {
@@ -73,6 +84,13 @@ static void print_rejected(const planner_result *r) {
 }
 
 static void print_nofit(const attn_topology *t, const attn_model *m, const planner_options *o, const planner_result *r) {
+    if (r->n_limit > 0 && r->min_limit_tpot_s <= 0) { /* --max-ttft or --max-latency */
+        fprintf(stderr, "attnplan plan: no plan meets the targets (%s%s%s): %d structures fit but miss one (see rejected);\n"
+                "  relax a target, or give more devices or a smaller batch\n",
+                o->max_tpot_s > 0 ? "--max-tpot " : "", o->max_ttft_s > 0 ? "--max-ttft " : "",
+                o->max_e2e_s > 0 ? "--max-latency" : "", r->n_limit);
+        return;
+    }
     if (r->n_limit > 0 && r->min_limit_tpot_s > 0) {
         char s[128];
         fmt_strategy(&r->fastest, s, sizeof s);
@@ -104,10 +122,14 @@ int plan_print_result(const attn_model *m, const attn_topology *t, const planner
     const attn_workload *w = &m->workload;
     printf("%s on %s (%d devices): batch %d, seq_len %d, decode_tokens %d, %s\n", m->name, t->name, t->n_devices,
            w->batch, w->seq_len, w->decode_tokens, dtype_name(m->dtype));
-    printf("objective: %s; memory <= %.0f%% of each device", o->objective == OBJ_TPOT ? "decode step latency (tpot)"
-                                                                                    : "prefill throughput (ttft)",
+    printf("objective: %s; memory <= %.0f%% of each device",
+           o->objective == OBJ_TPOT      ? "decode step latency (tpot)"
+           : o->objective == OBJ_PER_GPU ? "output tokens/s per GPU (least e2e latency)"
+                                         : "prefill throughput (ttft)",
            100 * (o->max_memory_fraction > 0 ? o->max_memory_fraction : 1));
     if (o->max_tpot_s > 0) printf("; tpot <= %.4g ms", o->max_tpot_s * 1e3);
+    if (o->max_ttft_s > 0) printf("; ttft <= %.4g s", o->max_ttft_s);
+    if (o->max_e2e_s > 0) printf("; e2e latency <= %.4g s", o->max_e2e_s);
     printf("\n");
     if (r->status == PLANNER_BAD_INPUT || r->status == PLANNER_ERROR) {
         fprintf(stderr, "attnplan plan: %s\n", r->message);
@@ -133,6 +155,12 @@ int plan_print_result(const attn_model *m, const attn_topology *t, const planner
            r->best.metric[MET_PREFILL_TOKENS_PER_S], r->best.metric[MET_TTFT_S], r->best.metric[MET_TPOT_S] * 1e3,
            r->best.metric[MET_DECODE_TOKENS_PER_S], r->best.metric[MET_PEAK_MEMORY_BYTES] / 1e9,
            100 * r->best.peak_mem_fraction, 100 * r->best.metric[MET_COMM_FRACTION]);
+    printf("  serving: e2e latency %.6g s, %.6g output tokens/s per GPU, %.6g tokens/s per user\n",
+           r->best.metric[MET_E2E_LATENCY_S], r->best.metric[MET_OUTPUT_TOKENS_PER_S_PER_GPU],
+           r->best.metric[MET_TOKENS_PER_S_PER_USER]);
+    print_margin("tpot", r->best.metric[MET_TPOT_S], o->max_tpot_s, 1e3, "ms");
+    print_margin("ttft", r->best.metric[MET_TTFT_S], o->max_ttft_s, 1, "s");
+    print_margin("e2e latency", r->best.metric[MET_E2E_LATENCY_S], o->max_e2e_s, 1, "s");
     if (r->proven_optimal) printf("  proven optimal (for the program's linear model)\n");
     else if (isfinite(r->gap))
         printf("  NOT proven optimal: the solver stopped at its time limit (%.3g s), gap %.3g%%\n", o->time_limit_s, 100 * r->gap);
@@ -143,11 +171,8 @@ int plan_print_result(const attn_model *m, const attn_topology *t, const planner
     if (r->n_neighbours > 0 && r->refined)
         printf("  %d distribution neighbours re-priced with the cost model: one beat the program's distribution\n"
                "  (%s %.6g -> %.6g %s) and replaced it; the figures above are the replacement's\n",
-               r->n_neighbours, o->objective == OBJ_TPOT ? "tpot" : "ttft",
-               o->objective == OBJ_TPOT ? r->unrefined_s * 1e3 : r->unrefined_s,
-               o->objective == OBJ_TPOT ? planner_alt_objective(&r->best, o->objective) * 1e3
-                                        : planner_alt_objective(&r->best, o->objective),
-               o->objective == OBJ_TPOT ? "ms" : "s");
+               r->n_neighbours, obj_label(o->objective), r->unrefined_s * obj_scale(o->objective),
+               planner_alt_objective(&r->best, o->objective) * obj_scale(o->objective), obj_unit(o->objective));
     else if (r->n_neighbours > 0)
         printf("  %d distribution neighbours re-priced with the cost model: none beats the program's distribution\n",
                r->n_neighbours);
@@ -158,15 +183,14 @@ int plan_print_result(const attn_model *m, const attn_topology *t, const planner
         double vb = planner_alt_objective(&r->best, o->objective), vf = planner_alt_objective(&r->full_best, o->objective);
         printf("  full cost model over the same space (%ld plans priced): best %s (%s, %s), %s %.6g %s;\n",
                r->full_priced, f, r->full_best.order_name, lin_balance_name(r->full_best.balance),
-               o->objective == OBJ_TPOT ? "tpot" : "ttft", o->objective == OBJ_TPOT ? vf * 1e3 : vf,
-               o->objective == OBJ_TPOT ? "ms" : "s");
+               obj_label(o->objective), vf * obj_scale(o->objective), obj_unit(o->objective));
         if (vb <= vf * (1 + 1e-9)) printf("  the choice re-priced is as good\n");
         else printf("  the choice re-priced is slower by %.2f%%\n", 100 * (vb / vf - 1));
     } else if (r->exhaustive && r->full_note[0]) {
         printf("  full cost model over the same space: not priced (%s)\n", r->full_note);
     }
     printf("\nalternatives (program: the linear model's %s in s; the rest re-priced by the cost model)\n",
-           o->objective == OBJ_TPOT ? "tpot" : "ttft");
+           obj_label(o->objective));
     printf("rank  %-44s", "strategy");
     if (mixed) printf(" %-18s %-9s", "placement", "balanced");
     printf(" %10s %13s %9s %9s %6s  %s\n", "program", "prefill tok/s", "ttft s", "tpot ms", "mem %", "dominant term");

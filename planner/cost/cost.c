@@ -152,6 +152,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     c.score_bytes = o->score_bytes > 0 ? o->score_bytes : 4;
     c.score_budget = o->score_workspace > 0 ? o->score_workspace : ATTN_SCORE_WORKSPACE_DEFAULT;
     c.fused = o->fused_attention != 0;
+    c.dec_first_only = o->decode_first_step != 0;
     c.dp = p->strategy.dp, c.pp = p->strategy.pp, c.n = p->strategy.n, c.m = p->strategy.m;
     c.s = strategy_seq(&p->strategy);
     c.seq_max_pos = p->model.workload.seq_len;
@@ -277,6 +278,7 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
     out->metric[MET_DECODE_TOKENS_PER_S] = tpot > 0 ? md->workload.batch / tpot : 0;
     out->metric[MET_PEAK_MEMORY_BYTES] = peak_mem;
     out->metric[MET_COMM_FRACTION] = total > 0 ? comm / total : 0;
+    metrics_fill_serving(out->metric, md->workload.batch, md->workload.decode_tokens, world);
     for (int k = 0; k < MET_COUNT; k++) out->metric_min[k] = out->metric_max[k] = out->metric[k];
     snprintf(out->note, sizeof out->note, "analytic cost model (docs/cost-model.md)%s%.160s",
              c.cal ? "; calibration " : "; topology defaults", c.cal ? c.cal->source : "");

@@ -161,6 +161,10 @@ typedef struct cost_options {
                             attention op (OP_ATTENTION, attnrun --attention fused); 0: the materialized
                             scores, softmax and P.V (--attention unfused). score-allreduce is always
                             unfused (its partial scores are summed before the softmax) */
+    int decode_first_step; /* 1: the decode step (tpot) is the first one, at context seq_len; 0
+                              (default): the mean step over the whole output, contexts seq_len ..
+                              seq_len + decode_tokens - 1, as serving benchmarks define TPOT
+                              (docs/metrics.md) */
 } cost_options;
 #define COST_DEFAULT_QUERY_CHUNK 1024
 void cost_options_default(cost_options *o);

@@ -163,6 +163,8 @@ typedef struct price_ctx {
     int chunk, score_bytes;
     double score_budget; /* bytes per score block (attn_tiling.h) */
     int fused;           /* cost_options.fused_attention */
+    int dec_first_only;  /* cost_options.decode_first_step: tpot is the first step, not the mean */
+    int dec_step;        /* the decode step base_shape prices: 0 .. decode_tokens - 1 (its context L + dec_step) */
     int dp, pp, s, n, m, M; /* s: sequence slices per stage (1: none) */
     int *at;             /* coordinate (plan_coord_rank) -> index into p->ranks */
     cost_comm_geom *seg; /* per (replica, stage, seq, head group): index coord / m */

@@ -90,6 +90,9 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
     /* decode keys: the cached context and the new token; with s > 1 the fullest slice's
      * positions and the new token (the step waits for the slowest slice at the merge) */
     double dec_keys = S > 1 ? sh->seq_max_pos + 1 : L + 1;
+    /* step t of the output: t more cached positions (with s > 1 the fullest slice's share
+     * of them, decode tokens going round the slices) */
+    if (ph == PHASE_DECODE && c->dec_step > 0) dec_keys += S > 1 ? (c->dec_step + S - 1) / S : c->dec_step;
     if (ph == PHASE_PREFILL) {
         sh->q_len = P;
         chunked_causal(b0, e0, c->chunk, &sh->chunks, &sh->score_pairs, &sh->key_reads, &sh->chunk_rows);
@@ -492,9 +495,27 @@ void cost_rank_price(const price_ctx *c, int idx, attn_rank_report *rr, rank_tim
         pp->bytes += (M - rem) * bytes;
     }
 
-    /* decode: one step of the replica's whole batch */
+    /* decode: one step of the replica's whole batch. TPOT is the mean step over the output
+     * (contexts L .. L+D-1): a step's cost is affine in its context (the KV reads grow by
+     * one position a step, everything else is fixed), so the mean of the first and the last
+     * step is the mean of them all (docs/cost-model.md). The first step's shape (dec)
+     * stays the one memory and the collectives are sized by. */
     base_shape(c, a, PHASE_DECODE, rows, &dec);
     layer_cost(c, a, &dec, lay);
+    int D_out = md->workload.decode_tokens;
+    if (!c->dec_first_only && D_out > 1) {
+        price_ctx last_ctx = *c;
+        last_ctx.dec_step = D_out - 1;
+        cost_shape dec_last;
+        attn_op_cost lay_last[OP_COUNT];
+        base_shape(&last_ctx, a, PHASE_DECODE, rows, &dec_last);
+        layer_cost(&last_ctx, a, &dec_last, lay_last);
+        for (int i = 0; i < OP_COUNT; i++) {
+            lay[i].time_s = 0.5 * (lay[i].time_s + lay_last[i].time_s);
+            lay[i].flops = 0.5 * (lay[i].flops + lay_last[i].flops);
+            lay[i].bytes = 0.5 * (lay[i].bytes + lay_last[i].bytes);
+        }
+    }
     accumulate(rr->op[PHASE_DECODE], lay, layers);
     rt->step_s = layers * cost_ops_total(lay);
     cost_ends_ops(&ends, md, dt, c->cal, rows, 1, lay);
@@ -588,6 +609,25 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
         double launch_s = 0;
         cost_layer_ops(&sh, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal, op, &launch_s);
         layer_sync_waits(c, op, cc, k, wait);
+        /* decode: the mean step's, as cost_rank_price prices it (score-allreduce's
+         * transfers and every wait grow with the context) */
+        int D_out = c->p->model.workload.decode_tokens, have_last = 0;
+        price_ctx last_ctx = *c;
+        coll_call cl[LAYER_COLLS];
+        attn_op_cost opl[OP_COUNT];
+        int kl = 0;
+        if (ph == PHASE_DECODE && !c->dec_first_only && D_out > 1) {
+            have_last = 1;
+            last_ctx.dec_step = D_out - 1;
+            cost_shape sl;
+            base_shape(&last_ctx, a, PHASE_DECODE, rows, &sl);
+            double waitl[LAYER_COLLS], ls = 0;
+            kl = layer_colls(&last_ctx, a, &sl, cl);
+            cost_layer_ops(&sl, &c->t->dev_types[c->t->devices[a->device].device_type], c->cal, opl, &ls);
+            layer_sync_waits(&last_ctx, opl, cl, kl, waitl);
+            for (int i = 0; i < k && i < kl; i++) wait[i] = 0.5 * (wait[i] + waitl[i]);
+            launch_s = 0.5 * (launch_s + ls);
+        }
         cost_nccl_options no = coll_options(c, a, (attn_phase)ph);
         if (sh.fused) {
             double fl = 0;
@@ -616,6 +656,11 @@ void cost_rank_describe_colls(const price_ctx *c, int idx_pre, int idx_dec, cost
             l->calls = cc[i].calls * layers * per;
             cost_coll_choice ch;
             l->time_s = layers * per * layer_coll_time(c, &cc[i], op, &no, &ch);
+            if (have_last && i < kl) {
+                cost_coll_choice chl;
+                l->time_s = 0.5 * (l->time_s + layers * per * layer_coll_time(&last_ctx, &cl[i], opl, &no, &chl));
+                l->bytes_per_call = 0.5 * (l->bytes_per_call + cl[i].S);
+            }
             l->hierarchical = ch.hierarchical;
             l->algo = ch.algo;
             l->proto = ch.proto;

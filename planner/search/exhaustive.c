@@ -73,8 +73,8 @@ static void consider(const lin_cand *c, int ci, const int *x, const int *X, cons
     best_state *s = arg;
     double pre, dec;
     if (lin_eval(c, x, X, xf, s->lim->mem_fraction, &pre, &dec) != 0) return;
-    if (s->lim->max_tpot_s > 0 && dec > s->lim->max_tpot_s) return;
-    double obj = s->lim->objective == OBJ_TPOT ? dec : pre;
+    if (!lin_within(s->lim, pre, dec, 0)) return;
+    double obj = lin_objective_value(s->lim, pre, dec);
     if (s->found && obj >= s->out->objective) return;
     s->found = 1;
     lin_solution *o = s->out;

@@ -88,22 +88,29 @@ typedef struct cand_cols {
 /* Adds candidate ci; the objective gets its prefill or decode time. Skips (y fixed at 0)
  * candidates that cannot be feasible. */
 static void add_candidate(builder *b, const lin_cand *c, int ci, const lin_limits *lim, cand_cols *cc) {
-    int obj_dec = lim->objective == OBJ_TPOT;
+    /* the objective's weights of Tpre and Tdec: ttft, tpot, or the request latency */
+    double w_pre = lim->objective == OBJ_TPOT ? 0 : 1;
+    double w_dec = lim->objective == OBJ_TPOT ? 1 : lim->objective == OBJ_PER_GPU ? lim->e2e_w : 0;
     int nc = c->n_classes;
     memset(cc, 0, sizeof *cc);
     if (c->balance == LIN_EVEN) {
-        double obj = (obj_dec ? c->dec_0 : c->pre_0) * T_SCALE;
+        double obj = lin_objective_value(lim, c->pre_0, c->dec_0) * T_SCALE;
         cc->y = add_col(b, "y", ci, 0, 2, 0, 1, obj);
-        int ok = c->mem_even_ok && (lim->max_tpot_s <= 0 || c->dec_0 <= lim->max_tpot_s);
+        int ok = c->mem_even_ok && lin_within(lim, c->pre_0, c->dec_0, 0);
         if (!ok) glp_set_col_bnds(b->P, cc->y, GLP_FX, 0, 0);
         return;
     }
     cc->y = add_col(b, "y", ci, 0, 2, 0, 1, 0);
     int y = cc->y;
     double U = c->units, UF = c->f_units;
-    int T = add_col(b, "Tpre", ci, 0, 0, 0, INFINITY, obj_dec ? 0 : 1);
+    double pmax = lim->max_ttft_s > 0 ? lim->max_ttft_s * T_SCALE : INFINITY;
+    int T = add_col(b, "Tpre", ci, 0, 0, 0, pmax, w_pre);
     double dmax = lim->max_tpot_s > 0 ? lim->max_tpot_s * T_SCALE : INFINITY;
-    int D = add_col(b, "Tdec", ci, 0, 0, 0, dmax, obj_dec ? 1 : 0);
+    int D = add_col(b, "Tdec", ci, 0, 0, 0, dmax, w_dec);
+    if (lim->max_e2e_s > 0) { /* the request latency target: Tpre + e2e_w Tdec <= max */
+        int re = add_row(b, GLP_UP, lim->max_e2e_s * T_SCALE);
+        mat_put(&b->A, re, T, 1), mat_put(&b->A, re, D, lim->e2e_w);
+    }
     for (int k = 0; k < nc; k++) {
         const lin_class *k_ = &c->cls[k];
         cc->x[k] = add_col(b, "x", ci, k, 1, 0, U, 0);
@@ -317,7 +324,7 @@ int glpk_program_solve(const lin_cand *c, int n, const lin_limits *lim, double t
         snprintf(err, errlen, "internal error: the solver's distribution does not check out");
         goto done;
     }
-    out->objective = lim->objective == OBJ_TPOT ? out->dec_s : out->pre_s;
+    out->objective = lin_objective_value(lim, out->pre_s, out->dec_s);
     rc = out->proven_optimal ? SEARCH_OK : SEARCH_FEASIBLE;
 done:
     glp_delete_prob(g_b.P);

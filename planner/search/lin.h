@@ -59,12 +59,33 @@ typedef struct lin_cand {
 } lin_cand;
 
 /* What the program asks: the objective and the limits. */
-typedef enum { OBJ_THROUGHPUT = 0, OBJ_TPOT = 1 } lin_objective;
+/* OBJ_THROUGHPUT: least ttft (most prefill tokens/s); OBJ_TPOT: least tpot; OBJ_PER_GPU:
+ * most output tokens/s per GPU, i.e. the least request latency ttft + e2e_w x tpot (the
+ * batch, the output and the devices are fixed for one program, so the rate per GPU is
+ * B x osl / devices over that latency: linear in the program's pre and dec). */
+typedef enum { OBJ_THROUGHPUT = 0, OBJ_TPOT = 1, OBJ_PER_GPU = 2 } lin_objective;
 typedef struct lin_limits {
     lin_objective objective;
     double max_tpot_s;      /* <= 0: none */
+    double max_ttft_s;      /* <= 0: none */
+    double max_e2e_s;       /* request latency ttft + e2e_w x tpot; <= 0: none */
+    double e2e_w;           /* decode steps after the first token: max(osl - 1, 0) */
     double mem_fraction;    /* of each device's capacity, (0, 1] */
 } lin_limits;
+
+/* A request's latency from the program's prefill and decode-step times. */
+static inline double lin_e2e(const lin_limits *l, double pre, double dec) { return pre + l->e2e_w * dec; }
+/* The objective's figure (seconds, lower is better). */
+static inline double lin_objective_value(const lin_limits *l, double pre, double dec) {
+    return l->objective == OBJ_TPOT ? dec : l->objective == OBJ_PER_GPU ? lin_e2e(l, pre, dec) : pre;
+}
+/* 1 when pre/dec meet every target (slack: relative tolerance, 0 for the program's own). */
+static inline int lin_within(const lin_limits *l, double pre, double dec, double slack) {
+    if (l->max_tpot_s > 0 && dec > l->max_tpot_s * (1 + slack)) return 0;
+    if (l->max_ttft_s > 0 && pre > l->max_ttft_s * (1 + slack)) return 0;
+    if (l->max_e2e_s > 0 && lin_e2e(l, pre, dec) > l->max_e2e_s * (1 + slack)) return 0;
+    return 1;
+}
 
 /* A solution: the candidate and its distribution. */
 typedef struct lin_solution {

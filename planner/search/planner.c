@@ -68,6 +68,7 @@ static int price_window(const planner_ctx *x, const attn_plan *p, attn_report *r
     double ttft = rep->metric[MET_TTFT_S], tpot = rep->metric[MET_TPOT_S];
     rep->metric[MET_PREFILL_TOKENS_PER_S] = ttft > 0 ? tokens / ttft : 0;
     rep->metric[MET_DECODE_TOKENS_PER_S] = tpot > 0 ? p->model.workload.batch / tpot : 0;
+    metrics_fill_serving(rep->metric, p->model.workload.batch, p->model.workload.decode_tokens, p->world);
     for (int k = 0; k < MET_COUNT; k++) rep->metric_min[k] = rep->metric_max[k] = rep->metric[k];
     return 0;
 }
@@ -194,10 +195,10 @@ static int solve(planner_ctx *x, lin_solution *sol, char *err, size_t len) {
 static int solve_one(const planner_ctx *x, int i, lin_solution *sol) {
     const lin_cand *c = &x->lcs[i];
     if (c->balance == LIN_EVEN) { /* nothing to distribute: the cost model's figures */
-        if (!c->mem_even_ok || (x->lim.max_tpot_s > 0 && c->dec_0 > x->lim.max_tpot_s)) return -1;
+        if (!c->mem_even_ok || !lin_within(&x->lim, c->pre_0, c->dec_0, 0)) return -1;
         memset(sol, 0, sizeof *sol);
         sol->cand = i, sol->pre_s = c->pre_0, sol->dec_s = c->dec_0, sol->proven_optimal = 1;
-        sol->objective = x->lim.objective == OBJ_TPOT ? c->dec_0 : c->pre_0;
+        sol->objective = lin_objective_value(&x->lim, c->pre_0, c->dec_0);
         return 0;
     }
     char err[256];
@@ -314,10 +315,20 @@ static int rank_all(planner_ctx *x, planner_result *r, ranked **out, int *n_out)
             r->n_nofit++;
             if (add_reject(r, &c->lc.strategy, REJ_NOFIT, c->shortfall, why) != 0) goto oom;
         } else {
-            snprintf(why, sizeof why, "violates --max-tpot: tpot %.4g ms > %.4g ms", c->metric[MET_TPOT_S] * 1e3,
-                     x->lim.max_tpot_s * 1e3);
+            const double *v = c->metric;
+            if (x->lim.max_tpot_s > 0 && v[MET_TPOT_S] > x->lim.max_tpot_s)
+                snprintf(why, sizeof why, "violates --max-tpot: tpot %.4g ms > %.4g ms", v[MET_TPOT_S] * 1e3,
+                         x->lim.max_tpot_s * 1e3);
+            else if (x->lim.max_ttft_s > 0 && v[MET_TTFT_S] > x->lim.max_ttft_s)
+                snprintf(why, sizeof why, "violates --max-ttft: ttft %.4g s > %.4g s", v[MET_TTFT_S], x->lim.max_ttft_s);
+            else if (x->lim.max_e2e_s > 0 && v[MET_E2E_LATENCY_S] > x->lim.max_e2e_s)
+                snprintf(why, sizeof why, "violates --max-latency: e2e latency %.4g s > %.4g s", v[MET_E2E_LATENCY_S],
+                         x->lim.max_e2e_s);
+            else /* the even split meets them; no distribution the program may use does */
+                snprintf(why, sizeof why, "violates a target (--max-tpot, --max-ttft, --max-latency) at every distribution");
             r->n_limit++;
-            if (r->min_limit_tpot_s <= 0 || c->metric[MET_TPOT_S] < r->min_limit_tpot_s) {
+            if (x->lim.max_tpot_s > 0 && v[MET_TPOT_S] > x->lim.max_tpot_s &&
+                (r->min_limit_tpot_s <= 0 || c->metric[MET_TPOT_S] < r->min_limit_tpot_s)) {
                 r->min_limit_tpot_s = c->metric[MET_TPOT_S];
                 r->fastest = c->lc.strategy;
             }
@@ -417,6 +428,9 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
     x.m = m, x.t = t, x.co = co, x.o = o;
     x.lim.objective = o->objective;
     x.lim.max_tpot_s = o->max_tpot_s;
+    x.lim.max_ttft_s = o->max_ttft_s;
+    x.lim.max_e2e_s = o->max_e2e_s;
+    x.lim.e2e_w = m->workload.decode_tokens > 1 ? m->workload.decode_tokens - 1 : 0;
     x.lim.mem_fraction = o->max_memory_fraction > 0 && o->max_memory_fraction <= 1 ? o->max_memory_fraction : 1;
     r->exhaustive = o->exhaustive;
     r->status = PLANNER_ERROR;
@@ -483,7 +497,9 @@ int planner_run(const attn_model *m, const attn_topology *t, const cost_options 
         refine(&x, c, &sol, &p, &det, r);
         reprice_fill_alt(&x, c, &sol, &p, &det, &r->best);
         r->best.program_pre_s = program.pre_s, r->best.program_dec_s = program.dec_s; /* the program's optimum */
-        snprintf(p.objective, sizeof p.objective, "%s", o->objective == OBJ_TPOT ? "tpot" : "throughput");
+        r->best.program_obj_s = lin_objective_value(&x.lim, program.pre_s, program.dec_s);
+        snprintf(p.objective, sizeof p.objective, "%s",
+                 o->objective == OBJ_TPOT ? "tpot" : o->objective == OBJ_PER_GPU ? "throughput-per-gpu" : "throughput");
         p.proven_optimal = r->proven_optimal;
         r->plan = p;
         break;
@@ -512,7 +528,7 @@ done:
 }
 
 double planner_alt_objective(const planner_alt *a, lin_objective obj) {
-    return obj == OBJ_TPOT ? a->metric[MET_TPOT_S] : a->metric[MET_TTFT_S];
+    return obj == OBJ_TPOT ? a->metric[MET_TPOT_S] : obj == OBJ_PER_GPU ? a->metric[MET_E2E_LATENCY_S] : a->metric[MET_TTFT_S];
 }
 
 int planner_alt_dominant(const planner_alt *a, int ph) {

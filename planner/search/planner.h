@@ -18,8 +18,11 @@ extern "C" {
 #endif
 
 typedef struct planner_options {
-    lin_objective objective;     /* --objective throughput|tpot (default throughput) */
+    lin_objective objective;     /* --objective throughput|tpot|throughput-per-gpu (default throughput,
+                                    throughput-per-gpu when a target is given) */
     double max_tpot_s;           /* --max-tpot SECONDS; 0 = none */
+    double max_ttft_s;           /* --max-ttft SECONDS; 0 = none */
+    double max_e2e_s;            /* --max-latency SECONDS (request latency, e2e_latency_s); 0 = none */
     double max_memory_fraction;  /* --max-memory-fraction F in (0, 1]; default 1 */
     double time_limit_s;         /* --time-limit SECONDS for the solver; default 10 */
     int exhaustive;              /* --exhaustive */
@@ -40,6 +43,7 @@ typedef struct planner_alt {
     char order_name[96];
     lin_balance balance;
     double program_pre_s, program_dec_s; /* the linear model's figures */
+    double program_obj_s;        /* the linear model's objective figure (lin_objective_value) */
     double metric[MET_COUNT];    /* re-priced (full cost model) */
     double terms[PHASE_COUNT][4];/* critical rank: compute, memory, comm, bubble (s) */
     double peak_mem_fraction;    /* of the fullest device's capacity */
@@ -106,7 +110,7 @@ void planner_result_free(planner_result *r);
 
 /* What the explanation of a result rests on (cli/plan_print.c prints it). A term is an
  * index into planner_alt.terms[phase]: compute, memory traffic, communication, bubble. */
-/* The objective's figure of a: tpot or ttft, seconds. */
+/* The objective's figure of a: tpot, ttft or (throughput-per-gpu) the request latency, seconds. */
 double planner_alt_objective(const planner_alt *a, lin_objective obj);
 /* The term that takes most of a's time in phase ph. */
 int planner_alt_dominant(const planner_alt *a, int ph);

@@ -71,6 +71,7 @@ void reprice_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_sol
     a->balance = c->pm.balance;
     a->program_pre_s = sol ? sol->pre_s : c->lc.pre_0;
     a->program_dec_s = sol ? sol->dec_s : c->lc.dec_0;
+    a->program_obj_s = lin_objective_value(&x->lim, a->program_pre_s, a->program_dec_s);
     memcpy(a->metric, p->predicted.metric, sizeof a->metric);
     double worst = 0;
     for (int i = 0; i < p->predicted.n_ranks; i++) {
@@ -85,10 +86,15 @@ void reprice_fill_alt(const planner_ctx *x, const planner_cand *c, const lin_sol
 /* 1 when the re-priced plan keeps the limits the linear model promised. */
 int reprice_ok(const planner_ctx *x, const attn_plan *p) {
     if (reprice_excess(&p->predicted, x->lim.mem_fraction) > 0) return 0;
-    if (x->lim.max_tpot_s > 0 && p->predicted.metric[MET_TPOT_S] > x->lim.max_tpot_s * (1 + 1e-9)) return 0;
+    const double *v = p->predicted.metric;
+    if (x->lim.max_tpot_s > 0 && v[MET_TPOT_S] > x->lim.max_tpot_s * (1 + 1e-9)) return 0;
+    if (x->lim.max_ttft_s > 0 && v[MET_TTFT_S] > x->lim.max_ttft_s * (1 + 1e-9)) return 0;
+    if (x->lim.max_e2e_s > 0 && v[MET_E2E_LATENCY_S] > x->lim.max_e2e_s * (1 + 1e-9)) return 0;
     return 1;
 }
 
 double reprice_objective(const planner_ctx *x, const attn_plan *p) {
-    return p->predicted.metric[x->lim.objective == OBJ_TPOT ? MET_TPOT_S : MET_TTFT_S];
+    return p->predicted.metric[x->lim.objective == OBJ_TPOT     ? MET_TPOT_S
+                               : x->lim.objective == OBJ_PER_GPU ? MET_E2E_LATENCY_S
+                                                                 : MET_TTFT_S];
 }

@@ -87,7 +87,7 @@ int tu_model(attn_model *m, attn_arch arch, int layers, int heads, int kv_heads,
     m->norm_eps = 1e-5;
     m->rope_theta = 10000;
     m->dtype = dtype;
-    m->workload = (attn_workload){batch, seq_len, decode_tokens, 0};
+    m->workload = (attn_workload){.batch = batch, .seq_len = seq_len, .decode_tokens = decode_tokens};
     attn_diag d;
     attn_diag_init(&d);
     d.quiet = 1;

@@ -222,6 +222,60 @@ static void test_uneven(void) {
     topology_free(&t);
 }
 
+/* TPOT is the mean decode step over the output (contexts L .. L+D-1): the mean of the
+ * first step (context L) and the last (context L+D-1), which is the first step of the same
+ * workload with seq_len L+D-1 and one output token (same score tiling: L+D keys); a TP2
+ * plan of score-allreduce, whose decode scores travel, also keeps its collectives table
+ * equal to the ops. The KV cache read of the last step is D-1 positions longer:
+ * layers x rows x kv heads x d x 2 (K and V) x 2 bytes x (D-1) more bytes. */
+static void test_decode_mean(void) {
+    attn_topology t;
+    tu_topo_spec s = tu_h100_spec(1, 2);
+    CHECK(tu_build_topology(&t, &s) == 0, "topology");
+    static const attn_scheme schemes[2] = {SCHEME_NONE, SCHEME_SCORE_ALLREDUCE};
+    for (int k = 0; k < 2; k++) {
+        attn_model m, last;
+        int L = 1000, D = 301;
+        CHECK(tu_model(&m, ARCH_LLAMA, 2, 8, 2, 64, 1024, DTYPE_FP16, 4, L, D) == 0 &&
+                  tu_model(&last, ARCH_LLAMA, 2, 8, 2, 64, 1024, DTYPE_FP16, 4, L + D - 1, 1) == 0,
+              "models");
+        attn_strategy st = k == 0 ? strategy_make(1, 1, 1, 1, SCHEME_NONE) : strategy_make(1, 1, 1, 2, schemes[k]);
+        cost_options first;
+        cost_options_default(&first);
+        first.decode_first_step = 1;
+        attn_plan pm, pf, pl;
+        cost_detail det;
+        char err[256];
+        CHECK(cost_price_strategy(&m, &t, &st, NULL, &pm, &det, err, sizeof err) == 0 &&
+                  cost_price_strategy(&m, &t, &st, &first, &pf, NULL, err, sizeof err) == 0 &&
+                  cost_price_strategy(&last, &t, &st, &first, &pl, NULL, err, sizeof err) == 0,
+              "%s", err);
+        if (check_failures) return;
+        double t0 = pf.predicted.metric[MET_TPOT_S], t1 = pl.predicted.metric[MET_TPOT_S];
+        CHECK(t1 > t0, "the last step reads a longer cache: %g <= %g", t1, t0);
+        CHECK_REL(pm.predicted.metric[MET_TPOT_S], 0.5 * (t0 + t1), 1e-12);
+        CHECK_REL(pm.predicted.metric[MET_DECODE_TOKENS_PER_S], 4 / (0.5 * (t0 + t1)), 1e-12);
+        /* the prefill is the one of seq_len L either way */
+        CHECK(pm.predicted.metric[MET_TTFT_S] == pf.predicted.metric[MET_TTFT_S], "ttft");
+        if (k == 0) {
+            /* the fused attention's KV read: 2 layers x 4 rows x 2 kv heads x 64 x (K, V) x 2 B per position */
+            double b0 = pf.predicted.ranks[0].op[PHASE_DECODE][OP_ATTENTION].bytes;
+            double b1 = pl.predicted.ranks[0].op[PHASE_DECODE][OP_ATTENTION].bytes;
+            CHECK_REL(b1 - b0, 2.0 * 4 * 2 * 64 * 2 * 2 * (D - 1), 1e-9);
+        }
+        for (int i = 0; i < det.n_coll; i++) {
+            const cost_coll_line *l = &det.coll[i];
+            double op = pm.predicted.ranks[0].op[l->phase][l->op].time_s;
+            CHECK(fabs(l->time_s + l->wait_s - op) <= 1e-9 * op, "line %d: transfer %g + wait %g against the op's %g", i,
+                  l->time_s, l->wait_s, op);
+        }
+        plan_free(&pm);
+        plan_free(&pf);
+        plan_free(&pl);
+    }
+    topology_free(&t);
+}
+
 int main(void) {
     test_gemm();
     test_gemm_shape();
@@ -230,6 +284,7 @@ int main(void) {
     test_pipeline_plan();
     test_score_volume();
     test_uneven();
+    test_decode_mean();
     if (check_failures) fprintf(stderr, "test_cost_hand: %d failure(s)\n", check_failures);
     else printf("test_cost_hand: ok\n");
     return check_failures ? 1 : 0;

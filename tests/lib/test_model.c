@@ -64,7 +64,15 @@ static void test_yaml_values(void) {
     CHECK(m.arch == ARCH_LLAMA && m.kv_heads == 2 && m.hidden == 256 && m.norm_eps == 1e-6);
     CHECK(m.rope_theta == 5e5 && m.dtype == DTYPE_BF16 && dtype_bytes(m.dtype) == 2);
     CHECK(m.workload.batch == 6 && m.workload.seq_len == 100 && m.workload.decode_tokens == 7);
-    CHECK(m.workload.microbatches == 3);
+    CHECK(m.workload.microbatches == 3 && m.workload.rate == 0);
+    /* the serving names of the same workload, and the request rate */
+    char serving[512];
+    snprintf(serving, sizeof serving, "%sworkload: {isl: 300, osl: 17, rate: 2.5, batch: 4}\n", gpt_text);
+    CHECK(load(serving, "s.yaml", &m) == 0);
+    CHECK(m.workload.seq_len == 300 && m.workload.decode_tokens == 17 && m.workload.rate == 2.5 && m.workload.batch == 4);
+    snprintf(serving, sizeof serving, "%sworkload: {isl: 300, seq_len: 300, osl: 0, decode_tokens: 0}\n", gpt_text);
+    CHECK(load(serving, "s.yaml", &m) == 0 && m.workload.seq_len == 300 && m.workload.decode_tokens == 0);
+    CHECK(load(llama, "l.yaml", &m) == 0);
     /* qkv 256*(8+4)*32 + o 8*32*256 + SwiGLU 3*256*512 + two RMSNorms 2*256. */
     CHECK(model_layer_params(&m) == 98304 + 65536 + 393216 + 512);
     CHECK(!strcmp(arch_name(ARCH_LLAMA), "llama") && !strcmp(dtype_name(DTYPE_FP32), "fp32"));
@@ -92,6 +100,15 @@ static void test_yaml_errors(void) {
     expect_error(text, "e.yaml", "e.yaml:9:17: error: 'microbatches' must be in [0, batch = 4]");
     snprintf(text, sizeof text, "%sworkload:\n  decode_tokens: -1\n", gpt_text);
     expect_error(text, "e.yaml", "e.yaml:8:18: error: 'decode_tokens' must be between 0 and 1048576, got -1");
+    /* the serving names: isl = seq_len, osl = decode_tokens; both only when equal */
+    snprintf(text, sizeof text, "%sworkload:\n  seq_len: 100\n  isl: 101\n", gpt_text);
+    expect_error(text, "e.yaml", "e.yaml:9:8: error: 'isl' (101) and 'seq_len' (100) are the same length");
+    snprintf(text, sizeof text, "%sworkload: {osl: 3, decode_tokens: 4}\n", gpt_text);
+    expect_error(text, "e.yaml", "e.yaml:7:17: error: 'osl' (3) and 'decode_tokens' (4) are the same length");
+    snprintf(text, sizeof text, "%sworkload:\n  rate: 0\n", gpt_text);
+    expect_error(text, "e.yaml", "e.yaml:8:9: error: 'rate' must be greater than 0, got 0");
+    snprintf(text, sizeof text, "%sworkload:\n  osl: -2\n", gpt_text);
+    expect_error(text, "e.yaml", "e.yaml:8:8: error: 'osl' must be between 0 and 1048576, got -2");
     snprintf(text, sizeof text, "%sdtype: fp8\n", gpt_text);
     expect_error(text, "e.yaml", "e.yaml:7:8: error: unknown dtype 'fp8'");
     /* The largest product that still counts exactly loads. */
@@ -118,6 +135,12 @@ static void test_model_check(void) {
     CHECK(model_check(&m, "code", &c.d) == 2);
     CHECK(capture_end(&c, "code: error: hidden (63) must equal heads x head_dim"));
     CHECK(load(gpt_text, "g.yaml", &m) == 0);
+    m.workload.rate = -1;
+    captured_diag c0;
+    capture_begin(&c0);
+    CHECK(model_check(&m, NULL, &c0.d) == 1);
+    CHECK(capture_end(&c0, "error: 'rate' must be > 0 (requests/s), got -1"));
+    m.workload.rate = 0;
     m.workload.batch = 0;
     m.layers = 5000;
     capture_begin(&c);

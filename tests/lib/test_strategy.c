@@ -1,5 +1,6 @@
 /* test_strategy.c: strategy strings (parse, refusals, format round trip), the metric and
  * op tables, and SHA-256 against the FIPS 180-4 / NIST example vectors. */
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "metrics.h"
@@ -90,12 +91,39 @@ static void test_strategy(void) {
 
 static void test_tables(void) {
     static const char *const metrics[] = {"prefill_tokens_per_s", "ttft_s", "tpot_s", "decode_tokens_per_s",
-                                          "peak_memory_bytes", "comm_fraction"};
+                                          "peak_memory_bytes", "comm_fraction", "e2e_latency_s",
+                                          "output_tokens_per_s_per_gpu", "tokens_per_s_per_user"};
+    CHECK(sizeof metrics / sizeof metrics[0] == MET_COUNT);
     for (int i = 0; i < MET_COUNT; i++) {
         CHECK(!strcmp(attn_metric_table[i].key, metrics[i]) && metric_find(metrics[i]) == i);
         CHECK(attn_metric_table[i].unit != NULL);
     }
     CHECK(attn_metric_table[MET_PREFILL_TOKENS_PER_S].higher_is_better && !attn_metric_table[MET_TTFT_S].higher_is_better);
+    CHECK(!attn_metric_table[MET_E2E_LATENCY_S].higher_is_better &&
+          attn_metric_table[MET_OUTPUT_TOKENS_PER_S_PER_GPU].higher_is_better &&
+          attn_metric_table[MET_TOKENS_PER_S_PER_USER].higher_is_better);
+    /* the serving metrics by hand: ttft 2 s, tpot 0.05 s, 8 requests of 101 tokens on 4
+     * devices: e2e 2 + 100 x 0.05 = 7 s, 8 x 101 / 7 / 4 = 28.857142... tokens/s per GPU,
+     * 20 tokens/s per user */
+    double v[MET_COUNT] = {0};
+    v[MET_TTFT_S] = 2, v[MET_TPOT_S] = 0.05;
+    metrics_fill_serving(v, 8, 101, 4);
+    CHECK(fabs(v[MET_E2E_LATENCY_S] - 7) < 1e-12 && fabs(v[MET_OUTPUT_TOKENS_PER_S_PER_GPU] - 808.0 / 28) < 1e-12 &&
+          fabs(v[MET_TOKENS_PER_S_PER_USER] - 20) < 1e-12);
+    /* no output beyond the prefill's token: the request ends with its prefill */
+    metrics_fill_serving(v, 8, 0, 4);
+    CHECK(v[MET_E2E_LATENCY_S] == 2 && v[MET_OUTPUT_TOKENS_PER_S_PER_GPU] == 1);
+    /* no decode measured (tpot -1): e2e of a longer output unknown, shown as -1 */
+    v[MET_TPOT_S] = -1;
+    metrics_fill_serving(v, 8, 5, 4);
+    CHECK(v[MET_E2E_LATENCY_S] == -1 && v[MET_OUTPUT_TOKENS_PER_S_PER_GPU] == -1 && v[MET_TOKENS_PER_S_PER_USER] == -1);
+    /* a spread: the fastest times give the smallest latency and the largest rates */
+    double lo[MET_COUNT] = {0}, hi[MET_COUNT] = {0};
+    lo[MET_TTFT_S] = 1, lo[MET_TPOT_S] = 0.1, hi[MET_TTFT_S] = 2, hi[MET_TPOT_S] = 0.2;
+    metrics_fill_serving_spread(lo, hi, 1, 11, 1);
+    CHECK(fabs(lo[MET_E2E_LATENCY_S] - 2) < 1e-12 && fabs(hi[MET_E2E_LATENCY_S] - 4) < 1e-12);
+    CHECK(fabs(lo[MET_OUTPUT_TOKENS_PER_S_PER_GPU] - 2.75) < 1e-12 && fabs(hi[MET_OUTPUT_TOKENS_PER_S_PER_GPU] - 5.5) < 1e-12);
+    CHECK(fabs(lo[MET_TOKENS_PER_S_PER_USER] - 5) < 1e-12 && fabs(hi[MET_TOKENS_PER_S_PER_USER] - 10) < 1e-12);
     static const char *const ops[] = {"embed", "embed_comm", "norm1", "qkv_proj", "rope", "attn_comm", "scores",
                                       "softmax", "pv", "attention", "o_proj", "o_proj_allreduce", "residual1", "norm2",
                                       "mlp_up", "mlp_act", "mlp_down", "mlp_allreduce", "residual2", "kv_cache_write",

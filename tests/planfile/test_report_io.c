@@ -188,6 +188,72 @@ static void test_rejections(void) {
     free(base);
 }
 
+/* Drops every line holding one of keys (NULL-terminated) from text; malloc'd. */
+static char *drop_lines(const char *text, const char *const *keys) {
+    char *out = malloc(strlen(text) + 1), *o = out;
+    if (!out) return NULL;
+    for (const char *l = text; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
+        int drop = 0;
+        for (int k = 0; keys[k] && !drop; k++) {
+            const char *hit = strstr(l, keys[k]);
+            drop = hit && hit < l + n;
+        }
+        if (!drop) memcpy(o, l, n), o += n;
+        l += n;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* A measured file written before the serving metrics (no e2e_latency_s,
+ * output_tokens_per_s_per_gpu, tokens_per_s_per_user) reads without a word, those as
+ * NaN and everything else as written; an older key missing is still an error. */
+static void test_before_serving(void) {
+    char path[1024];
+    attn_report r, q;
+    fill(&r, 2);
+    pf_diag c;
+    pf_diag_begin(&c);
+    pf_path(path, sizeof path, dir, "serving-measured.yaml");
+    CHECK_EQ(report_write_measured(path, &r, sha, "test", &c.d), 0);
+    pf_diag_end(&c);
+    char *base = pf_read_file(path);
+    CHECK(base != NULL && strstr(base, "    tokens_per_s_per_user: ") != NULL);
+    static const char *const serving[] = {"e2e_latency_s:", "output_tokens_per_s_per_gpu:", "tokens_per_s_per_user:", NULL};
+    char *old = base ? drop_lines(base, serving) : NULL;
+    CHECK(old != NULL && strstr(old, "e2e_latency_s") == NULL && strstr(old, "tokens_per_s_per_user") == NULL);
+    if (old) {
+        pf_path(path, sizeof path, dir, "old-measured.yaml");
+        CHECK_EQ(pf_write_file(path, old), 0);
+        pf_diag_begin(&c);
+        CHECK_EQ(report_load_measured(path, &q, NULL, &c.d), 0);
+        CHECK_EQ(c.d.nerrors, 0);
+        CHECK(strlen(pf_diag_text(&c)) == 0);
+        pf_diag_end(&c);
+        for (int k = 0; k < MET_COUNT; k++) {
+            if (k >= MET_FIRST_SERVING) CHECK(isnan(q.metric[k]) && isnan(q.metric_min[k]) && isnan(q.metric_max[k]));
+            else CHECK(!memcmp(&q.metric[k], &r.metric[k], sizeof r.metric[k]) && q.metric_max[k] == r.metric_max[k]);
+        }
+        report_free(&q);
+        static const char *const ttft[] = {"    ttft_s:", NULL};
+        char *older = drop_lines(old, ttft);
+        CHECK(older != NULL);
+        if (older) {
+            CHECK_EQ(pf_write_file(path, older), 0);
+            pf_diag_begin(&c);
+            CHECK_EQ(report_load_measured(path, &q, NULL, &c.d), -1);
+            CHECK(strstr(pf_diag_text(&c), "missing metric 'ttft_s'") != NULL);
+            pf_diag_end(&c);
+            free(older);
+        }
+    }
+    free(old);
+    free(base);
+    report_free(&r);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_report_io SCRATCH_DIR\n");
@@ -196,6 +262,7 @@ int main(int argc, char **argv) {
     dir = argv[1];
     test_alloc();
     test_measured_round_trip();
+    test_before_serving();
     test_section_round_trip(4, 0);
     test_section_round_trip(2, 1);
     test_section_round_trip(0, 0);

@@ -55,7 +55,13 @@ int main(void) {
         int n = irand(1, 6);
         lin_cand c[6];
         for (int i = 0; i < n; i++) random_cand(&c[i]);
-        lin_limits lim = {(lin_objective)irand(0, 1), urand() < 0.3 ? 0.05 + urand() * 0.3 : 0, 0.5 + 0.5 * urand()};
+        /* every objective; the serving targets (ttft, request latency) now and then */
+        lin_limits lim = {.objective = (lin_objective)irand(0, 2),
+                          .max_tpot_s = urand() < 0.3 ? 0.05 + urand() * 0.3 : 0,
+                          .mem_fraction = 0.5 + 0.5 * urand()};
+        lim.e2e_w = irand(0, 1) ? irand(0, 60) : 0;
+        if (urand() < 0.3) lim.max_ttft_s = 0.5 + urand() * 3;
+        if (urand() < 0.3) lim.max_e2e_s = 0.5 + urand() * 3 + lim.e2e_w * urand() * 0.2;
         lin_solution a, b;
         char ea[256], eb[256];
         int ra = glpk_program_solve(c, n, &lim, 10, 0, &a, ea, sizeof ea);
@@ -85,7 +91,7 @@ int main(void) {
         while (big[i].balance != LIN_SHARES || big[i].n_classes < 2);
         big[i].units = 40, big[i].f_units = 40;
     }
-    lin_limits lim = {OBJ_THROUGHPUT, 0, 1.0};
+    lin_limits lim = {.objective = OBJ_THROUGHPUT, .mem_fraction = 1.0};
     lin_solution sol;
     char err[256];
     int rc = glpk_program_solve(big, 3000, &lim, 0.001, 0, &sol, err, sizeof err);

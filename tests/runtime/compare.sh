@@ -19,7 +19,8 @@ mpirun -np 2 "$attnrun" "$work/plan.yaml" --check --repeat 3 -o "$work/measured.
 out=$("$attnplan" compare "$work/plan.yaml" "$work/measured.yaml" --tolerance 1e9); rc=$?
 echo "$out"
 [ $rc = 0 ] || fail "compare with a huge tolerance exited $rc"
-for key in prefill_tokens_per_s ttft_s tpot_s decode_tokens_per_s peak_memory_bytes comm_fraction compute memory comm \
+for key in prefill_tokens_per_s ttft_s tpot_s decode_tokens_per_s peak_memory_bytes comm_fraction e2e_latency_s \
+           output_tokens_per_s_per_gpu tokens_per_s_per_user compute memory comm \
            attn_comm softmax 'median .*worst'; do
   grep -qE "$key" <<< "$out" || fail "no '$key' in the table"
 done
