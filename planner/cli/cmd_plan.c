@@ -20,11 +20,12 @@ typedef struct plan_args {
     attn_metric key;         /* --objective: prefill throughput or tpot */
     const char *out_path;
     int objective_given;     /* --objective on the command line */
+    int pareto;              /* --pareto: the front of per-GPU against per-user throughput */
 } plan_args;
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: attnplan plan TOPOLOGY MODEL [--all] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
+            "usage: attnplan plan TOPOLOGY MODEL [--all | --pareto] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
             "                    [--devices N] [--batch B] [--seq-len L] [--decode-tokens T]\n"
             "                    [--isl L] [--osl T] [--rate R]  (serving names of --seq-len, --decode-tokens)\n"
             "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n"
@@ -34,6 +35,9 @@ static void usage(FILE *f) {
             "           topology's N devices (or the first --devices N), priced with the cost model and\n"
             "           ranked by prefill tokens/s (--objective tpot: by decode step latency); strategies\n"
             "           that do not fit or are invalid are listed with the reason\n"
+            "--pareto   the front of output tokens/s per GPU against tokens/s per user: every strategy\n"
+            "           (even split) at every batch (1, 2, 4, ... until none fits; or --batch B), within\n"
+            "           the --max-* targets\n"
             "--top K    show only the best K fitting strategies (--all; default all), or list K alternatives\n"
             "           to the chosen plan (default 10)\n"
             "-o PLAN    write the chosen plan with its predicted report\n"
@@ -88,6 +92,81 @@ static int plan_all(const cli_input *in, const cost_options *o, const plan_args 
 }
 
 #define SWEEP_BATCH_MAX (1 << 24) /* lib/model.c's limit on batch */
+
+typedef struct pareto_point {
+    double user, gpu, e2e; /* tokens/s per user, output tokens/s per GPU, e2e latency */
+    long batch;
+    char strategy[96];
+} pareto_point;
+
+static int cmp_user_desc(const void *a, const void *b) {
+    const pareto_point *x = a, *y = b;
+    return x->user < y->user ? 1 : x->user > y->user ? -1 : (x->gpu < y->gpu) - (x->gpu > y->gpu);
+}
+
+/* --pareto: every strategy (the even split, as --all prices it) at every batch, powers of
+ * two from 1 (or the one --batch given) until nothing fits, those meeting the targets;
+ * prints the front of output tokens/s per GPU against tokens/s per user: the points no
+ * other point beats on both, fastest per user first. */
+static int plan_pareto(const cli_input *in, const cost_options *co, const planner_options *po) {
+    size_t n = 0, cap = 0;
+    pareto_point *pts = NULL;
+    long b0 = in->batch > 0 ? in->batch : 1, b1 = in->batch > 0 ? in->batch : SWEEP_BATCH_MAX;
+    int devices = in->topo.n_devices;
+    for (long b = b0; b <= b1; b *= 2) {
+        attn_model m = in->model;
+        m.workload.batch = (int)b;
+        plan_candidate *c = NULL;
+        int nc = enumerate_and_price(&m, &in->topo, co, 0, &c), fits = 0;
+        if (nc < 0) {
+            free(pts);
+            fprintf(stderr, "attnplan plan: out of memory\n");
+            return ATTN_EXIT_FAIL;
+        }
+        for (int i = 0; i < nc; i++) {
+            if (c[i].status != CAND_OK) continue;
+            fits = 1;
+            const double *v = c[i].metric;
+            if ((po->max_ttft_s > 0 && v[MET_TTFT_S] > po->max_ttft_s) || (po->max_tpot_s > 0 && v[MET_TPOT_S] > po->max_tpot_s) ||
+                (po->max_e2e_s > 0 && v[MET_E2E_LATENCY_S] > po->max_e2e_s))
+                continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 256;
+                pareto_point *t = realloc(pts, cap * sizeof *t);
+                if (!t) {
+                    free(pts);
+                    free(c);
+                    fprintf(stderr, "attnplan plan: out of memory\n");
+                    return ATTN_EXIT_FAIL;
+                }
+                pts = t;
+            }
+            pareto_point *p = &pts[n++];
+            p->user = v[MET_TOKENS_PER_S_PER_USER], p->gpu = v[MET_OUTPUT_TOKENS_PER_S_PER_GPU], p->e2e = v[MET_E2E_LATENCY_S];
+            p->batch = b;
+            strategy_format(&c[i].strategy, p->strategy, sizeof p->strategy);
+        }
+        free(c);
+        if (!fits) break; /* a larger batch fits no better */
+    }
+    print_header(in);
+    printf("Pareto front: output tokens/s per GPU against tokens/s per user, every strategy (even split) at every batch\n"
+           "%s%s%s over %d devices\n", po->max_ttft_s > 0 || po->max_tpot_s > 0 || po->max_e2e_s > 0 ? "meeting the targets, " : "",
+           in->batch > 0 ? "the given batch" : "batches 1, 2, 4, ... until none fits", "", devices);
+    qsort(pts, n, sizeof *pts, cmp_user_desc);
+    printf("%14s %18s %8s %10s  %s\n", "tok/s per user", "out tok/s per GPU", "batch", "e2e s", "strategy");
+    double best_gpu = -1;
+    int shown = 0;
+    for (size_t i = 0; i < n; i++) { /* by user speed down: a point joins when it beats every faster one per GPU */
+        if (!(pts[i].gpu > best_gpu)) continue;
+        best_gpu = pts[i].gpu;
+        printf("%14.4g %18.4g %8ld %10.4g  %s\n", pts[i].user, pts[i].gpu, pts[i].batch, pts[i].e2e, pts[i].strategy);
+        shown++;
+    }
+    printf("%d points on the front of %zu priced\n", shown, n);
+    free(pts);
+    return shown > 0 ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
+}
 
 /* The batch as a decision (a target given, --batch not): the whole batch over powers of
  * two from 1, each solved, until none fits memory (the KV cache holds the whole output:
@@ -189,6 +268,9 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
         } else if (attn_args_is(p, "--all")) {
             a->all = 1;
             attn_args_next(p);
+        } else if (attn_args_is(p, "--pareto")) {
+            a->pareto = 1;
+            attn_args_next(p);
         } else if (attn_args_is(p, "--exhaustive")) {
             po->exhaustive = 1;
             attn_args_next(p);
@@ -225,7 +307,7 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
 int cmd_plan(int argc, char **argv) {
     cli_input in;
     cli_input_init(&in);
-    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL, 0};
+    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL, 0, 0};
     planner_options po;
     planner_options_init(&po);
     attn_args p;
@@ -239,7 +321,7 @@ int cmd_plan(int argc, char **argv) {
         /* a serving target asks for the serving objective unless another was named */
         if (!a.objective_given && (po.max_tpot_s > 0 || po.max_ttft_s > 0 || po.max_e2e_s > 0)) po.objective = OBJ_PER_GPU;
         if (a.top > 0) po.top = a.top;
-        rc = a.all ? plan_all(&in, &o, &a) : plan_best(&in, &o, &po, a.out_path);
+        rc = a.pareto ? plan_pareto(&in, &o, &po) : a.all ? plan_all(&in, &o, &a) : plan_best(&in, &o, &po, a.out_path);
     }
     cli_input_free(&in);
     return rc;

@@ -155,5 +155,16 @@ fi
 if grep -E 'scheme=score-allreduce' "$tmp/out" | grep -q ' s=[0-9]'; then
   echo "FAIL: --all offers score-allreduce with s > 1 (plan_seq_supported refuses it)"; fail=1
 fi
+# --pareto: a front (faster per user, less per GPU, strictly, row by row), powers-of-two
+# batches, and with --max-tpot no point slower per user than the target allows
+expect 0 "--pareto" "$bin" plan "$root/topologies/dgx-h100-x1.yaml" "$root/models/llama-3-8b.yaml" --isl 1024 --osl 128 --pareto
+has "$tmp/out" '^[0-9]+ points on the front of [0-9]+ priced' "--pareto"
+awk '/^ *[0-9.e+]+ +[0-9.e+]+ +[0-9]+ +[0-9.e+]+  dp=/ { n++; if (n > 1 && !($1 < u && $2 > g)) bad = 1; u = $1; g = $2;
+       b = $3; while (b > 1 && b % 2 == 0) b /= 2; if (b != 1) bad = 1 }
+     END { exit (n >= 3 && !bad) ? 0 : 1 }' "$tmp/out" || { echo "FAIL: --pareto: not a front of >= 3 points on powers of two"; cat "$tmp/out"; fail=1; }
+expect 0 "--pareto --max-tpot" "$bin" plan "$root/topologies/dgx-h100-x1.yaml" "$root/models/llama-3-8b.yaml" --isl 1024 --osl 128 \
+  --pareto --max-tpot 0.002
+awk '/^ *[0-9.e+]+ +[0-9.e+]+ +[0-9]+ +[0-9.e+]+  dp=/ { n++; if ($1 < 500) bad = 1 } END { exit (n >= 1 && !bad) ? 0 : 1 }' "$tmp/out" ||
+  { echo "FAIL: --pareto --max-tpot 0.002: a point under 500 tokens/s per user"; cat "$tmp/out"; fail=1; }
 [ $fail -eq 0 ] && echo "cli.sh: all checks passed"
 exit $fail
