@@ -11,6 +11,7 @@
 #include "cli_input.h"
 #include "commands.h"
 #include "enumerate.h"
+#include "plan_disagg.h"
 #include "plan_print.h"
 #include "planner.h"
 #include "table.h"
@@ -21,11 +22,12 @@ typedef struct plan_args {
     const char *out_path;
     int objective_given;     /* --objective on the command line */
     int pareto;              /* --pareto: the front of per-GPU against per-user throughput */
+    int disaggregate;        /* --disaggregate: prefill and decode pools */
 } plan_args;
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: attnplan plan TOPOLOGY MODEL [--all | --pareto] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
+            "usage: attnplan plan TOPOLOGY MODEL [--all | --pareto | --disaggregate] [--top K] [--objective throughput|tpot] [-o PLAN]\n"
             "                    [--devices N] [--batch B] [--seq-len L] [--decode-tokens T]\n"
             "                    [--isl L] [--osl T] [--rate R]  (serving names of --seq-len, --decode-tokens)\n"
             "                    [--microbatches K] [--query-chunk C] [--score-workspace BYTES]\n"
@@ -38,6 +40,8 @@ static void usage(FILE *f) {
             "--pareto   the front of output tokens/s per GPU against tokens/s per user: every strategy\n"
             "           (even split) at every batch (1, 2, 4, ... until none fits; or --batch B), within\n"
             "           the --max-* targets\n"
+            "--disaggregate  a prefill pool and a decode pool on disjoint devices (cut at whole nodes):\n"
+            "           each pool's best strategy, the KV transfer, the split serving the most requests/s\n"
             "--top K    show only the best K fitting strategies (--all; default all), or list K alternatives\n"
             "           to the chosen plan (default 10)\n"
             "-o PLAN    write the chosen plan with its predicted report\n"
@@ -271,6 +275,9 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
         } else if (attn_args_is(p, "--pareto")) {
             a->pareto = 1;
             attn_args_next(p);
+        } else if (attn_args_is(p, "--disaggregate")) {
+            a->disaggregate = 1;
+            attn_args_next(p);
         } else if (attn_args_is(p, "--exhaustive")) {
             po->exhaustive = 1;
             attn_args_next(p);
@@ -307,7 +314,7 @@ static int parse_args(attn_args *p, plan_args *a, planner_options *po, cli_input
 int cmd_plan(int argc, char **argv) {
     cli_input in;
     cli_input_init(&in);
-    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL, 0, 0};
+    plan_args a = {0, 0, MET_PREFILL_TOKENS_PER_S, NULL, 0, 0, 0};
     planner_options po;
     planner_options_init(&po);
     attn_args p;
@@ -321,7 +328,10 @@ int cmd_plan(int argc, char **argv) {
         /* a serving target asks for the serving objective unless another was named */
         if (!a.objective_given && (po.max_tpot_s > 0 || po.max_ttft_s > 0 || po.max_e2e_s > 0)) po.objective = OBJ_PER_GPU;
         if (a.top > 0) po.top = a.top;
-        rc = a.pareto ? plan_pareto(&in, &o, &po) : a.all ? plan_all(&in, &o, &a) : plan_best(&in, &o, &po, a.out_path);
+        rc = a.disaggregate ? plan_disaggregate(&in, &o, &po)
+             : a.pareto     ? plan_pareto(&in, &o, &po)
+             : a.all        ? plan_all(&in, &o, &a)
+                            : plan_best(&in, &o, &po, a.out_path);
     }
     cli_input_free(&in);
     return rc;

@@ -166,5 +166,22 @@ expect 0 "--pareto --max-tpot" "$bin" plan "$root/topologies/dgx-h100-x1.yaml" "
   --pareto --max-tpot 0.002
 awk '/^ *[0-9.e+]+ +[0-9.e+]+ +[0-9]+ +[0-9.e+]+  dp=/ { n++; if ($1 < 500) bad = 1 } END { exit (n >= 1 && !bad) ? 0 : 1 }' "$tmp/out" ||
   { echo "FAIL: --pareto --max-tpot 0.002: a point under 500 tokens/s per user"; cat "$tmp/out"; fail=1; }
+# --disaggregate: the KV bytes of a batch by hand (16 x 2048 positions x 2 x 80 layers x 8
+# kv heads x 128 x 2 bytes = 10.74 GB), every split's served rate the least of its three,
+# a rate above it exits 1, a mixed cluster and a topology too small exit 2
+x2=$root/topologies/dgx-h100-x2.yaml l70=$root/models/llama-3-70b.yaml
+expect 0 "--disaggregate" "$bin" plan "$x2" "$l70" --isl 2048 --osl 256 --batch 16 --disaggregate --max-tpot 0.05 --rate 2
+has "$tmp/out" '^chosen: prefill pool 8 devices, dp=' "--disaggregate"
+has "$tmp/out" 'KV transfer per batch: 10\.74 GB in' "--disaggregate KV bytes"
+has "$tmp/out" 'rate: 2 requests/s <= the' "--disaggregate rate margin"
+awk '/^ +[0-9]+ +[0-9]+ +[0-9.e+]+ +[0-9.e+]+ +[0-9.e+]+ +[0-9.e+]+  dp=/ { n++; m = $3; if ($4 < m) m = $4; if ($5 < m) m = $5;
+       if ($6 != m) bad = 1 } END { exit (n >= 1 && !bad) ? 0 : 1 }' "$tmp/out" ||
+  { echo "FAIL: --disaggregate: a split's served rate is not the least of its three"; cat "$tmp/out"; fail=1; }
+expect 1 "--disaggregate over the rate" "$bin" plan "$x2" "$l70" --isl 2048 --osl 256 --batch 16 --disaggregate --rate 100
+has "$tmp/out" 'rate: 100 requests/s EXCEEDS' "--disaggregate over the rate"
+expect 2 "--disaggregate on a mixed cluster" "$bin" plan "$root/topologies/mixed-a100-h100.yaml" "$l70" --disaggregate
+has "$tmp/err" 'needs one node type' "--disaggregate on a mixed cluster"
+expect 2 "--disaggregate on one device" "$bin" plan "$root/topologies/single-h100.yaml" "$root/models/llama-3-8b.yaml" --disaggregate
+has "$tmp/err" 'needs at least two devices' "--disaggregate on one device"
 [ $fail -eq 0 ] && echo "cli.sh: all checks passed"
 exit $fail
