@@ -151,7 +151,9 @@ int cmd_report(int argc, char **argv) {
     }
     in.plan = &plan;
     in.plan_path = a.plan_path;
-    in.rank_key = !strcmp(plan.objective, "tpot") ? MET_TPOT_S : MET_PREFILL_TOKENS_PER_S;
+    in.rank_key = !strcmp(plan.objective, "tpot")                 ? MET_TPOT_S
+                  : !strcmp(plan.objective, "throughput-per-gpu") ? MET_OUTPUT_TOKENS_PER_S_PER_GPU
+                                                                  : MET_PREFILL_TOKENS_PER_S;
     in.top = a.top;
 
     if (a.alt_path) {

@@ -37,6 +37,8 @@ const char *const report_metric_names[MET_COUNT] = {
     [MET_PREFILL_TOKENS_PER_S] = "prefill throughput", [MET_TTFT_S] = "TTFT",
     [MET_TPOT_S] = "TPOT (decode step)", [MET_DECODE_TOKENS_PER_S] = "decode throughput",
     [MET_PEAK_MEMORY_BYTES] = "peak memory per device", [MET_COMM_FRACTION] = "communication share",
+    [MET_E2E_LATENCY_S] = "e2e request latency", [MET_OUTPUT_TOKENS_PER_S_PER_GPU] = "output tokens/s per GPU",
+    [MET_TOKENS_PER_S_PER_USER] = "tokens/s per user",
 };
 
 const char *report_op_color(attn_op op) { return op_color[op]; }
@@ -284,11 +286,12 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
     char axis[96];
     if (met == MET_TPOT_S) {
         unit = svg_time_unit(vmax, &scale);
-        snprintf(axis, sizeof axis, "TPOT, one decode step of the batch (%s) \xe2\x80\x94 lower is better", unit);
+        snprintf(axis, sizeof axis, "TPOT, the mean decode step over the output (%s) \xe2\x80\x94 lower is better", unit);
     } else {
         scale = vmax >= 1e6 ? 1e6 : vmax >= 1e3 ? 1e3 : 1;
         unit = scale == 1e6 ? "M tokens/s" : scale == 1e3 ? "k tokens/s" : "tokens/s";
-        snprintf(axis, sizeof axis, "prefill throughput (%s) \xe2\x80\x94 higher is better", unit);
+        snprintf(axis, sizeof axis, "%s (%s) \xe2\x80\x94 higher is better",
+                 met == MET_OUTPUT_TOKENS_PER_S_PER_GPU ? "output tokens/s per GPU" : "prefill throughput", unit);
     }
     svg_row rows[64];
     svg_seg segs[64];
@@ -330,9 +333,12 @@ static int ranked_chart(svg_buf *b, const report_input *in, const ranked_row *rr
         rows[i].gap_before = i > 0 && (r->rank == 0 || r->rank != rr[i - 1].rank + 1) && rr[i - 1].rank != 0;
     }
     svg_hbar_chart c = {
-        .id = met == MET_TPOT_S ? "chart-ranked-tpot" : "chart-ranked-prefill",
-        .title = met == MET_TPOT_S ? "Ranked strategies: decode step latency (TPOT)"
-                                   : "Ranked strategies: prefill throughput",
+        .id = met == MET_TPOT_S                        ? "chart-ranked-tpot"
+              : met == MET_OUTPUT_TOKENS_PER_S_PER_GPU ? "chart-ranked-per-gpu"
+                                                       : "chart-ranked-prefill",
+        .title = met == MET_TPOT_S                        ? "Ranked strategies: decode step latency (TPOT)"
+                 : met == MET_OUTPUT_TOKENS_PER_S_PER_GPU ? "Ranked strategies: output tokens/s per GPU"
+                                                          : "Ranked strategies: prefill throughput",
         .axis_title = axis, .label_width = 340,
     };
     return svg_hbar_chart_write(b, &c, rows, n);
@@ -350,7 +356,8 @@ int report_chart_ranked(svg_buf *b, const report_input *in) {
     }
     /* Both charts list the strategies in the same order (the objective's ranking) so a row
      * can be followed from one to the other. */
-    int first = in->rank_key == MET_TPOT_S ? MET_TPOT_S : MET_PREFILL_TOKENS_PER_S;
+    int first = in->rank_key == MET_TPOT_S || in->rank_key == MET_OUTPUT_TOKENS_PER_S_PER_GPU ? (int)in->rank_key
+                                                                                              : MET_PREFILL_TOKENS_PER_S;
     int second = first == MET_TPOT_S ? MET_PREFILL_TOKENS_PER_S : MET_TPOT_S;
     svg_printf(b, "<figure>\n");
     if (ranked_chart(b, in, rr, n, first) != 0 || ranked_chart(b, in, rr, n, second) != 0) return -1;

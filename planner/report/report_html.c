@@ -264,7 +264,8 @@ static void write_plan_facts(svg_buf *b, const report_input *in) {
         svg_printf(b, "%d sequence slices (%s K/V in prefill, weights %s) \xc3\x97 ", p->strategy.s, cp_name(p->strategy.cp),
                    weights_name(p->strategy.weights));
     svg_printf(b, "%d head groups \xc3\x97 %d segments per head", p->strategy.n, p->strategy.m);
-    if (!strcmp(p->objective, "throughput") || !strcmp(p->objective, "tpot")) { /* chosen by the planner */
+    if (!strcmp(p->objective, "throughput") || !strcmp(p->objective, "tpot") ||
+        !strcmp(p->objective, "throughput-per-gpu")) { /* chosen by the planner */
         svg_printf(b, "; objective ");
         svg_escaped(b, p->objective);
         svg_printf(b, p->proven_optimal ? ", proven optimal" : ", not proven optimal");

@@ -35,7 +35,7 @@ typedef struct report_measured {
 typedef struct report_input {
     const attn_plan *plan;          /* has_predicted must be set */
     const char *plan_path;
-    attn_metric rank_key;           /* MET_PREFILL_TOKENS_PER_S or MET_TPOT_S (the plan's objective) */
+    attn_metric rank_key;           /* MET_PREFILL_TOKENS_PER_S, MET_TPOT_S or MET_OUTPUT_TOKENS_PER_S_PER_GPU (the plan's objective) */
     int n_alt;
     const report_alternative *alt;  /* ranked best first (fitting, then not fitting, then invalid) */
     char alt_source[512];           /* a sentence: where the alternatives came from, shown under the

@@ -372,6 +372,16 @@ int main(int argc, char **argv) {
             memset(&ri, 0, sizeof ri);
             ri.plan = &ps, ri.n_alt = 4, ri.alt = alts;
             CHECK(report_find_plan_alt(&ri) == 3, "the s=2 plan's twin is alternative %d, not 3", report_find_plan_alt(&ri));
+            /* a plan chosen for output tokens/s per GPU is ranked by it */
+            snprintf(ps.objective, sizeof ps.objective, "throughput-per-gpu");
+            const char *gpu_path = in_scratch("plan-per-gpu.yaml"), *out2d = in_scratch("report-per-gpu.html");
+            CHECK(plan_write(gpu_path, &ps, &d) == 0, "cannot write %s", gpu_path);
+            CHECK(run_report((const char *[]){gpu_path, "-o", out2d, NULL}) == 0, "report of the per-GPU plan failed");
+            char *hg = read_all(out2d);
+            CHECK(hg && strstr(hg, "id=\"chart-ranked-per-gpu\"") && strstr(hg, "By output tokens/s per GPU it ranks <b>"),
+                  "the per-GPU plan is not ranked by output tokens/s per GPU");
+            CHECK(hg && !strstr(hg, "id=\"chart-ranked-prefill\""), "the per-GPU plan's page ranks by prefill");
+            free(hg);
             plan_free(&ps);
         }
     }
