@@ -11,6 +11,7 @@
 #include "cli_input.h"
 #include "commands.h"
 #include "enumerate.h"
+#include "pareto.h"
 #include "plan_disagg.h"
 #include "plan_print.h"
 #include "planner.h"
@@ -97,79 +98,28 @@ static int plan_all(const cli_input *in, const cost_options *o, const plan_args 
 
 #define SWEEP_BATCH_MAX (1 << 24) /* lib/model.c's limit on batch */
 
-typedef struct pareto_point {
-    double user, gpu, e2e; /* tokens/s per user, output tokens/s per GPU, e2e latency */
-    long batch;
-    char strategy[96];
-} pareto_point;
-
-static int cmp_user_desc(const void *a, const void *b) {
-    const pareto_point *x = a, *y = b;
-    return x->user < y->user ? 1 : x->user > y->user ? -1 : (x->gpu < y->gpu) - (x->gpu > y->gpu);
-}
-
-/* --pareto: every strategy (the even split, as --all prices it) at every batch, powers of
- * two from 1 (or the one --batch given) until nothing fits, those meeting the targets;
- * prints the front of output tokens/s per GPU against tokens/s per user: the points no
- * other point beats on both, fastest per user first. */
+/* --pareto: the front (pareto.c), fastest per user first. */
 static int plan_pareto(const cli_input *in, const cost_options *co, const planner_options *po) {
-    size_t n = 0, cap = 0;
-    pareto_point *pts = NULL;
-    long b0 = in->batch > 0 ? in->batch : 1, b1 = in->batch > 0 ? in->batch : SWEEP_BATCH_MAX;
-    int devices = in->topo.n_devices;
-    for (long b = b0; b <= b1; b *= 2) {
-        attn_model m = in->model;
-        m.workload.batch = (int)b;
-        plan_candidate *c = NULL;
-        int nc = enumerate_and_price(&m, &in->topo, co, 0, &c), fits = 0;
-        if (nc < 0) {
-            free(pts);
-            fprintf(stderr, "attnplan plan: out of memory\n");
-            return ATTN_EXIT_FAIL;
-        }
-        for (int i = 0; i < nc; i++) {
-            if (c[i].status != CAND_OK) continue;
-            fits = 1;
-            const double *v = c[i].metric;
-            if ((po->max_ttft_s > 0 && v[MET_TTFT_S] > po->max_ttft_s) || (po->max_tpot_s > 0 && v[MET_TPOT_S] > po->max_tpot_s) ||
-                (po->max_e2e_s > 0 && v[MET_E2E_LATENCY_S] > po->max_e2e_s))
-                continue;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 256;
-                pareto_point *t = realloc(pts, cap * sizeof *t);
-                if (!t) {
-                    free(pts);
-                    free(c);
-                    fprintf(stderr, "attnplan plan: out of memory\n");
-                    return ATTN_EXIT_FAIL;
-                }
-                pts = t;
-            }
-            pareto_point *p = &pts[n++];
-            p->user = v[MET_TOKENS_PER_S_PER_USER], p->gpu = v[MET_OUTPUT_TOKENS_PER_S_PER_GPU], p->e2e = v[MET_E2E_LATENCY_S];
-            p->batch = b;
-            strategy_format(&c[i].strategy, p->strategy, sizeof p->strategy);
-        }
-        free(c);
-        if (!fits) break; /* a larger batch fits no better */
+    pareto_limits lim = {po->max_ttft_s, po->max_tpot_s, po->max_e2e_s};
+    pareto_point *pts;
+    int n, priced;
+    if (pareto_front(&in->model, &in->topo, co, in->batch > 0, &lim, &pts, &n, &priced) != 0) {
+        fprintf(stderr, "attnplan plan: out of memory\n");
+        return ATTN_EXIT_FAIL;
     }
     print_header(in);
     printf("Pareto front: output tokens/s per GPU against tokens/s per user, every strategy (even split) at every batch\n"
-           "%s%s%s over %d devices\n", po->max_ttft_s > 0 || po->max_tpot_s > 0 || po->max_e2e_s > 0 ? "meeting the targets, " : "",
-           in->batch > 0 ? "the given batch" : "batches 1, 2, 4, ... until none fits", "", devices);
-    qsort(pts, n, sizeof *pts, cmp_user_desc);
+           "%s%s over %d devices\n", lim.max_ttft_s > 0 || lim.max_tpot_s > 0 || lim.max_e2e_s > 0 ? "meeting the targets, " : "",
+           in->batch > 0 ? "the given batch" : "batches 1, 2, 4, ... until none fits", in->topo.n_devices);
     printf("%14s %18s %8s %10s  %s\n", "tok/s per user", "out tok/s per GPU", "batch", "e2e s", "strategy");
-    double best_gpu = -1;
-    int shown = 0;
-    for (size_t i = 0; i < n; i++) { /* by user speed down: a point joins when it beats every faster one per GPU */
-        if (!(pts[i].gpu > best_gpu)) continue;
-        best_gpu = pts[i].gpu;
-        printf("%14.4g %18.4g %8ld %10.4g  %s\n", pts[i].user, pts[i].gpu, pts[i].batch, pts[i].e2e, pts[i].strategy);
-        shown++;
+    for (int i = 0; i < n; i++) {
+        char st[96];
+        strategy_format(&pts[i].strategy, st, sizeof st);
+        printf("%14.4g %18.4g %8ld %10.4g  %s\n", pts[i].user, pts[i].gpu, pts[i].batch, pts[i].e2e, st);
     }
-    printf("%d points on the front of %zu priced\n", shown, n);
+    printf("%d points on the front of %d priced\n", n, priced);
     free(pts);
-    return shown > 0 ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
+    return n > 0 ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
 }
 
 /* The batch as a decision (a target given, --batch not): the whole batch over powers of

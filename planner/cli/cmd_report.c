@@ -8,6 +8,7 @@
 #include <string.h>
 #include "args.h"
 #include "commands.h"
+#include "pareto.h"
 #include "report_alt.h"
 #include "sha256.h"
 
@@ -77,8 +78,33 @@ static int parse_args(int argc, char **argv, report_args *a) {
 /* Prices the alternatives on the plan's topology into in. A topology named on the command
  * line that does not load is bad input (2); the one the plan records may have moved since the
  * plan was written, so then the report says so and goes on without alternatives. */
+/* The serving front over every strategy and batch on t (search/pareto.c) into *front
+ * (malloc'd) and in; a plan without output tokens has none. 0 ok, -1 out of memory. */
+static int price_front(const attn_plan *p, const attn_topology *t, report_input *in, report_front_point **front) {
+    *front = NULL;
+    if (p->model.workload.decode_tokens < 1) return 0;
+    cost_options co;
+    cost_options_default(&co);
+    pareto_limits lim = {0, 0, 0};
+    pareto_point *pts;
+    int n, priced;
+    if (pareto_front(&p->model, t, &co, 0, &lim, &pts, &n, &priced) != 0) return -1;
+    *front = calloc((size_t)(n > 0 ? n : 1), sizeof **front);
+    if (!*front) {
+        free(pts);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        (*front)[i] = (report_front_point){pts[i].user, pts[i].gpu, pts[i].batch, ""};
+        strategy_format(&pts[i].strategy, (*front)[i].strategy, sizeof (*front)[i].strategy);
+    }
+    free(pts);
+    in->front = *front, in->n_front = n, in->front_priced = priced;
+    return 0;
+}
+
 static int price_alternatives(const report_args *a, const attn_plan *p, report_input *in,
-                              report_alternative **alt, attn_diag *d) {
+                              report_alternative **alt, report_front_point **front, attn_diag *d) {
     const char *topo_path = a->topology_path ? a->topology_path : p->topology_path;
     if (!topo_path[0]) {
         snprintf(in->alt_source, sizeof in->alt_source,
@@ -118,6 +144,11 @@ static int price_alternatives(const report_args *a, const attn_plan *p, report_i
     }
     in->alt = *alt;
     in->n_alt = n;
+    if (price_front(p, &t, in, front) != 0) {
+        fprintf(stderr, "attnplan report: out of memory pricing the serving front\n");
+        topology_free(&t);
+        return ATTN_EXIT_FAIL;
+    }
     snprintf(in->alt_source, sizeof in->alt_source,
              "Alternatives: every strategy for %d devices, even splits priced by the cost model on %.200s (%.250s).",
              p->world, t.name, topo_path);
@@ -137,6 +168,7 @@ int cmd_report(int argc, char **argv) {
     attn_plan plan;
     memset(&plan, 0, sizeof plan);
     report_alternative *alt = NULL;
+    report_front_point *front = NULL;
     report_measured *meas = calloc((size_t)(a.n_measured > 0 ? a.n_measured : 1), sizeof *meas);
     int rc = ATTN_EXIT_OK, loaded = 0;
     report_input in;
@@ -162,7 +194,7 @@ int cmd_report(int argc, char **argv) {
         in.alt = alt;
         in.n_alt = n;
         snprintf(in.alt_source, sizeof in.alt_source, "Alternatives: from %.480s.", a.alt_path);
-    } else if ((rc = price_alternatives(&a, &plan, &in, &alt, &d)) != 0) {
+    } else if ((rc = price_alternatives(&a, &plan, &in, &alt, &front, &d)) != 0) {
         goto done;
     }
 
@@ -199,6 +231,7 @@ done:
     for (int k = 0; k < loaded; k++) report_free(&meas[k].report);
     free(meas);
     free(alt);
+    free(front);
     plan_free(&plan);
     free(a.measured_paths);
     return rc;

@@ -524,3 +524,38 @@ int report_chart_memory(svg_buf *b, const attn_plan *p) {
     svg_printf(b, "</figcaption>\n</figure>\n");
     return b->failed ? -1 : 0;
 }
+
+int report_chart_front(svg_buf *b, const report_input *in) {
+    if (in->n_front <= 0) return 0;
+    const attn_plan *p = in->plan;
+    int n = in->n_front;
+    svg_point *pts = calloc((size_t)n, sizeof *pts);
+    char (*labels)[128] = calloc((size_t)n, sizeof *labels);
+    if (!pts || !labels) {
+        free(pts);
+        free(labels);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(labels[i], sizeof labels[i], "%s, batch %ld", in->front[i].strategy, in->front[i].batch);
+        pts[i] = (svg_point){in->front[i].user, in->front[i].gpu, labels[i]};
+    }
+    char mark[160], strat[112];
+    report_strategy_label(&p->strategy, strat, sizeof strat);
+    snprintf(mark, sizeof mark, "this plan: %s, batch %d", strat, p->model.workload.batch);
+    svg_front_chart c = {
+        .id = "chart-front", .title = "Serving front: output tokens/s per GPU against tokens/s per user",
+        .x_title = "tokens/s per user (1 / TPOT) \xe2\x80\x94 right is faster for each request",
+        .y_title = "output tokens/s per GPU \xe2\x80\x94 up is more for the fleet",
+        .has_mark = 1,
+        .mark = {p->predicted.metric[MET_TOKENS_PER_S_PER_USER], p->predicted.metric[MET_OUTPUT_TOKENS_PER_S_PER_GPU], mark},
+    };
+    svg_printf(b, "<figure>\n");
+    int rc = svg_front_chart_write(b, &c, pts, n);
+    svg_printf(b, "<figcaption>Every strategy for %d devices at batches 1, 2, 4, ... until none fits (even splits, "
+                  "the cost model): %d points, of which these %d are not beaten on both axes by another. The plan is "
+                  "the orange diamond.</figcaption>\n</figure>\n", p->world, in->front_priced, n);
+    free(pts);
+    free(labels);
+    return rc;
+}

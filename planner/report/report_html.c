@@ -312,6 +312,10 @@ int report_html_render(svg_buf *b, const report_input *in) {
     write_key_figures(b, in);
     svg_printf(b, "<h2 id=\"ranked\">Ranked strategies</h2>\n");
     if (report_chart_ranked(b, in) != 0) return -1;
+    if (in->n_front > 0) {
+        svg_printf(b, "<h2 id=\"front\">Serving: output per GPU against speed per user</h2>\n");
+        if (report_chart_front(b, in) != 0) return -1;
+    }
     svg_printf(b, "<h2 id=\"time\">Where the time goes</h2>\n");
     if (report_chart_ops(b, p, PHASE_PREFILL) != 0 || report_chart_ops(b, p, PHASE_DECODE) != 0) return -1;
     svg_printf(b, "<h2 id=\"memory\">Memory</h2>\n");

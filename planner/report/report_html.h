@@ -32,6 +32,13 @@ typedef struct report_measured {
     int plan_matches;               /* 1: its plan sha256 is this plan file's; 0: differs; -1: unknown */
 } report_measured;
 
+/* One point of the serving front (search/pareto.c, converted by the command): a strategy at a batch. */
+typedef struct report_front_point {
+    double user, gpu;               /* tokens/s per user, output tokens/s per GPU */
+    long batch;
+    char strategy[96];
+} report_front_point;
+
 typedef struct report_input {
     const attn_plan *plan;          /* has_predicted must be set */
     const char *plan_path;
@@ -41,6 +48,9 @@ typedef struct report_input {
     char alt_source[512];           /* a sentence: where the alternatives came from, shown under the
                                        chart, or (alt_missing) why there are none */
     int alt_missing;                /* 1: no alternatives could be had (no topology) */
+    int n_front;                    /* the serving front over strategies and batches (0: none drawn) */
+    const report_front_point *front;/* fastest per user first */
+    int front_priced;               /* the points it was drawn from */
     int top;                        /* fitting alternatives drawn (the plan's row is added if lower) */
     int n_measured;
     const report_measured *measured;
@@ -59,6 +69,8 @@ int report_html_render(svg_buf *b, const report_input *in);
 int report_chart_ranked(svg_buf *b, const report_input *in);
 int report_chart_ops(svg_buf *b, const attn_plan *p, attn_phase phase);
 int report_chart_memory(svg_buf *b, const attn_plan *p);
+/* The serving front with the plan marked (in->n_front > 0); 0 ok, -1 buffer failure. */
+int report_chart_front(svg_buf *b, const report_input *in);
 int report_chart_measured(svg_buf *b, const attn_plan *p, const report_measured *m, int index);
 
 /* Helpers shared by the page and the charts. */

@@ -376,3 +376,92 @@ int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *row
     svg_printf(b, "</svg>\n");
     return b->failed ? -1 : 0;
 }
+
+int svg_front_chart_write(svg_buf *b, const svg_front_chart *c, const svg_point *pts, int n) {
+    double W = c->width > 0 ? c->width : 960, H = c->height > 0 ? c->height : 480;
+    double x0 = 78, x1 = W - 230, y0 = H - 52, y1 = 40; /* plot box; labels to the right of points */
+    double xmax = 0, ymax = 0;
+    for (int i = 0; i < n; i++) {
+        if (finite_pos(pts[i].x) > xmax) xmax = pts[i].x;
+        if (finite_pos(pts[i].y) > ymax) ymax = pts[i].y;
+    }
+    if (c->has_mark) {
+        if (finite_pos(c->mark.x) > xmax) xmax = c->mark.x;
+        if (finite_pos(c->mark.y) > ymax) ymax = c->mark.y;
+    }
+    double xs, ys, xa = nice_axis(xmax, &xs), ya = nice_axis(ymax, &ys);
+    svg_printf(b, "<svg id=\"");
+    svg_escaped(b, c->id);
+    svg_printf(b, "\" class=\"chart\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n<title>", W, H, W,
+               H);
+    svg_escaped(b, c->title);
+    svg_printf(b, "</title>\n<text class=\"ttl\" x=\"12\" y=\"19\">");
+    svg_escaped(b, c->title);
+    svg_printf(b, "</text>\n");
+#define PX(v) (x0 + (x1 - x0) * (v) / xa)
+#define PY(v) (y0 - (y0 - y1) * (v) / ya)
+    for (int i = 0; i <= 20 && i * xs <= xa + 1e-9 * xa; i++) {
+        double v = i * xs;
+        svg_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", PX(v), y1, PX(v), y0);
+        svg_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", PX(v), y0 + 13, v);
+    }
+    for (int i = 0; i <= 20 && i * ys <= ya + 1e-9 * ya; i++) {
+        double v = i * ys;
+        svg_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0, PY(v), x1, PY(v));
+        svg_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", x0 - 5, PY(v) + 3, v);
+    }
+    svg_printf(b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0, y0, x1, y0);
+    svg_printf(b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0, y0, x0, y1);
+    svg_printf(b, "<text class=\"axt\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (x0 + x1) / 2, y0 + 34);
+    svg_escaped(b, c->x_title);
+    svg_printf(b, "</text>\n<text class=\"axt\" x=\"14\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">",
+               (y0 + y1) / 2, (y0 + y1) / 2);
+    svg_escaped(b, c->y_title);
+    svg_printf(b, "</text>\n");
+    if (n > 1) {
+        svg_printf(b, "<polyline fill=\"none\" stroke=\"#4878a8\" stroke-width=\"2\" points=\"");
+        for (int i = 0; i < n; i++) svg_printf(b, "%s%.1f,%.1f", i ? " " : "", PX(pts[i].x), PY(pts[i].y));
+        svg_printf(b, "\"/>\n");
+    }
+    /* direct labels where they do not overlap one already drawn (the mark's first); every
+     * point keeps its label as hover text */
+    enum { MAX_BOXES = 64 };
+    double box[MAX_BOXES][4];
+    int nb = 0;
+    if (c->has_mark) {
+        double mx = PX(c->mark.x) + 10, my = PY(c->mark.y) + 16;
+        box[nb][0] = mx, box[nb][1] = my - 11, box[nb][2] = mx + 6.4 * (double)glyphs(c->mark.label), box[nb][3] = my + 2;
+        nb++;
+    }
+    for (int i = 0; i < n; i++) {
+        double px = PX(pts[i].x), py = PY(pts[i].y);
+        svg_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#4878a8\">", px, py);
+        if (pts[i].label) {
+            svg_printf(b, "<title>");
+            svg_escaped(b, pts[i].label);
+            svg_printf(b, "</title>");
+        }
+        svg_printf(b, "</circle>\n");
+        if (!pts[i].label) continue;
+        double bx0 = px + 6, by1 = py - 5, bx1 = bx0 + 5.6 * (double)glyphs(pts[i].label), by0 = by1 - 10;
+        int free_spot = 1;
+        for (int k = 0; k < nb && free_spot; k++)
+            if (bx0 < box[k][2] && bx1 > box[k][0] && by0 < box[k][3] && by1 > box[k][1]) free_spot = 0;
+        if (!free_spot) continue;
+        if (nb < MAX_BOXES) box[nb][0] = bx0, box[nb][1] = by0, box[nb][2] = bx1, box[nb][3] = by1, nb++;
+        svg_printf(b, "<text class=\"seg\" x=\"%.1f\" y=\"%.1f\">", bx0, by1);
+        svg_escaped(b, pts[i].label);
+        svg_printf(b, "</text>\n");
+    }
+    if (c->has_mark) {
+        double mx = PX(c->mark.x), my = PY(c->mark.y);
+        svg_printf(b, "<path d=\"M%.1f %.1fl7 7l-7 7l-7 -7z\" fill=\"#d9822b\"/>\n", mx, my - 7);
+        svg_printf(b, "<text class=\"lbl em\" x=\"%.1f\" y=\"%.1f\">", mx + 10, my + 16);
+        svg_escaped(b, c->mark.label ? c->mark.label : "this plan");
+        svg_printf(b, "</text>\n");
+    }
+#undef PX
+#undef PY
+    svg_printf(b, "</svg>\n");
+    return b->failed ? -1 : 0;
+}

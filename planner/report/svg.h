@@ -74,6 +74,23 @@ typedef struct svg_hbar_chart {
 /* Appends an inline <svg> for the chart. Returns 0, -1 when the buffer failed. */
 int svg_hbar_chart_write(svg_buf *b, const svg_hbar_chart *c, const svg_row *rows, int n_rows);
 
+/* A front: points joined in the order given, each labelled beside it (direct labels, no
+ * legend), and one marked point drawn apart (the plan) with its own label. */
+typedef struct svg_point {
+    double x, y;
+    const char *label;      /* beside the point (escaped); NULL none */
+} svg_point;
+
+typedef struct svg_front_chart {
+    const char *id, *title;
+    const char *x_title, *y_title; /* axis titles with units */
+    int has_mark;
+    svg_point mark;                /* the marked point (has_mark) */
+    int width, height;             /* px; 0: 960 x 480 */
+} svg_front_chart;
+
+int svg_front_chart_write(svg_buf *b, const svg_front_chart *c, const svg_point *pts, int n);
+
 #ifdef __cplusplus
 }
 #endif

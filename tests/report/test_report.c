@@ -281,6 +281,20 @@ int main(int argc, char **argv) {
         check_chart(html, "chart-ops-prefill", 10, "attn_comm");
         check_chart(html, "chart-ops-decode", 10, "pipe_p2p");
         check_chart(html, "chart-memory", 4, "capacity 80");
+        /* the serving front: points faster per user first, each less so and more per GPU than
+         * the one before (cx falls, cy falls: up is more), and the plan marked */
+        char *front = svg_by_id(html, "chart-front");
+        CHECK(front && strstr(front, "this plan: "), "no serving front with the plan marked");
+        int pts = 0, mono = 1;
+        double px = 0, py = 0;
+        for (const char *q = front ? strstr(front, "<circle cx=\"") : NULL; q; q = strstr(q + 1, "<circle cx=\"")) {
+            double cx, cy;
+            if (sscanf(q, "<circle cx=\"%lf\" cy=\"%lf\"", &cx, &cy) != 2) { mono = 0; break; }
+            if (pts > 0 && !(cx < px && cy < py)) mono = 0;
+            px = cx, py = cy, pts++;
+        }
+        CHECK(pts >= 3 && mono, "the serving front has %d points%s", pts, mono ? "" : ", not a front");
+        free(front);
         check_chart(html, "chart-measured-metrics-1", 8, "predicted 10.0% high");
         check_chart(html, "chart-measured-prefill-1", 10, "predicted 9.1% low");
         check_chart(html, "chart-measured-decode-1", 10, "not measured");
