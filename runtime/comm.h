@@ -52,8 +52,8 @@ struct attn_comm {
      * buffer may be touched (send not written, recv not read) until sendrecv_wait
      * returns. One pass in flight at a time; send must not alias recv; dest = source =
      * this rank copies. The MPI comm overlaps (nonblocking point to point); the NCCL comm
-     * enqueues the pass on the backend's stream, so there it runs after the work queued
-     * before it, not beside it. */
+     * runs the pass on a second stream, after the work queued before the start and before
+     * the work queued after the wait, so the kernels queued in between run beside it. */
     void (*sendrecv_start)(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
                            int source);
     void (*sendrecv_wait)(attn_comm *c);

@@ -35,6 +35,11 @@ typedef struct nccl_ctx {
     attn_backend *be;
     attn_comm *host;                   /* MPI comm: control plane and barriers */
     cudaStream_t stream;
+    /* a ring pass (sendrecv_start .. wait) runs on its own stream, ordered after the work
+     * queued before it (ring_ready) and before the work queued after the wait (ring_done),
+     * so the attention kernels queued in between run beside the transfer */
+    cudaStream_t ring_stream;
+    cudaEvent_t ring_ready, ring_done;
     ncclDataType_t type;
     size_t elem_bytes;
     ncclComm_t world;
@@ -152,13 +157,17 @@ static void nccl_recv(attn_comm *c, attn_ptr buf, size_t count, int peer) {
 static void nccl_sendrecv_start(attn_comm *c, attn_ptr send, size_t send_count, int dest, attn_ptr recv, size_t recv_count,
                           int source) {
     nccl_ctx *x = CTX(c);
+    CUDA_CHECK(cudaEventRecord(x->ring_ready, x->stream)); /* the block to send is written */
+    CUDA_CHECK(cudaStreamWaitEvent(x->ring_stream, x->ring_ready, 0));
     NCCL_DIE(c, ncclGroupStart());
-    if (send_count) NCCL_DIE(c, ncclSend(send.addr, send_count, x->type, dest, x->world, x->stream));
-    if (recv_count) NCCL_DIE(c, ncclRecv(recv.addr, recv_count, x->type, source, x->world, x->stream));
+    if (send_count) NCCL_DIE(c, ncclSend(send.addr, send_count, x->type, dest, x->world, x->ring_stream));
+    if (recv_count) NCCL_DIE(c, ncclRecv(recv.addr, recv_count, x->type, source, x->world, x->ring_stream));
     NCCL_DIE(c, ncclGroupEnd());
+    CUDA_CHECK(cudaEventRecord(x->ring_done, x->ring_stream));
 }
 
-static void nccl_sendrecv_wait(attn_comm *c) { (void)c; } /* stream-ordered: later work waits on the stream */
+/* the compute stream's later work (the received block's tiles, the next send) waits for the pass */
+static void nccl_sendrecv_wait(attn_comm *c) { CUDA_CHECK(cudaStreamWaitEvent(CTX(c)->stream, CTX(c)->ring_done, 0)); }
 
 /* Drains this rank's queued device work, then meets the group on the host. */
 static void nccl_barrier(attn_comm *c, attn_group_kind g) {
@@ -204,8 +213,12 @@ static void nccl_destroy(attn_comm *c) {
     if (!c) return;
     nccl_ctx *x = CTX(c);
     CUDA_CHECK(cudaStreamSynchronize(x->stream));
+    if (x->ring_stream) CUDA_CHECK(cudaStreamSynchronize(x->ring_stream));
     for (int g = 0; g < GROUP_KIND_COUNT; g++)
         if (x->group[g]) NCCL_DIE(c, ncclCommDestroy(x->group[g]));
+    if (x->ring_ready) CUDA_CHECK(cudaEventDestroy(x->ring_ready));
+    if (x->ring_done) CUDA_CHECK(cudaEventDestroy(x->ring_done));
+    if (x->ring_stream) CUDA_CHECK(cudaStreamDestroy(x->ring_stream));
     if (x->world) NCCL_DIE(c, ncclCommDestroy(x->world));
     attn_set_fatal_hook(x->prev_hook, x->prev_hook_ctx); /* the host comm's, which its destroy puts back in turn */
     x->host->destroy(x->host);
@@ -263,6 +276,9 @@ attn_comm *attn_comm_nccl_create(const attn_plan *p, attn_backend *be) {
                 __FILE__, __LINE__, c->rank, local, local_size, ndev, dev);
     if (host->host_max_int(host, bad)) host->abort(host, 1);
     CUDA_CHECK(cudaSetDevice(dev));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&x->ring_stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventCreate(&x->ring_ready));
+    CUDA_CHECK(cudaEventCreate(&x->ring_done));
 
     ncclUniqueId id;
     if (c->rank == 0) NCCL_DIE(c, ncclGetUniqueId(&id));

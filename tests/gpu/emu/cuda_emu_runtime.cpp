@@ -208,6 +208,11 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     e->ms = duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
     return cudaSuccess;
 }
+/* everything runs at its call here, so a stream waiting for an event waits for nothing */
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t, unsigned int) {
+    if (cuda_emu_capturing(s) && emu_cap_refuse()) return cudaErrorStreamCaptureUnsupported;
+    return cudaSuccess;
+}
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
     *ms = (float)(b->ms - a->ms);
     return cudaSuccess;
