@@ -286,28 +286,31 @@ static int read_yaml_model(const yt_doc *doc, const yt_node *root, attn_model *m
 typedef struct hf_family {
     const char *model_type;
     const char *refused; /* NULL: read as the llama block (with the checks below); else why not */
+    int qkv_bias, qk_norm; /* what the family adds to the llama block (attn_model's flags) */
 } hf_family;
 static const hf_family hf_families[] = {
-    {"llama", NULL},
-    {"mistral", NULL}, /* the llama block; its sliding window is checked below */
-    {"qwen2", NULL},   /* the llama block with q, k and v biases (qkv_bias) */
-    {"qwen3", NULL},   /* the llama block with per-head q and k norms (qk_norm) */
-    {"mixtral", "it is a mixture of experts"},
-    {"qwen2_moe", "it is a mixture of experts"},
-    {"qwen3_moe", "it is a mixture of experts"},
-    {"deepseek_v2", "it is a mixture of experts with multi-head latent attention"},
-    {"deepseek_v3", "it is a mixture of experts with multi-head latent attention"},
-    {"dbrx", "it is a mixture of experts"},
-    {"gemma2", "it interleaves sliding-window attention layers"},
-    {"gemma3", "it interleaves sliding-window attention layers"},
-    {"gpt_neox", "its attention and MLP run in parallel from one norm"},
-    {"gptj", "its attention and MLP run in parallel from one norm"},
-    {"falcon", "its attention and MLP run in parallel from one norm"},
+    {"llama", NULL, 0, 0},
+    {"mistral", NULL, 0, 0}, /* the llama block; its sliding window is checked below */
+    {"qwen2", NULL, 1, 0},   /* q, k and v biases */
+    {"qwen3", NULL, 0, 1},   /* per-head q and k norms */
+    {"mixtral", "it is a mixture of experts", 0, 0},
+    {"qwen2_moe", "it is a mixture of experts", 0, 0},
+    {"qwen3_moe", "it is a mixture of experts", 0, 0},
+    {"deepseek_v2", "it is a mixture of experts with multi-head latent attention", 0, 0},
+    {"deepseek_v3", "it is a mixture of experts with multi-head latent attention", 0, 0},
+    {"dbrx", "it is a mixture of experts", 0, 0},
+    {"gemma2", "it interleaves sliding-window attention layers", 0, 0},
+    {"gemma3", "it interleaves sliding-window attention layers", 0, 0},
+    {"gpt_neox", "its attention and MLP run in parallel from one norm", 0, 0},
+    {"gptj", "its attention and MLP run in parallel from one norm", 0, 0},
+    {"falcon", "its attention and MLP run in parallel from one norm", 0, 0},
 };
 
-/* 0 when the config is a block attnplan computes; -1 with the reason at the key. */
-static int check_hf_family(const yt_doc *doc, const yt_node *root, attn_diag *d) {
+/* 0 when the config is a block attnplan computes, with *family its entry (NULL: no
+ * model_type, the llama block); -1 with the reason at the key. */
+static int check_hf_family(const yt_doc *doc, const yt_node *root, const hf_family **family, attn_diag *d) {
     const char *k;
+    *family = NULL;
     if ((k = json_key(root, "model_type"))) {
         const yt_node *t = yt_get(root, k);
         char word[64];
@@ -317,13 +320,15 @@ static int check_hf_family(const yt_doc *doc, const yt_node *root, attn_diag *d)
             if (!strcmp(hf_families[i].model_type, word)) f = &hf_families[i];
         if (!f) {
             diag_error(d, doc->file, t->line, t->col,
-                       "model_type '%s' is not a family attnplan computes (llama, mistral; docs/files.md)", word);
+                       "model_type '%s' is not a family attnplan computes (llama, mistral, qwen2, qwen3; docs/files.md)",
+                       word);
             return -1;
         }
         if (f->refused) {
             diag_error(d, doc->file, t->line, t->col, "model_type '%s' is not supported: %s", word, f->refused);
             return -1;
         }
+        *family = f;
     }
     /* the llama block with what its config can switch on that the contract lacks */
     static const char *const flags[] = {"attention_bias", "mlp_bias"};
@@ -360,11 +365,11 @@ static int check_hf_family(const yt_doc *doc, const yt_node *root, attn_diag *d)
 static int read_hf_config(const yt_doc *doc, const yt_node *root, attn_model *m, model_src *src, attn_diag *d) {
     set_pos(src, F_ROOT, root);
     if (yt_expect(doc, root, YT_MAP, "a JSON object (Hugging Face config.json)", d)) return -1;
-    if (check_hf_family(doc, root, d) != 0) return -1;
+    const hf_family *family;
+    if (check_hf_family(doc, root, &family, d) != 0) return -1;
     m->arch = ARCH_LLAMA;
-    const yt_node *mt = yt_get(root, "model_type");
-    m->qkv_bias = mt && mt->kind == YT_SCALAR && !strcmp(mt->str, "qwen2"); /* Qwen2's q, k, v biases */
-    m->qk_norm = mt && mt->kind == YT_SCALAR && !strcmp(mt->str, "qwen3");  /* Qwen3's q and k norms */
+    m->qkv_bias = family && family->qkv_bias;
+    m->qk_norm = family && family->qk_norm;
     int bad = 0;
     const yt_node *name = yt_get(root, "_name_or_path");
     if (name && name->kind == YT_SCALAR && name->len > 0) {

@@ -208,7 +208,7 @@ static void test_hf_config(void) {
     expect_error(HF("\"model_type\": \"mixtral\""), "c.json",
                  "c.json:1:109: error: model_type 'mixtral' is not supported: it is a mixture of experts");
     expect_error(HF("\"model_type\": \"bert\""), "c.json",
-                 "c.json:1:109: error: model_type 'bert' is not a family attnplan computes (llama, mistral; docs/files.md)");
+                 "c.json:1:109: error: model_type 'bert' is not a family attnplan computes (llama, mistral, qwen2, qwen3; docs/files.md)");
     expect_error(HF("\"attention_bias\": true"), "c.json",
                  "c.json:1:113: error: 'attention_bias': true is not supported: the model contract's projections have no "
                  "biases");
