@@ -13,7 +13,7 @@
 
 /* Size limits (docs/files.md). */
 #define SIZE_MAX_SMALL (1LL << 20)   /* heads, head_dim, hidden, decode_tokens, ... */
-#define SIZE_MAX_LARGE (1LL << 24)   /* batch, seq_len, ffn_hidden */
+#define SIZE_MAX_LARGE ((long long)MODEL_SIZE_MAX) /* batch, seq_len, ffn_hidden, vocab_size */
 #define LAYERS_MAX 4096
 #define EXACT_DOUBLE_LIMIT 9007199254740992.0 /* 2^53 */
 

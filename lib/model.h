@@ -8,6 +8,10 @@
 extern "C" {
 #endif
 
+/* The largest batch, sequence length, ffn width and vocabulary a model file may give; the
+ * command-line overrides and the planner's batch sweeps stop at it too. */
+#define MODEL_SIZE_MAX (1 << 24)
+
 typedef enum { ARCH_GPT = 0, ARCH_LLAMA = 1 } attn_arch;
 typedef enum { DTYPE_FP16 = 0, DTYPE_BF16 = 1, DTYPE_FP32 = 2, DTYPE_COUNT = 3 } attn_dtype;
 

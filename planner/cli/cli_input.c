@@ -15,14 +15,14 @@ static int take_int(attn_args *a, long lo, long hi, int *dst) { return attn_args
 
 int cli_input_take_arg(attn_args *a, cli_input *in) {
     if (attn_args_is(a, "--devices")) return take_int(a, 1, 1 << 20, &in->devices);
-    if (attn_args_is(a, "--batch")) return take_int(a, 1, 1 << 24, &in->batch);
-    if (attn_args_is(a, "--seq-len")) return take_int(a, 1, 1 << 24, &in->seq_len);
-    if (attn_args_is(a, "--decode-tokens")) return take_int(a, 0, 1 << 24, &in->decode_tokens);
-    if (attn_args_is(a, "--isl")) return take_int(a, 1, 1 << 24, &in->isl);
-    if (attn_args_is(a, "--osl")) return take_int(a, 0, 1 << 24, &in->osl);
+    if (attn_args_is(a, "--batch")) return take_int(a, 1, MODEL_SIZE_MAX, &in->batch);
+    if (attn_args_is(a, "--seq-len")) return take_int(a, 1, MODEL_SIZE_MAX, &in->seq_len);
+    if (attn_args_is(a, "--decode-tokens")) return take_int(a, 0, MODEL_SIZE_MAX, &in->decode_tokens);
+    if (attn_args_is(a, "--isl")) return take_int(a, 1, MODEL_SIZE_MAX, &in->isl);
+    if (attn_args_is(a, "--osl")) return take_int(a, 0, MODEL_SIZE_MAX, &in->osl);
     if (attn_args_is(a, "--rate")) return attn_args_real(a, 1e-12, 1e12, &in->rate) == 0 ? 1 : -1;
-    if (attn_args_is(a, "--microbatches")) return take_int(a, 0, 1 << 24, &in->microbatches);
-    if (attn_args_is(a, "--query-chunk")) return take_int(a, 1, 1 << 24, &in->query_chunk);
+    if (attn_args_is(a, "--microbatches")) return take_int(a, 0, MODEL_SIZE_MAX, &in->microbatches);
+    if (attn_args_is(a, "--query-chunk")) return take_int(a, 1, MODEL_SIZE_MAX, &in->query_chunk);
     if (attn_args_is(a, "--calibration")) {
         in->calibration_path = attn_args_value(a);
         return in->calibration_path ? 1 : -1;

@@ -96,8 +96,6 @@ static int plan_all(const cli_input *in, const cost_options *o, const plan_args 
     return any ? ATTN_EXIT_OK : ATTN_EXIT_FAIL;
 }
 
-#define SWEEP_BATCH_MAX (1 << 24) /* lib/model.c's limit on batch */
-
 /* --pareto: the front (pareto.c), fastest per user first. */
 static int plan_pareto(const cli_input *in, const cost_options *co, const planner_options *po) {
     pareto_limits lim = {po->max_ttft_s, po->max_tpot_s, po->max_e2e_s};
@@ -133,7 +131,7 @@ static int sweep_batch(const cli_input *in, const cost_options *co, const planne
     q.progress = 0;
     int have = 0, best_batch = 0;
     printf("batch sweep (no --batch; the most output tokens/s per GPU meeting the targets):\n");
-    for (long b = 1; b <= SWEEP_BATCH_MAX; b *= 2) {
+    for (long b = 1; b <= MODEL_SIZE_MAX; b *= 2) {
         attn_model mb = in->model;
         mb.workload.batch = (int)b;
         if (mb.workload.microbatches > b) mb.workload.microbatches = (int)b;

@@ -70,16 +70,10 @@ static double kv_transfer_s(const attn_topology *t, const attn_model *m, int p, 
     return s.latency + *bytes / (lanes * s.bandwidth * eff);
 }
 
-static int uniform(const attn_topology *t) {
-    for (int i = 1; i < t->n_nodes; i++)
-        if (t->node_type_of[i] != t->node_type_of[0]) return 0;
-    return t->n_nodes > 0;
-}
-
 int plan_disaggregate(const cli_input *in, const cost_options *co, const planner_options *po) {
     const attn_topology *t = &in->topo;
     const attn_model *m = &in->model;
-    if (!uniform(t)) {
+    if (t->n_nodes < 1 || !topology_homogeneous(t)) {
         fprintf(stderr, "attnplan plan: --disaggregate prices both pools as the topology's first devices, which needs "
                         "one node type (%s has several)\n", t->name);
         return ATTN_EXIT_BADINPUT;

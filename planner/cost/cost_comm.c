@@ -77,9 +77,7 @@ static int nccl_group_build(const attn_topology *t, const int *devs, cost_comm_g
 }
 
 int cost_comm_period(const attn_topology *t) {
-    if (t->n_nodes < 1 || t->n_devices < 1 || !t->node_type_of) return 0;
-    for (int i = 1; i < t->n_nodes; i++)
-        if (t->node_type_of[i] != t->node_type_of[0]) return 0;
+    if (t->n_nodes < 1 || t->n_devices < 1 || !t->node_type_of || !topology_homogeneous(t)) return 0;
     int D = t->node_types[t->node_type_of[0]].devices, K = t->domain_nodes > 1 ? t->domain_nodes : 1;
     if (D < 1 || t->n_devices % (D * K) != 0) return 0;
     for (int d = 0; d < t->n_devices; d++)

@@ -6,7 +6,6 @@
 #include "enumerate.h"
 #include "pareto.h"
 
-#define PARETO_BATCH_MAX (1 << 24) /* lib/model.c's limit on batch */
 
 static int cmp_user_desc(const void *a, const void *b) {
     const pareto_point *x = a, *y = b;
@@ -18,7 +17,7 @@ int pareto_front(const attn_model *m, const attn_topology *t, const cost_options
     *front = NULL, *n_front = 0, *n_priced = 0;
     size_t n = 0, cap = 0;
     pareto_point *pts = NULL;
-    long b0 = batch_given ? m->workload.batch : 1, b1 = batch_given ? m->workload.batch : PARETO_BATCH_MAX;
+    long b0 = batch_given ? m->workload.batch : 1, b1 = batch_given ? m->workload.batch : MODEL_SIZE_MAX;
     for (long b = b0; b <= b1; b *= 2) {
         attn_model mb = *m;
         mb.workload.batch = (int)b;
