@@ -141,6 +141,13 @@ int plan_seq_supported(const attn_strategy *s, const attn_model *m, char *why, s
  * plan_build_even, the cost model and attnrun --calibrate's shapes. */
 int plan_resolve_microbatches(int requested, int rows, int pp);
 
+/* Autoregressive decode with a pipeline: step t+1 embeds the tokens step t's last stage
+ * produced, so every decode step ends with the step's token ids (PLAN_TOKEN_ID_BYTES per
+ * sequence) sent from the last stage back to the first, and the first stage starts the
+ * next step only once they are there. attnrun sends them (its inputs come from the seeded
+ * stream, so only the dependency is real); the cost model prices the transfer. */
+#define PLAN_TOKEN_ID_BYTES 4
+
 /* Fills ranks[] and groups[] with an even split (heads, dims, MLP columns, layers and batch
  * divided as evenly as possible, remainders to the lowest indices) and rank r placed on
  * device r of t (t may be NULL: node = device = rank, links LINK_SELF). Checks divisibility

@@ -734,7 +734,31 @@ void forward_prefill(attn_forward *fw, const float *input, const int32_t *ids, f
     free(my_ids);
 }
 
+/* The end of a decode step with a pipeline (PLAN_TOKEN_ID_BYTES, lib/plan.h): the last
+ * stage sends the step's token ids to the first, which waits for them. Without it the
+ * first stage would start step t+1 while the last still runs step t, overlapping
+ * consecutive tokens of the same sequences, which no server can do. The bytes travel in
+ * x (the last stage's output rows are already read; the first stage's x is rewritten by
+ * the next step's embedding). */
+static void pipe_token_return(attn_forward *fw) {
+    int pp = fw->plan->strategy.pp;
+    if (pp < 2) return;
+    int per_stage = strategy_stage_devices(&fw->plan->strategy), eb = fw->be->elem_bytes;
+    size_t n = ((size_t)fw->B * PLAN_TOKEN_ID_BYTES + (size_t)eb - 1) / (size_t)eb;
+    if (forward_is_last_stage(fw))
+        OP(OP_PIPE_P2P, {
+            fw->comm->send(fw->comm, fw->x, n, fw->rank - (pp - 1) * per_stage);
+            fw_comm_bytes(fw, OP_PIPE_P2P, (double)n, eb);
+        });
+    else if (forward_is_first_stage(fw))
+        OP(OP_PIPE_P2P, {
+            fw->comm->recv(fw->comm, fw->x, n, fw->rank + (pp - 1) * per_stage);
+            fw_comm_bytes(fw, OP_PIPE_P2P, (double)n, eb);
+        });
+}
+
 void forward_decode_step(attn_forward *fw, int step, const float *input, const int32_t *ids, float *out) {
     fw->phase = PHASE_DECODE;
     stage_forward(fw, input, ids, out, fw->B, 1, fw->L + step, 0);
+    pipe_token_return(fw);
 }

@@ -237,11 +237,8 @@ int cost_price_plan(const attn_plan *p, const attn_topology *t, const cost_optio
             double *g = &agg[(size_t)(rep * c.pp + s) * 4];
             stage_mb[s] = g[0];
             if (g[0] > slowest) slowest = g[0], crit_s = s;
-            if (s + 1 < c.pp) {
-                if (g[1] > p2p) p2p = g[1];
-                step += g[3];
-            }
-            step += g[2];
+            if (s + 1 < c.pp && g[1] > p2p) p2p = g[1];
+            step += g[2] + g[3]; /* g[3]: to the next stage, from the last the token ids back */
         }
         double tr = cost_pipeline_time(M, c.pp, stage_mb, p2p);
         /* synchronization (cost_sync_wait): each of the M - 1 steady-state periods lasts

@@ -213,7 +213,7 @@ typedef struct cost_rank_sizes {
 typedef struct cost_rank_key {
     cost_rank_sizes sizes;
     const cost_comm_geom *seg, *stage, *seqg, *shard; /* into price_ctx's arrays (NULL: none) */
-    cost_comm_geom pipe;  /* the link to the next stage (zero on the last) */
+    cost_comm_geom pipe;  /* the link to the pipe peer (the next stage; from the last, the first) */
     int pipe_ok;
 } cost_rank_key;
 void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *k);

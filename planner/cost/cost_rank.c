@@ -401,15 +401,26 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
 
 /* Activation transfer of `tokens` x hidden to the next stage's rank at the same (head group,
  * segment); 0 on the last stage. */
+/* The rank a stage's rank sends to in the pipeline: the next stage's rank with the same
+ * coordinates, and from the last stage the first's (a decode step's token ids,
+ * PLAN_TOKEN_ID_BYTES in lib/plan.h); -1 without a pipeline. */
+static int pipe_peer(const price_ctx *c, const attn_rank_assign *a) {
+    if (c->pp < 2) return -1;
+    int to = a->stage + 1 < c->pp ? a->stage + 1 : 0;
+    return c->at[plan_coord_rank(&c->p->strategy, a->replica, to, a->seq, a->head_group, a->seg)];
+}
+
+/* What rank a sends to its pipe peer: `tokens` rows of hidden states to the next stage,
+ * or (last stage, decode) one token id per sequence back to the first. */
 static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tokens, double *bytes, attn_link *link,
                        cost_coll_choice *ch, attn_phase ph) {
     *bytes = 0;
     if (link) *link = LINK_SELF;
-    if (a->stage + 1 >= c->pp) return 0;
+    int peer = pipe_peer(c, a), back = a->stage + 1 >= c->pp;
+    if (peer < 0 || (back && ph != PHASE_DECODE)) return 0;
     const attn_model *md = &c->p->model;
-    int next = c->at[plan_coord_rank(&c->p->strategy, a->replica, a->stage + 1, a->seq, a->head_group, a->seg)];
-    int devs[2] = {a->device, c->p->ranks[next].device};
-    double S = tokens * md->hidden * dtype_bytes(md->dtype);
+    int devs[2] = {a->device, c->p->ranks[peer].device};
+    double S = back ? tokens * PLAN_TOKEN_ID_BYTES : tokens * md->hidden * dtype_bytes(md->dtype);
     cost_comm_geom g;
     if (cost_comm_geom_build(c->t, devs, 2, &g) != 0) return 0;
     if (link) *link = g.link;
@@ -417,8 +428,6 @@ static double p2p_time(const price_ctx *c, const attn_rank_assign *a, double tok
     cost_nccl_options no = coll_options(c, a, ph);
     return cost_comm_time(&g, COLL_SENDRECV, S, c->cal, &no, ch);
 }
-
-
 
 /* The model's ends on rank a (cost_ends.c): its stage position and vocabulary shard. */
 static cost_ends_rank ends_of(const price_ctx *c, const attn_rank_assign *a) {
@@ -732,9 +741,9 @@ void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *key) {
     key->seqg = c->s > 1 ? &c->seqg[cost_seq_index(c, coord)] : NULL;
     key->shard = c->shard ? &c->shard[coord / (c->s * c->n * c->m)] : NULL;
     key->pipe_ok = 1;
-    if (a->stage + 1 < c->pp) {
-        int next = plan_coord_rank(&c->p->strategy, a->replica, a->stage + 1, a->seq, a->head_group, a->seg);
-        int devs[2] = {a->device, c->p->ranks[c->at[next]].device};
+    int peer = pipe_peer(c, a);
+    if (peer >= 0) {
+        int devs[2] = {a->device, c->p->ranks[peer].device};
         key->pipe_ok = cost_geom_cached(c->t, c->pipe_gc, devs, 2, &key->pipe) == 0;
     }
 }

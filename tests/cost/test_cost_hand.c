@@ -148,6 +148,23 @@ static void test_pipeline_plan(void) {
     /* the transfer crosses the network: 4 rows * 2048 * 4096 * 2 bytes per microbatch,
      * NCCL's point-to-point with Simple: base 8.4 us + one network hop of 14 us, + S / 47e9 */
     CHECK_REL(p2p, 22.4e-6 + 4.0 * 2048 * 4096 * 2 / 47e9, 1e-12);
+
+    /* decode: a step goes through both stages, then its token ids (4 bytes per sequence)
+     * go back from the last stage to the first before the next step can start */
+    double dstage[2] = {0, 0}, fwd = 0, back = 0, back_bytes = 0;
+    for (int i = 0; i < p.world; i++) {
+        double dec = 0;
+        for (int k = 0; k < OP_COUNT; k++)
+            if (k != OP_PIPE_P2P) dec += r->ranks[i].op[PHASE_DECODE][k].time_s;
+        int sg = p.ranks[i].stage;
+        const attn_op_cost *pc = &r->ranks[i].op[PHASE_DECODE][OP_PIPE_P2P];
+        if (dec > dstage[sg]) dstage[sg] = dec;
+        if (sg == 0 && pc->time_s > fwd) fwd = pc->time_s;
+        if (sg == 1 && pc->time_s > back) back = pc->time_s, back_bytes = pc->bytes;
+    }
+    CHECK(back > 0 && back < fwd, "the token ids' return is priced, below the hidden states' transfer: %g, %g", back, fwd);
+    CHECK_REL(back_bytes, 16.0 * PLAN_TOKEN_ID_BYTES, 1e-12);
+    CHECK_REL(r->metric[MET_TPOT_S], dstage[0] + dstage[1] + fwd + back, 1e-12);
     plan_free(&p);
     topology_free(&t);
 }
