@@ -31,7 +31,7 @@
 #
 # usage: bench/accuracy.sh [--calibration FILE | --no-calibration | --calibrate] [--models "tiny small"]
 #                          [--repeat N] [--warmup N] [--launches N] [--quiet-wait S] [--out DIR] [--build DIR]
-#                          [--reuse DIR]
+#                          [--reuse DIR] [--probe-model NAME] [--probe-ref N] [--probe-window W]
 # env: ATTNPLAN, ATTNRUN (binaries; default BUILD/planner/attnplan, BUILD/runtime/attnrun)
 # Exit: 0 when both MAPE targets (<= 10%) are met, 1 when not, 2 on bad usage or a failed run.
 set -euo pipefail
@@ -50,7 +50,8 @@ build=$root/build
 cal=$root/calibrations/cpu-local-2.yaml
 models="tiny tiny-llama small small-llama medium medium-llama"
 probe_model=small
-probe_ref=3
+probe_ref=5
+probe_window=3
 repeat=7
 warmup=2
 launches=3
@@ -66,6 +67,7 @@ while [ $# -gt 0 ]; do
     --models) models=$2; shift 2 ;;
     --probe-model) probe_model=$2; shift 2 ;;
     --probe-ref) probe_ref=$2; shift 2 ;;
+    --probe-window) probe_window=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --launches) launches=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
@@ -170,7 +172,10 @@ done
 # every plan's launch, and --probe-ref times right after the calibration. Its ttft_s and
 # tpot_s now against then are the host's speed at that moment relative to the minutes the
 # calibration was measured in; predictions scaled by that ratio are the drift-corrected
-# figures. Without a calibration measured in this run (--calibration FILE, --no-calibration)
+# figures. "At that moment" is the median of the --probe-window probes before and after
+# the launch's own (default 3: 7 probes, about half a minute; 0: the launch's own probe,
+# which carries one launch's noise into every corrected figure, bench/accuracy_summary.awk)
+# against the median of the --probe-ref (default 5) probes after the calibration. Without a calibration measured in this run (--calibration FILE, --no-calibration)
 # the reference is the median probe of the sweep, which corrects drift within the sweep
 # only. The probe runs beside nothing else, as each plan does.
 probe_plan=$out/probe.plan.yaml
@@ -252,5 +257,5 @@ done
 # against the median of the plan's other launches. Plans are "long" when the metric's
 # median measurement is >= 10 ms, where timer and launch overheads are small.
 results=$out/results.tsv  # MODEL SPEC WORLD METRIC PRED MEAS ERR% OTHERS CORR_ERR% NOISE% SPREAD% CLASS
-awk -f "$root/bench/accuracy_summary.awk" -v results="$results" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v have_ref="$(grep -c '^ref	' "$probes" || true)" \
+awk -f "$root/bench/accuracy_summary.awk" -v results="$results" -v window="$probe_window" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v have_ref="$(grep -c '^ref	' "$probes" || true)" \
   "$probes" "$launch_rows"

@@ -1,5 +1,5 @@
 # accuracy_summary.awk: the figures of bench/accuracy.sh from its probes and launches
-# (FILES: probes.tsv then launches.tsv; variables results, load, have_ref). Prints each
+# (FILES: probes.tsv then launches.tsv; variables results, load, have_ref, window). Prints each
 # plan's line, the MAPE per metric and class (raw, drift-corrected), the noise floor and
 # the spread beside them, the ranking check and the targets; exits 0 when the targets are
 # met, 1 when not. The definitions are docs/accuracy.md's ("Repeatability and drift").
@@ -9,10 +9,20 @@ function median(a, n,    i, j, t, b) { # of a[1..n]; the lower middle for even n
     for (i = 2; i <= n; i++) { t = b[i]; for (j = i - 1; j >= 1 && b[j] > t; j--) b[j + 1] = b[j]; b[j + 1] = t }
     return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2
 }
-BEGIN { FS = OFS = "\t" }
+# The host's speed at probe i: the median of the probes i - window .. i + window (in the
+# order they ran). One probe is as noisy as one launch (a quiet sweep of 2026-12-03: the
+# probe's tpot_s 1.5 to 3.8 ms from one launch to the next), so scaling by it alone adds
+# that noise to every corrected figure; the window keeps the drift of the host's phases
+# (tens of seconds to minutes) and averages the launch-to-launch noise out.
+function drift(i, mt,    j, c, w) {
+    if (i < 1) return 0
+    for (j = i - window; j <= i + window; j++) if (j >= 1 && j <= nall) w[++c] = mt == "ttft_s" ? at[j] : ap[j]
+    return median(w, c)
+}
+BEGIN { FS = OFS = "\t"; if (window == "") window = 3 }
 FILENAME == ARGV[1] {                  # probes: TAG LAUNCH ttft_s tpot_s
     if ($1 == "ref") { nref++; rt[nref] = $3; rp[nref] = $4 }
-    else { probe[$1, $2, "ttft_s"] = $3; probe[$1, $2, "tpot_s"] = $4; nall++; at[nall] = $3; ap[nall] = $4 }
+    else { nall++; pidx[$1, $2] = nall; at[nall] = $3; ap[nall] = $4 } # in the order they ran
     next
 }
 {                                      # launches: TAG MODEL SPEC WORLD METRIC LAUNCH PRED MEAS OTHERS
@@ -36,7 +46,7 @@ END {
         best = 1
         for (j = 1; j <= n; j++) if (abs(meas[k, j] - med) < abs(meas[k, best] - med)) best = j
         m = meas[k, best]; mt = metric[k]
-        f = 1; pr = probe[tag[k], lid[k, best], mt]
+        f = 1; pr = drift(pidx[tag[k], lid[k, best]], mt)
         if (pr > 0 && ref[mt] > 0) f = pr / ref[mt]
         err = 100 * (pred[k] - m) / m
         corr = 100 * (pred[k] * f - m) / m
