@@ -4,19 +4,24 @@
 # the spread beside them, the ranking check and the targets; exits 0 when the targets are
 # met, 1 when not. The definitions are docs/accuracy.md's ("Repeatability and drift").
 function abs(x) { return x < 0 ? -x : x }
+function lo_of(a, n,    i, v) { v = a[1]; for (i = 2; i <= n; i++) if (a[i] < v) v = a[i]; return v }
+function hi_of(a, n,    i, v) { v = a[1]; for (i = 2; i <= n; i++) if (a[i] > v) v = a[i]; return v }
 function median(a, n,    i, j, t, b) { # of a[1..n]; the lower middle for even n
     for (i = 1; i <= n; i++) b[i] = a[i]
     for (i = 2; i <= n; i++) { t = b[i]; for (j = i - 1; j >= 1 && b[j] > t; j--) b[j + 1] = b[j]; b[j + 1] = t }
     return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2
 }
-# The host's speed at probe i: the median of the probes i - window .. i + window (in the
-# order they ran). One probe is as noisy as one launch (a quiet sweep of 2026-12-03: the
-# probe's tpot_s 1.5 to 3.8 ms from one launch to the next), so scaling by it alone adds
-# that noise to every corrected figure; the window keeps the drift of the host's phases
-# (tens of seconds to minutes) and averages the launch-to-launch noise out.
-function drift(i, mt,    j, c, w) {
+# The host's speed at probe i: the median prefill time (ttft_s) of the probes i - window ..
+# i + window, in the order they ran; it scales both metrics. Measured in the quiet sweep
+# of 2026-12-03 (docs/accuracy.md): the probe's prefill varied 0.082-0.108 s (quartiles
+# within 4% of the median), its decode step 1.2-3.3 ms from one launch to the next (the
+# probe model's weights sit in the L3 cache, which the host's other tenants share), wider
+# than any plan's own spread, so scaling by it added that noise to every corrected tpot_s;
+# the window keeps the drift of the host's phases (tens of seconds to minutes) and
+# averages the launch-to-launch noise out.
+function drift(i,    j, c, w) {
     if (i < 1) return 0
-    for (j = i - window; j <= i + window; j++) if (j >= 1 && j <= nall) w[++c] = mt == "ttft_s" ? at[j] : ap[j]
+    for (j = i - window; j <= i + window; j++) if (j >= 1 && j <= nall) w[++c] = at[j]
     return median(w, c)
 }
 BEGIN { FS = OFS = "\t"; if (window == "") window = 3 }
@@ -32,9 +37,10 @@ FILENAME == ARGV[1] {                  # probes: TAG LAUNCH ttft_s tpot_s
     nl[k]++; meas[k, nl[k]] = $8; lid[k, nl[k]] = $6
 }
 END {
-    if (have_ref > 0 && nref > 0) { ref["ttft_s"] = median(rt, nref); ref["tpot_s"] = median(rp, nref); refwhat = "the probe right after the calibration" }
-    else if (nall > 0) { ref["ttft_s"] = median(at, nall); ref["tpot_s"] = median(ap, nall); refwhat = "the sweep's median probe (no calibration measured in this run)" }
-    printf "drift probe: reference %s: ttft_s %.4g s, tpot_s %.4g s\n\n", refwhat, ref["ttft_s"], ref["tpot_s"]
+    if (have_ref > 0 && nref > 0) { ref = median(rt, nref); refwhat = "the probes right after the calibration" }
+    else if (nall > 0) { ref = median(at, nall); refwhat = "the sweep's median probe (no calibration measured in this run)" }
+    printf "drift probe: reference %s: ttft_s %.4g s (tpot_s %.4g s, not used)\n", refwhat, ref, nref ? median(rp, nref) : median(ap, nall)
+    printf "drift probe over the sweep: ttft_s %.4g s median, %.4g..%.4g; tpot_s %.4g s median, %.4g..%.4g\n\n", median(at, nall), lo_of(at, nall), hi_of(at, nall), median(ap, nall), lo_of(ap, nall), hi_of(ap, nall)
     printf "%-12s %-40s %-7s %11s %11s %8s %9s %7s %7s %s\n", "model", "strategy", "metric", "predicted", "measured",
            "error", "corrected", "noise", "spread", "others"
     printf "" > results
@@ -46,8 +52,8 @@ END {
         best = 1
         for (j = 1; j <= n; j++) if (abs(meas[k, j] - med) < abs(meas[k, best] - med)) best = j
         m = meas[k, best]; mt = metric[k]
-        f = 1; pr = drift(pidx[tag[k], lid[k, best]], mt)
-        if (pr > 0 && ref[mt] > 0) f = pr / ref[mt]
+        f = 1; pr = drift(pidx[tag[k], lid[k, best]])
+        if (pr > 0 && ref > 0) f = pr / ref
         err = 100 * (pred[k] - m) / m
         corr = 100 * (pred[k] * f - m) / m
         noise = ""; lo = m; hi = m
