@@ -4,7 +4,9 @@
 # report of another plan file is refused (and accepted with --force); a rank-share report
 # shows its not-measured entries as such; with a small --score-workspace the cost model
 # prices the score blocks attnrun runs; a model with a vocabulary shows its ends' ops
-# beside the prediction, with the flops and bytes priced the ones the run counted.
+# beside the prediction, with the flops and bytes priced the ones the run counted; a
+# pipeline's decode step returns its token ids from the last stage to the first, priced
+# and sent (lib/plan.h, PLAN_TOKEN_ID_BYTES).
 set -uo pipefail
 attnplan=$1 attnrun=$2 work=$3
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -68,4 +70,21 @@ for op in lm_head embed_comm lm_head_comm; do
   [ -n "$want" ] && [ "$(echo $want)" = "$(echo $got)" ] || fail "$op: predicted '$want', measured '$got'"
 done
 echo "$out" | grep -E "^ +lm_head +s " | head -1 | awk '{exit !($3 > 0 && $4 > 0)}' || fail "lm_head not priced and measured"
+# pipeline decode: the cost model counts what each rank sends, attnrun what it sends and
+# receives, so with pp = 2 every rank's decode pipe_p2p bytes are the first stage's
+# hidden-state send plus the last stage's token ids (B x 4 bytes); without the return
+# attnrun would count the first alone, and the cost model would price no return
+"$attnplan" price "$topo" "$model" --strategy dp=1,pp=2,n=1,m=1 --devices 2 --batch 3 -o "$work/plan_pp.yaml" >/dev/null ||
+  fail "attnplan price pp"
+mpirun -np 2 "$attnrun" "$work/plan_pp.yaml" --check --repeat 1 --warmup 0 -o "$work/measured_pp.yaml" > "$work/run_pp.log" 2>&1 ||
+  { cat "$work/run_pp.log"; fail "attnrun pp"; }
+dec_p2p_bytes() { # FILE: the decode pipe_p2p bytes of every rank, in rank order
+  awk '/^ +decode:$/ { d = 1; next } /^ +prefill:$/ { d = 0 } d && /^ +pipe_p2p: / { gsub(/[],]/, ""); print $NF; d = 0 }' "$1"
+}
+pred=$(dec_p2p_bytes "$work/plan_pp.yaml"); meas=$(dec_p2p_bytes "$work/measured_pp.yaml")
+hidden=$(awk '/^hidden:/ { print $2 }' "$model")
+first=$(echo "$pred" | sed -n 1p) last=$(echo "$pred" | sed -n 2p)
+echo "pipeline decode pipe_p2p bytes: predicted sends '$(echo $pred)', measured sends + receives '$(echo $meas)'"
+[ "$first" = $((3 * hidden * 4)) ] && [ "$last" = $((3 * 4)) ] || fail "pp decode: predicted sends '$first' '$last'"
+[ "$(echo $meas)" = "$((first + last)) $((first + last))" ] || fail "pp decode: measured '$meas', want $((first + last)) on both ranks"
 echo "compare.sh: all passed"
