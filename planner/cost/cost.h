@@ -49,12 +49,18 @@ typedef struct cost_attention_point {
 /* One collective measured on a group of group_size devices crossing link class `link`:
  * time(S) = steps(p) * alpha_s + factor(p) * S / bus_bandwidth, with nccl-tests' conventions
  * (steps and factor: all-reduce 2(p-1) and 2(p-1)/p; the others p-1 and (p-1)/p; send/recv 1). */
+#define COST_MAX_COLL_POINTS 32
 typedef struct cost_coll_fit {
     attn_coll coll;
     attn_link link;
     int group_size;
     double alpha_s;
     double bus_bandwidth;           /* bytes/s (nccl-tests busbw) */
+    /* The measured sizes behind the fit (the file's samples, bytes ascending): at this group
+     * size a collective is priced between them (log bytes / log time), beyond them by the
+     * fit's shape through the nearest one; none: the fit alone. */
+    int n_points;
+    double point_bytes[COST_MAX_COLL_POINTS], point_s[COST_MAX_COLL_POINTS];
 } cost_coll_fit;
 
 /* The cost model's view of a calibration file (lib/calibration_io.h, which owns the file

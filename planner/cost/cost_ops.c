@@ -294,7 +294,19 @@ int cost_calibration_from(const attn_calibration *file, const char *source, cost
     cal->n_attention = file->n_attention;
     for (int i = 0; i < file->n_coll; i++) {
         const calibration_coll *c = &file->coll[i];
-        cal->coll[i] = (cost_coll_fit){c->coll, c->link, c->group_size, c->alpha_s, c->bus_bandwidth};
+        cost_coll_fit *f = &cal->coll[i];
+        *f = (cost_coll_fit){c->coll, c->link, c->group_size, c->alpha_s, c->bus_bandwidth, 0, {0}, {0}};
+        for (int j = 0; j < c->n_samples && f->n_points < COST_MAX_COLL_POINTS; j++) { /* sorted in, once per size */
+            double b = c->samples[j].bytes, t = c->samples[j].seconds;
+            if (!(b > 0 && t > 0)) continue;
+            int at = f->n_points, dup = 0;
+            while (at > 0 && f->point_bytes[at - 1] >= b) dup |= f->point_bytes[--at] == b;
+            if (dup) continue;
+            memmove(f->point_bytes + at + 1, f->point_bytes + at, (size_t)(f->n_points - at) * sizeof *f->point_bytes);
+            memmove(f->point_s + at + 1, f->point_s + at, (size_t)(f->n_points - at) * sizeof *f->point_s);
+            f->point_bytes[at] = b, f->point_s[at] = t;
+            f->n_points++;
+        }
     }
     cal->n_coll = file->n_coll;
     cal->elementwise_bandwidth = file->elementwise_bandwidth;

@@ -95,13 +95,26 @@ static void test_allreduce(void) {
     CHECK_REL(td, 8.4e-6 + 30 * 3.4e-6 + 30.0 / 16 * S / 360e9, 1e-12);
     CHECK(link == LINK_DOMAIN && hier == 0, "link %d hier %d", (int)link, hier);
     /* a calibration fit replaces alpha and beta: 14 * 1us + 1.75 * S / 400e9 */
-    cost_coll_fit fit = {COLL_ALLREDUCE, LINK_NODE, 8, 1e-6, 400e9};
+    cost_coll_fit fit = {COLL_ALLREDUCE, LINK_NODE, 8, 1e-6, 400e9, 0, {0}, {0}};
     cost_calibration cal;
     memset(&cal, 0, sizeof cal);
     cal.n_coll = 1;
     cal.coll = &fit;
     cal.launch_overhead_s = -1;
     CHECK_REL(cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, S, &cal, NULL, NULL), 14e-6 + 1.75 * S / 400e9, 1e-12);
+    /* with its measured sizes (4 KiB 20 us, 64 KiB 80 us, 1 MiB 100 us): between two of
+     * them log-log; beyond, the fit's line through the nearest; another group size, the fit */
+    fit.n_points = 3;
+    double pb[3] = {4096, 65536, 1048576}, ps[3] = {20e-6, 80e-6, 100e-6};
+    memcpy(fit.point_bytes, pb, sizeof pb);
+    memcpy(fit.point_s, ps, sizeof ps);
+    CHECK_REL(cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, 16384, &cal, NULL, NULL), 40e-6, 1e-12);
+    CHECK_REL(cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, 65536, &cal, NULL, NULL), 80e-6, 1e-12);
+    double line_end = 14e-6 + 1.75 * 1048576 / 400e9, line_4m = 14e-6 + 1.75 * 4194304 / 400e9;
+    CHECK_REL(cost_collective_time(&t, COLL_ALLREDUCE, devs, 8, 4194304, &cal, NULL, NULL), 100e-6 * line_4m / line_end,
+              1e-12);
+    CHECK_REL(cost_collective_time(&t, COLL_ALLREDUCE, devs, 4, 16384, &cal, NULL, NULL), 6e-6 + 1.5 * 16384 / 400e9,
+              1e-12);
     topology_free(&t);
 }
 

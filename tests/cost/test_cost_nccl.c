@@ -168,7 +168,7 @@ static void test_precedence(void) {
     ch = predict(&t, COLL_ALLREDUCE, 4, S, NULL, NULL);
     CHECK(ch.source == COST_COLL_MODEL, "4 ranks: source %d", (int)ch.source);
     /* a calibration fit wins over both: steps x alpha + factor x S / busbw */
-    cost_coll_fit fit = {COLL_ALLREDUCE, LINK_NODE, 8, 1e-6, 400e9};
+    cost_coll_fit fit = {COLL_ALLREDUCE, LINK_NODE, 8, 1e-6, 400e9, 0, {0}, {0}};
     cost_calibration cal;
     memset(&cal, 0, sizeof cal);
     cal.n_coll = 1;
