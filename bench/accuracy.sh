@@ -95,6 +95,42 @@ topo=$root/topologies/cpu-local-2.yaml
 [ -n "$out" ] || out=$(mktemp -d /tmp/accuracy.XXXXXX)
 mkdir -p "$out"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+prio=
+if nice -n -20 true 2>/dev/null; then prio="nice -n -20"; priority="$priority, runs nice -20"; fi
+
+# The drift probe: one fixed plan (the probe model as one rank, --repeat 3) timed before
+# every plan's launch, and --probe-ref times right before and as many right after the
+# calibration (the host during the calibration's minutes, from both sides). Its ttft_s and
+# tpot_s now against then are the host's speed at that moment relative to the minutes the
+# calibration was measured in; predictions scaled by that ratio are the drift-corrected
+# figures. "At that moment" is the median of the --probe-window probes before and after
+# the launch's own (default 3: 7 probes, about half a minute; 0: the launch's own probe,
+# which carries one launch's noise into every corrected figure, bench/accuracy_summary.awk)
+# against the median of the 2 x --probe-ref (default 5) probes around the calibration. Without a calibration measured in this run (--calibration FILE, --no-calibration)
+# the reference is the median probe of the sweep, which corrects drift within the sweep
+# only. The probe runs beside nothing else, as each plan does.
+probe_plan=$out/probe.plan.yaml
+# (priced with the topology's defaults: it is run, never compared, and runs before the calibration)
+if ! "$attnplan" price "$topo" "$root/models/$probe_model.yaml" --strategy dp=1,pp=1,n=1,m=1 --devices 1 \
+     -o "$probe_plan" > "$out/probe.price.txt" 2>&1; then
+  echo "accuracy.sh: attnplan price failed for the probe model $probe_model (see $out/probe.price.txt)" >&2; exit 2
+fi
+probes=$out/probes.tsv  # TAG LAUNCH ttft_s tpot_s (TAG "ref" for the reference probes)
+run_probe() { # TAG LAUNCH
+  local m=$out/probe.measured.yaml
+  if ! timeout 120 $prio mpirun -np 1 --bind-to core "$attnrun" "$probe_plan" --threads 1 --seed 1 --repeat 3 \
+       --warmup 1 -o "$m" > "$out/probe.run.txt" 2>&1; then
+    echo "accuracy.sh: the drift probe failed (see $out/probe.run.txt)" >&2; exit 2
+  fi
+  awk -v t="$1" -v l="$2" '/^  metrics:/ { on = 1; next } on && /^  [a-z_]+:$/ { exit }
+    on && $1 == "ttft_s:" { a = $2 } on && $1 == "tpot_s:" { b = $2 }
+    END { printf "%s\t%s\t%s\t%s\n", t, l, a, b }' "$m" >> "$probes"
+}
+
+if [ -n "$calibrate" ]; then
+  : > "$probes"
+  for i in $(seq 1 "$probe_ref"); do run_probe ref "before$i"; done
+fi
 if [ -n "$calibrate" ]; then
   cal=$out/calibration.yaml
   margs=()
@@ -114,8 +150,6 @@ strategies="dp=1,pp=1,n=1,m=1 dp=1,pp=1,n=2,m=1 dp=1,pp=1,n=1,m=2,scheme=score-a
 dp=1,pp=1,n=1,m=2,scheme=qk-allgather dp=1,pp=1,n=1,m=2,scheme=head-alltoall dp=1,pp=2,n=1,m=1
 dp=2,pp=1,n=1,m=1"
 
-prio=
-if nice -n -20 true 2>/dev/null; then prio="nice -n -20"; priority="$priority, runs nice -20"; fi
 
 # Other runnable processes, averaged over one second (procs_running of /proc/stat, less
 # this sampler). The runs are niced to -20: against a few processes at nice 0 each rank
@@ -168,33 +202,6 @@ for p in "${plans[@]}"; do
   fi
 done
 
-# The drift probe: one fixed plan (the probe model as one rank, --repeat 3) timed before
-# every plan's launch, and --probe-ref times right after the calibration. Its ttft_s and
-# tpot_s now against then are the host's speed at that moment relative to the minutes the
-# calibration was measured in; predictions scaled by that ratio are the drift-corrected
-# figures. "At that moment" is the median of the --probe-window probes before and after
-# the launch's own (default 3: 7 probes, about half a minute; 0: the launch's own probe,
-# which carries one launch's noise into every corrected figure, bench/accuracy_summary.awk)
-# against the median of the --probe-ref (default 5) probes after the calibration. Without a calibration measured in this run (--calibration FILE, --no-calibration)
-# the reference is the median probe of the sweep, which corrects drift within the sweep
-# only. The probe runs beside nothing else, as each plan does.
-probe_plan=$out/probe.plan.yaml
-if ! "$attnplan" price "$topo" "$root/models/$probe_model.yaml" --strategy dp=1,pp=1,n=1,m=1 --devices 1 \
-     "${calopt[@]}" -o "$probe_plan" > "$out/probe.price.txt" 2>&1; then
-  echo "accuracy.sh: attnplan price failed for the probe model $probe_model (see $out/probe.price.txt)" >&2; exit 2
-fi
-probes=$out/probes.tsv  # TAG LAUNCH ttft_s tpot_s (TAG "ref" for the reference probes)
-run_probe() { # TAG LAUNCH
-  local m=$out/probe.measured.yaml
-  if ! timeout 120 $prio mpirun -np 1 --bind-to core "$attnrun" "$probe_plan" --threads 1 --seed 1 --repeat 3 \
-       --warmup 1 -o "$m" > "$out/probe.run.txt" 2>&1; then
-    echo "accuracy.sh: the drift probe failed (see $out/probe.run.txt)" >&2; exit 2
-  fi
-  awk -v t="$1" -v l="$2" '/^  metrics:/ { on = 1; next } on && /^  [a-z_]+:$/ { exit }
-    on && $1 == "ttft_s:" { a = $2 } on && $1 == "tpot_s:" { b = $2 }
-    END { printf "%s\t%s\t%s\t%s\n", t, l, a, b }' "$m" >> "$probes"
-}
-
 # 2. run every plan, in --launches rounds over all of them: the host's speed drifts in
 # phases of seconds (up to 2x on a shared host), so a plan's launches are spread over the
 # whole sweep rather than taken back to back
@@ -215,9 +222,10 @@ if [ -n "$reuse" ]; then
   fi
   [ -n "$calibrate" ] || [ "$cal" = "$reuse/calibration.yaml" ] || sed -i '/^ref\t/d' "$probes"
 else
-  : > "$probes"
   if [ -n "$calibrate" ]; then
-    for i in $(seq 1 "$probe_ref"); do run_probe ref "$i"; done
+    for i in $(seq 1 "$probe_ref"); do run_probe ref "after$i"; done
+  else
+    : > "$probes"
   fi
   for l in $(seq 1 "$launches"); do
     echo "accuracy.sh: round $l of $launches over ${#plans[@]} plans" >&2

@@ -37,7 +37,7 @@ FILENAME == ARGV[1] {                  # probes: TAG LAUNCH ttft_s tpot_s
     nl[k]++; meas[k, nl[k]] = $8; lid[k, nl[k]] = $6
 }
 END {
-    if (have_ref > 0 && nref > 0) { ref = median(rt, nref); refwhat = "the probes right after the calibration" }
+    if (have_ref > 0 && nref > 0) { ref = median(rt, nref); refwhat = "the probes around the calibration" }
     else if (nall > 0) { ref = median(at, nall); refwhat = "the sweep's median probe (no calibration measured in this run)" }
     printf "drift probe: reference %s: ttft_s %.4g s (tpot_s %.4g s, not used)\n", refwhat, ref, nref ? median(rp, nref) : median(ap, nall)
     printf "drift probe over the sweep: ttft_s %.4g s median, %.4g..%.4g; tpot_s %.4g s median, %.4g..%.4g\n\n", median(at, nall), lo_of(at, nall), hi_of(at, nall), median(ap, nall), lo_of(ap, nall), hi_of(ap, nall)
