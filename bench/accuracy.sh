@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/accuracy.sh: predicted against measured on this machine's CPU. For each model
-# (tiny, tiny-llama, small, small-llama) and each strategy of 1 and 2 ranks on
+# (tiny, tiny-llama, small, small-llama, medium, medium-llama) and each strategy of 1 and 2 ranks on
 # topologies/cpu-local-2.yaml (one OpenBLAS thread per rank): `attnplan price
 # --calibration`, `mpirun attnrun --repeat`, `attnplan compare`; prints predicted,
 # measured and the error of ttft_s and tpot_s per plan, then the mean absolute percentage
@@ -145,10 +145,12 @@ fi
 [ -z "$cal" ] || [ -r "$cal" ] || { echo "accuracy.sh: cannot read $cal" >&2; exit 2; }
 
 # Every strategy of 1 and 2 ranks: one rank; 2-way tensor parallel; 2 dimension segments
-# in each exact scheme; 2 pipeline stages; 2 data-parallel replicas.
+# in each exact scheme; 2 pipeline stages; 2 data-parallel replicas; 2 sequence slices,
+# K/V around a ring and all-gathered (since 2026-12-03).
 strategies="dp=1,pp=1,n=1,m=1 dp=1,pp=1,n=2,m=1 dp=1,pp=1,n=1,m=2,scheme=score-allreduce
 dp=1,pp=1,n=1,m=2,scheme=qk-allgather dp=1,pp=1,n=1,m=2,scheme=head-alltoall dp=1,pp=2,n=1,m=1
-dp=2,pp=1,n=1,m=1"
+dp=2,pp=1,n=1,m=1 dp=1,pp=1,s=2,n=1,m=1,cp=ring,weights=replicated
+dp=1,pp=1,s=2,n=1,m=1,cp=allgather,weights=replicated"
 
 
 # Other runnable processes, averaged over one second (procs_running of /proc/stat, less
@@ -184,7 +186,7 @@ for model in $models; do
   for spec in $strategies; do
     world=1
     for kv in ${spec//,/ }; do
-      case "$kv" in dp=*|pp=*|n=*|m=*) world=$((world * ${kv#*=})) ;; esac
+      case "$kv" in dp=*|pp=*|s=*|n=*|m=*) world=$((world * ${kv#*=})) ;; esac
     done
     plans+=("$model $spec $world $model.${spec//[=,]/_}")
   done
