@@ -64,7 +64,8 @@ double cost_attention_efficiency(const attn_device_type *dt, const cost_calibrat
     if (cal && cal->n_attention > 0 && cal->attention) {
         /* inverse-distance weighting (power 2) in log2 space, an exact hit returned as is:
          * the GEMM table's interpolation (cost_ops.c) on the fused op's own axes */
-        double x[5] = {log2_at_least_1(sh->q_len), log2_at_least_1(sh->fa_keys), log2_at_least_1(sh->att_qk_dims),
+        double tq = sh->fa_q_key > 0 ? sh->fa_q_key : sh->q_len;
+        double x[5] = {log2_at_least_1(tq), log2_at_least_1(sh->fa_keys), log2_at_least_1(sh->att_qk_dims),
                        log2_at_least_1(sh->rows * sh->att_heads), log2_at_least_1(sh->qpk)};
         double wsum = 0, esum = 0;
         for (int i = 0; i < cal->n_attention; i++) {

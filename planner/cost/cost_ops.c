@@ -247,6 +247,18 @@ void cost_layer_ops(const cost_shape *sh, const attn_device_type *dt, const cost
         nl += 1;
     }
 
+    if (sh->fa_q_key > 0 && sh->cp == CP_RING && sh->fa_calls > 2) {
+        /* prefill with cp=ring: each query chunk's first call (its diagonal) writes (O, LSE),
+         * every later one is merged in (forward_seq.c ring_block): fa_calls - 2 pairwise
+         * merges of a chunk's rows, reading both partials and writing the result */
+        double rq = sh->rows * sh->att_heads * sh->fa_q_key, dv = sh->att_v_dims, n = sh->fa_calls - 2;
+        attn_op_cost mg = vector_op(dt, n * rq * (2 * (2 * dv + 3) + dv), n * rq * (3 * eb * dv + 3 * 4.0), bw_elem, n, ls);
+        op[OP_ATTENTION].time_s += mg.time_s;
+        op[OP_ATTENTION].flops += mg.flops;
+        op[OP_ATTENTION].bytes += mg.bytes;
+        nl += n;
+    }
+
     /* Row-parallel output projection on the dimension-split attention output. */
     op[OP_O_PROJ] = gemm_op(dt, dt_model, (int)eb, Tt, H, sh->o_cols, 1, ls, cal);
     attn_op_cost resid = vector_op(dt, Tt * H, 3 * eb * Tt * H, bw_k[CALIBRATION_KERNEL_RESIDUAL], 1, ls);

@@ -56,7 +56,9 @@ typedef struct cost_shape {
      * the shared rule (attn_fused_plan) on the device's kernel. */
     int fused;
     attn_fused_tiling fa;
-    double fa_keys;         /* Tk of the call: L (prefill), L + 1 (decode) */
+    double fa_keys;         /* Tk of the call: L (prefill), L + 1 (decode); s > 1 prefill: of a typical call */
+    double fa_q_key;        /* > 0: the calibration lookup's Tq, one call's (s > 1 prefill: a zigzag
+                               chunk's rows); 0: q_len */
     double fa_calls;        /* calls per layer (0 or 1: one; s > 1 prefill: one per query chunk and pass) */
     int fa_gpu, fa_units;   /* the device's tile rule and its parallel units */
     int qpk;                /* query heads per kv head */
@@ -177,7 +179,7 @@ typedef struct price_ctx {
                             (-1: not yet), then what the slice changes in a rank's prices
                             (cost_rank.c fills it on first use; cost.c owns it) */
 } price_ctx;
-#define COST_SLICE_SIG 15
+#define COST_SLICE_SIG 16
 
 /* Per-rank results kept for the stage/pipeline assembly. */
 typedef struct rank_time {

@@ -182,11 +182,17 @@ static void base_shape(const price_ctx *c, const attn_rank_assign *a, attn_phase
             sh->fa.key_rows += f1.key_rows;
             sh->fa.pairs += f1.pairs;
             if (f1.kv_splits > sh->fa.kv_splits) sh->fa.kv_splits = f1.kv_splits;
-            sh->fa_keys = L; /* the calibration's key axis: the sequence the slices share */
             /* allgather: one call per chunk; ring: one per visible (query chunk, key chunk)
              * pair over the passes (forward_seq.c): query chunk q sees the chunks 0..q, so
              * slice i's chunks i and 2s-1-i make (i+1) + (2s-i) = 2s+1 calls */
             sh->fa_calls = st->cp == CP_RING ? 2.0 * S + 1 : 2;
+            /* the calibration's point for these calls (attnrun --calibrate times the same
+             * shapes, calibrate.c): a chunk's rows against, around the ring, a chunk and
+             * the one before it (the calls are chunk x chunk blocks), all-gathered the mean
+             * of the two chunks' key extents. Looked up at (L/s, L), where nothing was
+             * measured, small's ring attention was priced 5.4 ms and ran 13.7 ms. */
+            sh->fa_q_key = e0 - b0;
+            sh->fa_keys = st->cp == CP_RING ? 2.0 * (e0 - b0) : (double)((e0 + e1) / 2);
         } else {
             sh->fa_keys = ph == PHASE_PREFILL ? L : dec_keys;
             /* the GQA rule: a GPU decode tile stacks the query heads of one kv head (the kernel's
@@ -725,7 +731,8 @@ void cost_rank_key_make(const price_ctx *c, int idx, cost_rank_key *key) {
             int P = plan_seq_chunk_range(md->workload.seq_len, c->s, a->seq, NULL, NULL, NULL, NULL);
             double v[COST_SLICE_SIG] = {rows, P, seq_decode_share(md->workload.decode_tokens, c->s, a->seq), sh.q_cols,
                                         sh.kv_cols, sh.score_pairs, sh.key_reads, sh.chunks, sh.chunk_rows, sh.fa.tiles,
-                                        sh.fa.key_rows, sh.fa.pairs, sh.fa.kv_splits, sh.fa.q_tile, sh.fa_keys};
+                                        sh.fa.key_rows, sh.fa.pairs, sh.fa.kv_splits, sh.fa.q_tile, sh.fa_keys,
+                                        sh.fa_q_key};
             memcpy(sig, v, sizeof v);
         }
         memcpy(k->slice, sig + 1, sizeof k->slice);

@@ -199,6 +199,16 @@ void cal_add_model_shapes(cal_ctx *c, const attn_model *m, int world_max) {
                         if (scheme != SCHEME_SCORE_ALLREDUCE) {
                             add_attention(c, L, L, qk, v, mb_rows, ah, qpk);
                             add_attention(c, 1, L + 1, qk, v, rows, ah, qpk);
+                            /* the sequence axis's prefill calls, at the points cost_rank.c
+                             * looks them up at: slice 0's chunk rows against two chunks
+                             * (cp=ring: chunk x chunk blocks) and against the mean of its
+                             * chunks' key extents (cp=allgather) */
+                            for (int s = 2; dp * pp * s * n * mm <= world_max && 2 * s <= L; s++) {
+                                int b0, e0, b1, e1;
+                                plan_seq_chunk_range(L, s, 0, &b0, &e0, &b1, &e1);
+                                add_attention(c, e0 - b0, 2 * (e0 - b0), qk, v, mb_rows, ah, qpk);
+                                add_attention(c, e0 - b0, (e0 + e1) / 2, qk, v, mb_rows, ah, qpk);
+                            }
                         }
                         if (m->vocab_size > 0) { /* the LM head (forward_ends.c): one position per sequence, */
                             int Vp = largest_part(m->vocab_size, n * mm); /* its vocabulary shard */

@@ -125,9 +125,11 @@ static void test_hand(void) {
     CHECK_REL(coll_bytes(&det, PHASE_PREFILL, OP_ATTN_COMM, COLL_ALLGATHER, GROUP_SEQ, &n), (double)0, 1);
     CHECK(n == 0, "a ring plan lists an all-gather of K/V");
     /* fused: the two chunks' tiles (CPU target, one tile each: 4 x 4 and 4 x 16 on slice 0,
-     * 4 x 8 and 4 x 12 on slice 1): 80 pairs, 2 (8 + 8) x 2 x 2 x 80 = 10240 FLOPs */
+     * 4 x 8 and 4 x 12 on slice 1): 80 pairs, 2 (8 + 8) x 2 x 2 x 80 = 10240 FLOPs; and the
+     * ring's merges: 2s + 1 = 5 calls, the two diagonal ones write, 3 merge a chunk's 2 rows
+     * x 2 heads x 4 queries at 2 (2 x 8 + 3) + 8 = 46 FLOPs a row: 3 x 16 x 46 = 2208 */
     for (int i = 0; i < p.world; i++)
-        CHECK_REL(p.predicted.ranks[i].op[PHASE_PREFILL][OP_ATTENTION].flops, (double)(10240), 1e-12);
+        CHECK_REL(p.predicted.ranks[i].op[PHASE_PREFILL][OP_ATTENTION].flops, (double)(10240 + 2208), 1e-12);
     /* ring buffers: two slices' K/V, 2 x (2 rows x 8 x 32 bytes) = 1024 */
     CHECK_REL(p.predicted.ranks[0].comm_buffer_bytes, (double)(1024), 1e-12);
     plan_free(&p);
@@ -190,6 +192,46 @@ static void test_ring_overlap(void) {
     }
     CHECK(found, "no ring line");
     plan_free(&p);
+    topology_free(&t);
+}
+
+/* A calibrated s > 1 prefill is looked up at its own calls' point (calibrate.c measures it):
+ * with L = 4096 and s = 2 the chunks are 1024 rows, so cp=ring looks up (1024, 2048). Three
+ * calibrations differ only in that point's efficiency e (0.1, 0.45, 0.9; a far point at
+ * (4096, 4096) holds 0.9): an exact hit makes the attention time F/(peak e) + the same
+ * launches and merges, so (t(0.1) - t(0.45)) / (t(0.45) - t(0.9)) = (10 - 1/0.45) /
+ * (1/0.45 - 1/0.9) = 7 whatever F and the rest are; a lookup that mixed in the far point
+ * would not give 7. */
+static void test_calibrated_point(void) {
+    attn_topology t;
+    tu_topo_spec ts = tu_h100_spec(1, 4);
+    attn_model m;
+    CHECK(tu_build_topology(&t, &ts) == 0 && tu_model(&m, ARCH_LLAMA, 1, 8, 2, 64, 1024, DTYPE_FP16, 1, 4096, 0) == 0,
+          "inputs");
+    if (check_failures) return;
+    const double effs[3] = {0.1, 0.45, 0.9};
+    double att[3];
+    for (int k = 0; k < 3; k++) {
+        cost_attention_point pts[2] = {{1024, 2048, 64, 8, 4, effs[k]}, {4096, 4096, 64, 8, 4, 0.9}};
+        cost_calibration cal;
+        memset(&cal, 0, sizeof cal);
+        cal.launch_overhead_s = -1;
+        cal.n_attention = 2;
+        cal.attention = pts;
+        cost_options o;
+        cost_options_default(&o);
+        o.fused_attention = 1;
+        o.calibration = &cal;
+        attn_strategy st = seq_strategy(2, 1, CP_RING, WEIGHTS_REPLICATED);
+        attn_plan p;
+        cost_detail det;
+        char err[256];
+        CHECK(cost_price_strategy(&m, &t, &st, &o, &p, &det, err, sizeof err) == 0, "%s", err);
+        if (check_failures) return;
+        att[k] = p.predicted.ranks[det.critical_rank[PHASE_PREFILL]].op[PHASE_PREFILL][OP_ATTENTION].time_s;
+        plan_free(&p);
+    }
+    CHECK_REL((att[0] - att[1]) / (att[1] - att[2]), 7.0, 1e-9);
     topology_free(&t);
 }
 
@@ -263,6 +305,7 @@ int main(void) {
     test_zigzag_balance();
     test_hand();
     test_ring_overlap();
+    test_calibrated_point();
     test_invariants();
     test_refused();
     if (check_failures) fprintf(stderr, "test_cost_seq: %d failure(s)\n", check_failures);
