@@ -33,7 +33,8 @@
 #                          [--repeat N] [--warmup N] [--launches N] [--quiet-wait S] [--out DIR] [--build DIR]
 #                          [--reuse DIR] [--probe-model NAME] [--probe-ref N] [--probe-window W]
 # env: ATTNPLAN, ATTNRUN (binaries; default BUILD/planner/attnplan, BUILD/runtime/attnrun)
-# Exit: 0 when both MAPE targets (<= 10%) are met, 1 when not, 2 on bad usage or a failed run.
+# Exit: 0 when the targets the summary prints are met (docs/accuracy.md, "Repeatability and
+# drift"), 1 when not, 2 on bad usage or a failed run.
 set -euo pipefail
 # Priority over whatever else shares the machine: Linux schedules sessions (autogroups)
 # fairly against each other and nice only orders processes inside one, so the script

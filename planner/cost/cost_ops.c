@@ -12,6 +12,7 @@
 #include "cost_private.h"
 
 void cost_options_default(cost_options *o) {
+    memset(o, 0, sizeof *o); /* every field a default, the ones added later too (decode_first_step was not) */
     o->calibration = NULL;
     o->query_chunk = COST_DEFAULT_QUERY_CHUNK;
     o->score_bytes = 4;
