@@ -13,7 +13,6 @@
 
 void cost_options_default(cost_options *o) {
     memset(o, 0, sizeof *o); /* every field a default, the ones added later too (decode_first_step was not) */
-    o->calibration = NULL;
     o->query_chunk = COST_DEFAULT_QUERY_CHUNK;
     o->score_bytes = 4;
     o->score_workspace = ATTN_SCORE_WORKSPACE_DEFAULT;

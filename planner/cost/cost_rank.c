@@ -405,8 +405,6 @@ static void layer_cost(const price_ctx *c, const attn_rank_assign *a, const cost
     }
 }
 
-/* Activation transfer of `tokens` x hidden to the next stage's rank at the same (head group,
- * segment); 0 on the last stage. */
 /* The rank a stage's rank sends to in the pipeline: the next stage's rank with the same
  * coordinates, and from the last stage the first's (a decode step's token ids,
  * PLAN_TOKEN_ID_BYTES in lib/plan.h); -1 without a pipeline. */

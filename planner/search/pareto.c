@@ -6,7 +6,6 @@
 #include "enumerate.h"
 #include "pareto.h"
 
-
 static int cmp_user_desc(const void *a, const void *b) {
     const pareto_point *x = a, *y = b;
     return x->user < y->user ? 1 : x->user > y->user ? -1 : (x->gpu < y->gpu) - (x->gpu > y->gpu);

@@ -60,16 +60,23 @@ static void test_zigzag_balance(void) {
     CHECK_REL(cost_seq_pairs(10, 2, 1, 0), (double)(40), 1e-15);
 }
 
-/* The s = 2 case of the header, one strategy, priced: the checks shared by all four. */
-static int price(const attn_topology *t, const attn_model *m, attn_strategy st, int fused, attn_plan *p,
-                 cost_detail *det) {
+/* The s = 2 case of the header, one strategy, priced (cal: a calibration, or NULL): the
+ * checks shared by all four. */
+static int price_cal(const attn_topology *t, const attn_model *m, attn_strategy st, int fused,
+                     const cost_calibration *cal, attn_plan *p, cost_detail *det) {
     cost_options o;
     cost_options_default(&o);
     o.fused_attention = fused;
+    o.calibration = cal;
     char err[256];
     int rc = cost_price_strategy(m, t, &st, &o, p, det, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     return rc;
+}
+
+static int price(const attn_topology *t, const attn_model *m, attn_strategy st, int fused, attn_plan *p,
+                 cost_detail *det) {
+    return price_cal(t, m, st, fused, NULL, p, det);
 }
 
 static void test_hand(void) {
@@ -218,16 +225,9 @@ static void test_calibrated_point(void) {
         cal.launch_overhead_s = -1;
         cal.n_attention = 2;
         cal.attention = pts;
-        cost_options o;
-        cost_options_default(&o);
-        o.fused_attention = 1;
-        o.calibration = &cal;
-        attn_strategy st = seq_strategy(2, 1, CP_RING, WEIGHTS_REPLICATED);
         attn_plan p;
         cost_detail det;
-        char err[256];
-        CHECK(cost_price_strategy(&m, &t, &st, &o, &p, &det, err, sizeof err) == 0, "%s", err);
-        if (check_failures) return;
+        if (price_cal(&t, &m, seq_strategy(2, 1, CP_RING, WEIGHTS_REPLICATED), 1, &cal, &p, &det) != 0) return;
         att[k] = p.predicted.ranks[det.critical_rank[PHASE_PREFILL]].op[PHASE_PREFILL][OP_ATTENTION].time_s;
         plan_free(&p);
     }
